@@ -1,0 +1,31 @@
+"""One tree of typed errors. The CLI turns them into one line and an exit code; HTTP into a 4xx."""
+
+
+class RedcolorError(Exception):
+    """Base of every error redcolor raises on purpose. ``str(err)`` is one line for a user."""
+
+    exit_code = 2
+
+
+class InputError(RedcolorError):
+    """Bad input from a user: a coordinate, a name, an option, a request parameter."""
+
+
+class NotFoundError(RedcolorError):
+    """A named thing (area, scenario, alert, event) does not exist."""
+
+
+class DataFileError(RedcolorError):
+    """A data file is missing or corrupt. The message names the file."""
+
+
+class ScenarioError(InputError):
+    """A scenario file is malformed. The message names the file and the field."""
+
+
+class MeasurementError(InputError):
+    """A sensor message is malformed; it is counted and dropped, never stops the pipeline."""
+
+
+class StoreError(RedcolorError):
+    """The alert store cannot be opened or written."""
