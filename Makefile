@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	$(BIN)/redcolor areas around 32.996 35.414 --radius-km 8 --map meron-areas.png
 
 # System packages the tests need (installed only where missing; CI runs as root).
-SYSTEM_PACKAGES :=
+SYSTEM_PACKAGES := chromium
 
 system-deps:
 	@bash scripts/system-deps.sh $(SYSTEM_PACKAGES)
