@@ -1,0 +1,73 @@
+"""Batched danger regions: the impact ellipse at a confidence, grown by a danger radius.
+
+For N threats at once, the region is the Minkowski sum of the confidence ellipse of the impact
+point and a disc of the danger radius, drawn as a convex polygon of ``n_vertices`` vertices that
+contains the exact sum. The ellipse of a 2-D Gaussian with covariance ``C`` at confidence ``p`` is
+``{x : x^T C^-1 x <= k^2}`` with ``k^2 = -2 ln(1 - p)`` (the chi-square quantile for 2 degrees
+of freedom). With ``C = V diag(l1, l2) V^T`` and semi-axes ``s_i = k sqrt(l_i)``, the boundary point
+at parameter ``t`` is ``u = (s1 cos t, s2 sin t)`` with outward normal ``n ∝ (s2 cos t, s1 sin t)``;
+the grown boundary is ``u + r n`` (the parallel curve), rotated by ``V``. Vertices on a convex
+curve make an inscribed polygon; scaling it by ``1 / cos(pi / K)`` about the centre makes it
+circumscribe the curve, so the polygon never cuts off part of the danger region.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+_EPS_M = 1e-9
+
+
+def chi2_2dof_k(confidence: float) -> float:
+    """Mahalanobis radius ``k`` of the 2-D confidence ellipse: ``k^2 = -2 ln(1 - p)``."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    return float(np.sqrt(-2.0 * np.log1p(-confidence)))
+
+
+def grown_ellipses_en_m(
+    cov_en_m2: NDArray[np.float64],
+    confidence: float,
+    margin_m: NDArray[np.float64],
+    n_vertices: int = 32,
+) -> NDArray[np.float64]:
+    """Polygon vertices of N grown confidence ellipses, relative to each mean.
+
+    Parameters
+    ----------
+    cov_en_m2 : ndarray, shape (N, 2, 2)
+        Impact-point covariances, local east/north metres.
+    confidence : float
+        Probability mass inside the ellipse, in (0, 1).
+    margin_m : ndarray, shape (N,)
+        Danger radius added around each ellipse, metres (>= 0).
+    n_vertices : int
+        Vertices per polygon (>= 8).
+
+    Returns
+    -------
+    ndarray, shape (N, n_vertices, 2)
+        East/north offsets in metres of each polygon's vertices from its mean, counter-clockwise.
+    """
+    cov = np.asarray(cov_en_m2, dtype=np.float64)
+    margin = np.asarray(margin_m, dtype=np.float64)
+    k = chi2_2dof_k(confidence)
+    sym = 0.5 * (cov + np.swapaxes(cov, -1, -2))
+    eigval, eigvec = np.linalg.eigh(sym)  # (N, 2), (N, 2, 2) columns are eigenvectors
+    semi = k * np.sqrt(np.clip(eigval, 0.0, None))  # (N, 2)
+    t = np.linspace(0.0, 2.0 * np.pi, n_vertices, endpoint=False)
+    cos_t, sin_t = np.cos(t)[None, :], np.sin(t)[None, :]
+    s1, s2 = semi[:, 0:1], semi[:, 1:2]
+    u = np.stack([s1 * cos_t, s2 * sin_t], axis=-1)  # (N, K, 2)
+    normal = np.stack([(s2 + _EPS_M) * cos_t, (s1 + _EPS_M) * sin_t], axis=-1)
+    normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
+    grown = (u + margin[:, None, None] * normal) / np.cos(np.pi / n_vertices)
+    return np.einsum("nij,nkj->nki", eigvec, grown)
+
+
+def polygons_from_vertices(lon_deg: NDArray[np.float64], lat_deg: NDArray[np.float64]) -> NDArray:
+    """Shapely polygons (x = lon, y = lat) from (N, K) vertex arrays; one vectorised call."""
+    coords = np.stack([lon_deg, lat_deg], axis=-1)
+    return shapely.polygons(coords)
