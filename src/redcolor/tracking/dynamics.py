@@ -1,0 +1,157 @@
+"""Motion models and the batched EKF prediction step.
+
+Ballistic tracks follow the simulator's coast physics (gravity + drag with the estimated
+ballistic coefficient) through an ``AccelModel``; drone tracks follow a nearly-constant-velocity
+model. The ballistic transition ``f`` is integrated with classical Runge-Kutta (RK4) in steps
+of at most ``max_step_s``; its Jacobian ``F = df/dx`` is taken by forward differences on the
+same batched integration (one extra propagation per state component), so the EKF linearises
+exactly the physics it propagates, including the Mach-dependent drag.
+
+Prediction (per track ``i``)::
+
+    x_i <- f(x_i, dt)
+    P_i <- F_i P_i F_i^T + Q_i(dt)
+
+``Q`` is continuous white-noise acceleration of spectral density ``q`` (m^2/s^3) on each
+axis, ``q [[dt^3/3, dt^2/2], [dt^2/2, dt]]``, plus a random walk ``q_ln_beta dt`` on ln(beta).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from redcolor.tracking.state import KIND_DRONE, LN_BETA, POS, STATE_DIM, VEL
+
+F64 = NDArray[np.float64]
+
+
+class AccelModel(Protocol):
+    """Acceleration of a coasting projectile, vectorised: (N, 3) m/s^2 in the common ENU frame."""
+
+    def __call__(self, pos_enu_m: F64, vel_enu_m_s: F64, beta_kg_m2: F64) -> F64: ...
+
+
+@dataclass(frozen=True)
+class PredictorSettings:
+    """Process-noise and integration settings (all process-noise levels are assumptions).
+
+    Attributes
+    ----------
+    q_ballistic_m2_s3 : float
+        Unmodelled acceleration of a coasting projectile: drag-curve mismatch and unknown wind.
+    q_boost_m2_s3 : float
+        Used while a track is younger than ``boost_window_s``: it may still be under thrust
+        (a 122 mm Grad gains ~690 m/s in ~1.9 s, i.e. ~370 m/s^2).
+    boost_window_s : float
+        Seconds after a track's first plot during which ``q_boost_m2_s3`` applies.
+    q_ln_beta_per_s : float
+        Random walk of ln(beta) (mass loss, drag-curve mismatch).
+    q_drone_m2_s3 : float
+        Manoeuvre noise of the nearly-constant-velocity drone model.
+    max_step_s : float
+        Largest RK4 step.
+    """
+
+    q_ballistic_m2_s3: float = 2.0
+    q_boost_m2_s3: float = 4.0e4
+    boost_window_s: float = 3.0
+    q_ln_beta_per_s: float = 1.0e-4
+    q_drone_m2_s3: float = 8.0
+    max_step_s: float = 0.5
+
+
+FD_STEP = np.array([1.0, 1.0, 1.0, 0.05, 0.05, 0.05, 1.0e-3])
+"""Forward-difference steps per state component (m, m/s, ln units)."""
+
+
+def _derivative(x: F64, accel: AccelModel) -> F64:
+    dx = np.zeros_like(x)
+    dx[:, POS] = x[:, VEL]
+    dx[:, VEL] = accel(x[:, POS], x[:, VEL], np.exp(x[:, LN_BETA]))
+    return dx
+
+
+def propagate_ballistic(x: F64, dt_s: float, accel: AccelModel, max_step_s: float) -> F64:
+    """Integrate coasting states (N, 7) forward by ``dt_s`` seconds with RK4; returns a copy."""
+    if dt_s <= 0.0 or x.shape[0] == 0:
+        return x.copy()
+    n_steps = max(1, int(np.ceil(dt_s / max_step_s)))
+    h = dt_s / n_steps
+    y = x.copy()
+    for _ in range(n_steps):
+        k1 = _derivative(y, accel)
+        k2 = _derivative(y + 0.5 * h * k1, accel)
+        k3 = _derivative(y + 0.5 * h * k2, accel)
+        k4 = _derivative(y + h * k3, accel)
+        y = y + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    return y
+
+
+def ballistic_transition(
+    x: F64, dt_s: float, accel: AccelModel, max_step_s: float
+) -> tuple[F64, F64]:
+    """Propagated states (N, 7) and the forward-difference Jacobian ``F`` (N, 7, 7)."""
+    n = x.shape[0]
+    pert = np.repeat(x[None, :, :], STATE_DIM + 1, axis=0)
+    for k in range(STATE_DIM):
+        pert[k + 1, :, k] += FD_STEP[k]
+    out = propagate_ballistic(pert.reshape(-1, STATE_DIM), dt_s, accel, max_step_s)
+    out = out.reshape(STATE_DIM + 1, n, STATE_DIM)
+    jac = (out[1:] - out[0][None]) / FD_STEP[:, None, None]  # [k, i, j] = d x_j / d x0_k
+    return out[0], np.transpose(jac, (1, 2, 0))
+
+
+def cv_transition(x: F64, dt_s: float) -> tuple[F64, F64]:
+    """Nearly-constant-velocity states (N, 7) and Jacobian (N, 7, 7); ln(beta) is held."""
+    f = np.eye(STATE_DIM)
+    f[0:3, 3:6] = dt_s * np.eye(3)
+    return x @ f.T, np.broadcast_to(f, (x.shape[0], STATE_DIM, STATE_DIM)).copy()
+
+
+def process_noise(q_m2_s3: F64, q_ln_beta_per_s: float, dt_s: float) -> F64:
+    """Process noise ``Q`` (N, 7, 7) for per-track acceleration densities ``q_m2_s3`` (N,)."""
+    n = q_m2_s3.shape[0]
+    q = np.zeros((n, STATE_DIM, STATE_DIM))
+    for a in range(3):
+        q[:, a, a] = q_m2_s3 * dt_s**3 / 3.0
+        q[:, a, a + 3] = q[:, a + 3, a] = q_m2_s3 * dt_s**2 / 2.0
+        q[:, a + 3, a + 3] = q_m2_s3 * dt_s
+    q[:, LN_BETA, LN_BETA] = q_ln_beta_per_s * dt_s
+    return q
+
+
+class Predictor:
+    """EKF prediction of all tracks to a common time, each row by its own motion model."""
+
+    def __init__(self, settings: PredictorSettings, accel: AccelModel) -> None:
+        self.settings = settings
+        self.accel = accel
+
+    def predict(
+        self, x: F64, P: F64, kind: NDArray[np.int8], age_s: F64, dt_s: float
+    ) -> tuple[F64, F64]:
+        """Predict states (N, 7) and covariances (N, 7, 7) forward by ``dt_s``.
+
+        ``age_s`` (N,) is the time since each track's first plot (selects the boost noise).
+        Inputs are left unchanged.
+        """
+        s = self.settings
+        if dt_s <= 0.0 or x.shape[0] == 0:
+            return x.copy(), P.copy()
+        drone = kind == KIND_DRONE
+        x_new = np.empty_like(x)
+        f = np.empty_like(P)
+        if np.any(~drone):
+            x_new[~drone], f[~drone] = ballistic_transition(
+                x[~drone], dt_s, self.accel, s.max_step_s
+            )
+        if np.any(drone):
+            x_new[drone], f[drone] = cv_transition(x[drone], dt_s)
+        q_acc = np.where(age_s < s.boost_window_s, s.q_boost_m2_s3, s.q_ballistic_m2_s3)
+        q_acc = np.where(drone, s.q_drone_m2_s3, q_acc)
+        p_new = f @ P @ np.transpose(f, (0, 2, 1)) + process_noise(q_acc, s.q_ln_beta_per_s, dt_s)
+        return x_new, 0.5 * (p_new + np.transpose(p_new, (0, 2, 1)))

@@ -1,0 +1,162 @@
+"""Track initiation from unassigned plots (two-point velocity) and M-of-N confirmation.
+
+Plots no track claimed wait in a buffer for ``max_gap_s``. A new unassigned plot at time
+``t1`` pairs with a waiting plot at ``t0 < t1`` when the implied speed lies in
+``[min_speed_m_s, max_speed_m_s]``; pairs are taken greedily, shortest displacement first, each
+plot at most once. The tentative track starts at the newer plot with::
+
+    v = (p1 - p0) / dt  (+ the change of a 1 g fall over dt/2, for ballistic tracks)
+    P_pp = R1,  P_pv = R1 / dt,  P_vv = (R1 + R0) / dt^2 + sigma_boost^2 I
+
+and the ballistic-coefficient prior. Its kind is decided by speed: below
+``drone_max_speed_m_s`` a drone (nearly-constant velocity), otherwise ballistic.
+
+Confirmation is M of N: a track is confirmed once at least ``confirm_hits`` of its last
+``confirm_window`` opportunities (scans whose radar covered it) brought a plot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE, LN_BETA, STATE_DIM
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+G0_M_S2 = 9.80665
+
+
+@dataclass(frozen=True)
+class InitiatorSettings:
+    """Initiation and confirmation settings.
+
+    Attributes
+    ----------
+    max_gap_s : float
+        How long an unassigned plot waits for a partner.
+    min_speed_m_s, max_speed_m_s : float
+        Speeds a two-point pair may imply (drones ~40-60 m/s; ballistic missiles ~3 km/s).
+    drone_max_speed_m_s : float
+        Two-point speed under which a new track is a drone.
+    ln_beta_prior, ln_beta_sigma : float
+        Prior on ln(beta / (kg/m^2)). Assumption: beta ~ 8,000 kg/m^2 (a 122 mm Grad after
+        burnout: ~45 kg / (0.43 * 0.0117 m^2) ~ 9,000) with one e-fold of spread covers
+        short-range rockets to heavy rockets.
+    boost_vel_sigma_m_s : float
+        Extra velocity uncertainty: the pair may straddle the end of the motor burn.
+    confirm_hits, confirm_window : int
+        M and N of the M-of-N confirmation (the initiating pair counts as two hits).
+    """
+
+    max_gap_s: float = 2.5
+    min_speed_m_s: float = 15.0
+    max_speed_m_s: float = 4000.0
+    drone_max_speed_m_s: float = 150.0
+    ln_beta_prior: float = float(np.log(8000.0))
+    ln_beta_sigma: float = 1.0
+    boost_vel_sigma_m_s: float = 60.0
+    confirm_hits: int = 4
+    confirm_window: int = 6
+
+
+@dataclass(frozen=True)
+class NewTracks:
+    """Tentative tracks born in one scan: ``x`` (K, 7), ``P`` (K, 7, 7), ``kind`` (K,),
+    ``first_t_unix_s`` (K,) the time of each pair's older plot."""
+
+    x: F64
+    P: F64
+    kind: NDArray[np.int8]
+    first_t_unix_s: F64
+
+
+class TwoPointInitiator:
+    """Pairs unassigned plots across scans into tentative tracks; holds the waiting plots."""
+
+    def __init__(self, settings: InitiatorSettings) -> None:
+        self.settings = settings
+        self._pos = np.zeros((0, 3))
+        self._cov = np.zeros((0, 3, 3))
+        self._t = np.zeros(0)
+
+    @property
+    def waiting(self) -> int:
+        """Number of plots waiting for a partner."""
+        return int(self._t.size)
+
+    def initiate(self, t_unix_s: float, pos_enu_m: F64, pos_cov: F64) -> NewTracks:
+        """Pair the scan's unassigned plots (M, 3) with waiting ones; buffer the rest."""
+        s = self.settings
+        fresh = self._t >= t_unix_s - s.max_gap_s
+        self._pos, self._cov, self._t = self._pos[fresh], self._cov[fresh], self._t[fresh]
+        new_idx, old_idx = self._pairs(t_unix_s, pos_enu_m)
+        dt = t_unix_s - self._t[old_idx]
+        vel = (pos_enu_m[new_idx] - self._pos[old_idx]) / dt[:, None]
+        kind = np.where(
+            np.linalg.norm(vel, axis=1) < s.drone_max_speed_m_s, KIND_DRONE, KIND_BALLISTIC
+        ).astype(np.int8)
+        vel[:, 2] -= np.where(kind == KIND_BALLISTIC, G0_M_S2 * dt / 2.0, 0.0)
+        k = new_idx.size
+        x = np.zeros((k, STATE_DIM))
+        x[:, 0:3] = pos_enu_m[new_idx]
+        x[:, 3:6] = vel
+        x[:, LN_BETA] = s.ln_beta_prior
+        p = np.zeros((k, STATE_DIM, STATE_DIM))
+        r1, r0 = pos_cov[new_idx], self._cov[old_idx]
+        p[:, 0:3, 0:3] = r1
+        p[:, 0:3, 3:6] = p[:, 3:6, 0:3] = r1 / dt[:, None, None]
+        p[:, 3:6, 3:6] = (r1 + r0) / (dt**2)[:, None, None] + s.boost_vel_sigma_m_s**2 * np.eye(3)
+        p[:, LN_BETA, LN_BETA] = s.ln_beta_sigma**2
+        first_t = self._t[old_idx].copy()
+        keep_old = np.ones(self._t.size, dtype=bool)
+        keep_old[old_idx] = False
+        unused_new = np.ones(pos_enu_m.shape[0], dtype=bool)
+        unused_new[new_idx] = False
+        self._pos = np.concatenate([self._pos[keep_old], pos_enu_m[unused_new]])
+        self._cov = np.concatenate([self._cov[keep_old], pos_cov[unused_new]])
+        self._t = np.concatenate([self._t[keep_old], np.full(int(unused_new.sum()), t_unix_s)])
+        return NewTracks(x, p, kind, first_t)
+
+    def _pairs(
+        self, t_unix_s: float, pos_enu_m: F64
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        s = self.settings
+        none = np.zeros(0, np.int64)
+        older = self._t < t_unix_s
+        if pos_enu_m.shape[0] == 0 or not np.any(older):
+            return none, none
+        radius = s.max_speed_m_s * float(t_unix_s - self._t[older].min())
+        old_ids = np.flatnonzero(older)
+        found = cKDTree(self._pos[older]).query_ball_point(pos_enu_m, r=radius)
+        lengths = np.fromiter((len(f) for f in found), np.int64, count=len(found))
+        if lengths.sum() == 0:
+            return none, none
+        ni = np.repeat(np.arange(len(found)), lengths)
+        oi = old_ids[np.fromiter((j for f in found for j in f), np.int64, count=int(lengths.sum()))]
+        dist = np.linalg.norm(pos_enu_m[ni] - self._pos[oi], axis=1)
+        speed = dist / (t_unix_s - self._t[oi])
+        ok = (speed >= s.min_speed_m_s) & (speed <= s.max_speed_m_s)
+        ni, oi, dist = ni[ok], oi[ok], dist[ok]
+        used_new, used_old = set(), set()
+        out_new, out_old = [], []
+        for j in np.argsort(dist, kind="stable"):
+            a, b = int(ni[j]), int(oi[j])
+            if a in used_new or b in used_old:
+                continue
+            used_new.add(a)
+            used_old.add(b)
+            out_new.append(a)
+            out_old.append(b)
+        return np.asarray(out_new, np.int64), np.asarray(out_old, np.int64)
+
+    def confirmed(self, hit_history: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """M-of-N test on bit histories (N,) (bit 0 = the latest opportunity, 1 = a plot)."""
+        window = hit_history & ((1 << self.settings.confirm_window) - 1)
+        counts = np.zeros(window.shape, dtype=np.int64)
+        for b in range(self.settings.confirm_window):
+            counts += (window >> b) & 1
+        return counts >= self.settings.confirm_hits

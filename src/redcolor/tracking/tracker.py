@@ -1,0 +1,199 @@
+"""The multi-target tracker: it only wires the parts.
+
+For each scan, in time order over all radars: reject bad input (counted by reason), predict
+every track to the scan time, gate and assign the plots first to confirmed then to tentative
+tracks, update, confirm (M of N), delete, and start tentative tracks from the plots left over.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from redcolor.model import Scan
+from redcolor.tracking.association import GnnAssociator
+from redcolor.tracking.deletion import Deleter, DeleterSettings
+from redcolor.tracking.dynamics import AccelModel, Predictor, PredictorSettings
+from redcolor.tracking.gating import Gater, GaterSettings
+from redcolor.tracking.initiation import InitiatorSettings, TwoPointInitiator
+from redcolor.tracking.measurement import RadarPose, enu_from_polar, in_coverage
+from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE, LN_BETA, TrackSnapshot
+from redcolor.tracking.table import TrackTable
+from redcolor.tracking.update import ekf_update, innovation
+
+F64 = NDArray[np.float64]
+EARTH_RADIUS_M = 6_371_000.0
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """All tracker settings, one frozen group per part (mirrors a TOML table per part).
+
+    ``drone_to_ballistic_speed_m_s``: a drone track whose estimated speed exceeds this is
+    re-modelled as ballistic (a projectile first seen slow, near its apogee).
+    """
+
+    predictor: PredictorSettings = field(default_factory=PredictorSettings)
+    gater: GaterSettings = field(default_factory=GaterSettings)
+    initiator: InitiatorSettings = field(default_factory=InitiatorSettings)
+    deleter: DeleterSettings = field(default_factory=DeleterSettings)
+    drone_to_ballistic_speed_m_s: float = 220.0
+
+
+REJECT_REASONS = ("unknown_sensor", "out_of_order", "bad_time", "non_finite_plot", "bad_plot")
+
+
+class Tracker:
+    """Measurements in, tracks out, in one common ENU frame.
+
+    Parameters
+    ----------
+    poses : the registered radars, by id.
+    accel : coast physics of ballistic tracks (see :class:`AccelModel`).
+    origin_alt_m : altitude of the common frame's origin (m above the ellipsoid).
+    ground_alt_m : terrain altitude (flat), m.
+    """
+
+    def __init__(
+        self,
+        poses: dict[str, RadarPose],
+        accel: AccelModel,
+        *,
+        origin_alt_m: float,
+        ground_alt_m: float,
+        settings: TrackerSettings | None = None,
+    ) -> None:
+        self.settings = settings or TrackerSettings()
+        self.poses = dict(poses)
+        self.origin_alt_m = origin_alt_m
+        self.ground_alt_m = ground_alt_m
+        self.predictor = Predictor(self.settings.predictor, accel)
+        self.gater = Gater(self.settings.gater)
+        self.associator = GnnAssociator()
+        self.initiator = TwoPointInitiator(self.settings.initiator)
+        self.deleter = Deleter(self.settings.deleter)
+        self.tracks = TrackTable()
+        self.t_unix_s = -math.inf
+        self.rejected: Counter[str] = Counter({r: 0 for r in REJECT_REASONS})
+        self.scans_processed = 0
+
+    # ---------------------------------------------------------------- input checks
+    def _accept(self, scan: Scan) -> tuple[RadarPose, F64] | None:
+        pose = self.poses.get(scan.sensor)
+        if pose is None:
+            self.rejected["unknown_sensor"] += 1
+            return None
+        if not math.isfinite(scan.t):
+            self.rejected["bad_time"] += 1
+            return None
+        if scan.t < self.t_unix_s:
+            self.rejected["out_of_order"] += 1
+            return None
+        with_rr = pose.range_rate_sigma_m_s is not None and all(
+            p.rr is not None for p in scan.plots
+        )
+        cols = 4 if with_rr else 3
+        z = np.array(
+            [(p.r, p.az, p.el, p.rr)[:cols] for p in scan.plots], dtype=np.float64
+        ).reshape(-1, cols)
+        finite = np.all(np.isfinite(z), axis=1)
+        sane = finite & (z[:, 0] > 0.0) & (np.abs(z[:, 2]) <= np.pi / 2)
+        self.rejected["non_finite_plot"] += int((~finite).sum())
+        self.rejected["bad_plot"] += int((finite & ~sane).sum())
+        z = z[sane]
+        z[:, 1] = np.mod(z[:, 1], 2.0 * np.pi)
+        return pose, z
+
+    # ---------------------------------------------------------------- one scan
+    def process(self, scan: Scan) -> None:
+        """Take one scan. Bad scans and plots are counted in ``rejected`` and dropped."""
+        accepted = self._accept(scan)
+        if accepted is None:
+            return
+        pose, z = accepted
+        t = float(scan.t)
+        tab = self.tracks
+        if tab.size and t > self.t_unix_s:
+            tab.x, tab.P = self.predictor.predict(
+                tab.x, tab.P, tab.kind, t - tab.first_t, t - self.t_unix_s
+            )
+        self.t_unix_s = t
+        self.scans_processed += 1
+        plot_pos, plot_cov = enu_from_polar(z, pose)
+        with_rr = z.shape[1] == 4
+        r_cov = pose.noise_cov(with_rr)
+        assigned = np.full(tab.size, -1, dtype=np.int64)
+        plot_free = np.ones(z.shape[0], dtype=bool)
+        for group in (tab.confirmed, ~tab.confirmed):
+            rows = np.flatnonzero(group)
+            cols = np.flatnonzero(plot_free)
+            if rows.size == 0 or cols.size == 0:
+                continue
+            inno = innovation(tab.x[rows], tab.P[rows], pose, with_rr)
+            pairs = self.gater.gate(
+                tab.x[rows, 0:3], tab.P[rows, 0:3, 0:3], inno,
+                plot_pos[cols], plot_cov[cols], z[cols],
+            )  # fmt: skip
+            miss = self.gater.threshold(z.shape[1]) + inno.log_det_S
+            got = self.associator.assign(rows.size, cols.size, pairs.track, pairs.plot,
+                                         pairs.cost, miss)  # fmt: skip
+            hit = got >= 0
+            if np.any(hit):
+                r_idx, p_idx = rows[hit], cols[got[hit]]
+                sub = inno.take(hit)
+                tab.x[r_idx], tab.P[r_idx], _ = ekf_update(
+                    tab.x[r_idx], tab.P[r_idx], z[p_idx], sub, r_cov
+                )
+                assigned[r_idx] = p_idx
+                plot_free[p_idx] = False
+        self._bookkeep(t, pose, assigned >= 0)
+        new = self.initiator.initiate(t, plot_pos[plot_free], plot_cov[plot_free])
+        tab.append(new.x, new.P, new.kind, new.first_t_unix_s, t)
+
+    def _bookkeep(self, t: float, pose: RadarPose, hit: NDArray[np.bool_]) -> None:
+        tab = self.tracks
+        if tab.size == 0:
+            return
+        opportunity = hit | in_coverage(tab.x[:, 0:3], pose)
+        tab.record(hit, opportunity, t)
+        speed = np.linalg.norm(tab.x[:, 3:6], axis=1)
+        relabel = (tab.kind == KIND_DRONE) & (speed > self.settings.drone_to_ballistic_speed_m_s)
+        if np.any(relabel):
+            s = self.settings.initiator
+            tab.kind[relabel] = KIND_BALLISTIC
+            tab.x[relabel, LN_BETA] = s.ln_beta_prior
+            tab.P[relabel, LN_BETA, :] = 0.0
+            tab.P[relabel, :, LN_BETA] = 0.0
+            tab.P[relabel, LN_BETA, LN_BETA] = s.ln_beta_sigma**2
+        newly = ~tab.confirmed & self.initiator.confirmed(tab.hist)
+        tab.confirmed_t[newly] = t
+        tab.confirmed |= newly
+        drop = self.deleter.to_delete(
+            t, tab.confirmed, tab.misses, tab.last_update_t, tab.kind,
+            self.height_above_ground_m(tab.x[:, 0:3]),
+        )  # fmt: skip
+        tab.keep(~drop)
+
+    def height_above_ground_m(self, pos_enu_m: F64) -> F64:
+        """Height (N,) of common-frame positions (N, 3) above the flat terrain, spherical Earth."""
+        drop = (pos_enu_m[:, 0] ** 2 + pos_enu_m[:, 1] ** 2) / (2.0 * EARTH_RADIUS_M)
+        return pos_enu_m[:, 2] + drop + self.origin_alt_m - self.ground_alt_m
+
+    def snapshot(self) -> TrackSnapshot:
+        """The confirmed tracks now (copies)."""
+        tab = self.tracks
+        c = tab.confirmed
+        return TrackSnapshot(
+            t_unix_s=self.t_unix_s,
+            ids=np.array([f"T{i}" for i in tab.ids[c]], dtype=np.str_),
+            x=tab.x[c].copy(),
+            P=tab.P[c].copy(),
+            kind=tab.kind[c].copy(),
+            first_detection_t_unix_s=tab.first_t[c].copy(),
+            confirmed_t_unix_s=tab.confirmed_t[c].copy(),
+            last_update_t_unix_s=tab.last_update_t[c].copy(),
+        )
