@@ -1,0 +1,82 @@
+"""Slow per-track reference implementations of the tracking kernels, written from the
+docstring equations one track at a time (plain loops, math module, itertools)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+
+def polar_one(p, v, radar_pos, rot):
+    d = rot.T @ (np.asarray(p) - radar_pos)
+    de, dn, du = d
+    r = math.sqrt(de * de + dn * dn + du * du)
+    az = math.atan2(de, dn) % (2 * math.pi)
+    el = math.atan2(du, math.hypot(de, dn))
+    out = [r, az, el]
+    if v is not None:
+        w = rot.T @ np.asarray(v)
+        out.append(float(d @ w) / r)
+    return np.array(out)
+
+
+def jacobian_one(x, radar_pos, rot, with_rr):
+    """Central differences of polar_one, one track at a time."""
+    m = 4 if with_rr else 3
+    h = np.zeros((m, 7))
+    for k in range(6):
+        step = 1e-3 if k < 3 else 1e-4
+        xp, xm = np.array(x, float), np.array(x, float)
+        xp[k] += step
+        xm[k] -= step
+        zp = polar_one(xp[:3], xp[3:6] if with_rr else None, radar_pos, rot)
+        zm = polar_one(xm[:3], xm[3:6] if with_rr else None, radar_pos, rot)
+        dz = zp - zm
+        dz[1] = (dz[1] + math.pi) % (2 * math.pi) - math.pi
+        h[:, k] = dz / (2 * step)
+    return h
+
+
+def ekf_update_one(x, p, z, z_pred, h, r):
+    nu = np.asarray(z, float) - z_pred
+    nu[1] = (nu[1] + math.pi) % (2 * math.pi) - math.pi
+    s = h @ p @ h.T + r
+    k = p @ h.T @ np.linalg.inv(s)
+    x_new = x + k @ nu
+    a = np.eye(7) - k @ h
+    return x_new, a @ p @ a.T + k @ r @ k.T
+
+
+def rk4_one(x, dt, accel, max_step):
+    n = max(1, math.ceil(dt / max_step))
+    h = dt / n
+    y = np.array(x, float)
+
+    def f(y):
+        a = accel(y[None, :3], y[None, 3:6], np.array([math.exp(y[6])]))[0]
+        return np.concatenate([y[3:6], a, [0.0]])
+
+    for _ in range(n):
+        k1 = f(y)
+        k2 = f(y + h / 2 * k1)
+        k3 = f(y + h / 2 * k2)
+        k4 = f(y + h * k3)
+        y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return y
+
+
+def brute_force_assignment(n_tracks, n_plots, pairs, miss_cost):
+    """Enumerate every assignment of tracks to distinct plots or to nothing; the cheapest."""
+    cost = {(t, p): c for t, p, c in pairs}
+    best, best_cost = None, math.inf
+    options = [[-1] + [p for p in range(n_plots) if (t, p) in cost] for t in range(n_tracks)]
+    for choice in itertools.product(*options):
+        used = [p for p in choice if p >= 0]
+        if len(used) != len(set(used)):
+            continue
+        total = sum(miss_cost[t] if p < 0 else cost[(t, p)] for t, p in enumerate(choice))
+        if total < best_cost - 1e-12:
+            best, best_cost = choice, total
+    return list(best), best_cost

@@ -1,0 +1,125 @@
+"""The tracker on a synthetic salvo: every object tracked, clutter never confirmed, bad input
+counted and dropped."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from redcolor.model import Plot, Scan
+from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE
+from redcolor.tracking.tracker import Tracker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import fly, pose, scans, simple_accel
+
+
+def _salvo(n=15, seed=1):
+    rng = np.random.default_rng(seed)
+    el = np.radians(rng.uniform(30, 50, n))
+    az = rng.uniform(0, 2 * np.pi, n)
+    vel0 = 600.0 * np.stack([np.cos(el) * np.sin(az), np.cos(el) * np.cos(az), np.sin(el)], 1)
+    pos0 = np.stack([rng.uniform(12e3, 18e3, n), rng.uniform(12e3, 18e3, n), np.full(n, 50.0)], 1)
+    return fly(pos0, vel0, np.full(n, 9000.0), rng.uniform(0, 15, n))
+
+
+def _run(truth, radar, **kw):
+    tr = Tracker({radar.id: radar}, simple_accel, origin_alt_m=0.0, ground_alt_m=0.0)
+    matched: dict[str, set[int]] = {}
+    for s in scans(truth, radar, 0.3, 110, **kw):
+        tr.process(s)
+        snap = tr.snapshot()
+        for tid, pos in zip(snap.ids, snap.x[:, :3], strict=True):
+            best, best_d = -1, np.inf
+            for j, (ts, ps, _) in enumerate(truth):
+                if ts[0] <= s.t <= ts[-1]:
+                    d = np.linalg.norm(ps[int(np.searchsorted(ts, s.t))] - pos)
+                    if d < best_d:
+                        best, best_d = j, d
+            matched.setdefault(str(tid), set()).add(best if best_d < 300 else -1)
+    return tr, matched
+
+
+def test_salvo_tracked_without_false_tracks() -> None:
+    truth = _salvo()
+    tr, matched = _run(truth, pose(), pd=0.9, clutter=4.0, seed=2)
+    truths_seen = {j for v in matched.values() for j in v if j >= 0}
+    assert truths_seen == set(range(len(truth)))
+    false = [t for t, v in matched.items() if v == {-1}]
+    assert not false
+    # each confirmed track follows one object (no swaps)
+    assert all(len(v - {-1}) == 1 for v in matched.values())
+    assert sum(tr.rejected.values()) == 0
+
+
+def test_estimates_converge_with_consistent_covariance() -> None:
+    truth = _salvo(n=6, seed=5)
+    radar = pose()
+    tr = Tracker({radar.id: radar}, simple_accel, origin_alt_m=0.0, ground_alt_m=0.0)
+    nees = []
+    for s in scans(truth, radar, 0.3, 110, pd=1.0, seed=6):
+        tr.process(s)
+        snap = tr.snapshot()
+        for k in range(len(snap)):
+            if s.t - snap.first_detection_t_unix_s[k] < 15:
+                continue
+            ds = []
+            for ts, ps, vs in truth:
+                if ts[0] <= s.t <= ts[-1]:
+                    i = int(np.searchsorted(ts, s.t))
+                    ds.append(np.r_[ps[i], vs[i]] - snap.x[k, :6])
+            if not ds:
+                continue
+            err = min(ds, key=lambda d: float(np.linalg.norm(d[:3])))
+            nees.append(float(err @ np.linalg.solve(snap.P[k, :6, :6], err)))
+    assert len(nees) > 100
+    # 6-dof chi-square: mean 6; allow a conservative filter, reject a grossly overconfident one
+    assert np.median(nees) < 12.0
+
+
+def test_drone_is_kept_as_drone() -> None:
+    radar = pose()
+    t = np.arange(0, 200, 0.05)
+    heading = np.clip((t - 100.0) * np.radians(4.0), 0.0, np.pi / 2)  # 4 deg/s turn
+    vel = np.stack([50 * np.sin(heading), 50 * np.cos(heading), np.zeros_like(t)], 1)
+    pos = np.cumsum(vel * 0.05, axis=0) + np.array([5000.0, 8000.0, 600.0])
+    tr = Tracker({radar.id: radar}, simple_accel, origin_alt_m=0.0, ground_alt_m=0.0)
+    ids = set()
+    for s in scans([(t, pos, vel)], radar, 0.0, 199, pd=0.95, seed=3):
+        tr.process(s)
+        snap = tr.snapshot()
+        assert np.all(snap.kind == KIND_DRONE)
+        ids |= set(snap.ids.tolist())
+    assert len(ids) == 1  # one track through the 90-degree turn
+    assert KIND_BALLISTIC not in tr.tracks.kind[tr.tracks.confirmed]
+
+
+@pytest.mark.parametrize(
+    ("scan", "reason"),
+    [
+        (Scan(sensor="nobody", t=5.0, plots=[Plot(r=1e4, az=1.0, el=0.2)]), "unknown_sensor"),
+        (Scan(sensor="r1", t=1.0, plots=[Plot(r=1e4, az=1.0, el=0.2)]), "out_of_order"),
+        (Scan(sensor="r1", t=float("nan"), plots=[]), "bad_time"),
+        (Scan(sensor="r1", t=5.0, plots=[Plot(r=float("nan"), az=1.0, el=0.2)]), "non_finite_plot"),
+        (Scan(sensor="r1", t=5.0, plots=[Plot(r=-5.0, az=1.0, el=0.2)]), "bad_plot"),
+    ],
+)
+def test_bad_input_counted_and_dropped(scan: Scan, reason: str) -> None:
+    truth = _salvo(n=3, seed=9)
+    radar = pose()
+    tr = Tracker({radar.id: radar}, simple_accel, origin_alt_m=0.0, ground_alt_m=0.0)
+    feed = scans(truth, radar, 0.3, 40, seed=1)
+    for s in feed[:5]:
+        tr.process(s)
+    before = tr.tracks.x.copy()
+    tr.process(scan)
+    assert tr.rejected[reason] == 1
+    assert sum(tr.rejected.values()) == 1
+    if reason != "non_finite_plot" and reason != "bad_plot":
+        np.testing.assert_array_equal(tr.tracks.x, before)
+    for s in feed[5:]:
+        tr.process(s)
+    assert len(tr.snapshot()) == 3
