@@ -1,0 +1,202 @@
+"""Build redcolor's alert-area data files from the raw public sources.
+
+Reads the raw files (pikud-haoref-api ``cities.json``/``polygons.json`` and oref_alert's
+``area_to_polygon.json.zip``/``area_to_migun_time.json``; see ``src/redcolor/data/SOURCES.md``)
+and writes one gzipped JSON file per edition to ``src/redcolor/data/areas-<edition>.json.gz``.
+Rerun it when a source updates::
+
+    .venv/bin/python scripts/build_areas.py --raw /work/shared/data/raw
+
+Rules, per edition:
+
+* ``current``: the areas of pikud-haoref-api HEAD ``cities.json``. Polygon: pikud-haoref-api
+  ``polygons.json`` by area id, else oref_alert ``area_to_polygon`` by Hebrew value, else an
+  approximation (below). Shelter time: oref_alert ``area_to_migun_time`` by Hebrew value where it
+  has the area (it is newer), else the pikud-haoref-api ``countdown``.
+* ``2023-12``: the areas of the 2023-12-20 ``cities.json`` (in force on 2024-01-06), with that
+  snapshot's ``countdown`` as shelter time. Polygon: the 2023-12 ``polygons.json`` by id, else
+  oref_alert ``area_to_polygon`` by value, else the approximation. Twelve entries of this snapshot
+  carry no id: they take the current edition's id for the same value where there is one, else a
+  synthetic id from 900001 up, in Hebrew-value order.
+
+Every polygon is repaired with shapely ``make_valid`` (self-intersections), reduced to its
+polygonal parts and snapped to a 1e-5 degree grid (about 1 m; the pikud-haoref-api polygons carry
+4 decimals) with ``set_precision``, which keeps it valid. An area with no polygon in any source
+gets the Voronoi cell of its listed point among all the edition's points, clipped to a 1.5 km
+disc, flagged ``approximate``. Zone names in en/ru/ar are normalised to the most common
+translation of the Hebrew zone name (the sources spell a few zones two ways).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import gzip
+import json
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPoint, Point, Polygon, mapping
+
+from redcolor.geo.frame import LocalFrame
+
+GRID_DEG = 1e-5
+APPROX_RADIUS_M = 1500.0
+SYNTHETIC_ID_BASE = 900_000
+OUT_DIR = Path(__file__).resolve().parents[1] / "src" / "redcolor" / "data"
+LANGS = ("he", "en", "ar", "ru")
+
+
+def _read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _cities(path: Path) -> list[dict[str, Any]]:
+    """The areas of a pikud-haoref-api ``cities.json``, without the "select all" pseudo-entry."""
+    return [c for c in _read_json(path) if c.get("value") != "all"]
+
+
+def _polygon_from_latlon(points: list[list[float]]) -> Any:
+    """A valid polygonal shapely geometry (x = lon, y = lat) from ``[lat, lon]`` points, or None."""
+    if len(points) < 3:
+        return None
+    ring = np.asarray(points, dtype=np.float64)[:, ::-1]
+    geom = shapely.make_valid(Polygon(ring))
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return None
+    geom = shapely.set_precision(shapely.union_all(parts), GRID_DEG)
+    return None if geom.is_empty else geom
+
+
+def _approximate(lat: float, lon: float, all_lat: np.ndarray, all_lon: np.ndarray) -> Any:
+    """Voronoi cell of (lat, lon) among all points, clipped to a 1.5 km disc, in WGS84."""
+    frame = LocalFrame(lat, lon)
+    x, y = frame.project(all_lat, all_lon)
+    near = np.hypot(x, y) < 20 * APPROX_RADIUS_M
+    disc = Point(0.0, 0.0).buffer(APPROX_RADIUS_M, quad_segs=16)
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(MultiPoint(np.column_stack([x[near], y[near]])))
+    )
+    own = [c for c in cells if c.covers(Point(0.0, 0.0))]  # none when it is the only point
+    geom = frame.to_wgs84(own[0].intersection(disc) if own else disc)
+    return shapely.set_precision(geom, GRID_DEG)
+
+
+def _zone_names(cities: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Hebrew zone -> {lang: most common translation}."""
+    counts: dict[str, dict[str, collections.Counter[str]]] = collections.defaultdict(
+        lambda: collections.defaultdict(collections.Counter)
+    )
+    for c in cities:
+        for lang in ("en", "ar", "ru"):
+            counts[c["zone"]][lang][c[f"zone_{lang}"]] += 1
+    return {
+        zone: {lang: ctr.most_common(1)[0][0] for lang, ctr in by_lang.items()}
+        for zone, by_lang in counts.items()
+    }
+
+
+def build_edition(
+    edition: str,
+    cities: list[dict[str, Any]],
+    polygons_by_id: dict[str, list[list[float]]],
+    polygons_by_value: dict[str, list[list[float]]],
+    shelter_by_value: dict[str, int],
+    ids_by_value: dict[str, int],
+) -> dict[str, Any]:
+    """Assemble one edition's document (see the module docstring for the rules)."""
+    zones = _zone_names(cities)
+    missing_id = sorted(c["value"] for c in cities if "id" not in c)
+    synthetic = {v: SYNTHETIC_ID_BASE + k + 1 for k, v in enumerate(missing_id)}
+    all_lat = np.array([c["lat"] for c in cities], dtype=np.float64)
+    all_lon = np.array([c["lng"] for c in cities], dtype=np.float64)
+    areas, counts = [], collections.Counter[str]()
+    for c in cities:
+        area_id = c["id"] if "id" in c else ids_by_value.get(c["value"], synthetic[c["value"]])
+        geom, source = None, ""
+        if str(area_id) in polygons_by_id and "id" in c:
+            geom, source = _polygon_from_latlon(polygons_by_id[str(area_id)]), "pikud-haoref-api"
+        if geom is None and c["value"] in polygons_by_value:
+            geom, source = _polygon_from_latlon(polygons_by_value[c["value"]]), "oref_alert"
+        if geom is None:
+            geom, source = _approximate(c["lat"], c["lng"], all_lat, all_lon), "voronoi-1.5km"
+        counts[source] += 1
+        centroid = geom.centroid
+        zone = zones[c["zone"]]
+        areas.append(
+            {
+                "id": int(area_id),
+                "value": c["value"],
+                "name_he": c["name"],
+                "name_en": c["name_en"],
+                "name_ar": c["name_ar"],
+                "name_ru": c["name_ru"],
+                "zone_he": c["zone"],
+                "zone_en": zone["en"],
+                "zone_ar": zone["ar"],
+                "zone_ru": zone["ru"],
+                "shelter_s": int(shelter_by_value.get(c["value"], c["countdown"])),
+                "lat": round(centroid.y, 6),
+                "lon": round(centroid.x, 6),
+                "listed_lat": c["lat"],
+                "listed_lon": c["lng"],
+                "approximate": source == "voronoi-1.5km",
+                "polygon_source": source,
+                "geometry": mapping(geom),
+            }
+        )
+    ids = [a["id"] for a in areas]
+    if len(set(ids)) != len(ids):
+        raise SystemExit(f"{edition}: duplicate area ids")
+    areas.sort(key=lambda a: a["id"])
+    print(f"{edition}: {len(areas)} areas, {len(zones)} zones, polygons {dict(counts)}")
+    return {"format": 1, "edition": edition, "areas": areas}
+
+
+def _write(doc: dict[str, Any], out_dir: Path) -> Path:
+    path = out_dir / f"areas-{doc['edition']}.json.gz"
+    raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # mtime=0 keeps the output byte-identical across reruns on unchanged sources.
+    with path.open("wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
+        gz.write(raw)
+    print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raw", type=Path, default=Path("/work/shared/data/raw"))
+    parser.add_argument("--out", type=Path, default=OUT_DIR)
+    args = parser.parse_args(argv)
+    raw: Path = args.raw
+    pha, oref = raw / "pikud-haoref-api", raw / "oref_alert"
+    with zipfile.ZipFile(oref / "area_to_polygon.json.zip") as zf:
+        oref_polygons = json.loads(zf.read("area_to_polygon.json"))
+    migun = _read_json(oref / "converted_from_py" / "area_to_migun_time.json")
+
+    current_cities = _cities(pha / "cities.json")
+    current = build_edition(
+        "current", current_cities, _read_json(pha / "polygons.json"), oref_polygons, migun, {}
+    )
+    snapshot = build_edition(
+        "2023-12",
+        _cities(pha / "2023-12_snapshot" / "cities.json"),
+        _read_json(pha / "2023-12_snapshot" / "polygons.json"),
+        oref_polygons,
+        {},
+        {c["value"]: c["id"] for c in current_cities},
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    for doc in (current, snapshot):
+        _write(doc, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
