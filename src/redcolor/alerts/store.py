@@ -138,6 +138,51 @@ class SQLiteEventStore:
                 yield row.decode()
             after = rows[-1].seq
 
+    def query(
+        self,
+        *,
+        after_seq: int = 0,
+        since_unix_s: float | None = None,
+        until_unix_s: float | None = None,
+        area_id: int | None = None,
+        category: str | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        """History filter: events with ``seq > after_seq`` in ``seq`` order, at most ``limit``.
+
+        ``since_unix_s <= issued_at_unix_s < until_unix_s`` when given; ``area_id`` keeps events
+        naming that area; ``category`` keeps one category. Page by passing the last ``seq`` back
+        as ``after_seq``.
+        """
+        sql = ["SELECT e.seq, e.body FROM events e"]
+        args: list[object] = []
+        if area_id is not None:
+            sql.append("JOIN event_areas a ON a.seq = e.seq AND a.area_id = ?")
+            args.append(area_id)
+        sql.append("WHERE e.seq > ?")
+        args.append(after_seq)
+        if since_unix_s is not None:
+            sql.append("AND e.issued_at_unix_s >= ?")
+            args.append(since_unix_s)
+        if until_unix_s is not None:
+            sql.append("AND e.issued_at_unix_s < ?")
+            args.append(until_unix_s)
+        if category is not None:
+            sql.append("AND e.category = ?")
+            args.append(category)
+        sql.append("ORDER BY e.seq LIMIT ?")
+        args.append(limit)
+        rows = self._db.execute(" ".join(sql), args).fetchall()
+        return [StoredEvent(seq, bytes(body)) for seq, body in rows]
+
+    def read_before(self, before_seq: int, limit: int = 1000) -> list[StoredEvent]:
+        """Events with ``seq < before_seq``, newest first, at most ``limit``."""
+        rows = self._db.execute(
+            "SELECT seq, body FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+            (before_seq, limit),
+        ).fetchall()
+        return [StoredEvent(seq, bytes(body)) for seq, body in rows]
+
     def last_seq(self) -> int:
         (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         return int(last)

@@ -1,1 +1,1 @@
-"""redcolor.bus"""
+"""redcolor.bus: how alert events leave the core (in-process fan-out with resume)."""

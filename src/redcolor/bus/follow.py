@@ -1,0 +1,175 @@
+"""Thin asyncio adapters around the hub: follow the store, replay a resume, queue for a writer.
+
+The store is the source of truth. :class:`StoreFollower` polls ``read_since`` (a primary-key range
+read, tens of microseconds) every ``poll_s`` and can be woken at once with :meth:`notify` (the
+in-process pipeline calls it after each append, from any thread), so a server following a store
+that another process writes sees an event within ``poll_s`` and an in-process one at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+
+from redcolor.alerts.store import EventStore
+from redcolor.bus.frames import ControlFrames, EventFrames
+from redcolor.bus.hub import Hub, Subscriber
+
+PublishHook = Callable[[EventFrames, int], None]
+
+
+class Dropped(Exception):
+    """The hub dropped this subscriber; ``str(exc)`` is the reason."""
+
+
+class StoreFollower:
+    """Reads new events from ``store`` in ``seq`` order and publishes them to ``hub``.
+
+    Parameters
+    ----------
+    store : EventStore
+        The alert event store to follow.
+    hub : Hub
+        Where events go. Its ``last_seq`` is where following starts.
+    poll_s : float
+        Polling period when nobody calls :meth:`notify`.
+    heartbeat_s : float
+        Period of ``{"type": "heartbeat"}`` control messages.
+    on_publish : list of callables
+        Each is called as ``hook(frames, deliveries)`` after an event was published.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        hub: Hub,
+        *,
+        poll_s: float = 0.01,
+        heartbeat_s: float = 10.0,
+        on_publish: Iterable[PublishHook] = (),
+    ) -> None:
+        self.store = store
+        self.hub = hub
+        self.poll_s = poll_s
+        self.heartbeat_s = heartbeat_s
+        self.on_publish = list(on_publish)
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def notify(self) -> None:
+        """Wake the follower now; safe to call from any thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def poll_once(self, batch: int = 1000) -> int:
+        """Publish what the store holds past the hub; return how many events were published."""
+        count = 0
+        while rows := self.store.read_since(self.hub.last_seq, batch):
+            now = time.monotonic()
+            for row in rows:
+                frames = EventFrames.build(row, now)
+                deliveries = self.hub.publish(frames)
+                for hook in self.on_publish:
+                    hook(frames, deliveries)
+            count += len(rows)
+            if len(rows) < batch:
+                break
+        return count
+
+    async def run(self) -> None:
+        """Follow forever (cancel to stop)."""
+        self._loop = asyncio.get_running_loop()
+        next_beat = time.monotonic() + self.heartbeat_s
+        while True:
+            self.poll_once()
+            now = time.monotonic()
+            if now >= next_beat:
+                self.hub.control(ControlFrames.heartbeat(self.hub.last_seq))
+                next_beat = now + self.heartbeat_s
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            self._wake.clear()
+
+
+class QueueSink:
+    """A bounded per-client queue drained by the client's own writer task.
+
+    ``offer`` refuses (and the hub drops the client) once ``max_items`` are waiting.
+    """
+
+    def __init__(self, max_items: int = 256, channel: str = "queue") -> None:
+        self.max_items = max_items
+        self.channel = channel
+        self._items: deque[EventFrames | ControlFrames] = deque()
+        self._ready = asyncio.Event()
+        self._space = asyncio.Event()
+        self._space.set()
+        self.reason: str | None = None
+
+    def offer(self, frames: EventFrames) -> bool:
+        if len(self._items) >= self.max_items:
+            return False
+        self._items.append(frames)
+        self._ready.set()
+        if len(self._items) >= self.max_items:
+            self._space.clear()
+        return True
+
+    def control(self, frames: ControlFrames) -> None:
+        if len(self._items) < self.max_items:
+            self._items.append(frames)
+            self._ready.set()
+
+    def dropped(self, reason: str) -> None:
+        self.reason = reason
+        self._ready.set()
+
+    def has_space(self) -> bool:
+        return len(self._items) < self.max_items
+
+    async def wait_space(self) -> None:
+        await self._space.wait()
+
+    async def get(self) -> EventFrames | ControlFrames:
+        """The next item; raises :class:`Dropped` once the queue is empty after a drop."""
+        while not self._items:
+            if self.reason is not None:
+                raise Dropped(self.reason)
+            self._ready.clear()
+            await self._ready.wait()
+        item = self._items.popleft()
+        self._space.set()
+        return item
+
+
+async def catch_up(
+    hub: Hub,
+    store: EventStore,
+    sub: Subscriber,
+    *,
+    has_space: Callable[[], bool],
+    wait_space: Callable[[], Awaitable[None]],
+    batch: int = 200,
+) -> None:
+    """Replay ``store`` into ``sub`` from its cursor until it can go live on ``hub``.
+
+    The replay never overfills the sink: it waits for room (``wait_space``) instead of dropping,
+    since the client is reading at its own pace. Raises :class:`Dropped` if the subscriber was
+    closed meanwhile.
+    """
+    while not hub.try_go_live(sub):
+        if sub.closed:
+            raise Dropped("subscriber closed during replay")
+        rows = store.read_since(sub.cursor.last_seq, batch)
+        if not rows:  # the hub publishes only stored events, so this means a foreign store
+            raise Dropped(f"store holds nothing after seq {sub.cursor.last_seq}")
+        for row in rows:
+            while not has_space():
+                await wait_space()
+                if sub.closed:
+                    raise Dropped("subscriber closed during replay")
+            sub.deliver(EventFrames.build(row))
+        await asyncio.sleep(0)

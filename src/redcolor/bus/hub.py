@@ -1,0 +1,199 @@
+"""Fan-out of the alert event log to subscribers: a plain object, no event loop, no clock.
+
+A subscriber is a sink plus an area filter plus a :class:`ResumeCursor`. It starts *catching up*
+(its adapter replays the store from the client's ``since``) and turns *live* only when its cursor
+has reached the hub's last published ``seq``; the check and the switch happen in one call, so no
+event can fall between the replay and the live feed, and the cursor drops anything already
+delivered. Together that gives every subscriber each event exactly once, in ``seq`` order.
+
+A sink that cannot take an event (its bounded buffer is full) is dropped with a reason; the other
+subscribers never wait for it. The client resumes from the last ``seq`` it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from redcolor.bus.frames import ControlFrames, EventFrames
+
+
+class Sink(Protocol):
+    """Where a subscriber's bytes go. ``offer`` never blocks."""
+
+    def offer(self, frames: EventFrames) -> bool:
+        """Take one event; return False when the client is too far behind to take it."""
+        ...
+
+    def control(self, frames: ControlFrames) -> None:
+        """Take a control message if there is room (heartbeats may be skipped)."""
+        ...
+
+    def dropped(self, reason: str) -> None:
+        """Called once when the hub gives up on this subscriber."""
+        ...
+
+
+class ResumeCursor:
+    """Exactly-once, in-order admission of events past a resume point.
+
+    Examples
+    --------
+    >>> c = ResumeCursor(after_seq=3)
+    >>> [c.accept(s) for s in (2, 3, 4, 4, 5)]
+    [False, False, True, False, True]
+    >>> c.last_seq
+    5
+    """
+
+    __slots__ = ("last_seq",)
+
+    def __init__(self, after_seq: int) -> None:
+        if after_seq < 0:
+            raise ValueError("after_seq must be >= 0")
+        self.last_seq = after_seq
+
+    def accept(self, seq: int) -> bool:
+        """True the first time a ``seq`` above the cursor is seen; moves the cursor to it."""
+        if seq <= self.last_seq:
+            return False
+        self.last_seq = seq
+        return True
+
+
+@dataclass(eq=False, slots=True)
+class Subscriber:
+    """One client of the hub. ``area_ids`` None means every area."""
+
+    sink: Sink
+    area_ids: frozenset[int] | None
+    cursor: ResumeCursor
+    live: bool = False
+    closed: bool = False
+    delivered: int = field(default=0)
+
+    def wants(self, frames: EventFrames) -> bool:
+        return self.area_ids is None or not self.area_ids.isdisjoint(frames.area_ids)
+
+    def deliver(self, frames: EventFrames) -> bool:
+        """Pass ``frames`` to the sink if new and wanted; False when the sink refused it."""
+        if not self.cursor.accept(frames.seq) or not self.wants(frames):
+            return True
+        if not self.sink.offer(frames):
+            return False
+        self.delivered += 1
+        return True
+
+
+DropHook = Callable[[Subscriber, str], None]
+
+
+class Hub:
+    """Publishes events in ``seq`` order to live subscribers.
+
+    Parameters
+    ----------
+    last_seq : int
+        The ``seq`` already published before this hub started (new subscribers without a
+        ``since`` start after it).
+    on_drop : callable, optional
+        Called as ``on_drop(subscriber, reason)`` whenever a subscriber is dropped.
+    """
+
+    def __init__(self, last_seq: int = 0, on_drop: DropHook | None = None) -> None:
+        self.last_seq = last_seq
+        self._on_drop = on_drop
+        self._all: dict[Subscriber, None] = {}
+        self._by_area: dict[int, dict[Subscriber, None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._all) + len({s for subs in self._by_area.values() for s in subs})
+
+    def subscribe(
+        self, sink: Sink, area_ids: Iterable[int] | None = None, after_seq: int | None = None
+    ) -> Subscriber:
+        """A new catching-up subscriber; ``after_seq`` None means "from now on"."""
+        start = self.last_seq if after_seq is None else after_seq
+        areas = None if area_ids is None else frozenset(area_ids)
+        return Subscriber(sink=sink, area_ids=areas, cursor=ResumeCursor(start))
+
+    def try_go_live(self, sub: Subscriber) -> bool:
+        """Make ``sub`` live if its cursor has caught up with the hub; else False (replay more)."""
+        if sub.closed:
+            return False
+        if sub.cursor.last_seq < self.last_seq:
+            return False
+        sub.live = True
+        if sub.area_ids is None:
+            self._all[sub] = None
+        else:
+            for area in sub.area_ids:
+                self._by_area.setdefault(area, {})[sub] = None
+        return True
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Forget ``sub`` (idempotent)."""
+        sub.closed = True
+        if not sub.live:
+            return
+        sub.live = False
+        if sub.area_ids is None:
+            self._all.pop(sub, None)
+            return
+        for area in sub.area_ids:
+            subs = self._by_area.get(area)
+            if subs is not None:
+                subs.pop(sub, None)
+                if not subs:
+                    del self._by_area[area]
+
+    def drop(self, sub: Subscriber, reason: str) -> None:
+        """Stop feeding ``sub`` and tell its sink why."""
+        if sub.closed:
+            return
+        self.unsubscribe(sub)
+        sub.sink.dropped(reason)
+        if self._on_drop is not None:
+            self._on_drop(sub, reason)
+
+    def _targets(self, frames: EventFrames) -> list[Subscriber]:
+        targets = list(self._all)
+        if self._by_area:
+            seen: set[Subscriber] = set()
+            for area in frames.area_ids:
+                for sub in self._by_area.get(area, ()):
+                    if sub not in seen:
+                        seen.add(sub)
+                        targets.append(sub)
+        return targets
+
+    def publish(self, frames: EventFrames) -> int:
+        """Deliver one event to every live subscriber that wants it; return the deliveries.
+
+        Events must come in increasing ``seq`` order (the store's order).
+        """
+        if frames.seq <= self.last_seq:
+            raise ValueError(f"seq {frames.seq} published after {self.last_seq}")
+        self.last_seq = frames.seq
+        delivered = 0
+        too_slow: list[Subscriber] = []
+        for sub in self._targets(frames):
+            before = sub.delivered
+            if not sub.deliver(frames):
+                too_slow.append(sub)
+            delivered += sub.delivered - before
+        for sub in too_slow:
+            self.drop(sub, f"client too slow: buffer full at seq {frames.seq}")
+        return delivered
+
+    def control(self, frames: ControlFrames) -> None:
+        """Send a control message (e.g. a heartbeat) to every live subscriber."""
+        for sub in list(self._all):
+            sub.sink.control(frames)
+        seen: set[Subscriber] = set()
+        for subs in list(self._by_area.values()):
+            for sub in list(subs):
+                if sub not in seen:
+                    seen.add(sub)
+                    sub.sink.control(frames)

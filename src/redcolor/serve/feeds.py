@@ -1,0 +1,78 @@
+"""Compatibility feeds: the Home Front Command style live and history files, CAP 1.2 and Atom."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from redcolor.channels import cap, oref
+from redcolor.errors import NotFoundError
+from redcolor.model import AlertEvent
+from redcolor.serve.state import ServerState
+
+router = APIRouter(tags=["feeds"])
+LIVE_PATH = "/warningMessages/alert/Alerts.json"
+HISTORY_PATH = "/warningMessages/alert/History/AlertsHistory.json"
+# The original server matches these paths case-insensitively; clients spell them differently.
+CANONICAL_PATHS = {p.lower(): p for p in (LIVE_PATH, HISTORY_PATH)}
+ATOM_ENTRIES = 100
+_JSON_UTF8 = "application/json; charset=utf-8"
+
+
+def _state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.redcolor
+    return state
+
+
+@router.get(LIVE_PATH, summary="Live alerts, Home Front Command format (empty when none)")
+def live(request: Request) -> Response:
+    state = _state(request)
+    active = state.active.areas(state.now_unix_s())
+    body = oref.live_file(active, state.area_value)
+    return Response(body, media_type=_JSON_UTF8, headers={"Cache-Control": "no-cache"})
+
+
+@router.get(HISTORY_PATH, summary="Recent alerts, Home Front Command format (3,000 rows)")
+def history(request: Request) -> Response:
+    state = _state(request)
+    rows = state.store.read_before(state.hub.last_seq + 1, oref.HISTORY_CAP_ROWS)
+    body = oref.history_file((r.decode() for r in rows), state.area_value)
+    return Response(body, media_type=_JSON_UTF8)
+
+
+def event_at(state: ServerState, seq: int) -> AlertEvent:
+    """The stored event with this ``seq``; NotFoundError if there is none."""
+    rows = state.store.read_since(seq - 1, 1)
+    if not rows or rows[0].seq != seq:
+        raise NotFoundError(f"no alert event with seq {seq}")
+    return rows[0].decode()
+
+
+@router.get(
+    "/cap/{seq}.xml",
+    summary="One alert event as a CAP 1.2 document",
+    responses={200: {"content": {"application/cap+xml": {}}}},
+)
+def cap_document(
+    request: Request, seq: Annotated[int, Path(ge=1, le=2**62, description="event seq")]
+) -> Response:
+    state = _state(request)
+    event = event_at(state, seq)
+    referenced = [event_at(state, r) for r in event.references if 0 < r < seq]
+    body = cap.cap_document(event, state.areas.get, referenced, sender=state.config.cap_sender)
+    return Response(body, media_type="application/cap+xml")
+
+
+@router.get(
+    "/cap/feed.atom",
+    summary="Atom index of the latest CAP documents",
+    responses={200: {"content": {"application/atom+xml": {}}}},
+)
+def cap_feed(request: Request) -> Response:
+    state = _state(request)
+    rows = state.store.read_before(state.hub.last_seq + 1, ATOM_ENTRIES)
+    base = state.config.public_url or str(request.base_url).rstrip("/")
+    updated = rows[0].decode().issued_at_unix_s if rows else state.now_unix_s()
+    body = cap.atom_feed((r.decode() for r in rows), base_url=base, updated_unix_s=updated)
+    return Response(body, media_type="application/atom+xml")

@@ -1,0 +1,62 @@
+"""Prometheus metrics of one server (its own registry, so several apps can live in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """Every metric ``/metrics`` exposes.
+
+    Delivery latency runs from the moment the server read the event from the store to the moment
+    the bytes were handed to the client's socket (``channel`` = ws, sse, mqtt, push, siren).
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.events = Counter("redcolor_events", "Alert events published", registry=r)
+        self.deliveries = Counter(
+            "redcolor_deliveries", "Event deliveries to clients", ["channel"], registry=r
+        )
+        self.clients = Gauge(
+            "redcolor_connected_clients", "Connected stream clients", ["channel"], registry=r
+        )
+        self.dropped = Counter(
+            "redcolor_dropped_clients",
+            "Clients dropped for being too slow",
+            ["channel"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "redcolor_delivery_latency_seconds",
+            "Event read from store -> bytes handed to the client socket",
+            ["channel"],
+            buckets=_LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.rejected = Counter(
+            "redcolor_rejected_requests", "Requests answered 4xx", ["status"], registry=r
+        )
+        self.last_seq = Gauge("redcolor_last_seq", "Last published event seq", registry=r)
+        self.channel_errors = Counter(
+            "redcolor_channel_errors", "Failed channel sends (MQTT, push)", ["channel"], registry=r
+        )
+        self.sirens = Gauge("redcolor_sirens_connected", "Connected siren controllers", registry=r)
+        self.siren_commands = Counter(
+            "redcolor_siren_commands", "Commands sent to sirens", ["command"], registry=r
+        )
+        self.siren_ack_timeouts = Counter(
+            "redcolor_siren_ack_timeouts",
+            "Siren commands not acknowledged within the deadline",
+            ["siren"],
+            registry=r,
+        )
+        self.siren_ack_latency = Histogram(
+            "redcolor_siren_ack_latency_seconds",
+            "Command sent -> acknowledgement received",
+            buckets=_LATENCY_BUCKETS_S,
+            registry=r,
+        )

@@ -1,0 +1,48 @@
+"""A uvicorn WebSocket protocol that lets the fan-out write pre-built frames to the transport.
+
+uvicorn's sans-I/O protocol (``websockets_sansio_impl``, on the ``websockets`` library's
+``ServerProtocol``) runs the handshake, pings, closing and incoming frames as usual. After the
+handshake it also exposes the connection's transport to the app as the ASGI scope extension
+``redcolor.raw_ws``, so one frame built once per event can be written to every client with a
+single ``transport.write`` each — no per-client task, no per-client framing. Server-to-client
+frames are unmasked (RFC 6455 section 5.1), so the bytes are identical for every connection; a
+frame written this way is never interleaved with the protocol's own frames because both are
+written whole from the event-loop thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from redcolor.serve.streams import RAW_WS_EXTENSION
+
+
+class _RawSocket:
+    __slots__ = ("_proto",)
+
+    def __init__(self, proto: WebSocketsSansIOProtocol) -> None:
+        self._proto = proto
+
+    def write(self, data: bytes) -> None:
+        proto = self._proto
+        if proto.handshake_complete and not proto.close_sent and not proto.transport.is_closing():
+            proto.transport.write(data)
+
+    def buffered(self) -> int:
+        return int(self._proto.transport.get_write_buffer_size())
+
+    def is_closing(self) -> bool:
+        proto = self._proto
+        return bool(proto.close_sent or proto.transport.is_closing())
+
+
+class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
+    """``uvicorn.Config(ws=FanoutWebSocketProtocol)``."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][RAW_WS_EXTENSION] = _RawSocket(self)

@@ -1,0 +1,152 @@
+"""Everything one running server shares: config, store, hub, the active view, cached documents."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+from redcolor.alerts.store import SQLiteEventStore
+from redcolor.bus.follow import StoreFollower
+from redcolor.bus.frames import EventFrames
+from redcolor.bus.hub import Hub, Subscriber
+from redcolor.channels.active import ActiveAlerts
+from redcolor.errors import InputError
+from redcolor.model import EVENT_DECODER
+from redcolor.serve.metrics import Metrics
+
+
+class AreaLike(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def name_he(self) -> str: ...
+    @property
+    def name_en(self) -> str: ...
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lon(self) -> float: ...
+    @property
+    def shelter_s(self) -> int: ...
+    @property
+    def polygon(self) -> Any: ...
+
+
+class AreaSource(Protocol):
+    """What the server needs of ``redcolor.geo.AreaIndex``."""
+
+    @property
+    def areas(self) -> tuple[AreaLike, ...]: ...
+    def get(self, area_id: int) -> AreaLike: ...
+    def locate(self, lat: float, lon: float) -> AreaLike | None: ...
+    def nearest(self, lat: float, lon: float) -> tuple[AreaLike, float]: ...
+    def to_geojson(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Settings of one server.
+
+    ``ws_buffer_bytes`` / ``queue_items`` bound what a client may fall behind before it is
+    dropped; ``poll_s`` is how often the store is polled when no in-process writer notifies.
+    """
+
+    db: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    edition: str = "current"
+    poll_s: float = 0.01
+    heartbeat_s: float = 12.0
+    queue_items: int = 256
+    ws_buffer_bytes: int = 1 << 20
+    cap_sender: str = "redcolor@localhost"
+    public_url: str | None = None
+    mqtt_url: str | None = None
+    push_dir: Path | None = None
+    siren_ack_s: float = 1.0
+
+
+@dataclass
+class ServerState:
+    """Shared by every request handler of one app."""
+
+    config: ServeConfig
+    store: SQLiteEventStore
+    areas: AreaSource
+    metrics: Metrics = field(default_factory=Metrics)
+    active: ActiveAlerts = field(default_factory=ActiveAlerts)
+    hub: Hub = field(init=False)
+    follower: StoreFollower = field(init=False)
+    _area_ids: frozenset[int] = field(init=False)
+    areas_json: bytes = field(init=False)
+    _geojson: bytes | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._area_ids = frozenset(a.id for a in self.areas.areas)
+        self.areas_json = msgspec.json.encode([_area_summary(a) for a in self.areas.areas])
+        # Rebuild the active view from the log, then stream from its end.
+        for row_event in self.store.iter_all():
+            self.active.apply(row_event)
+        self.hub = Hub(last_seq=self.store.last_seq(), on_drop=self._on_drop)
+        self.metrics.last_seq.set(self.hub.last_seq)
+        self.follower = StoreFollower(
+            self.store,
+            self.hub,
+            poll_s=self.config.poll_s,
+            heartbeat_s=self.config.heartbeat_s,
+            on_publish=[self._on_publish],
+        )
+
+    def _on_publish(self, frames: EventFrames, deliveries: int) -> None:
+        self.active.apply(EVENT_DECODER.decode(frames.body))
+        self.metrics.events.inc()
+        self.metrics.last_seq.set(frames.seq)
+
+    def _on_drop(self, sub: Subscriber, reason: str) -> None:
+        self.metrics.dropped.labels(getattr(sub.sink, "channel", "other")).inc()
+
+    @property
+    def areas_geojson(self) -> bytes:
+        if self._geojson is None:
+            self._geojson = msgspec.json.encode(self.areas.to_geojson())
+        return self._geojson
+
+    def check_area_ids(self, ids: list[int]) -> frozenset[int]:
+        """The ids as a set; InputError naming the first unknown one."""
+        for area_id in ids:
+            if area_id not in self._area_ids:
+                raise InputError(f"unknown area id {area_id}")
+        return frozenset(ids)
+
+    def check_since(self, since: int | None) -> int | None:
+        """A resume point must lie within the log."""
+        if since is None:
+            return None
+        if since < 0:
+            raise InputError(f"since must be >= 0, got {since}")
+        if since > self.hub.last_seq:
+            raise InputError(
+                f"since={since} is past the end of the log (last seq {self.hub.last_seq})"
+            )
+        return since
+
+    def area_value(self, area_id: int) -> str:
+        """The Hebrew feed string of an area (its id as text if the index lacks it)."""
+        if area_id in self._area_ids:
+            return self.areas.get(area_id).value
+        return str(area_id)
+
+    def now_unix_s(self) -> float:
+        return time.time()
+
+
+def _area_summary(a: AreaLike) -> dict[str, Any]:
+    keys = ("id", "value", "name_he", "name_en", "name_ar", "name_ru")
+    keys += ("zone_he", "zone_en", "zone_ar", "zone_ru", "shelter_s", "lat", "lon")
+    return {k: getattr(a, k) for k in keys if hasattr(a, k)}

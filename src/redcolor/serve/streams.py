@@ -1,0 +1,253 @@
+"""WebSocket ``/v1/stream`` and SSE ``/v1/events``: the live log with resume, per-area filters.
+
+Under :mod:`redcolor.serve.rawws` (what ``redcolor serve`` runs) a WebSocket client costs no task
+per event: the hub writes the one pre-built frame straight to each connection's transport, and
+the transport's write buffer is the client's bounded queue (``ws_buffer_bytes``). Under any other
+ASGI server the same endpoint falls back to a bounded :class:`QueueSink` and a writer task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Protocol
+
+from fastapi import APIRouter, Header, Query, Request, WebSocket
+from fastapi.responses import JSONResponse, StreamingResponse
+from prometheus_client import Counter, Histogram
+
+from redcolor.bus.follow import Dropped, QueueSink, catch_up
+from redcolor.bus.frames import ControlFrames, EventFrames
+from redcolor.bus.hub import Subscriber
+from redcolor.errors import InputError
+from redcolor.serve.state import ServerState
+
+router = APIRouter()
+MAX_FILTER_AREAS = 2000
+RAW_WS_EXTENSION = "redcolor.raw_ws"
+DROP_CLOSE_CODE = 1013  # "try again later" (RFC 6455 section 7.4.1 registry)
+
+
+class RawSocket(Protocol):
+    """A connection's transport after the WebSocket handshake (see :mod:`redcolor.serve.rawws`)."""
+
+    def write(self, data: bytes) -> None: ...
+    def buffered(self) -> int: ...
+    def is_closing(self) -> bool: ...
+
+
+def parse_areas(state: ServerState, text: str | None) -> frozenset[int] | None:
+    """``"1,2,3"`` -> a validated set of area ids; None or ``""`` -> every area."""
+    if text is None or not text.strip():
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) > MAX_FILTER_AREAS:
+        raise InputError(f"too many areas: {len(parts)} (at most {MAX_FILTER_AREAS})")
+    ids = []
+    for part in parts:
+        if not part.isdigit() or len(part) > 9:
+            raise InputError(f"bad area id {part[:20]!r}: expected a comma-separated list of ids")
+        ids.append(int(part))
+    return state.check_area_ids(ids)
+
+
+def parse_since(state: ServerState, text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise InputError(f"bad since {text[:20]!r}: expected the last seq you hold (an integer)")
+    return state.check_since(int(text))
+
+
+class RawWsSink:
+    """Hub sink writing pre-built frames to a transport, bounded by its write buffer."""
+
+    channel = "ws"
+
+    def __init__(self, raw: RawSocket, limit_bytes: int, deliveries: Counter, latency: Histogram):
+        self.raw = raw
+        self.limit_bytes = limit_bytes
+        self._deliveries = deliveries
+        self._latency = latency
+        self.reason: str | None = None
+        self.gone = asyncio.Event()
+
+    def offer(self, frames: EventFrames) -> bool:
+        raw = self.raw
+        if raw.is_closing():
+            return True  # the endpoint unsubscribes on disconnect
+        if raw.buffered() > self.limit_bytes:
+            return False
+        raw.write(frames.ws)
+        self._deliveries.inc()
+        if frames.published_mono_s:
+            self._latency.observe(time.monotonic() - frames.published_mono_s)
+        return True
+
+    def control(self, frames: ControlFrames) -> None:
+        if not self.raw.is_closing() and self.raw.buffered() <= self.limit_bytes:
+            self.raw.write(frames.ws)
+
+    def dropped(self, reason: str) -> None:
+        self.reason = reason
+        self.gone.set()
+
+    def has_space(self) -> bool:
+        return self.raw.buffered() <= self.limit_bytes
+
+    async def wait_space(self) -> None:
+        await asyncio.sleep(0.005)
+
+
+async def _drop_close(websocket: WebSocket, reason: str) -> None:
+    """Tell a dropped client why, then close so it resumes later."""
+    await websocket.send_text(ControlFrames.dropped(reason).body.decode())
+    await websocket.close(DROP_CLOSE_CODE, reason[:120])
+
+
+async def _read_until_disconnect(websocket: WebSocket) -> None:
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def _serve_raw(ws: WebSocket, state: ServerState, raw: RawSocket, sub_args: Any) -> None:
+    m = state.metrics
+    sink = RawWsSink(
+        raw, state.config.ws_buffer_bytes, m.deliveries.labels("ws"), m.latency.labels("ws")
+    )
+    sub = state.hub.subscribe(sink, *sub_args)
+    reader = asyncio.ensure_future(_read_until_disconnect(ws))
+    try:
+        await catch_up(
+            state.hub, state.store, sub, has_space=sink.has_space, wait_space=sink.wait_space
+        )
+        gone = asyncio.ensure_future(sink.gone.wait())
+        await asyncio.wait({reader, gone}, return_when=asyncio.FIRST_COMPLETED)
+        gone.cancel()
+        if sink.reason is not None and not reader.done():
+            await _drop_close(ws, sink.reason)
+            await reader
+    finally:
+        reader.cancel()
+        state.hub.unsubscribe(sub)
+
+
+async def _serve_queued(ws: WebSocket, state: ServerState, sub_args: Any) -> None:
+    m = state.metrics
+    deliveries, latency = m.deliveries.labels("ws"), m.latency.labels("ws")
+    sink = QueueSink(state.config.queue_items, channel="ws")
+    sub = state.hub.subscribe(sink, *sub_args)
+
+    async def writer() -> None:
+        try:
+            while True:
+                item = await sink.get()
+                await ws.send_text(item.body.decode())
+                if isinstance(item, EventFrames):
+                    deliveries.inc()
+                    latency.observe(time.monotonic() - item.published_mono_s)
+        except Dropped as exc:
+            await _drop_close(ws, str(exc))
+
+    reader = asyncio.ensure_future(_read_until_disconnect(ws))
+    write_task = asyncio.ensure_future(writer())
+    try:
+        await catch_up(
+            state.hub, state.store, sub, has_space=sink.has_space, wait_space=sink.wait_space
+        )
+        await reader
+    finally:
+        reader.cancel()
+        write_task.cancel()
+        state.hub.unsubscribe(sub)
+
+
+@router.websocket("/v1/stream")
+async def stream(websocket: WebSocket) -> None:
+    """Alert events as text frames (stored JSON); ``?since=SEQ`` resumes, ``?areas=1,2`` filters.
+
+    Control frames are JSON objects with a ``type``: ``heartbeat`` (with ``last_seq``) and
+    ``dropped`` (with ``reason``) before a too-slow client is closed with code 1013.
+    """
+    state: ServerState = websocket.app.state.redcolor
+    try:
+        areas = parse_areas(state, websocket.query_params.get("areas"))
+        since = parse_since(state, websocket.query_params.get("since"))
+    except InputError as exc:
+        state.metrics.rejected.labels("400").inc()
+        await websocket.send_denial_response(JSONResponse({"detail": str(exc)}, 400))
+        return
+    await websocket.accept()
+    raw = websocket.scope.get("extensions", {}).get(RAW_WS_EXTENSION)
+    gauge = state.metrics.clients.labels("ws")
+    gauge.inc()
+    try:
+        if raw is not None:
+            await _serve_raw(websocket, state, raw, (areas, since))
+        else:
+            await _serve_queued(websocket, state, (areas, since))
+    except Dropped:
+        pass
+    finally:
+        gauge.dec()
+
+
+@router.get(
+    "/v1/events",
+    tags=["streams"],
+    summary="Server-sent events: id = seq, event = alert, data = the stored event JSON",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def events(
+    request: Request,
+    since: Annotated[str | None, Query(max_length=20, description="last seq you hold")] = None,
+    areas: Annotated[str | None, Query(max_length=4000, description="area ids, 1,2,3")] = None,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
+    state: ServerState = request.app.state.redcolor
+    area_ids = parse_areas(state, areas)
+    after = parse_since(state, last_event_id if last_event_id else since)
+    sink = QueueSink(state.config.queue_items, channel="sse")
+    sub = state.hub.subscribe(sink, area_ids, after)
+    return StreamingResponse(
+        _sse_body(state, sink, sub),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _sse_body(state: ServerState, sink: QueueSink, sub: Subscriber) -> AsyncIterator[bytes]:
+    m = state.metrics
+    deliveries, latency, gauge = (
+        m.deliveries.labels("sse"),
+        m.latency.labels("sse"),
+        m.clients.labels("sse"),
+    )
+    gauge.inc()
+    replay = asyncio.ensure_future(
+        catch_up(state.hub, state.store, sub, has_space=sink.has_space, wait_space=sink.wait_space)
+    )
+    replay.add_done_callback(_consume)
+    try:
+        yield b"retry: 1000\n\n"
+        while True:
+            item = await sink.get()
+            yield item.sse
+            if isinstance(item, EventFrames):
+                deliveries.inc()
+                if item.published_mono_s:
+                    latency.observe(time.monotonic() - item.published_mono_s)
+    except Dropped as exc:
+        yield ControlFrames.dropped(str(exc)).sse
+    finally:
+        replay.cancel()
+        state.hub.unsubscribe(sub)
+        gauge.dec()
+
+
+def _consume(task: asyncio.Future[None]) -> None:
+    """Retrieve a finished replay's exception (a closed subscriber is expected, not an error)."""
+    if not task.cancelled():
+        task.exception()
