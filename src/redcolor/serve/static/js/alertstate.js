@@ -1,0 +1,201 @@
+// The page's alert state: a pure fold over AlertEvents (no clock, no DOM, no network).
+//
+// Each area holds the alerts currently covering it (alert id -> stage, since, shelter time).
+// An area's shown stage is the most urgent of them: "alert" > "pre_alert"; with none left it
+// shows "ended" for `endedHoldS` seconds after its last alert ended. Time is always passed in
+// (`nowS`, Unix seconds) so the same code drives the live view and a replay at any speed.
+
+export const SHOWN_STAGES = ["alert", "pre_alert", "ended"];
+
+/** Default time an area stays marked "ended" after its all-clear (an assumption of this page). */
+export const ENDED_HOLD_S = 600;
+
+export class AlertState {
+  constructor({ endedHoldS = ENDED_HOLD_S } = {}) {
+    this.endedHoldS = endedHoldS;
+    this.lastSeq = 0;
+    this.alerts = new Map(); // alert id -> {id, category, stage, areaIds: Set, ...}
+    this.covering = new Map(); // area id -> Map(alert id -> {stage, sinceS, shelterS, category})
+    this.endedAtS = new Map(); // area id -> Unix s its last covering alert ended
+  }
+
+  /** Load the server's `/v1/alerts/active` snapshot; returns the changed area ids. */
+  loadSnapshot(active) {
+    const changed = new Set();
+    for (const row of active.areas || []) {
+      const stage = row.stage === "pre_alert" ? "pre_alert" : "alert";
+      const alert = this._alert(row.alert_id, row.category, row.since_unix_s);
+      alert.stage = stage === "alert" || alert.stage === "alert" ? "alert" : stage;
+      alert.areaIds.add(row.area_id);
+      this._cover(row.area_id, row.alert_id, stage, row.since_unix_s, row.shelter_s, row.category);
+      changed.add(row.area_id);
+    }
+    this.lastSeq = Math.max(this.lastSeq, active.last_seq || 0);
+    return changed;
+  }
+
+  /**
+   * Fold one AlertEvent in. Events at or below `lastSeq` were seen already and are ignored.
+   * Returns the set of area ids whose state changed, or null for a duplicate.
+   */
+  apply(event) {
+    if (event.seq <= this.lastSeq) return null;
+    this.lastSeq = event.seq;
+    const t = event.issued_at_unix_s;
+    const alert = this._alert(event.id, event.category, t);
+    alert.lastSeq = event.seq;
+    alert.lastStage = event.stage;
+    alert.updatedS = t;
+    alert.expiresS = event.expires_at_unix_s ?? null;
+    alert.instructions = event.instructions || alert.instructions;
+    const changed = new Set();
+    if (event.stage === "ended") {
+      const ids = event.areas.length ? event.areas.map((a) => a.id) : [...alert.areaIds];
+      for (const areaId of ids) {
+        this._uncover(areaId, event.id, t);
+        changed.add(areaId);
+      }
+      alert.stage = this._stillCovers(alert) ? alert.stage : "ended";
+      return changed;
+    }
+    // "update" adds areas to an alert at the stage the alert is already at.
+    const stage = event.stage === "update" ? (alert.stage === "pre_alert" ? "pre_alert" : "alert") : event.stage;
+    if (stage === "alert") alert.stage = "alert";
+    else if (alert.stage !== "alert") alert.stage = "pre_alert";
+    for (const area of event.areas) {
+      alert.areaIds.add(area.id);
+      this._cover(area.id, event.id, stage, t, area.shelter_s, event.category);
+      changed.add(area.id);
+    }
+    return changed;
+  }
+
+  /** End alerts whose expiry passed and forget "ended" marks older than the hold. */
+  prune(nowS) {
+    const changed = new Set();
+    for (const alert of this.alerts.values()) {
+      if (alert.stage !== "ended" && alert.expiresS !== null && alert.expiresS <= nowS) {
+        for (const areaId of alert.areaIds) {
+          this._uncover(areaId, alert.id, alert.expiresS);
+          changed.add(areaId);
+        }
+        alert.stage = "ended";
+      }
+    }
+    for (const [areaId, endedS] of this.endedAtS) {
+      if (nowS - endedS >= this.endedHoldS) {
+        this.endedAtS.delete(areaId);
+        changed.add(areaId);
+      }
+    }
+    return changed;
+  }
+
+  /**
+   * What an area shows at `nowS`: null, or {stage, category, sinceS, shelterS, remainingS,
+   * alertId}. `remainingS` is the time left to reach shelter (0 once it has run out).
+   */
+  view(areaId, nowS) {
+    const cover = this.covering.get(areaId);
+    if (cover && cover.size) {
+      let best = null;
+      for (const [alertId, c] of cover) {
+        const rank = c.stage === "alert" ? 2 : 1;
+        const deadline = c.sinceS + c.shelterS;
+        if (!best || rank > best.rank || (rank === best.rank && deadline < best.deadline)) {
+          best = { rank, deadline, alertId, ...c };
+        }
+      }
+      return {
+        stage: best.stage,
+        category: best.category,
+        sinceS: best.sinceS,
+        shelterS: best.shelterS,
+        remainingS: best.stage === "alert" ? Math.max(0, best.deadline - nowS) : null,
+        alertId: best.alertId,
+      };
+    }
+    const endedS = this.endedAtS.get(areaId);
+    if (endedS !== undefined && nowS - endedS < this.endedHoldS) {
+      return { stage: "ended", category: null, sinceS: endedS, shelterS: null, remainingS: null, alertId: null };
+    }
+    return null;
+  }
+
+  /** Every area id with something to show (covered, or ended within the hold). */
+  shownAreaIds() {
+    const ids = new Set(this.endedAtS.keys());
+    for (const [areaId, cover] of this.covering) if (cover.size) ids.add(areaId);
+    return ids;
+  }
+
+  /** Count areas by shown stage at `nowS`: {alert, pre_alert, ended}. */
+  counts(nowS) {
+    const out = { alert: 0, pre_alert: 0, ended: 0 };
+    for (const areaId of this.shownAreaIds()) {
+      const v = this.view(areaId, nowS);
+      if (v) out[v.stage] += 1;
+    }
+    return out;
+  }
+
+  /** Alerts newest first (by last event seq), at most `limit`. */
+  recentAlerts(limit) {
+    return [...this.alerts.values()].sort((a, b) => b.lastSeq - a.lastSeq).slice(0, limit);
+  }
+
+  _alert(id, category, t) {
+    let alert = this.alerts.get(id);
+    if (!alert) {
+      alert = {
+        id,
+        category,
+        stage: "pre_alert",
+        lastStage: null,
+        firstS: t,
+        updatedS: t,
+        expiresS: null,
+        lastSeq: 0,
+        areaIds: new Set(),
+        instructions: {},
+      };
+      this.alerts.set(id, alert);
+    }
+    return alert;
+  }
+
+  _cover(areaId, alertId, stage, sinceS, shelterS, category) {
+    let cover = this.covering.get(areaId);
+    if (!cover) {
+      cover = new Map();
+      this.covering.set(areaId, cover);
+    }
+    const prev = cover.get(alertId);
+    // The shelter countdown starts when the area first reaches the "alert" stage.
+    const keepSince = prev && (prev.stage === stage || prev.stage === "alert");
+    cover.set(alertId, {
+      stage: prev && prev.stage === "alert" ? "alert" : stage,
+      sinceS: keepSince ? prev.sinceS : sinceS,
+      shelterS,
+      category,
+    });
+    this.endedAtS.delete(areaId);
+  }
+
+  _uncover(areaId, alertId, t) {
+    const cover = this.covering.get(areaId);
+    if (!cover || !cover.delete(alertId)) return;
+    if (!cover.size) {
+      this.covering.delete(areaId);
+      this.endedAtS.set(areaId, t);
+    }
+  }
+
+  _stillCovers(alert) {
+    for (const areaId of alert.areaIds) {
+      const cover = this.covering.get(areaId);
+      if (cover && cover.has(alert.id)) return true;
+    }
+    return false;
+  }
+}

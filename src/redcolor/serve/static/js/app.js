@@ -1,0 +1,354 @@
+// Wires the page: area data + outline -> map; /v1/alerts/active + WebSocket stream -> AlertState
+// -> map, list and "my location" card (batched to one update per animation frame); history
+// timeline and replay; language choice; siren. Everything is fetched from this page's origin.
+
+import { AlertState, ENDED_HOLD_S } from "./alertstate.js";
+import { AreaIndex } from "./geometry.js";
+import { Replay, Timeline, fetchHistory } from "./history.js";
+import { applyLanguage, areaName, clock, initialLanguage, rememberLanguage, t } from "./i18n.js";
+import { MapView } from "./mapview.js";
+import { countdownLabels, renderAlertList, renderMyArea, summaryText } from "./panel.js";
+import { Siren } from "./siren.js";
+import { AlertStream } from "./stream.js";
+
+const ME_KEY = "redcolor.me"; // the visitor's chosen point/area: kept in this browser only
+const $ = (id) => document.getElementById(id);
+
+const live = new AlertState();
+const siren = new Siren();
+const metrics = { events: 0, applyMs: 0, flushes: 0, flushMs: [], lastFlushAt: 0 };
+let lang = initialLanguage();
+let index = null;
+let mapView = null;
+let me = loadMe();
+let mode = "live"; // or "replay"
+let replay = null;
+let replayS = 0;
+let playing = false;
+let status = "connecting";
+let myLastStage = null;
+const dirty = new Set();
+let flushPending = false;
+let listDirty = true;
+
+function loadMe() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(ME_KEY));
+    return saved && typeof saved.lat === "number" ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+const shown = () => (mode === "replay" ? replay.state : live);
+const nowS = () => (mode === "replay" ? replayS : Date.now() / 1000);
+
+function styleKey(id) {
+  const v = shown().view(id, nowS());
+  return v ? v.stage : "none";
+}
+
+function markDirty(ids) {
+  for (const id of ids) dirty.add(id);
+  listDirty = true;
+  if (flushPending) return;
+  flushPending = true;
+  if (document.hidden) setTimeout(flush, 100);
+  else requestAnimationFrame(flush);
+}
+
+/** Apply everything that changed since the last frame to the map and the text. */
+function flush() {
+  flushPending = false;
+  const started = performance.now();
+  if (dirty.size) mapView.restyle(dirty, styleKey);
+  dirty.clear();
+  if (listDirty) {
+    renderAlertList($("alert-list"), shown(), index, lang);
+    $("summary").textContent = summaryText(shown(), nowS(), lang);
+    listDirty = false;
+  }
+  renderMe();
+  mapView.redrawCountdowns();
+  metrics.flushes += 1;
+  metrics.flushMs.push(performance.now() - started);
+  metrics.lastFlushAt = performance.now();
+}
+
+function renderMe() {
+  const view = renderMyArea($("me-card"), me, shown(), index, nowS(), lang);
+  const stage = view ? view.stage : "none";
+  if (mode === "live" && stage === "alert" && myLastStage !== "alert" && $("siren").checked) {
+    siren.sound(Math.max(view.shelterS, 10));
+    $("stop-siren").hidden = false;
+  }
+  if (stage !== "alert" && siren.playing) siren.stop();
+  myLastStage = stage;
+}
+
+function onEvent(event) {
+  const started = performance.now();
+  const changed = live.apply(event);
+  metrics.events += 1;
+  metrics.applyMs += performance.now() - started;
+  if (changed && mode === "live") markDirty(changed);
+}
+
+function renderStatus() {
+  const badge = $("status");
+  badge.dataset.state = mode === "replay" ? "replay" : status;
+  if (mode === "replay") badge.textContent = t(lang, "replaying", { time: clock(lang, replayS) });
+  else badge.textContent = t(lang, status === "live" ? "liveBadge" : status === "connecting" ? "connecting" : "reconnecting");
+}
+
+/** Once every 250 ms: expire old states, advance a playing replay, tick the countdowns. */
+function tick() {
+  if (mode === "live") {
+    const changed = live.prune(nowS());
+    if (changed.size) markDirty(changed);
+  }
+  if (shown().covering.size) {
+    listDirty = true;
+    markDirty([]);
+  }
+}
+
+// ---- My location --------------------------------------------------------------------------
+
+function setMe(lat, lon, areaId) {
+  const entry = areaId ?? index.locate(lat, lon)?.id ?? null;
+  me = { lat, lon, areaId: entry };
+  localStorage.setItem(ME_KEY, JSON.stringify(me));
+  mapView.setMyLocation(me.areaId, [lat, lon]);
+  myLastStage = null;
+  markDirty([]);
+}
+
+function useGeolocation() {
+  const note = $("me-note");
+  if (!navigator.geolocation) {
+    note.textContent = t(lang, "geoDenied", { reason: "-" });
+    return;
+  }
+  navigator.geolocation.getCurrentPosition(
+    (pos) => {
+      note.textContent = "";
+      setMe(pos.coords.latitude, pos.coords.longitude);
+      mapView.map.setView([pos.coords.latitude, pos.coords.longitude], Math.max(mapView.map.getZoom(), 12));
+    },
+    (err) => {
+      note.textContent = t(lang, "geoDenied", { reason: err.message });
+    },
+    { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+  );
+}
+
+function fillAreaNames() {
+  const options = index.entries
+    .map((e) => areaName(e.props, lang))
+    .sort((a, b) => a.localeCompare(b, lang))
+    .map((name) => Object.assign(document.createElement("option"), { value: name }));
+  $("area-names").replaceChildren(...options);
+}
+
+function chooseAreaByName() {
+  const found = index.search($("area-search").value, 2);
+  const exact = found.find((e) => areaName(e.props, lang) === $("area-search").value) || (found.length === 1 ? found[0] : null);
+  if (!exact) return;
+  setMe(exact.label[0], exact.label[1], exact.id);
+  mapView.map.setView(exact.label, Math.max(mapView.map.getZoom(), 12));
+}
+
+// ---- History and replay -------------------------------------------------------------------
+
+const timeline = new Timeline($("timeline"));
+
+async function loadHistory() {
+  const periodS = Number($("period").value);
+  const untilS = Date.now() / 1000;
+  $("history-status").textContent = t(lang, "loading");
+  try {
+    const events = await fetchHistory(untilS - periodS, untilS, (n) => {
+      $("history-status").textContent = `${t(lang, "loading")} ${t(lang, "eventsLoaded", { n })}`;
+    });
+    replay = new Replay(events, ENDED_HOLD_S);
+    const startS = Math.floor(replay.startS) - 5;
+    const endS = Math.ceil(replay.endS) + 5;
+    timeline.setEvents(events, startS, endS);
+    const scrubber = $("scrubber");
+    Object.assign(scrubber, { min: startS, max: endS, value: startS, disabled: !events.length });
+    $("play").disabled = !events.length;
+    $("history-status").textContent = t(lang, "eventsLoaded", { n: events.length });
+    replayS = startS;
+    timeline.draw(replayS);
+  } catch (err) {
+    $("history-status").textContent = String(err.message || err);
+  }
+}
+
+function enterReplay() {
+  if (mode === "replay") return;
+  const before = live.shownAreaIds();
+  mode = "replay";
+  $("live").hidden = false;
+  markDirty(before);
+}
+
+function seekReplay(tS) {
+  replayS = tS;
+  const changed = replay.seek(tS);
+  $("scrubber").value = String(Math.floor(tS));
+  $("scrubber").setAttribute("aria-valuetext", clock(lang, tS));
+  timeline.draw(tS);
+  renderStatus();
+  markDirty(changed);
+}
+
+function playLoop(lastMs) {
+  if (!playing) return;
+  requestAnimationFrame((ms) => {
+    if (!playing) return;
+    const next = replayS + ((ms - lastMs) / 1000) * Number($("speed").value);
+    const endS = Number($("scrubber").max);
+    seekReplay(Math.min(next, endS));
+    if (next >= endS) setPlaying(false);
+    else playLoop(ms);
+  });
+}
+
+function setPlaying(on) {
+  playing = on;
+  $("play").textContent = t(lang, on ? "pause" : "play");
+  $("play").setAttribute("aria-pressed", String(on));
+  if (on) {
+    enterReplay();
+    if (replayS >= Number($("scrubber").max)) seekReplay(Number($("scrubber").min));
+    playLoop(performance.now());
+  }
+}
+
+function backToLive() {
+  setPlaying(false);
+  const before = replay ? replay.state.shownAreaIds() : new Set();
+  mode = "live";
+  $("live").hidden = true;
+  renderStatus();
+  markDirty([...before, ...live.shownAreaIds()]);
+}
+
+// ---- Language and start-up ----------------------------------------------------------------
+
+function setLanguage(next) {
+  lang = next;
+  rememberLanguage(lang);
+  applyLanguage(lang);
+  $("play").textContent = t(lang, playing ? "pause" : "play");
+  renderLegend();
+  renderStatus();
+  if (index) fillAreaNames();
+  listDirty = true;
+  markDirty([]);
+}
+
+function renderLegend() {
+  const legend = $("legend");
+  const items = [
+    ["alert", "legendAlert"],
+    ["pre_alert", "legendPre"],
+    ["ended", "legendEnded"],
+  ].map(([stage, key]) => {
+    const li = document.createElement("li");
+    const swatch = document.createElement("span");
+    swatch.className = `swatch swatch-${stage}`;
+    swatch.setAttribute("aria-hidden", "true");
+    li.append(swatch, document.createTextNode(t(lang, key)));
+    return li;
+  });
+  legend.replaceChildren(...items);
+}
+
+async function getJSON(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+function bindControls() {
+  $("lang").value = lang;
+  $("lang").addEventListener("change", (e) => setLanguage(e.target.value));
+  $("geo").addEventListener("click", useGeolocation);
+  $("pick").addEventListener("click", () => {
+    const on = !mapView.picking;
+    mapView.setPicking(on);
+    $("pick").setAttribute("aria-pressed", String(on));
+    $("me-note").textContent = on ? t(lang, "pickHint") : "";
+  });
+  $("area-search").addEventListener("change", chooseAreaByName);
+  $("forget").addEventListener("click", () => {
+    me = null;
+    localStorage.removeItem(ME_KEY);
+    mapView.setMyLocation(null, null);
+    markDirty([]);
+  });
+  $("siren").addEventListener("change", async (e) => {
+    if (e.target.checked) await siren.arm();
+    else siren.stop();
+  });
+  $("stop-siren").addEventListener("click", () => {
+    siren.stop();
+    $("stop-siren").hidden = true;
+  });
+  $("load-history").addEventListener("click", loadHistory);
+  $("scrubber").addEventListener("input", (e) => {
+    enterReplay();
+    seekReplay(Number(e.target.value));
+  });
+  $("play").addEventListener("click", () => setPlaying(!playing));
+  $("live").addEventListener("click", backToLive);
+}
+
+async function main() {
+  applyLanguage(lang);
+  $("play").textContent = t(lang, "play");
+  renderLegend();
+  renderStatus();
+  const [areas, outline] = await Promise.all([getJSON("/v1/areas.geojson"), getJSON("outline.geojson")]);
+  index = new AreaIndex(areas);
+  mapView = new MapView($("map"), {
+    labels: () => countdownLabels(shown(), index, nowS()),
+    onPick: (latlng) => {
+      $("pick").setAttribute("aria-pressed", "false");
+      $("me-note").textContent = "";
+      setMe(latlng.lat, latlng.lng);
+    },
+    onAreaClick: (entry, latlng) => {
+      const v = shown().view(entry.id, nowS());
+      const stage = v ? t(lang, `stage_${v.stage}`) : t(lang, "stateNone");
+      const shelter = entry.props.shelter_s === 0 ? t(lang, "immediately") : t(lang, "seconds", { s: entry.props.shelter_s });
+      mapView.showPopup(latlng, `${areaName(entry.props, lang)} — ${t(lang, "shelterTime")}: ${shelter} — ${stage}`);
+    },
+  });
+  mapView.setOutline(outline);
+  mapView.setAreas(areas, index);
+  bindControls();
+  fillAreaNames();
+  if (me) setMe(me.lat, me.lon, me.areaId);
+  markDirty(live.loadSnapshot(await getJSON("/v1/alerts/active")));
+  new AlertStream({
+    since: () => live.lastSeq,
+    onEvent,
+    onStatus: (s) => {
+      status = s;
+      renderStatus();
+    },
+  }).start();
+  setInterval(tick, 250);
+  document.addEventListener("visibilitychange", () => markDirty([]));
+  // A read-only handle for debugging and the browser tests.
+  window.redcolor = { live, metrics, index, map: mapView.map, shown, nowS, ready: true };
+}
+
+main().catch((err) => {
+  $("status").dataset.state = "error";
+  $("status").textContent = String(err.message || err);
+});

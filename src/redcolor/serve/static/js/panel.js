@@ -1,0 +1,111 @@
+// The text side of the page: the alert list, the "my location" card and the summary line.
+// Everything is built with DOM calls and textContent (server strings are never parsed as HTML).
+
+import { areaName, clock, t } from "./i18n.js";
+
+const LIST_LIMIT = 50; // alerts shown in the list (newest first)
+const NAMES_SHOWN = 12; // area names listed per alert before "and N more"
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function shelterText(lang, shelterS) {
+  return shelterS === 0 ? t(lang, "immediately") : t(lang, "seconds", { s: shelterS });
+}
+
+/** Rebuild the alert list from the state's most recent alerts. */
+export function renderAlertList(list, state, index, lang) {
+  const alerts = state.recentAlerts(LIST_LIMIT);
+  const items = alerts.map((alert) => {
+    const li = el("li", `alert-item stage-${alert.stage}`);
+    const head = el("div", "alert-head");
+    head.append(
+      el("span", "badge", t(lang, `stage_${alert.stage}`)),
+      el("strong", "category", t(lang, `cat_${alert.category}`)),
+      el("time", "when", clock(lang, alert.updatedS)),
+    );
+    head.querySelector("time").dateTime = new Date(alert.updatedS * 1000).toISOString();
+    const ids = [...alert.areaIds];
+    const names = ids.slice(0, NAMES_SHOWN).map((id) => areaName(index.byId.get(id)?.props, lang) || String(id));
+    let text = names.join(", ");
+    if (ids.length > NAMES_SHOWN) text += ` ${t(lang, "andMore", { n: ids.length - NAMES_SHOWN })}`;
+    li.append(head, el("p", "areas", `${t(lang, "areas", { n: ids.length })}: ${text}`));
+    const instruction = alert.instructions[lang] || alert.instructions.en;
+    if (instruction) li.append(el("p", "instruction", instruction));
+    return li;
+  });
+  if (!items.length) items.push(el("li", "alert-empty", t(lang, "noAlerts")));
+  list.replaceChildren(...items);
+}
+
+/** The summary line: how many areas are alerted / pre-alerted now. */
+export function summaryText(state, nowS, lang) {
+  const c = state.counts(nowS);
+  return t(lang, "summary", { alert: c.alert, pre: c.pre_alert });
+}
+
+/**
+ * Fill the "my location" card. `me` is {areaId, lat, lon} or null; returns the area's shown
+ * view (or null) so the caller can sound the siren on a change of stage.
+ */
+export function renderMyArea(card, me, state, index, nowS, lang) {
+  const stateEl = card.querySelector("#me-state");
+  const timerEl = card.querySelector("#me-timer");
+  const nameEl = card.querySelector("#me-area");
+  const shelterEl = card.querySelector("#me-shelter");
+  card.hidden = !me;
+  if (!me) return null;
+  const entry = me.areaId !== null ? index.byId.get(me.areaId) : null;
+  if (!entry) {
+    const near = index.nearest(me.lat, me.lon);
+    const name = near.entry ? areaName(near.entry.props, lang) : "";
+    setText(nameEl, t(lang, "notInArea", { name, km: (near.distanceM / 1000).toFixed(1) }));
+    setText(shelterEl, "");
+    setText(stateEl, "");
+    setText(timerEl, "");
+    card.dataset.stage = "none";
+    return null;
+  }
+  const props = entry.props;
+  const zone = props[`zone_${lang}`] || props.zone_en || "";
+  setText(nameEl, zone ? `${areaName(props, lang)} · ${zone}` : areaName(props, lang));
+  setText(shelterEl, `${t(lang, "shelterTime")}: ${shelterText(lang, props.shelter_s)}`);
+  const view = state.view(entry.id, nowS);
+  const stage = view ? view.stage : "none";
+  card.dataset.stage = stage;
+  if (!view) {
+    setText(stateEl, t(lang, "stateNone"));
+    setText(timerEl, "");
+  } else if (view.stage === "alert") {
+    setText(stateEl, `${t(lang, "stage_alert")}: ${t(lang, `cat_${view.category}`)} — ${t(lang, "takeShelter")}`);
+    setText(timerEl, t(lang, "left", { s: Math.ceil(view.remainingS) }));
+  } else {
+    setText(stateEl, t(lang, `stage_${view.stage}`));
+    setText(timerEl, "");
+  }
+  return view;
+}
+
+/** Set text only when it differs, so live regions announce changes and nothing else. */
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+/** Countdown labels for the map: one per area at the alert stage, soonest deadline first. */
+export function countdownLabels(state, index, nowS) {
+  const labels = [];
+  for (const id of state.shownAreaIds()) {
+    const view = state.view(id, nowS);
+    if (!view || view.stage !== "alert") continue;
+    const entry = index.byId.get(id);
+    if (!entry || !entry.label) continue;
+    const remaining = Math.ceil(view.remainingS);
+    labels.push({ lat: entry.label[0], lon: entry.label[1], text: String(Math.max(0, remaining)), urgent: remaining <= 0, remaining });
+  }
+  labels.sort((a, b) => a.remaining - b.remaining);
+  return labels;
+}
