@@ -138,3 +138,14 @@ def test_inputs_are_not_mutated():
     assert state0.areas == {} and state0.alerts == {}
     apply(state1, [_decision("b", [2], T0 + 1, T0 + 5)], T0 + 1)
     assert sorted(state1.areas) == [1]
+
+
+def test_joining_a_pre_alerted_area_keeps_it_pre_alerted_and_expiry_is_alert_wide():
+    impact = T0 + 600
+    d1 = _decision("m1", [1, 3], T0, impact, alert_at=[impact - 25, impact - 100])
+    state, _ = apply(_state(), [d1], T0)
+    d2 = _decision("m2", [3], T0 + 10, impact - 300, alert_at=[impact - 400])
+    state, events = apply(state, [d2], T0 + 10)
+    assert [(e.stage, [a.id for a in e.areas]) for e in events] == [("pre_alert", [3])]
+    assert events[0].expires_at_unix_s == impact + 600
+    assert events[0].source == ("m1", "m2")

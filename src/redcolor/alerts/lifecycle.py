@@ -12,9 +12,13 @@ Rules
   to ``alert`` at that time (the latest decision of the threat sets it), even if the track is
   lost in between.
 * Every change is a new event. Per alert and call, in this order: ``pre_alert`` (areas entering
-  pre-alert), ``alert`` (areas that must shelter now: new or raised from pre-alert), ``update``
-  (areas a further threat joined; the expiry moves), ``ended`` (areas released). Each event lists
-  only the areas it changes; ``references`` holds the alert's latest stored ``seq``.
+  pre-alert, or pre-alerted areas a further threat joined), ``alert`` (areas that must shelter
+  now: new or raised from pre-alert), ``update`` (sheltering areas a further threat joined),
+  ``ended`` (areas released). Each event lists only the areas it changes, so folding events in
+  ``seq`` order (the stage of an area is that of the last event naming it, ``update`` keeping
+  ``alert``) gives the state of every area. ``expires_at_unix_s`` is the expected end of the
+  whole alert (its last threat's ``until`` plus the hold) as of that event; ``references``
+  holds the alert's latest stored ``seq``.
 
 Events come out with ``seq = 0``; the store numbers them. Feed the stored events back with
 :func:`record_stored` so later events can reference them. No clock, no I/O.
@@ -25,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
+
+import numpy as np
 
 from redcolor.alerts.instructions import instructions_for
 from redcolor.model import AlertArea, AlertEvent, Category, Stage
@@ -146,7 +152,7 @@ class _Work:
         if threat not in current.threats:
             current = replace(current, threats=current.threats | {threat})
             if area not in changes.pre_alert and area not in changes.alert:
-                changes.update.add(area)
+                (changes.update if current.stage == "alert" else changes.pre_alert).add(area)
             self.join(current.alert_id, threat)
         if stage == "alert" and current.stage == "pre_alert":
             current = replace(current, stage="alert", since_unix_s=self.now)
@@ -196,6 +202,9 @@ class _Work:
     def events(self, closed: Mapping[str, AlertRecord]) -> list[AlertEvent]:
         out: list[AlertEvent] = []
         hold = self.config.hold_s
+        until: dict[str, float] = {}
+        for area in self.areas.values():
+            until[area.alert_id] = max(until.get(area.alert_id, -np.inf), self.area_until(area))
         for alert_id in self.order:
             record = self.alerts.get(alert_id) or closed[alert_id]
             changes = self.changes[alert_id]
@@ -204,10 +213,7 @@ class _Work:
                 ids = sorted(getattr(changes, stage))
                 if not ids:
                     continue
-                if stage == "ended":
-                    expires: float | None = self.now
-                else:
-                    expires = max(self.area_until(self.areas[a]) for a in ids) + hold
+                expires = until[alert_id] + hold if alert_id in until else self.now
                 out.append(self._event(record, stage, ids, expires, refs))
         return out
 
@@ -216,7 +222,7 @@ class _Work:
         record: AlertRecord,
         stage: Stage,
         ids: list[int],
-        expires: float | None,
+        expires: float,
         refs: tuple[int, ...],
     ) -> AlertEvent:
         shelter = self.config.shelter_s

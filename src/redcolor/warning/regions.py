@@ -4,11 +4,13 @@ For N threats at once, the region is the Minkowski sum of the confidence ellipse
 point and a disc of the danger radius, drawn as a convex polygon of ``n_vertices`` vertices that
 contains the exact sum. The ellipse of a 2-D Gaussian with covariance ``C`` at confidence ``p`` is
 ``{x : x^T C^-1 x <= k^2}`` with ``k^2 = -2 ln(1 - p)`` (the chi-square quantile for 2 degrees
-of freedom). With ``C = V diag(l1, l2) V^T`` and semi-axes ``s_i = k sqrt(l_i)``, the boundary point
-at parameter ``t`` is ``u = (s1 cos t, s2 sin t)`` with outward normal ``n ∝ (s2 cos t, s1 sin t)``;
-the grown boundary is ``u + r n`` (the parallel curve), rotated by ``V``. Vertices on a convex
-curve make an inscribed polygon; scaling it by ``1 / cos(pi / K)`` about the centre makes it
-circumscribe the curve, so the polygon never cuts off part of the danger region.
+of freedom). With ``C = V diag(l1, l2) V^T`` and semi-axes ``s_i = k sqrt(l_i)``,
+the grown region is convex with support function ``h(phi) = sqrt((s1 cos phi)^2 + (s2 sin phi)^2)
++ r`` for the outward normal ``(cos phi, sin phi)`` in the eigenvector frame. The polygon is the
+intersection of the ``K`` supporting half-planes ``n_j . x <= h_j`` at evenly spaced ``phi_j``;
+its vertex between normals ``a`` and ``b`` is ``(h_a (sin b, -cos b) - h_b (sin a, -cos a)) /
+sin(b - a)``. It circumscribes the exact region, so it never cuts off part of the danger region,
+and is tight (0.3% extra area on a circle with 32 vertices).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-
-_EPS_M = 1e-9
 
 
 def chi2_2dof_k(confidence: float) -> float:
@@ -57,14 +57,16 @@ def grown_ellipses_en_m(
     sym = 0.5 * (cov + np.swapaxes(cov, -1, -2))
     eigval, eigvec = np.linalg.eigh(sym)  # (N, 2), (N, 2, 2) columns are eigenvectors
     semi = k * np.sqrt(np.clip(eigval, 0.0, None))  # (N, 2)
-    t = np.linspace(0.0, 2.0 * np.pi, n_vertices, endpoint=False)
-    cos_t, sin_t = np.cos(t)[None, :], np.sin(t)[None, :]
-    s1, s2 = semi[:, 0:1], semi[:, 1:2]
-    u = np.stack([s1 * cos_t, s2 * sin_t], axis=-1)  # (N, K, 2)
-    normal = np.stack([(s2 + _EPS_M) * cos_t, (s1 + _EPS_M) * sin_t], axis=-1)
-    normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
-    grown = (u + margin[:, None, None] * normal) / np.cos(np.pi / n_vertices)
-    return np.einsum("nij,nkj->nki", eigvec, grown)
+    phi = np.linspace(0.0, 2.0 * np.pi, n_vertices + 1)  # normal directions, closed
+    cos_p, sin_p = np.cos(phi)[None, :], np.sin(phi)[None, :]
+    support = np.hypot(semi[:, 0:1] * cos_p, semi[:, 1:2] * sin_p) + margin[:, None]  # (N, K+1)
+    h_a, h_b = support[:, :-1], support[:, 1:]
+    sin_a, cos_a, sin_b, cos_b = sin_p[:, :-1], cos_p[:, :-1], sin_p[:, 1:], cos_p[:, 1:]
+    denom = np.sin(2.0 * np.pi / n_vertices)
+    east = (h_a * sin_b - h_b * sin_a) / denom
+    north = (h_b * cos_a - h_a * cos_b) / denom
+    local = np.stack([east, north], axis=-1)  # (N, K, 2) in the eigenvector frame
+    return np.einsum("nij,nkj->nki", eigvec, local)
 
 
 def polygons_from_vertices(lon_deg: NDArray[np.float64], lat_deg: NDArray[np.float64]) -> NDArray:
