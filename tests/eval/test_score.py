@@ -1,0 +1,97 @@
+"""Scoring alert events against true impacts, on the real alert areas."""
+
+from __future__ import annotations
+
+import pytest
+
+from redcolor.eval.score import TrueImpact, score_events
+from redcolor.geo import load_areas
+from redcolor.model import AlertArea, AlertEvent
+
+T = 1_700_000_000.0
+
+
+@pytest.fixture(scope="module")
+def index():
+    return load_areas()
+
+
+def _ev(index, stage, areas, t, seq, alert_id="x-1"):
+    return AlertEvent(
+        id=alert_id,
+        seq=seq,
+        category="missiles",
+        stage=stage,
+        areas=tuple(AlertArea(a, index.get(a).shelter_s) for a in areas),
+        issued_at_unix_s=t,
+        expires_at_unix_s=None,
+        source=("trk",),
+        instructions={},
+    )
+
+
+def _sderot(index):
+    area = index.locate(31.525, 34.596)
+    assert area is not None and area.shelter_s == 15
+    return area.id
+
+
+def _far(index):
+    return index.locate(32.08, 34.78).id  # Tel Aviv, 90 s
+
+
+def test_hit_needless_lead_and_shelter_minutes(index):
+    a, b = _sderot(index), _far(index)
+    impacts = [TrueImpact("p1", T + 40, 31.525, 34.596, 0.0, T)]
+    events = [_ev(index, "alert", [a, b], T + 10, 1), _ev(index, "ended", [a, b], T + 640, 2)]
+    score = score_events(events, impacts, index)
+    fig = score.figures()
+    assert (fig["needed"], fig["warned"], fig["missed"], fig["late"]) == (1, 2, 0, 0)
+    assert fig["needless"] == 1 and fig["precision"] == 0.5
+    assert fig["lead_time_s"] == {"median": 30.0, "p10": 30.0}
+    assert fig["alert_lead_time_s"]["median"] == 30.0
+    assert fig["shelter_area_minutes"] == pytest.approx(2 * 630 / 60, abs=0.01)
+
+
+def test_pre_alert_counts_for_lead_not_for_shelter(index):
+    a = _sderot(index)
+    impacts = [TrueImpact("m", T + 600, 31.525, 34.596, 0.0, T)]
+    events = [
+        _ev(index, "pre_alert", [a], T + 10, 1),
+        _ev(index, "alert", [a], T + 590, 2),
+        _ev(index, "ended", [a], T + 1200, 3),
+    ]
+    fig = score_events(events, impacts, index).figures()
+    assert fig["lead_time_s"]["median"] == 590.0
+    assert fig["alert_lead_time_s"]["median"] == 10.0
+    assert fig["late"] == 1  # 10 s of shelter warning where 15 s are needed
+
+
+def test_missed_unwarned_and_ended_before_impact(index):
+    a = _sderot(index)
+    impacts = [TrueImpact("p", T + 40, 31.525, 34.596, 0.0, T)]
+    assert score_events([], impacts, index).figures()["missed"] == 1
+    ended_early = [_ev(index, "alert", [a], T, 1), _ev(index, "ended", [a], T + 30, 2)]
+    fig = score_events(ended_early, impacts, index).figures()
+    assert fig["missed"] == 1 and fig["late"] == 0 and fig["lead_time_s"]["median"] is None
+
+
+def test_danger_radius_makes_neighbours_needed_and_nothing_needed_is_null(index):
+    impacts = [TrueImpact("p", T + 40, 31.525, 34.596, 3000.0, T)]
+    score = score_events([], impacts, index)
+    assert len(score.needed) > 1
+    sea = [TrueImpact("p", T + 40, 31.9, 34.3, 100.0, T)]
+    fig = score_events([], sea, index).figures()
+    assert fig["needed"] == 0 and fig["lead_time_s"] == {"median": None, "p10": None}
+    assert fig["precision"] is None
+
+
+def test_late_unavoidable_and_ratio_against_the_oracle(index):
+    a = _sderot(index)
+    impacts = [TrueImpact("p", T + 12, 31.525, 34.596, 0.0, T)]
+    mine = score_events([_ev(index, "alert", [a], T + 4, 1)], impacts, index)
+    oracle = score_events([_ev(index, "alert", [a], T + 1, 1)], impacts, index)
+    fig = mine.figures(oracle)
+    assert fig["late"] == 1 and fig["late_unavoidable"] == 1
+    assert fig["lead_time_ratio"] == pytest.approx(8 / 11, abs=1e-3)
+    assert fig["oracle"]["lead_time_s"]["median"] == 11.0
