@@ -203,3 +203,15 @@ def test_to_geojson(areas) -> None:
         *(f"{k}_{lang}" for k in ("name", "zone") for lang in ("he", "en", "ar", "ru")),
     }
     assert shapely.geometry.shape(f["geometry"]).equals(areas.get(f["id"]).polygon)
+
+
+def test_stats(areas) -> None:
+    assert areas.stats() == {
+        "edition": "current",
+        "areas": 1450,
+        "zones": 30,
+        "with_polygon": 1449,
+        "approximate": 1,
+        "by_shelter_s": {"0": 2, "15": 138, "30": 126, "45": 139, "60": 173, "90": 872},
+    }
+    assert load_areas("2023-12").stats()["areas"] == 1377

@@ -10,6 +10,7 @@ polygon (the most specific; ties by lower id); :meth:`AreaIndex.locate_all` give
 
 from __future__ import annotations
 
+import collections
 import difflib
 from dataclasses import dataclass
 from typing import Any
@@ -238,6 +239,20 @@ class AreaIndex:
     def meeting_local(self, geom_m: Any, frame: LocalFrame) -> IntArray:
         """Ids of the areas meeting a geometry given in ``frame``'s ground metres, sorted."""
         return self.meeting(frame.to_wgs84(geom_m))
+
+    def stats(self) -> dict[str, Any]:
+        """Counts: ``edition``, ``areas``, ``zones``, ``with_polygon`` (a polygon from a source),
+        ``approximate``, ``by_shelter_s`` (shelter seconds as a string -> count, ascending)."""
+        shelter = collections.Counter(a.shelter_s for a in self.areas)
+        approximate = sum(a.approximate for a in self.areas)
+        return {
+            "edition": self.edition,
+            "areas": len(self.areas),
+            "zones": len({a.zone_he for a in self.areas}),
+            "with_polygon": len(self.areas) - approximate,
+            "approximate": approximate,
+            "by_shelter_s": {str(k): shelter[k] for k in sorted(shelter)},
+        }
 
     # -- export -------------------------------------------------------------------------------
     def to_geojson(self) -> dict[str, Any]:

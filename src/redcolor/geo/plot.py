@@ -1,0 +1,128 @@
+"""A map of the alert areas around a point, coloured by shelter time (matplotlib, PNG).
+
+Drawn in ground kilometres around the point (:class:`~redcolor.geo.frame.LocalFrame`), so the
+scale is true in every direction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.patheffects as pe
+import numpy as np
+import shapely
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, Patch, PathPatch
+from matplotlib.path import Path as MplPath
+
+from redcolor.geo.areas import Area, AreaIndex
+from redcolor.geo.frame import LocalFrame
+
+# Shelter time (s) -> fill colour: the shorter the time, the hotter the colour.
+SHELTER_COLOURS = {
+    0: "#67000d",
+    15: "#cb181d",
+    30: "#ef3b2c",
+    45: "#fc8d59",
+    60: "#fdbb84",
+    90: "#fee8c8",
+}
+
+
+def _colour(shelter_s: int) -> str:
+    keys = np.array(sorted(SHELTER_COLOURS))
+    return SHELTER_COLOURS[int(keys[np.argmin(np.abs(keys - shelter_s))])]
+
+
+def _patch(geom_km: shapely.Geometry, **style: object) -> PathPatch:
+    """One matplotlib patch for a (Multi)Polygon, holes included."""
+    verts, codes = [], []
+    for poly in shapely.get_parts(geom_km):
+        for ring in (poly.exterior, *poly.interiors):
+            xy = np.asarray(ring.coords)
+            verts.append(xy)
+            codes.append([MplPath.MOVETO] + [MplPath.LINETO] * (len(xy) - 2) + [MplPath.CLOSEPOLY])
+    return PathPatch(MplPath(np.concatenate(verts), np.concatenate(codes)), **style)
+
+
+def draw_areas_map(
+    index: AreaIndex, lat: float, lon: float, radius_m: float, path: Path, title: str = ""
+) -> Path:
+    """Draw the areas within ``radius_m`` of a point and write a PNG.
+
+    Areas within the radius are filled by shelter time and labelled with their English name;
+    other areas in view are outlined in grey. The point is a star, the radius a dashed circle.
+
+    Parameters
+    ----------
+    index : AreaIndex
+    lat, lon : float
+        Centre, degrees.
+    radius_m : float
+        Radius of the areas drawn, metres (> 0).
+    path : Path
+        Output PNG.
+    title : str, optional
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    frame = LocalFrame(lat, lon)
+    radius_km = radius_m / 1000.0
+    half_km = radius_km * 1.15
+    chosen = {int(i) for i in index.within_m(lat, lon, radius_m)}
+    in_view = [index.get(int(i)) for i in index.meeting(frame.to_wgs84(_km_box(half_km)))]
+
+    fig = Figure(figsize=(9.0, 9.0), dpi=110)  # no pyplot: no global state, no GUI backend
+    ax = fig.subplots()
+    ax.set_facecolor("#eef3f7")
+    labels: list[tuple[Area, float, float]] = []
+    for area in sorted(in_view, key=lambda a: a.id in chosen):
+        local = shapely.transform(frame.to_local(area.polygon), lambda xy: xy / 1000.0)
+        if area.id in chosen:
+            style = {"facecolor": _colour(area.shelter_s), "edgecolor": "#333333", "lw": 0.7}
+            p = local.representative_point()
+            if abs(p.x) < half_km * 0.97 and abs(p.y) < half_km * 0.97:
+                labels.append((area, p.x, p.y))
+        else:
+            style = {"facecolor": "#f7f7f7", "edgecolor": "#aaaaaa", "lw": 0.5}
+        ax.add_patch(_patch(local, **style, hatch="//" if area.approximate else None))
+    outline = [pe.withStroke(linewidth=2.2, foreground="white")]
+    for area, x, y in labels:
+        ax.text(
+            x,
+            y,
+            f"{area.name_en}\n{area.shelter_s} s",
+            ha="center",
+            va="center",
+            fontsize=6.5,
+            path_effects=outline,
+            clip_on=True,
+        )
+    ax.add_patch(Circle((0, 0), radius_km, fill=False, ls="--", lw=1.2, ec="#08519c"))
+    ax.plot([0], [0], marker="*", ms=16, mfc="#08519c", mec="white", zorder=5)
+    ax.set_xlim(-half_km, half_km)
+    ax.set_ylim(-half_km, half_km)
+    ax.set_aspect("equal")
+    ax.set_xlabel("east of centre (km)")
+    ax.set_ylabel("north of centre (km)")
+    present = sorted({index.get(i).shelter_s for i in chosen})
+    handles = [Patch(fc=_colour(s), ec="#333333", label=f"{s} s") for s in present]
+    ax.legend(handles=handles, title="time to shelter", loc="lower right", fontsize=8)
+    ax.set_title(
+        title
+        or f"{len(chosen)} alert areas within {radius_km:g} km of {lat:.4f}, {lon:.4f}"
+        f" ({index.edition} edition)",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    return path
+
+
+def _km_box(half_km: float) -> shapely.Geometry:
+    """A square of half-side ``half_km`` kilometres, in metres."""
+    return shapely.box(-half_km * 1000, -half_km * 1000, half_km * 1000, half_km * 1000)
