@@ -12,6 +12,7 @@ written whole from the event-loop thread.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -36,6 +37,11 @@ class _RawSocket:
     def is_closing(self) -> bool:
         proto = self._proto
         return bool(proto.close_sent or proto.transport.is_closing())
+
+    def limit_kernel_buffer(self, sndbuf_bytes: int) -> None:
+        sock = self._proto.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf_bytes)
 
 
 class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):

@@ -54,7 +54,9 @@ class ServeConfig:
     """Settings of one server.
 
     ``ws_buffer_bytes`` / ``queue_items`` bound what a client may fall behind before it is
-    dropped; ``poll_s`` is how often the store is polled when no in-process writer notifies.
+    dropped (``ws_sndbuf_bytes``, when set, also caps the kernel's send buffer per WebSocket, so
+    a stalled client is noticed after that much rather than after the kernel's autotuned
+    megabytes); ``poll_s`` is how often the store is polled when no in-process writer notifies.
     """
 
     db: Path
@@ -65,6 +67,7 @@ class ServeConfig:
     heartbeat_s: float = 12.0
     queue_items: int = 256
     ws_buffer_bytes: int = 1 << 20
+    ws_sndbuf_bytes: int | None = None
     cap_sender: str = "redcolor@localhost"
     public_url: str | None = None
     mqtt_url: str | None = None

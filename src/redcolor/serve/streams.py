@@ -35,6 +35,7 @@ class RawSocket(Protocol):
     def write(self, data: bytes) -> None: ...
     def buffered(self) -> int: ...
     def is_closing(self) -> bool: ...
+    def limit_kernel_buffer(self, sndbuf_bytes: int) -> None: ...
 
 
 def parse_areas(state: ServerState, text: str | None) -> frozenset[int] | None:
@@ -113,6 +114,8 @@ async def _read_until_disconnect(websocket: WebSocket) -> None:
 
 async def _serve_raw(ws: WebSocket, state: ServerState, raw: RawSocket, sub_args: Any) -> None:
     m = state.metrics
+    if state.config.ws_sndbuf_bytes:
+        raw.limit_kernel_buffer(state.config.ws_sndbuf_bytes)
     sink = RawWsSink(
         raw, state.config.ws_buffer_bytes, m.deliveries.labels("ws"), m.latency.labels("ws")
     )
