@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from redcolor.alerts.store import EventStore
 from redcolor.bus.frames import ControlFrames, EventFrames
-from redcolor.bus.hub import Hub, Subscriber
+from redcolor.bus.hub import Hub, ResumeCursor, Subscriber
 
 PublishHook = Callable[[EventFrames, int], None]
 
@@ -173,3 +173,42 @@ async def catch_up(
                     raise Dropped("subscriber closed during replay")
             sub.deliver(EventFrames.build(row))
         await asyncio.sleep(0)
+
+
+EventHandler = Callable[[EventFrames], Awaitable[None]]
+
+
+async def consume(
+    hub: Hub,
+    store: EventStore,
+    handler: EventHandler,
+    position: ResumeCursor,
+    *,
+    max_items: int = 4096,
+    channel: str = "channel",
+) -> None:
+    """Feed every event after ``position`` to ``handler``, in order, forever.
+
+    For in-process channels (MQTT, Web Push, sirens): a drop (the handler fell more than
+    ``max_items`` behind) is not fatal; it resubscribes from the last event handled and replays
+    the gap from the store. ``position`` moves only after ``handler`` returns, so when the handler
+    raises (say the broker went away) the caller can reconnect and call again without losing or
+    repeating an event.
+    """
+    while True:
+        sink = QueueSink(max_items, channel=channel)
+        sub = hub.subscribe(sink, None, position.last_seq)
+        replay = asyncio.ensure_future(
+            catch_up(hub, store, sub, has_space=sink.has_space, wait_space=sink.wait_space)
+        )
+        try:
+            while True:
+                item = await sink.get()
+                if isinstance(item, EventFrames) and item.seq > position.last_seq:
+                    await handler(item)
+                    position.accept(item.seq)
+        except Dropped:
+            continue
+        finally:
+            replay.cancel()
+            hub.unsubscribe(sub)

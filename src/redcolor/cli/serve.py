@@ -1,9 +1,37 @@
-"""`redcolor serve` commands."""
+"""`redcolor serve`: the alert server (streams, REST, feeds, channels)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from redcolor.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
+
+    @app.command()
+    def serve(
+        db: Path = typer.Option(Path("alerts.db"), "--db", help="Alert event store (SQLite)."),
+        host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+        port: int = typer.Option(8080, min=1, max=65535, help="TCP port."),
+        simulate: Path | None = typer.Option(
+            None, help="Run this scenario through the pipeline in (scaled) real time."
+        ),
+        speed: float = typer.Option(1.0, min=0.01, max=1000.0, help="Simulation speed factor."),
+        edition: str = typer.Option("current", help="Alert-area edition."),
+        mqtt: str | None = typer.Option(None, help="Publish to this MQTT broker (mqtt://h:p)."),
+        public_url: str | None = typer.Option(None, help="Base URL for links in the Atom feed."),
+    ) -> None:
+        """Serve alerts: WebSocket/SSE streams, REST, oref-style and CAP feeds, channels."""
+        from redcolor.serve.run import serve as run_server
+        from redcolor.serve.state import ServeConfig
+
+        if simulate is not None and not simulate.is_file():
+            raise InputError(f"scenario file not found: {simulate}")
+        config = ServeConfig(
+            db=db, host=host, port=port, edition=edition, mqtt_url=mqtt, public_url=public_url
+        )
+        run_server(config, simulate=simulate, speed=speed)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from redcolor.alerts.store import SQLiteEventStore
+from redcolor.bus.frames import EventFrames
+from redcolor.channels.mqtt import parse_broker, run_mqtt
 from redcolor.serve.app import Service, create_app
 from redcolor.serve.rawws import FanoutWebSocketProtocol
 from redcolor.serve.state import ServeConfig, ServerState
@@ -64,14 +67,35 @@ def start_simulation(state: ServerState, scenario: Path, speed: float) -> thread
     return thread
 
 
-def serve(
-    config: ServeConfig,
-    *,
-    services: list[Service] | None = None,
-    simulate: Path | None = None,
-    speed: float = 1.0,
-) -> None:
+def _delivered(state: ServerState, channel: str) -> Callable[[EventFrames], None]:
+    deliveries = state.metrics.deliveries.labels(channel)
+    latency = state.metrics.latency.labels(channel)
+
+    def done(frames: EventFrames) -> None:
+        deliveries.inc()
+        if frames.published_mono_s:
+            latency.observe(time.monotonic() - frames.published_mono_s)
+
+    return done
+
+
+def channel_services(config: ServeConfig) -> list[Service]:
+    """The optional channels ``config`` turns on, as background services."""
+    services: list[Service] = []
+    if config.mqtt_url:
+        url = config.mqtt_url
+        parse_broker(url)  # a bad URL fails at startup, not in the background
+
+        async def mqtt(state: ServerState) -> None:
+            await run_mqtt(state.hub, state.store, url, on_sent=_delivered(state, "mqtt"))
+
+        services.append(mqtt)
+    return services
+
+
+def serve(config: ServeConfig, *, simulate: Path | None = None, speed: float = 1.0) -> None:
     """Serve until interrupted."""
+    services = channel_services(config)
     state = build_state(config)
     app = create_app(state, services)
     server = uvicorn.Server(

@@ -1,0 +1,71 @@
+"""MQTT channel: every event on ``redcolor/events`` and on ``redcolor/alerts/<area id>``, QoS 1.
+
+The payload is the stored event JSON, byte for byte. Off unless a broker URL is configured. When
+the broker goes away the channel reconnects with backoff and resumes from the last event it
+published, so no event is skipped (QoS 1 may repeat one across a reconnect; clients dedupe by
+``seq``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+from redcolor.alerts.store import EventStore
+from redcolor.bus.follow import consume
+from redcolor.bus.frames import EventFrames
+from redcolor.bus.hub import Hub, ResumeCursor
+from redcolor.errors import InputError
+
+log = logging.getLogger("redcolor.mqtt")
+EVENTS_TOPIC = "redcolor/events"
+AREA_TOPIC = "redcolor/alerts/{area_id}"
+
+
+def parse_broker(url: str) -> tuple[str, int]:
+    """``mqtt://host:port`` (or ``host:port``) -> (host, port)."""
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    if parts.scheme != "mqtt" or not parts.hostname:
+        raise InputError(f"bad MQTT broker {url!r}: expected mqtt://host:port")
+    try:
+        port = parts.port or 1883
+    except ValueError:
+        raise InputError(f"bad MQTT broker port in {url!r}") from None
+    return parts.hostname, port
+
+
+def topics(frames: EventFrames) -> list[str]:
+    """Where one event goes: the all-events topic, then one topic per area (sorted)."""
+    return [EVENTS_TOPIC] + [AREA_TOPIC.format(area_id=a) for a in sorted(frames.area_ids)]
+
+
+async def run_mqtt(
+    hub: Hub,
+    store: EventStore,
+    url: str,
+    *,
+    on_sent: Callable[[EventFrames], None] | None = None,
+    retry_s: float = 1.0,
+) -> None:
+    """Publish the live log to the broker at ``url`` until cancelled."""
+    host, port = parse_broker(url)
+    position = ResumeCursor(hub.last_seq)
+    while True:
+        try:
+            async with aiomqtt.Client(host, port, identifier=f"redcolor-{id(hub):x}") as client:
+                log.info("MQTT connected to %s:%d", host, port)
+
+                async def publish(frames: EventFrames) -> None:
+                    for topic in topics(frames):
+                        await client.publish(topic, frames.body, qos=1)
+                    if on_sent is not None:
+                        on_sent(frames)
+
+                await consume(hub, store, publish, position, channel="mqtt")
+        except aiomqtt.MqttError as exc:
+            log.warning("MQTT %s:%d unavailable (%s); retrying", host, port, exc)
+            await asyncio.sleep(retry_s)

@@ -1,0 +1,23 @@
+"""`redcolor serve` refuses bad options with one line and exit 2, before binding a port."""
+
+from __future__ import annotations
+
+import pytest
+
+from redcolor.cli.main import main
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["serve", "--simulate", "/no/such/scenario.toml"], "scenario file not found"),
+        (["serve", "--mqtt", "http://broker"], "bad MQTT broker"),
+        (["serve", "--port", "70000"], "70000"),
+        (["serve", "--speed", "0"], "speed"),
+    ],
+)
+def test_bad_serve_options(capsys, tmp_path, args, words) -> None:
+    assert main([*args, "--db", str(tmp_path / "a.db")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("redcolor: error:") and words in err
+    assert len(err.splitlines()) == 1

@@ -1,0 +1,363 @@
+"""Browser tests of the live alert map (issue 7).
+
+Headless Debian Chromium (``/usr/bin/chromium``, installed by ``make test``) driven by Playwright,
+against the real ``redcolor.serve`` app on a loopback port following a real SQLite event store
+that the tests write alert lifecycles to, as the pipeline does.
+
+Set ``REDCOLOR_SCREENSHOTS=docs/screenshots`` to (re)write the README's screenshots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from redcolor.alerts.store import SQLiteEventStore
+from redcolor.geo import load_areas
+from redcolor.model import AlertArea, AlertEvent
+from redcolor.serve.app import create_app
+from redcolor.serve.run import build_state, uvicorn_config
+from redcolor.serve.state import ServeConfig
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Areas of the current edition (checked in test_fixture_areas): large enough to find a pixel in.
+MERON_AREA_IDS = (1477, 1474, 1536, 1484, 1452, 1541, 1502, 1542)
+TEL_AVIV = (32.08, 34.78)  # Tel Aviv - City Center, 90 s
+SDEROT = (31.525, 34.596)  # Sderot, Ibim, 15 s
+INSTRUCTIONS = {
+    "he": "היכנסו למרחב המוגן",
+    "en": "Enter a protected space",
+    "ar": "ادخلوا إلى الحيز المحمي",
+    "ru": "Войдите в защищённое помещение",
+}
+
+
+class Server:
+    """The real app (uvicorn, uvloop, redcolor's WebSocket protocol) in a thread, plus a writer."""
+
+    def __init__(self, db: Path) -> None:
+        self.areas = load_areas("current")
+        self.writer = SQLiteEventStore(db)
+        state = build_state(ServeConfig(db=db, poll_s=0.005, heartbeat_s=1.0), self.areas)
+        self.server = uvicorn.Server(uvicorn_config(create_app(state), host="127.0.0.1", port=0))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.n = 0
+
+    def start(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.origin = f"http://127.0.0.1:{port}"
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.writer.close()
+
+    def write(self, alert_id, stage, area_ids, *, category="missiles", refs=(), t=None):
+        """Append one event (as the pipeline does) and return it with its seq."""
+        event = AlertEvent(
+            id=alert_id,
+            seq=0,
+            category=category,
+            stage=stage,
+            areas=tuple(AlertArea(i, self.areas.get(i).shelter_s) for i in area_ids),
+            issued_at_unix_s=time.time() if t is None else t,
+            expires_at_unix_s=None,
+            source=("track:1",),
+            instructions=INSTRUCTIONS,
+            references=tuple(refs),
+        )
+        (stored,) = self.writer.append([event])
+        return stored
+
+    def new_alert_id(self) -> str:
+        self.n += 1
+        return f"map-test-{self.n}"
+
+    def inside_point(self, area_id: int) -> tuple[float, float]:
+        """A (lat, lon) well inside the area's polygon."""
+        polygon = self.areas.get(area_id).polygon
+        point = polygon.buffer(-0.002).representative_point() if polygon.area > 2e-5 else None
+        point = (
+            point if point is not None and not point.is_empty else polygon.representative_point()
+        )
+        return point.y, point.x
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    s = Server(tmp_path_factory.mktemp("map") / "alerts.db").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run `make test` (system-deps)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page with everything it logged and every URL it requested."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.problems: list[str] = []
+        self.urls: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        page.on("request", lambda r: self.urls.append(r.url))
+        page.on("websocket", lambda ws: self.urls.append(ws.url))
+
+    def _console(self, message) -> None:
+        # The tests' own pixel probes (getImageData) trigger Chromium's readback hint.
+        if "willReadFrequently" in message.text:
+            return
+        if message.type in ("error", "warning"):
+            self.problems.append(f"{message.type}: {message.text}")
+
+
+def open_map(
+    browser: Browser, server: Server, *, lang="en", viewport=(1280, 800), **ctx
+) -> Watched:
+    context = browser.new_context(
+        viewport={"width": viewport[0], "height": viewport[1]}, locale="en-US", **ctx
+    )
+    page = context.new_page()
+    watched = Watched(page)
+    page.add_init_script(f"localStorage.setItem('redcolor.lang', {json.dumps(lang)})")
+    page.goto(server.origin + "/")
+    page.wait_for_function("() => window.redcolor && window.redcolor.ready", timeout=20000)
+    page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
+    return watched
+
+
+def screenshot(page: Page, name: str, tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("REDCOLOR_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
+    return path
+
+
+# Reads the area canvas at a lat/lon: unpremultiplied RGBA of the pixel under that point.
+PIXEL_JS = """([lat, lon]) => {
+  const map = window.redcolor.map;
+  const canvas = document.querySelector('.leaflet-overlay-pane canvas');
+  const p = map.latLngToContainerPoint([lat, lon]);
+  const box = canvas.getBoundingClientRect();
+  const origin = map.getContainer().getBoundingClientRect();
+  const sx = canvas.width / box.width, sy = canvas.height / box.height;
+  const x = Math.round((p.x + origin.left - box.left) * sx);
+  const y = Math.round((p.y + origin.top - box.top) * sy);
+  return Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data);
+}"""
+# True when the pixel under [lat, lon] has the stage colour `want` ("alert" red, "ended" green).
+STAGE_AT_JS = PIXEL_JS.replace("([lat, lon]) =>", "([lat, lon, want]) =>").replace(
+    "return Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data);",
+    "const [r, g, b, a] = canvas.getContext('2d').getImageData(x, y, 1, 1).data;"
+    " if (want === 'alert') return r > 200 && g < 60 && b < 60 && a > 120;"
+    " return r < 100 && g > 120 && b < 120 && a > 80;",
+)
+
+
+def color_at(page: Page, lat: float, lon: float) -> list[int]:
+    return page.evaluate(PIXEL_JS, [lat, lon])
+
+
+def test_fixture_areas(server):
+    """The area ids and points these tests rely on are what the data says."""
+    assert len(server.areas.areas) == 1450
+    assert server.areas.get(1502).name_en == "Meron"
+    assert server.areas.locate(*TEL_AVIV).name_en == "Tel Aviv - City Center"
+    assert server.areas.locate(*SDEROT).shelter_s == 15
+
+
+def test_page_loads_all_areas_without_errors_or_foreign_requests(browser, server):
+    w = open_map(browser, server)
+    page = w.page
+    assert page.evaluate("() => window.redcolor.index.size") == 1450
+    drawn = page.evaluate(
+        "() => { let n = 0; window.redcolor.map.eachLayer(l => { if (l.feature && l.feature.id"
+        " !== undefined && l._parts) n += 1; }); return n; }"
+    )
+    assert drawn == 1450
+    assert page.title() == "redcolor — live alerts"
+    assert w.problems == []
+    assert w.urls, "no request seen"
+    foreign = [
+        u for u in w.urls if not u.startswith((server.origin, server.origin.replace("http", "ws")))
+    ]
+    assert foreign == [], f"requests left the origin: {foreign}"
+    page.context.close()
+
+
+def test_salvo_turns_areas_red_within_one_second(browser, server, tmp_path):
+    w = open_map(browser, server)
+    page = w.page
+    page.evaluate("() => { window.redcolor.map.setView([33.0, 35.42], 11, {animate: false}); }")
+    alert_id = server.new_alert_id()
+    first, second = MERON_AREA_IDS[:4], MERON_AREA_IDS[4:]
+    points = {i: server.inside_point(i) for i in MERON_AREA_IDS}
+    for i in MERON_AREA_IDS:
+        assert color_at(page, *points[i])[3] < 60, f"area {i} is coloured before any alert"
+    delays = []
+    seqs = []
+    for stage, ids in (("alert", first), ("update", second)):
+        started = time.monotonic()
+        seqs.append(server.write(alert_id, stage, ids, refs=seqs).seq)
+        for i in ids:
+            arg = [*points[i], "alert"]
+            page.wait_for_function(STAGE_AT_JS, arg=arg, polling="raf", timeout=5000)
+        delays.append(time.monotonic() - started)
+    assert max(delays) < 1.0, f"areas turned red after {delays} s"
+    # The countdown and the alert list show the alert.
+    item = page.locator("#alert-list li").first
+    assert "Rocket and missile fire" in item.inner_text()
+    assert "8 areas" in item.inner_text()
+    screenshot(page, "map-salvo-alert.png", tmp_path)
+    # All clear: the areas turn green ("ended").
+    server.write(alert_id, "ended", MERON_AREA_IDS, refs=seqs)
+    for i in MERON_AREA_IDS:
+        page.wait_for_function(STAGE_AT_JS, arg=[*points[i], "ended"], polling="raf", timeout=5000)
+    assert page.locator("#alert-list li .badge").first.inner_text() == "Event ended"
+    assert w.problems == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["he", "ar"])
+def test_hebrew_and_arabic_views_are_right_to_left(browser, server, tmp_path, lang):
+    alert_id = server.new_alert_id()
+    server.write(alert_id, "alert", [1502, 1477])
+    w = open_map(browser, server)
+    page = w.page
+    assert page.evaluate("() => document.documentElement.dir") == "ltr"
+    page.select_option("#lang", lang)
+    assert page.evaluate("() => [document.documentElement.dir, document.documentElement.lang]") == [
+        "rtl",
+        lang,
+    ]
+    heading = {"he": "התרעות", "ar": "الإنذارات"}[lang]
+    assert page.locator("#alerts-h").inner_text() == heading
+    names = [getattr(server.areas.get(i), f"name_{lang}") for i in (1502, 1477)]
+    item = page.locator("#alert-list li", has_text=names[0]).first
+    assert names[1] in item.inner_text()
+    assert INSTRUCTIONS[lang] in item.inner_text()
+    # The list is laid out right to left: the stage badge sits right of the time.
+    badge = item.locator(".badge").bounding_box()
+    when = item.locator("time").bounding_box()
+    assert badge["x"] > when["x"]
+    screenshot(page, f"map-{lang}-rtl.png", tmp_path)
+    # The choice is remembered.
+    page.reload()
+    page.wait_for_function("() => window.redcolor && window.redcolor.ready")
+    assert page.evaluate("() => document.documentElement.dir") == "rtl"
+    assert page.input_value("#lang") == lang
+    server.write(alert_id, "ended", [1502, 1477])
+    assert w.problems == []
+    page.context.close()
+
+
+def test_located_point_shows_its_area_and_shelter_time(browser, server, tmp_path):
+    lat, lon = SDEROT
+    w = open_map(
+        browser,
+        server,
+        geolocation={"latitude": lat, "longitude": lon},
+        permissions=["geolocation"],
+    )
+    page = w.page
+    page.click("#geo")
+    page.wait_for_function("() => !document.getElementById('me-card').hidden")
+    assert page.inner_text("#me-area").startswith("Sderot, Ibim")
+    assert page.inner_text("#me-shelter") == "Time to shelter: 15 s"
+    assert page.inner_text("#me-state") == "No alert"
+    # The area is alerted: the card says so and counts down from 15 s.
+    alert_id = server.new_alert_id()
+    event = server.write(alert_id, "alert", [248])
+    page.wait_for_function("() => document.getElementById('me-card').dataset.stage === 'alert'")
+    assert "Take shelter now" in page.inner_text("#me-state")
+    left = int(page.inner_text("#me-timer").split()[0])
+    assert 10 <= left <= 15
+    screenshot(page, "map-my-location.png", tmp_path)
+    server.write(alert_id, "ended", [248], refs=[event.seq])
+    page.wait_for_function("() => document.getElementById('me-card').dataset.stage === 'ended'")
+    # A clicked point: Tel Aviv - City Center, 90 s.
+    page.click("#pick")
+    page.evaluate(
+        "([lat, lon]) => window.redcolor.map.setView([lat, lon], 13, {animate: false})", TEL_AVIV
+    )
+    x, y = page.evaluate(
+        "([lat, lon]) => { const p = window.redcolor.map.latLngToContainerPoint([lat, lon]);"
+        " const r = window.redcolor.map.getContainer().getBoundingClientRect();"
+        " return [p.x + r.left, p.y + r.top]; }",
+        TEL_AVIV,
+    )
+    page.mouse.click(x, y)
+    page.wait_for_function(
+        "() => document.getElementById('me-area').textContent.startsWith('Tel Aviv')"
+    )
+    assert page.inner_text("#me-shelter") == "Time to shelter: 90 s"
+    # The location never left the browser: no request carried it.
+    assert not [u for u in w.urls if "locate" in u or "31.52" in u or "34.59" in u or "32.08" in u]
+    assert page.evaluate("() => JSON.parse(localStorage.getItem('redcolor.me')).areaId") == 742
+    assert w.problems == []
+    page.context.close()
+
+
+def test_phone_layout_keyboard_and_screen_reader(browser, server, tmp_path):
+    w = open_map(browser, server, viewport=(390, 844), is_mobile=True, has_touch=True)
+    page = w.page
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    card = page.locator("#me").bounding_box()
+    mapbox = page.locator("#map").bounding_box()
+    assert card["y"] < mapbox["y"] and mapbox["width"] >= 380 and mapbox["height"] >= 300
+    screenshot(page, "map-phone.png", tmp_path)
+    # Keyboard: the first Tab reaches the skip link, which moves focus to the alert list.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => location.hash") == "#alerts"
+    # Screen readers: named controls, a live region for my area, a timer, a labelled map.
+    tree = page.locator("body").aria_snapshot()
+    for expected in (
+        'button "Use my location"',
+        'button "Pick on map"',
+        'combobox "Language"',
+        'slider "Time in history"',
+        'checkbox "Siren tone when my area is alerted"',
+        'region "Map of alert areas.',
+        'heading "Alerts"',
+    ):
+        assert expected in tree, f"{expected} missing from the accessibility tree"
+    assert page.get_attribute("#me-state", "aria-live") == "assertive"
+    assert page.get_attribute("#me-timer", "role") == "timer"
+    assert w.problems == []
+    page.context.close()

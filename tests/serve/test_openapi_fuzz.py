@@ -1,0 +1,53 @@
+"""schemathesis against /openapi.json, in-process over ASGI: no request it generates gets a 5xx.
+
+The SSE stream (an endless response) is left out here; its bad-parameter answers are tested in
+test_streams.py and below.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import httpx
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from redcolor.alerts.store import SQLiteEventStore
+from redcolor.geo import load_areas
+from redcolor.serve.app import create_app
+
+from .conftest import SalvoWriter, make_state
+
+_DIR = Path(tempfile.mkdtemp(prefix="redcolor-fuzz-"))
+_STORE = SQLiteEventStore(_DIR / "alerts.db")
+_AREAS = load_areas("current")
+_WRITER = SalvoWriter(_STORE, _AREAS)
+for _ in range(3):
+    _WRITER.lifecycle([int(i) for i in _AREAS.within_m(32.996, 35.414, 8000)][:5])
+_STATE = make_state(_STORE, _AREAS)
+_STATE.follower.poll_once()
+APP = create_app(_STATE)
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path="/v1/events")
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_request_gets_a_server_error(case) -> None:
+    response = case.call()
+    assert response.status_code < 500, (case.path, case.query, response.text[:200])
+
+
+async def test_sse_bad_parameters_are_4xx() -> None:
+    transport = httpx.ASGITransport(app=APP)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for params, status in (
+            ({"since": "x"}, 400),
+            ({"areas": "1,abc"}, 400),
+            ({"since": "999999"}, 400),
+            ({"areas": "5" * 5000}, 422),
+        ):
+            r = await client.get("/v1/events", params=params)
+            assert r.status_code == status, (params, r.text)
+            assert r.json()["detail"]
