@@ -12,7 +12,7 @@ from redcolor.cli.main import main
     [
         (["serve", "--simulate", "/no/such/scenario.toml"], "scenario file not found"),
         (["serve", "--mqtt", "http://broker"], "bad MQTT broker"),
-        (["serve", "--port", "70000"], "70000"),
+        (["serve", "--port", "70000"], "--port"),
         (["serve", "--speed", "0"], "speed"),
     ],
 )
