@@ -16,7 +16,6 @@ and is tight (0.3% extra area on a circle with 32 vertices).
 from __future__ import annotations
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
 
 
@@ -67,9 +66,3 @@ def grown_ellipses_en_m(
     north = (h_b * cos_a - h_a * cos_b) / denom
     local = np.stack([east, north], axis=-1)  # (N, K, 2) in the eigenvector frame
     return np.einsum("nij,nkj->nki", eigvec, local)
-
-
-def polygons_from_vertices(lon_deg: NDArray[np.float64], lat_deg: NDArray[np.float64]) -> NDArray:
-    """Shapely polygons (x = lon, y = lat) from (N, K) vertex arrays; one vectorised call."""
-    coords = np.stack([lon_deg, lat_deg], axis=-1)
-    return shapely.polygons(coords)

@@ -1,0 +1,285 @@
+"""The warning policies: ``predicted`` (default), ``radius``, ``zone`` and ``oracle``.
+
+All policies share the staging rule and the drone rule and differ in which areas a ballistic
+threat endangers:
+
+* ``predicted``: areas meeting the impact region at ``confidence`` grown by the threat class's
+  danger radius (:mod:`redcolor.warning.threats`).
+* ``radius``: areas within ``radius_m`` of the predicted mean impact (the baseline; the
+  evaluation picks the smallest radius that misses nothing, with hindsight).
+* ``zone``: the whole zone of every area ``predicted`` warns (the pre-2019 practice).
+* ``oracle``: the areas that truly needed a warning, at each projectile's first detection.
+
+Staging (:class:`Staging`): a flight longer than ``long_flight_s`` (from first detection to
+predicted impact) is pre-alerted at once and each area raised to ``alert`` when the time to the
+early edge of the impact time (``impact - sigma_k * sigma``) reaches the area's shelter time plus
+``margin_s``; shorter flights are alerted at once. ``delay_s`` (the main trade-off parameter)
+holds the first warning of a track until it has been tracked that long, except for areas whose
+deadline has come.
+
+Drones: the areas the drone can reach along its predicted path within their shelter time plus
+``margin_s``, widened by the drone class's danger radius and the path uncertainty, renewed each
+scan; the threat lasts to the end of that horizon, so the all-clear follows the drone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from redcolor.geo import AreaIndex, LocalFrame
+from redcolor.warning.base import PredictionLike, ThreatCategory, ThreatDecision
+from redcolor.warning.regions import chi2_2dof_k, grown_ellipses_en_m
+from redcolor.warning.threats import class_danger_radius_m, classify
+
+DRONE_STEP_S = 1.0
+"""Sampling step of a drone's predicted path when finding the areas it reaches, seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Staging:
+    """When areas are warned. Every number is an assumption, chosen as documented.
+
+    ``margin_s`` (10 s) covers a scan period (1 s), the decision and fan-out, and phone delivery
+    (ShakeAlert measured ~3.7 s median by app, REFERENCE.md). ``sigma_k`` (3) takes the early
+    edge of the impact-time distribution. ``long_flight_s`` (100 s) leaves room for a pre-alert
+    before the longest shelter time (90 s). ``delay_s`` is the trade-off parameter (see module).
+    """
+
+    margin_s: float = 10.0
+    sigma_k: float = 3.0
+    long_flight_s: float = 100.0
+    delay_s: float = 0.0
+
+
+class _Areas:
+    """Per-area lookups built once from an :class:`AreaIndex`, in one local metric frame.
+
+    The polygons are projected once into the ground metres of a :class:`LocalFrame` at the
+    areas' mean position (azimuthal equidistant: scale error under 0.1% within 250 km of the
+    centre, i.e. metres on a region kilometres wide), so each scan's regions are built and
+    queried in metres, with no per-vertex projection.
+    """
+
+    def __init__(self, index: AreaIndex) -> None:
+        self.index = index
+        self.ids = np.array([a.id for a in index.areas], dtype=np.int64)
+        self.shelter_s = np.zeros(int(self.ids.max()) + 1, dtype=np.float64)
+        self.shelter_s[self.ids] = [a.shelter_s for a in index.areas]
+        self.max_shelter_s = float(self.shelter_s.max())
+        lat = float(np.mean([a.lat for a in index.areas]))
+        lon = float(np.mean([a.lon for a in index.areas]))
+        self.frame = LocalFrame(lat, lon)
+        self.polygons_m = self.frame.to_local(np.array([a.polygon for a in index.areas]))
+        self.tree = shapely.STRtree(self.polygons_m)
+
+    def query(
+        self, geoms_m: NDArray, predicate: str = "intersects", distance_m: float | None = None
+    ) -> list[NDArray[np.int64]]:
+        """Sorted area ids per geometry (ground metres) meeting it, or within ``distance_m``."""
+        which, hit = self.tree.query(geoms_m, predicate=predicate, distance=distance_m)
+        ids = self.ids[hit]
+        order = np.lexsort((ids, which))
+        bounds = np.searchsorted(which[order], np.arange(len(geoms_m) + 1))
+        ids = ids[order]
+        return [ids[bounds[i] : bounds[i + 1]] for i in range(len(geoms_m))]
+
+    def project(self, preds: Sequence[PredictionLike]) -> tuple[NDArray, NDArray]:
+        """Mean impact points of ``preds`` in ground metres, each of shape (N,)."""
+        return self.frame.project(
+            np.array([p.impact_lat for p in preds]), np.array([p.impact_lon for p in preds])
+        )
+
+
+class _Policy:
+    """Shared staging and drone rule; subclasses override :meth:`_ballistic_areas` only."""
+
+    name = "base"
+
+    def __init__(
+        self, index: AreaIndex, staging: Staging | None = None, confidence: float = 0.99
+    ) -> None:
+        self.areas = _Areas(index)
+        self.staging = staging or Staging()
+        self.confidence = confidence
+        self.k = chi2_2dof_k(confidence)
+        self.radius_m = class_danger_radius_m()
+
+    def decide(
+        self, predictions: Sequence[PredictionLike], now_unix_s: float
+    ) -> list[ThreatDecision]:
+        """One decision per prediction with any area to warn, sorted by threat id."""
+        ballistic = [p for p in predictions if p.kind != "drone"]
+        drones = [p for p in predictions if p.kind == "drone"]
+        out: list[ThreatDecision] = []
+        if ballistic:
+            for p, ids in zip(ballistic, self._ballistic_areas(ballistic), strict=True):
+                decision = self._staged(p, ids, now_unix_s)
+                if decision is not None:
+                    out.append(decision)
+        for p in drones:
+            decision = self._drone(p, now_unix_s)
+            if decision is not None:
+                out.append(decision)
+        return sorted(out, key=lambda d: d.threat_id)
+
+    def _ballistic_areas(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
+        raise NotImplementedError
+
+    def _class_radius_m(self, preds: Sequence[PredictionLike]) -> NDArray[np.float64]:
+        classes = classify(
+            np.array([p.kind for p in preds]),
+            np.array([p.impact_t_unix_s - p.first_detection_t_unix_s for p in preds]),
+            np.array([p.speed_m_s for p in preds]),
+        )
+        return np.array([self.radius_m[c] for c in classes], dtype=np.float64)
+
+    def _staged(
+        self, p: PredictionLike, ids: NDArray[np.int64], now: float
+    ) -> ThreatDecision | None:
+        st = self.staging
+        early_impact = p.impact_t_unix_s - st.sigma_k * p.impact_t_sigma_s
+        deadline = early_impact - self.areas.shelter_s[ids] - st.margin_s
+        if now - p.first_detection_t_unix_s < st.delay_s:
+            ids, deadline = ids[deadline <= now], deadline[deadline <= now]
+        if ids.size == 0:
+            return None
+        if p.impact_t_unix_s - p.first_detection_t_unix_s >= st.long_flight_s:
+            alert_at = deadline
+        else:
+            alert_at = np.full(ids.shape, now)
+        until = p.impact_t_unix_s + st.sigma_k * p.impact_t_sigma_s
+        return ThreatDecision(p.track_id, "missiles", now, ids, alert_at, until)
+
+    def _drone(self, p: PredictionLike, now: float) -> ThreatDecision | None:
+        st, frame = self.staging, self.areas.frame
+        horizon_s = self.areas.max_shelter_s + st.margin_s
+        t = np.asarray(p.path_t_unix_s, dtype=np.float64)
+        lat = np.asarray(p.path_lat, dtype=np.float64)
+        lon = np.asarray(p.path_lon, dtype=np.float64)
+        if t.size == 0:
+            t = np.array([max(now, p.impact_t_unix_s)])
+            lat, lon = np.array([p.impact_lat]), np.array([p.impact_lon])
+        x, y = frame.project(lat, lon)
+        # the path every DRONE_STEP_S up to the horizon, so no area slips between samples
+        t_end = min(float(t[-1]), now + horizon_s)
+        ts = np.append(np.arange(float(t[0]), t_end, DRONE_STEP_S), t_end)
+        xs, ys = np.interp(ts, t, x), np.interp(ts, t, y)
+        # position uncertainty grows along the path, from 0 now to the path end's (a random
+        # walk in acceleration: sigma ~ tau^1.5)
+        cov = np.asarray(p.cov_en_m2, dtype=np.float64)
+        sigma_end_m = float(np.sqrt(max(np.linalg.eigvalsh(0.5 * (cov + cov.T)).max(), 0.0)))
+        tau = np.clip((ts - now) / max(float(t[-1]) - now, 1.0), 0.0, 1.0)
+        reach_m = self.radius_m["drone"] + self.k * sigma_end_m * tau**1.5
+        points = shapely.points(np.column_stack([xs, ys]))
+        (ids,) = self.areas.query(np.array([shapely.union_all(shapely.buffer(points, reach_m))]))
+        if ids.size == 0:
+            return None
+        polys = self.areas.polygons_m[np.searchsorted(self.areas.ids, ids)]
+        near = shapely.distance(polys[:, None], points[None, :]) <= reach_m[None, :]  # (M, P)
+        reach_t = np.where(near.any(axis=1), ts[np.argmax(near, axis=1)], np.inf)
+        ok = reach_t - now <= self.areas.shelter_s[ids] + st.margin_s
+        if not ok.any():
+            return None
+        ids = ids[ok]
+        until = t_end
+        category: ThreatCategory = "hostile_aircraft"
+        return ThreatDecision(p.track_id, category, now, ids, np.full(ids.shape, now), until)
+
+
+class PredictedPolicy(_Policy):
+    """Areas meeting the impact region at ``confidence`` grown by the class danger radius."""
+
+    name = "predicted"
+
+    def _ballistic_areas(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
+        cov = np.stack([np.asarray(p.cov_en_m2, dtype=np.float64) for p in preds])
+        offsets = grown_ellipses_en_m(cov, self.confidence, self._class_radius_m(preds))
+        x0, y0 = self.areas.project(preds)
+        verts = offsets + np.stack([x0, y0], axis=-1)[:, None, :]
+        return self.areas.query(shapely.polygons(verts))
+
+
+class RadiusPolicy(_Policy):
+    """Areas within ``radius_m`` of the predicted mean impact (a baseline)."""
+
+    name = "radius"
+
+    def __init__(self, index: AreaIndex, radius_m: float, staging: Staging | None = None) -> None:
+        super().__init__(index, staging)
+        self.fixed_radius_m = radius_m
+
+    def _ballistic_areas(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
+        x0, y0 = self.areas.project(preds)
+        return self.areas.query(shapely.points(x0, y0), "dwithin", self.fixed_radius_m)
+
+
+class ZonePolicy:
+    """The whole zone of every area ``predicted`` warns, each at the earliest time it asks."""
+
+    name = "zone"
+
+    def __init__(self, inner: PredictedPolicy) -> None:
+        self.inner = inner
+        index = inner.areas.index
+        self._zone_of = {a.id: a.zone_en for a in index.areas}
+        self._members = {z: index.zone_areas(z) for z in set(self._zone_of.values())}
+
+    def decide(
+        self, predictions: Sequence[PredictionLike], now_unix_s: float
+    ) -> list[ThreatDecision]:
+        out = []
+        for d in self.inner.decide(predictions, now_unix_s):
+            at_by_zone: dict[str, float] = {}
+            for area, at in zip(d.area_ids.tolist(), d.alert_at_unix_s.tolist(), strict=True):
+                zone = self._zone_of[area]
+                at_by_zone[zone] = min(at, at_by_zone.get(zone, np.inf))
+            ids = np.concatenate([self._members[z] for z in at_by_zone])
+            ats = np.concatenate([np.full(self._members[z].size, a) for z, a in at_by_zone.items()])
+            ids, first = np.unique(ids, return_index=True)
+            out.append(
+                ThreatDecision(d.threat_id, d.category, d.t_unix_s, ids, ats[first], d.until_unix_s)
+            )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class OracleThreat:
+    """What the oracle knows with hindsight about one true projectile."""
+
+    threat_id: str
+    category: ThreatCategory
+    first_detection_t_unix_s: float
+    impact_t_unix_s: float
+    needed_area_ids: NDArray[np.int64]
+
+
+class OraclePolicy:
+    """Exactly the areas that needed a warning, alerted at the projectile's first detection."""
+
+    name = "oracle"
+
+    def __init__(self, threats: Sequence[OracleThreat]) -> None:
+        self.threats = sorted(
+            (t for t in threats if t.needed_area_ids.size), key=lambda t: t.threat_id
+        )
+
+    def decide(
+        self, predictions: Sequence[PredictionLike], now_unix_s: float
+    ) -> list[ThreatDecision]:
+        return [
+            ThreatDecision(
+                t.threat_id,
+                t.category,
+                now_unix_s,
+                t.needed_area_ids,
+                np.full(t.needed_area_ids.shape, now_unix_s),
+                t.impact_t_unix_s,
+            )
+            for t in self.threats
+            if t.first_detection_t_unix_s <= now_unix_s < t.impact_t_unix_s
+        ]

@@ -1,0 +1,198 @@
+"""Warning policies on hand-made impact predictions over the real alert areas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from redcolor.geo import grow, load_areas
+from redcolor.prediction import ImpactPrediction
+from redcolor.warning.policies import (
+    OraclePolicy,
+    OracleThreat,
+    PredictedPolicy,
+    RadiusPolicy,
+    Staging,
+    ZonePolicy,
+)
+from redcolor.warning.threats import class_danger_radius_m, classify
+
+T = 1_700_000_000.0
+SDEROT = (31.525, 34.596)
+TEL_AVIV = (32.08, 34.78)
+
+
+@pytest.fixture(scope="module")
+def index():
+    return load_areas()
+
+
+@pytest.fixture(scope="module")
+def predicted(index):
+    return PredictedPolicy(index)
+
+
+def _pred(
+    track_id,
+    lat,
+    lon,
+    *,
+    now=T,
+    first=None,
+    impact_in_s=30.0,
+    sigma_m=(300, 150),
+    kind="ballistic",
+    speed=400.0,
+    t_sigma=1.0,
+    path=None,
+):
+    path_lat, path_lon, path_t = path if path is not None else (np.zeros(0),) * 3
+    return ImpactPrediction(
+        track_id=track_id,
+        t_unix_s=now,
+        kind=kind,
+        first_detection_t_unix_s=now - 5.0 if first is None else first,
+        impact_t_unix_s=now + impact_in_s,
+        impact_t_sigma_s=t_sigma,
+        impact_lat=lat,
+        impact_lon=lon,
+        cov_en_m2=np.diag(np.square(np.asarray(sigma_m, dtype=float))),
+        speed_m_s=speed,
+        path_lat=path_lat,
+        path_lon=path_lon,
+        path_t_unix_s=path_t,
+    )
+
+
+def test_threat_classes_from_observables():
+    got = classify(
+        np.array(["ballistic", "ballistic", "ballistic", "drone"]),
+        np.array([40.0, 600.0, 60.0, 900.0]),
+        np.array([400.0, 2500.0, 2000.0, 50.0]),
+    )
+    assert got.tolist() == ["rocket", "missile", "missile", "drone"]
+    radius = class_danger_radius_m()
+    assert radius["missile"] >= radius["rocket"] > 0 and radius["drone"] > 0
+
+
+def test_predicted_areas_equal_grown_region_reference(index, predicted):
+    rng = np.random.default_rng(11)
+    preds = [
+        _pred(
+            f"t{i}",
+            31.52 + rng.uniform(-0.05, 0.05),
+            34.6 + rng.uniform(-0.05, 0.05),
+            sigma_m=rng.uniform(50, 1500, 2),
+        )
+        for i in range(12)
+    ]
+    decisions = {d.threat_id: d for d in predicted.decide(preds, T)}
+    r = class_danger_radius_m()["rocket"]
+    for p in preds:
+        got = set(decisions[p.track_id].area_ids.tolist()) if p.track_id in decisions else set()
+        inner = set(index.meeting(grow(p.region(0.99, n_vertices=256), r)).tolist())
+        size_m = 3.1 * float(np.sqrt(np.max(np.diag(p.cov_en_m2)))) + r
+        outer = set(index.meeting(grow(p.region(0.99, n_vertices=256), r + 0.02 * size_m + 15)))
+        assert inner <= got <= outer, p.track_id
+
+
+def test_batch_equals_one_at_a_time(predicted):
+    preds = [_pred(f"t{i}", 31.5 + 0.01 * i, 34.6, impact_in_s=20 + i) for i in range(8)]
+    batch = predicted.decide(preds, T)
+    single = [d for p in preds for d in predicted.decide([p], T)]
+    assert [d.threat_id for d in batch] == [d.threat_id for d in single]
+    for a, b in zip(batch, single, strict=True):
+        np.testing.assert_array_equal(a.area_ids, b.area_ids)
+        np.testing.assert_array_equal(a.alert_at_unix_s, b.alert_at_unix_s)
+
+
+def test_short_flight_alerts_now_long_flight_is_staged(index, predicted):
+    (short,) = predicted.decide([_pred("r", *SDEROT)], T)
+    assert short.category == "missiles" and np.all(short.alert_at_unix_s == T)
+    assert short.until_unix_s == pytest.approx(T + 30 + 3.0)
+    missile = _pred(
+        "m",
+        *TEL_AVIV,
+        first=T - 60,
+        impact_in_s=540,
+        sigma_m=(3000, 1500),
+        speed=2500.0,
+        t_sigma=2.0,
+    )
+    (long_,) = predicted.decide([missile], T)
+    shelter = np.array([index.get(int(a)).shelter_s for a in long_.area_ids])
+    np.testing.assert_allclose(long_.alert_at_unix_s, T + 540 - 3 * 2.0 - shelter - 10.0)
+    assert np.all(long_.alert_at_unix_s > T)  # pre-alert now, alert later
+
+
+def test_delay_holds_warnings_until_settled_or_due(index):
+    late_policy = PredictedPolicy(index, Staging(delay_s=8.0))
+    fresh = _pred("r", *SDEROT, first=T - 2.0, impact_in_s=60.0)
+    assert late_policy.decide([fresh], T) == []  # 15-90 s shelters, 60 s to go: none due
+    due = _pred("r", *SDEROT, first=T - 2.0, impact_in_s=20.0)
+    (d,) = late_policy.decide([due], T)
+    shelter = np.array([index.get(int(a)).shelter_s for a in d.area_ids])
+    assert np.all(T + 20 - 3.0 - shelter - 10.0 <= T)
+    settled = _pred("r", *SDEROT, first=T - 9.0, impact_in_s=60.0)
+    assert late_policy.decide([settled], T)[0].area_ids.size > 0
+
+
+def test_radius_matches_within_m(index):
+    for lat, lon in (SDEROT, TEL_AVIV, (32.79, 34.99)):
+        (d,) = RadiusPolicy(index, 2000.0).decide([_pred("r", lat, lon)], T)
+        ref = index.within_m(lat, lon, 2000.0)
+        near = index.within_m(lat, lon, 2010.0)
+        assert set(ref.tolist()) - {0} <= set(d.area_ids.tolist()) <= set(near.tolist())
+
+
+def test_zone_covers_whole_zones(index, predicted):
+    zone = ZonePolicy(predicted)
+    (inner,) = predicted.decide([_pred("r", *SDEROT)], T)
+    (outer,) = zone.decide([_pred("r", *SDEROT)], T)
+    zones = {index.get(int(a)).zone_en for a in inner.area_ids}
+    expected = np.unique(np.concatenate([index.zone_areas(z) for z in zones]))
+    np.testing.assert_array_equal(outer.area_ids, expected)
+    assert set(inner.area_ids.tolist()) < set(outer.area_ids.tolist())
+
+
+def test_oracle_warns_needed_areas_from_first_detection_to_impact():
+    needed = np.array([5, 7], dtype=np.int64)
+    oracle = OraclePolicy(
+        [
+            OracleThreat("p", "missiles", T + 3, T + 40, needed),
+            OracleThreat("q", "missiles", T, T + 40, np.zeros(0, np.int64)),
+        ]
+    )
+    assert oracle.decide([], T + 2) == []
+    (d,) = oracle.decide([], T + 3)
+    np.testing.assert_array_equal(d.area_ids, needed)
+    assert np.all(d.alert_at_unix_s == T + 3) and d.until_unix_s == T + 40
+    assert oracle.decide([], T + 41) == []
+
+
+def test_drone_warns_areas_it_reaches_within_shelter_time(index, predicted):
+    # a drone flying east at 50 m/s over the Galilee
+    path_t = T + np.arange(0, 121, 5.0)
+    lat0, lon0 = 32.95, 35.25
+    path_lon = lon0 + 50.0 * (path_t - T) / (111_320 * np.cos(np.radians(lat0)))
+    path_lat = np.full(path_t.shape, lat0)
+    drone = _pred(
+        "d",
+        lat0,
+        path_lon[-1],
+        kind="drone",
+        speed=50.0,
+        sigma_m=(200, 200),
+        impact_in_s=120.0,
+        path=(path_lat, path_lon, path_t),
+    )
+    (d,) = predicted.decide([drone], T)
+    assert d.category == "hostile_aircraft" and np.all(d.alert_at_unix_s == T)
+    assert d.until_unix_s <= T + 100.0 + 1e-6
+    for area_id in d.area_ids.tolist():
+        area = index.get(area_id)
+        reach_s = (area.shelter_s + 10.0) * 50.0 + 100.0 + 3.1 * 200.0 + 500.0
+        assert min(index.distances_m(lat0, lon0, [area_id])) <= reach_s
+    far_end = index.locate(float(path_lat[-1]), float(path_lon[-1]))
+    if far_end is not None and far_end.shelter_s < 60:
+        assert far_end.id not in d.area_ids
