@@ -133,7 +133,7 @@ class PredictionSettings:
         Manoeuvre noise of the drone path (matches the tracker's drone model by default).
     """
 
-    dt_s: float = 0.25
+    dt_s: float = 0.5
     max_time_s: float = 1500.0
     wind_sigma_m_s: float = 4.0
     model_floor_m: float = 10.0
