@@ -223,7 +223,8 @@ class AreaIndex:
     # -- regions ------------------------------------------------------------------------------
     def meeting(self, geom_wgs84: Any) -> IntArray:
         """Ids of the areas whose polygon intersects a WGS84 geometry (x = lon), sorted."""
-        return _ids(self._tree_ids[self._tree.query(geom_wgs84, predicate="intersects")])
+        # A single-geometry tree query yields each tree index at most once: sort, no unique.
+        return np.sort(self._tree_ids[self._tree.query(geom_wgs84, predicate="intersects")])
 
     def meeting_many(self, geoms_wgs84: ArrayLike) -> list[IntArray]:
         """:meth:`meeting` for an array of geometries in one vectorised tree query.
@@ -234,7 +235,7 @@ class AreaIndex:
         which, hit = self._tree.query(geoms, predicate="intersects")
         bounds = np.searchsorted(which, np.arange(geoms.size + 1))
         tree_ids = self._tree_ids[hit]
-        return [_ids(tree_ids[bounds[i] : bounds[i + 1]]) for i in range(geoms.size)]
+        return [np.sort(tree_ids[bounds[i] : bounds[i + 1]]) for i in range(geoms.size)]
 
     def meeting_local(self, geom_m: Any, frame: LocalFrame) -> IntArray:
         """Ids of the areas meeting a geometry given in ``frame``'s ground metres, sorted."""

@@ -11,9 +11,12 @@ from pathlib import Path
 import matplotlib.patheffects as pe
 import numpy as np
 import shapely
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Patch, PathPatch
 from matplotlib.path import Path as MplPath
+from matplotlib.transforms import Bbox
 
 from redcolor.geo.areas import Area, AreaIndex
 from redcolor.geo.frame import LocalFrame
@@ -89,18 +92,6 @@ def draw_areas_map(
         else:
             style = {"facecolor": "#f7f7f7", "edgecolor": "#aaaaaa", "lw": 0.5}
         ax.add_patch(_patch(local, **style, hatch="//" if area.approximate else None))
-    outline = [pe.withStroke(linewidth=2.2, foreground="white")]
-    for area, x, y in labels:
-        ax.text(
-            x,
-            y,
-            f"{area.name_en}\n{area.shelter_s} s",
-            ha="center",
-            va="center",
-            fontsize=6.5,
-            path_effects=outline,
-            clip_on=True,
-        )
     ax.add_patch(Circle((0, 0), radius_km, fill=False, ls="--", lw=1.2, ec="#08519c"))
     ax.plot([0], [0], marker="*", ms=16, mfc="#08519c", mec="white", zorder=5)
     ax.set_xlim(-half_km, half_km)
@@ -118,9 +109,69 @@ def draw_areas_map(
         fontsize=11,
     )
     fig.tight_layout()
+    _place_labels(fig, ax, labels, step=half_km * 0.05)
     path = Path(path)
     fig.savefig(path)
     return path
+
+
+def _place_labels(
+    fig: Figure, ax: Axes, labels: list[tuple[Area, float, float]], step: float
+) -> None:
+    """Label areas, biggest first, each at its representative point or, where that would cover
+    an earlier label, at the nearest free offset with a leader line."""
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax.apply_aspect()
+    outline = [pe.withStroke(linewidth=2.2, foreground="white")]
+    placed: list[Bbox] = []
+    # Candidate offsets in steps, nearest first.
+    offsets = sorted(
+        ((dx, dy) for dx in range(-4, 5) for dy in range(-4, 5)), key=lambda o: np.hypot(*o)
+    )
+    for area, x, y in sorted(labels, key=lambda item: -item[0].polygon.area):
+        best: tuple[float, int, int] | None = None
+        for dx, dy in offsets:
+            text = ax.text(
+                x + dx * step,
+                y + dy * step,
+                f"{area.name_en}\n{area.shelter_s} s",
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                path_effects=outline,
+                clip_on=True,
+            )
+            box = text.get_window_extent(renderer).expanded(1.04, 1.08)
+            clash = sum(_overlap(box, other) for other in placed)
+            if clash == 0:
+                break
+            text.remove()
+            if best is None or clash < best[0]:
+                best = (clash, dx, dy)
+        else:  # nowhere free: the offset covering the least of the other labels
+            assert best is not None
+            _, dx, dy = best
+            text = ax.text(
+                x + dx * step,
+                y + dy * step,
+                f"{area.name_en}\n{area.shelter_s} s",
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                path_effects=outline,
+                clip_on=True,
+            )
+            box = text.get_window_extent(renderer)
+        placed.append(box)
+        if (dx, dy) != (0, 0):
+            ax.plot([x, x + dx * step * 0.6], [y, y + dy * step * 0.6], lw=0.5, color="#333333")
+
+
+def _overlap(a: Bbox, b: Bbox) -> float:
+    """Area shared by two display boxes (0 when apart)."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(w, 0.0) * max(h, 0.0)
 
 
 def _km_box(half_km: float) -> shapely.Geometry:
