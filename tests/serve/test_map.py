@@ -151,7 +151,10 @@ def open_map(
     )
     page = context.new_page()
     watched = Watched(page)
-    page.add_init_script(f"localStorage.setItem('redcolor.lang', {json.dumps(lang)})")
+    page.add_init_script(  # the visitor's first visit only: later loads keep their choice
+        f"if (!localStorage.getItem('redcolor.lang'))"
+        f" localStorage.setItem('redcolor.lang', {json.dumps(lang)})"
+    )
     page.goto(server.origin + "/")
     page.wait_for_function("() => window.redcolor && window.redcolor.ready", timeout=20000)
     page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
@@ -241,7 +244,7 @@ def test_salvo_turns_areas_red_within_one_second(browser, server, tmp_path):
     # The countdown and the alert list show the alert.
     item = page.locator("#alert-list li").first
     assert "Rocket and missile fire" in item.inner_text()
-    assert "8 areas" in item.inner_text()
+    assert "Areas (8)" in item.inner_text()
     screenshot(page, "map-salvo-alert.png", tmp_path)
     # All clear: the areas turn green ("ended").
     server.write(alert_id, "ended", MERON_AREA_IDS, refs=seqs)
@@ -312,7 +315,8 @@ def test_located_point_shows_its_area_and_shelter_time(browser, server, tmp_path
     # A clicked point: Tel Aviv - City Center, 90 s.
     page.click("#pick")
     page.evaluate(
-        "([lat, lon]) => window.redcolor.map.setView([lat, lon], 13, {animate: false})", TEL_AVIV
+        "([lat, lon]) => { window.redcolor.map.setView([lat, lon], 13, {animate: false}); }",
+        TEL_AVIV,
     )
     x, y = page.evaluate(
         "([lat, lon]) => { const p = window.redcolor.map.latLngToContainerPoint([lat, lon]);"

@@ -19,13 +19,30 @@ export class AlertState {
     this.endedAtS = new Map(); // area id -> Unix s its last covering alert ended
   }
 
-  /** Load the server's `/v1/alerts/active` snapshot; returns the changed area ids. */
+  /**
+   * Reconcile with the server's `/v1/alerts/active` snapshot (authoritative for what is active
+   * at its `last_seq`): covers it lacks are ended, covers it has are added. Call it after
+   * folding in the recent history up to that seq, so ended areas and the alert list (with
+   * instructions) are filled too. Returns the changed area ids.
+   */
   loadSnapshot(active) {
     const changed = new Set();
-    for (const row of active.areas || []) {
+    const rows = active.areas || [];
+    const live = new Set(rows.map((row) => `${row.area_id}|${row.alert_id}`));
+    for (const [areaId, cover] of [...this.covering]) {
+      for (const alertId of [...cover.keys()]) {
+        if (live.has(`${areaId}|${alertId}`)) continue;
+        const alert = this.alerts.get(alertId);
+        this._uncover(areaId, alertId, alert.expiresS ?? alert.updatedS);
+        if (!this._stillCovers(alert)) alert.stage = "ended";
+        changed.add(areaId);
+      }
+    }
+    for (const row of rows) {
       const stage = row.stage === "pre_alert" ? "pre_alert" : "alert";
       const alert = this._alert(row.alert_id, row.category, row.since_unix_s);
       alert.stage = stage === "alert" || alert.stage === "alert" ? "alert" : stage;
+      alert.lastSeq = Math.max(alert.lastSeq, row.seq || 0);
       alert.areaIds.add(row.area_id);
       this._cover(row.area_id, row.alert_id, stage, row.since_unix_s, row.shelter_s, row.category);
       changed.add(row.area_id);

@@ -11,6 +11,7 @@ import { countdownLabels, renderAlertList, renderMyArea, summaryText } from "./p
 import { Siren } from "./siren.js";
 import { AlertStream } from "./stream.js";
 
+const RECENT_S = 1800; // history folded in at start-up, so the list shows the last half hour
 const ME_KEY = "redcolor.me"; // the visitor's chosen point/area: kept in this browser only
 const $ = (id) => document.getElementById(id);
 
@@ -333,7 +334,11 @@ async function main() {
   bindControls();
   fillAreaNames();
   if (me) setMe(me.lat, me.lon, me.areaId);
-  markDirty(live.loadSnapshot(await getJSON("/v1/alerts/active")));
+  // The recent past (for ended areas and the list), then what is active now, then the stream.
+  const active = await getJSON("/v1/alerts/active");
+  const recent = await fetchHistory(Date.now() / 1000 - RECENT_S, Date.now() / 1000 + 60);
+  for (const event of recent) if (event.seq <= active.last_seq) live.apply(event);
+  markDirty([...live.shownAreaIds(), ...live.loadSnapshot(active)]);
   new AlertStream({
     since: () => live.lastSeq,
     onEvent,
