@@ -112,13 +112,15 @@ def build_edition(
 ) -> dict[str, Any]:
     """Assemble one edition's document (see the module docstring for the rules)."""
     zones = _zone_names(cities)
-    missing_id = sorted(c["value"] for c in cities if "id" not in c)
+    missing_id = sorted(
+        c["value"] for c in cities if "id" not in c and c["value"] not in ids_by_value
+    )
     synthetic = {v: SYNTHETIC_ID_BASE + k + 1 for k, v in enumerate(missing_id)}
     all_lat = np.array([c["lat"] for c in cities], dtype=np.float64)
     all_lon = np.array([c["lng"] for c in cities], dtype=np.float64)
     areas, counts = [], collections.Counter[str]()
     for c in cities:
-        area_id = c["id"] if "id" in c else ids_by_value.get(c["value"], synthetic[c["value"]])
+        area_id = c.get("id") or ids_by_value.get(c["value"]) or synthetic[c["value"]]
         geom, source = None, ""
         if str(area_id) in polygons_by_id and "id" in c:
             geom, source = _polygon_from_latlon(polygons_by_id[str(area_id)]), "pikud-haoref-api"

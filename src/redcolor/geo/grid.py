@@ -41,8 +41,8 @@ class CellGrid:
         self.x0, self.y0, self.cell_deg = float(x0), float(y0), float(cell_deg)
         self.nx = int(np.ceil((x1 - x0) / cell_deg)) + 1
         self.ny = int(np.ceil((y1 - y0) / cell_deg)) + 1
-        ix, iy = np.meshgrid(np.arange(self.nx), np.arange(self.ny), indexing="ij")
-        ix, iy = ix.ravel(), iy.ravel()
+        ix = np.repeat(np.arange(self.nx), self.ny)  # flat cell = ix * ny + iy
+        iy = np.tile(np.arange(self.ny), self.nx)
         boxes = shapely.box(
             self.x0 + ix * cell_deg - _EDGE_DEG,
             self.y0 + iy * cell_deg - _EDGE_DEG,

@@ -120,7 +120,7 @@ def _place_labels(
 ) -> None:
     """Label areas, biggest first, each at its representative point or, where that would cover
     an earlier label, at the nearest free offset with a leader line."""
-    renderer = FigureCanvasAgg(fig).get_renderer()
+    renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]
     ax.apply_aspect()
     outline = [pe.withStroke(linewidth=2.2, foreground="white")]
     placed: list[Bbox] = []
@@ -169,8 +169,8 @@ def _place_labels(
 
 def _overlap(a: Bbox, b: Bbox) -> float:
     """Area shared by two display boxes (0 when apart)."""
-    w = min(a.x1, b.x1) - max(a.x0, b.x0)
-    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    w = min(float(a.x1), float(b.x1)) - max(float(a.x0), float(b.x0))
+    h = min(float(a.y1), float(b.y1)) - max(float(a.y0), float(b.y0))
     return max(w, 0.0) * max(h, 0.0)
 
 

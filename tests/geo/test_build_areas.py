@@ -1,0 +1,108 @@
+"""scripts/build_areas.py: the conversion rules on small synthetic sources, the output read back
+by the loader, and (where the raw sources are present) byte-identical rebuilds."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+import shapely
+from pyproj import Geod
+
+from redcolor.geo import read_areas_file
+from redcolor.geo.load import data_path
+
+ROOT = Path(__file__).resolve().parents[2]
+RAW = Path("/work/shared/data/raw")
+GEOD = Geod(ellps="WGS84")
+
+
+@pytest.fixture(scope="module")
+def build() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "build_areas", ROOT / "scripts" / "build_areas.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _city(value: str, lat: float, lon: float, zone_en: str = "Zone One", **extra) -> dict:
+    city = {
+        "name": value, "name_en": f"{value}-en", "name_ar": f"{value}-ar", "name_ru": f"{value}-ru",
+        "zone": "אזור", "zone_en": zone_en, "zone_ar": "z-ar", "zone_ru": "z-ru",
+        "countdown": 60, "lat": lat, "lng": lon, "value": value,
+    }  # fmt: skip
+    return city | extra
+
+
+def _square(lat: float, lon: float, half: float = 0.004) -> list[list[float]]:
+    return [[lat - half, lon - half], [lat - half, lon + half], [lat + half, lon + half],
+            [lat + half, lon - half]]  # fmt: skip
+
+
+CITIES = [
+    _city("א", 32.00, 35.00, id=1),
+    _city("ב", 32.00, 35.02, id=2),
+    _city("ג", 32.01, 35.01, zone_en="Zone 1", id=3),  # minority spelling of the zone
+    _city("ד", 32.03, 35.00),  # no id, known in the newer edition
+    _city("ה", 32.03, 35.03),  # no id, unknown
+]
+POLYGONS_BY_ID = {
+    "1": _square(32.00, 35.00),
+    # a bow-tie: self-intersecting, repaired into two triangles
+    "2": [[31.996, 35.016], [32.004, 35.024], [31.996, 35.024], [32.004, 35.016]],
+}
+POLYGONS_BY_VALUE = {"ד": _square(32.03, 35.00), "א": _square(31.5, 34.5)}
+
+
+def test_rules_on_synthetic_sources(build, tmp_path: Path) -> None:
+    doc = build.build_edition(
+        "test", CITIES, POLYGONS_BY_ID, POLYGONS_BY_VALUE, {"א": 90}, {"ד": 77}
+    )
+    by_value = {a["value"]: a for a in doc["areas"]}
+    assert [a["id"] for a in doc["areas"]] == sorted(a["id"] for a in doc["areas"])
+    assert {v: a["id"] for v, a in by_value.items()} == {
+        "א": 1, "ב": 2, "ג": 3, "ד": 77, "ה": 900_001
+    }  # fmt: skip
+    assert by_value["א"]["shelter_s"] == 90 and by_value["ב"]["shelter_s"] == 60
+    assert {a["zone_en"] for a in doc["areas"]} == {"Zone One"}
+    assert [by_value[v]["polygon_source"] for v in "אבגדה"] == [
+        "pikud-haoref-api", "pikud-haoref-api", "voronoi-1.5km", "oref_alert", "voronoi-1.5km"
+    ]  # fmt: skip
+    assert [by_value[v]["approximate"] for v in "אבגדה"] == [False, False, True, False, True]
+
+    bowtie = shapely.geometry.shape(by_value["ב"]["geometry"])
+    assert bowtie.is_valid and bowtie.geom_type == "MultiPolygon" and len(bowtie.geoms) == 2
+
+    # The approximate polygon: inside a 1.5 km disc and nearer its own point than any other.
+    cell = shapely.geometry.shape(by_value["ג"]["geometry"])
+    xy = shapely.get_coordinates(cell)
+    own = GEOD.inv(np.full(len(xy), 35.01), np.full(len(xy), 32.01), xy[:, 0], xy[:, 1])[2]
+    assert own.max() <= 1500.0 + 2.0
+    for c in CITIES:
+        if c["value"] != "ג":
+            other = GEOD.inv(
+                np.full(len(xy), c["lng"]), np.full(len(xy), c["lat"]), xy[:, 0], xy[:, 1]
+            )[2]
+            assert (own <= other + 2.0).all()
+    # A lone point far from all others gets the full disc.
+    assert shapely.geometry.shape(by_value["ה"]["geometry"]).area > 0.9 * cell.area
+
+    index = read_areas_file(build._write(doc, tmp_path))
+    assert len(index) == 5 and index.get(77).value == "ד"
+    assert index.locate(32.0, 35.0).value == "א"
+
+
+@pytest.mark.skipif(not RAW.is_dir(), reason="the raw sources are not on this machine")
+def test_rebuild_is_byte_identical(build, tmp_path: Path, capsys) -> None:
+    assert build.main(["--raw", str(RAW), "--out", str(tmp_path)]) == 0
+    for edition in ("current", "2023-12"):
+        built = tmp_path / f"areas-{edition}.json.gz"
+        assert built.read_bytes() == data_path(edition).read_bytes(), edition
+    out = capsys.readouterr().out
+    assert "current: 1450 areas, 30 zones" in out and "2023-12: 1377 areas" in out
