@@ -121,3 +121,22 @@ def test_around_meron_with_map(tmp_path: Path, capsys) -> None:
 def test_around_bad_radius(capsys) -> None:
     assert main(["areas", "around", "32.996", "35.414", "--radius-km", "500"]) == 2
     assert "radius-km" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("content", [None, b"garbage, not gzip", b"\x1f\x8b\x08\x00truncated"])
+def test_missing_or_corrupt_data_file_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch, capsys, content
+) -> None:
+    from redcolor.geo import load
+
+    bad = tmp_path / "areas-current.json.gz"
+    if content is not None:
+        bad.write_bytes(content)
+    monkeypatch.setattr(load, "data_path", lambda edition: bad)
+    load.load_areas.cache_clear()
+    try:
+        assert main(["areas", "locate", "32.08", "34.78"]) == 2
+    finally:
+        load.load_areas.cache_clear()
+    err = _one_error_line(capsys)
+    assert err.startswith("redcolor: error: alert-area data file") and str(bad) in err

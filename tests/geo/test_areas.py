@@ -172,6 +172,8 @@ def test_within_m_equals_brute_force(areas, ref) -> None:
 
 
 def test_find_and_get(areas) -> None:
+    for area in areas.areas:
+        assert areas.find(area.value) is area and areas.find(f" {area.id} ") is area
     tlv = areas.find("tel aviv - city center")
     assert areas.find(str(tlv.id)) == tlv == areas.get(tlv.id)
     assert areas.find(tlv.value) == tlv and areas.find(tlv.name_ru.upper()) == tlv

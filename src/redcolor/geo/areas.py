@@ -88,6 +88,11 @@ class AreaIndex:
         if np.unique(self.ids).size != self.ids.size:
             raise ValueError(f"edition {edition}: area ids are not unique")
         self._pos = {a.id: i for i, a in enumerate(self.areas)}
+        self._by_value = {a.value: a for a in self.areas}
+        self._by_name: dict[str, list[Area]] = {}
+        for a in self.areas:
+            for name in dict.fromkeys(n.casefold() for n in a.names()):
+                self._by_name.setdefault(name, []).append(a)
         geoms = np.array([a.polygon for a in self.areas], dtype=object)
         # Tree order = priority order: smallest polygon first, so the lowest tree index wins.
         self._order = np.lexsort((self.ids, shapely.area(geoms))).astype(np.int64)
@@ -122,18 +127,18 @@ class AreaIndex:
         query = " ".join(str(name_or_id).split())
         if query.isdigit():
             return self.get(int(query))
-        key = query.casefold()
-        hits = [a for a in self.areas if a.value == query]
-        if not hits:
-            hits = [a for a in self.areas if key in {n.casefold() for n in a.names()}]
+        exact = self._by_value.get(query)
+        if exact is not None:
+            return exact
+        hits = self._by_name.get(query.casefold(), [])
         if len(hits) == 1:
             return hits[0]
         if hits:
             listed = "; ".join(f"id {a.id} ({a.value}, {a.zone_en})" for a in hits)
             raise InputError(f"{query!r} names {len(hits)} areas: {listed}; give the id")
         names = {n.casefold(): n for a in self.areas for n in a.names()}
-        close = [names[k] for k in difflib.get_close_matches(key, list(names), n=5, cutoff=0.6)]
-        hint = f"; close matches: {', '.join(close)}" if close else ""
+        close = difflib.get_close_matches(query.casefold(), list(names), n=5, cutoff=0.6)
+        hint = f"; close matches: {', '.join(names[k] for k in close)}" if close else ""
         raise NotFoundError(f"no alert area named {query!r} in edition {self.edition}{hint}")
 
     def zone_areas(self, zone_en: str) -> IntArray:
