@@ -11,7 +11,10 @@ class Metrics:
     """Every metric ``/metrics`` exposes.
 
     Delivery latency runs from the moment the server read the event from the store to the moment
-    the bytes were handed to the client's socket (``channel`` = ws, sse, mqtt, push, siren).
+    the bytes were handed to the client's socket. ``channel="stream_fanout"`` is observed once
+    per event, when the fan-out has written to the last WebSocket (the worst client); ``sse`` and
+    ``ws`` (the queued fallback) per client; ``mqtt`` per event. ``deliveries{channel="stream"}``
+    counts events handed to stream clients (WebSocket sockets and SSE queues).
     """
 
     def __init__(self) -> None:

@@ -31,6 +31,21 @@ class _RawSocket:
         if proto.handshake_complete and not proto.close_sent and not proto.transport.is_closing():
             proto.transport.write(data)
 
+    def send_if_room(self, data: bytes, limit_bytes: int) -> bool:
+        """Write ``data`` unless more than ``limit_bytes`` wait unsent (then False).
+
+        A closing connection swallows the write and reports success: its endpoint is about to
+        unsubscribe it, and it must not count as too slow.
+        """
+        proto = self._proto
+        transport = proto.transport
+        if proto.close_sent or transport.is_closing():
+            return True
+        if transport.get_write_buffer_size() > limit_bytes:
+            return False
+        transport.write(data)
+        return True
+
     def buffered(self) -> int:
         return int(self._proto.transport.get_write_buffer_size())
 

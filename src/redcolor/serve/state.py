@@ -108,8 +108,11 @@ class ServerState:
 
     def _on_publish(self, frames: EventFrames, deliveries: int) -> None:
         self.active.apply(EVENT_DECODER.decode(frames.body))
-        self.metrics.events.inc()
-        self.metrics.last_seq.set(frames.seq)
+        m = self.metrics
+        m.events.inc()
+        m.last_seq.set(frames.seq)
+        m.deliveries.labels("stream").inc(deliveries)
+        m.latency.labels("stream_fanout").observe(time.monotonic() - frames.published_mono_s)
 
     def _on_drop(self, sub: Subscriber, reason: str) -> None:
         self.metrics.dropped.labels(getattr(sub.sink, "channel", "other")).inc()

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Header, Query, Request, WebSocket
 from fastapi.responses import JSONResponse, StreamingResponse
-from prometheus_client import Counter, Histogram
 
 from redcolor.bus.follow import Dropped, QueueSink, catch_up
 from redcolor.bus.frames import ControlFrames, EventFrames
@@ -33,6 +32,7 @@ class RawSocket(Protocol):
     """A connection's transport after the WebSocket handshake (see :mod:`redcolor.serve.rawws`)."""
 
     def write(self, data: bytes) -> None: ...
+    def send_if_room(self, data: bytes, limit_bytes: int) -> bool: ...
     def buffered(self) -> int: ...
     def is_closing(self) -> bool: ...
     def limit_kernel_buffer(self, sndbuf_bytes: int) -> None: ...
@@ -62,29 +62,23 @@ def parse_since(state: ServerState, text: str | None) -> int | None:
 
 
 class RawWsSink:
-    """Hub sink writing pre-built frames to a transport, bounded by its write buffer."""
+    """Hub sink writing pre-built frames to a transport, bounded by its write buffer.
+
+    The per-delivery path is one call; metrics are counted per event by the server's publish
+    hook (deliveries, and the fan-out latency to the last client), not per client.
+    """
 
     channel = "ws"
 
-    def __init__(self, raw: RawSocket, limit_bytes: int, deliveries: Counter, latency: Histogram):
+    def __init__(self, raw: RawSocket, limit_bytes: int) -> None:
         self.raw = raw
         self.limit_bytes = limit_bytes
-        self._deliveries = deliveries
-        self._latency = latency
+        self.send = raw.send_if_room
         self.reason: str | None = None
         self.gone = asyncio.Event()
 
     def offer(self, frames: EventFrames) -> bool:
-        raw = self.raw
-        if raw.is_closing():
-            return True  # the endpoint unsubscribes on disconnect
-        if raw.buffered() > self.limit_bytes:
-            return False
-        raw.write(frames.ws)
-        self._deliveries.inc()
-        if frames.published_mono_s:
-            self._latency.observe(time.monotonic() - frames.published_mono_s)
-        return True
+        return self.send(frames.ws, self.limit_bytes)
 
     def control(self, frames: ControlFrames) -> None:
         if not self.raw.is_closing() and self.raw.buffered() <= self.limit_bytes:
@@ -113,12 +107,9 @@ async def _read_until_disconnect(websocket: WebSocket) -> None:
 
 
 async def _serve_raw(ws: WebSocket, state: ServerState, raw: RawSocket, sub_args: Any) -> None:
-    m = state.metrics
     if state.config.ws_sndbuf_bytes:
         raw.limit_kernel_buffer(state.config.ws_sndbuf_bytes)
-    sink = RawWsSink(
-        raw, state.config.ws_buffer_bytes, m.deliveries.labels("ws"), m.latency.labels("ws")
-    )
+    sink = RawWsSink(raw, state.config.ws_buffer_bytes)
     sub = state.hub.subscribe(sink, *sub_args)
     reader = asyncio.ensure_future(_read_until_disconnect(ws))
     try:
@@ -137,8 +128,7 @@ async def _serve_raw(ws: WebSocket, state: ServerState, raw: RawSocket, sub_args
 
 
 async def _serve_queued(ws: WebSocket, state: ServerState, sub_args: Any) -> None:
-    m = state.metrics
-    deliveries, latency = m.deliveries.labels("ws"), m.latency.labels("ws")
+    latency = state.metrics.latency.labels("ws")
     sink = QueueSink(state.config.queue_items, channel="ws")
     sub = state.hub.subscribe(sink, *sub_args)
 
@@ -148,7 +138,6 @@ async def _serve_queued(ws: WebSocket, state: ServerState, sub_args: Any) -> Non
                 item = await sink.get()
                 await ws.send_text(item.body.decode())
                 if isinstance(item, EventFrames):
-                    deliveries.inc()
                     latency.observe(time.monotonic() - item.published_mono_s)
         except Dropped as exc:
             await _drop_close(ws, str(exc))
@@ -223,8 +212,7 @@ async def events(
 
 async def _sse_body(state: ServerState, sink: QueueSink, sub: Subscriber) -> AsyncIterator[bytes]:
     m = state.metrics
-    deliveries, latency, gauge = (
-        m.deliveries.labels("sse"),
+    latency, gauge = (
         m.latency.labels("sse"),
         m.clients.labels("sse"),
     )
@@ -238,10 +226,8 @@ async def _sse_body(state: ServerState, sink: QueueSink, sub: Subscriber) -> Asy
         while True:
             item = await sink.get()
             yield item.sse
-            if isinstance(item, EventFrames):
-                deliveries.inc()
-                if item.published_mono_s:
-                    latency.observe(time.monotonic() - item.published_mono_s)
+            if isinstance(item, EventFrames) and item.published_mono_s:
+                latency.observe(time.monotonic() - item.published_mono_s)
     except Dropped as exc:
         yield ControlFrames.dropped(str(exc)).sse
     finally:
