@@ -140,3 +140,9 @@ def test_missing_or_corrupt_data_file_is_one_line_naming_it(
         load.load_areas.cache_clear()
     err = _one_error_line(capsys)
     assert err.startswith("redcolor: error: alert-area data file") and str(bad) in err
+
+
+def test_areas_without_a_command_prints_help(capsys) -> None:
+    assert main(["areas"]) == 0
+    out = capsys.readouterr().out
+    assert all(cmd in out for cmd in ("stats", "locate", "show", "export", "around"))

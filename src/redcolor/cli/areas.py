@@ -21,8 +21,15 @@ _err = Console(stderr=True, highlight=False, soft_wrap=True)
 areas_app = typer.Typer(
     name="areas",
     help="Alert areas: statistics, lookup by point or name, GeoJSON export, map around a point.",
-    no_args_is_help=True,
 )
+
+
+@areas_app.callback(invoke_without_command=True)
+def _areas(ctx: typer.Context) -> None:
+    """Alert areas: statistics, lookup by point or name, GeoJSON export, map around a point."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
 
 Edition = Annotated[str, typer.Option("--edition", help=f"Area edition: {' | '.join(EDITIONS)}.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
@@ -190,7 +197,8 @@ def around(
         _print_json([area_json(a) | {"distance_m": round(d, 1)} for a, d in rows])
         return
     table = Table(
-        title=f"{len(rows)} alert areas within {radius_km:g} km of {lat}, {lon} ({edition})",
+        title=f"{len(rows)} alert area{'' if len(rows) == 1 else 's'} within {radius_km:g} km"
+        f" of {lat}, {lon} ({edition})",
         title_justify="left",
     )
     for name, justify in [

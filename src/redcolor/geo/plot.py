@@ -101,10 +101,13 @@ def draw_areas_map(
     ax.set_ylabel("north of centre (km)")
     present = sorted({index.get(i).shelter_s for i in chosen})
     handles = [Patch(fc=_colour(s), ec="#333333", label=f"{s} s") for s in present]
+    if any(index.get(i).approximate for i in chosen):
+        handles.append(Patch(fc="white", ec="#333333", hatch="//", label="approximate polygon"))
     ax.legend(handles=handles, title="time to shelter", loc="lower right", fontsize=8)
     ax.set_title(
         title
-        or f"{len(chosen)} alert areas within {radius_km:g} km of {lat:.4f}, {lon:.4f}"
+        or f"{len(chosen)} alert area{'' if len(chosen) == 1 else 's'} within {radius_km:g} km"
+        f" of {lat:.4f}, {lon:.4f}"
         f" ({index.edition} edition)",
         fontsize=11,
     )
