@@ -42,6 +42,7 @@ CHROMIUM_ARGS = [
 MERON_AREA_IDS = (1477, 1474, 1536, 1484, 1452, 1541, 1502, 1542)
 TEL_AVIV = (32.08, 34.78)  # Tel Aviv - City Center, 90 s
 SDEROT = (31.525, 34.596)  # Sderot, Ibim, 15 s
+BEERSHEBA = (31.25, 34.79)
 INSTRUCTIONS = {
     "he": "היכנסו למרחב המוגן",
     "en": "Enter a protected space",
@@ -98,12 +99,13 @@ class Server:
         return f"map-test-{self.n}"
 
     def inside_point(self, area_id: int) -> tuple[float, float]:
-        """A (lat, lon) well inside the area's polygon."""
+        """A (lat, lon) well inside the area's polygon and outside every other area's."""
         polygon = self.areas.get(area_id).polygon
-        point = polygon.buffer(-0.002).representative_point() if polygon.area > 2e-5 else None
-        point = (
-            point if point is not None and not point.is_empty else polygon.representative_point()
-        )
+        for other in self.areas.meeting(polygon):
+            if int(other) != area_id:
+                polygon = polygon.difference(self.areas.get(int(other)).polygon)
+        inner = polygon.buffer(-0.001)
+        point = (inner if not inner.is_empty else polygon).representative_point()
         return point.y, point.x
 
 
@@ -365,3 +367,113 @@ def test_phone_layout_keyboard_and_screen_reader(browser, server, tmp_path):
     assert page.get_attribute("#me-timer", "role") == "timer"
     assert w.problems == []
     page.context.close()
+
+
+def next_frames(page: Page) -> None:
+    """Wait until the page has drawn twice (its updates are batched per animation frame)."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def set_scrubber(page: Page, t_unix_s: float) -> None:
+    page.evaluate(
+        "(t) => { const s = document.getElementById('scrubber'); s.value = String(Math.floor(t));"
+        " s.dispatchEvent(new Event('input', {bubbles: true})); }",
+        t_unix_s,
+    )
+
+
+def test_history_timeline_scrubber_and_replay(browser, server, tmp_path):
+    # A stored run two hours ago: pre-alert, alert, areas added, all clear.
+    t0 = time.time() - 7200
+    alert_id = server.new_alert_id()
+    home = server.areas.locate(*BEERSHEBA).id  # no other test alerts around Be'er Sheva
+    run_ids = [home, *[int(i) for i in server.areas.within_m(*BEERSHEBA, 6000) if i != home][:3]]
+    pre = server.write(alert_id, "pre_alert", run_ids, t=t0)
+    first = server.write(alert_id, "alert", run_ids[:2], refs=[pre.seq], t=t0 + 10)
+    second = server.write(alert_id, "update", run_ids[2:], refs=[first.seq], t=t0 + 15)
+    server.write(alert_id, "ended", run_ids, refs=[pre.seq, first.seq, second.seq], t=t0 + 60)
+    w = open_map(browser, server)
+    page = w.page
+    page.evaluate(
+        "([lat, lon]) => { window.redcolor.map.setView([lat, lon], 12, {animate: false}); }",
+        BEERSHEBA,
+    )
+    page.click("#load-history")
+    page.wait_for_function("() => !document.getElementById('scrubber').disabled")
+    assert "events" in page.inner_text("#history-status")
+    point = list(server.inside_point(home))
+
+    def stage_is(stage: str) -> None:
+        page.wait_for_function(STAGE_AT_JS, arg=[*point, stage], polling="raf", timeout=5000)
+
+    set_scrubber(page, t0 + 12)
+    stage_is("alert")
+    assert page.get_attribute("#status", "data-state") == "replay"
+    assert not page.is_hidden("#live")
+    text = page.inner_text("#alert-list")
+    assert text.startswith("Alert\n") and "Areas (4)" in text
+    set_scrubber(page, t0 + 61)
+    stage_is("ended")
+    # Keyboard: the scrubber is a slider that steps by one second.
+    page.focus("#scrubber")
+    before = int(page.input_value("#scrubber"))
+    page.keyboard.press("ArrowRight")
+    assert int(page.input_value("#scrubber")) == before + 1
+    # Replay at 60x from just before the run: the area goes red, then green, by itself.
+    set_scrubber(page, t0 - 1)
+    next_frames(page)
+    assert color_at(page, *point)[3] < 60
+    page.select_option("#speed", "60")
+    page.click("#play")
+    stage_is("alert")
+    screenshot(page, "map-replay.png", tmp_path)
+    stage_is("ended")
+    page.click("#play")  # pause
+    # Back to live: the page shows the live state again (nothing active there).
+    page.click("#live")
+    page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
+    assert page.evaluate("() => window.redcolor.shown() === window.redcolor.live")
+    next_frames(page)
+    assert color_at(page, *point)[3] < 60
+    assert w.problems == []
+    page.context.close()
+
+
+def test_stream_resumes_after_a_disconnect_without_gap_or_duplicate(browser, server):
+    urls: list[str] = []
+    routes = []
+
+    def route(ws) -> None:
+        urls.append(ws.url)
+        routes.append(ws)
+        ws.connect_to_server()
+
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    watched = Watched(page)
+    page.route_web_socket(lambda url: "/v1/stream" in url, route)
+    page.goto(server.origin + "/")
+    page.wait_for_function("() => window.redcolor && window.redcolor.live.lastSeq >= 0")
+    page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
+    alert_id = server.new_alert_id()
+    first = server.write(alert_id, "alert", [1502])
+    page.wait_for_function("(seq) => window.redcolor.live.lastSeq === seq", arg=first.seq)
+    # The connection drops; two events are written while the page is away.
+    routes[-1].close(code=1001, reason="test drop")
+    second = server.write(alert_id, "update", [1477], refs=[first.seq])
+    third = server.write(alert_id, "update", [1536], refs=[second.seq])
+    page.wait_for_function(
+        "(seq) => window.redcolor.live.lastSeq === seq", arg=third.seq, timeout=10000
+    )
+    assert len(urls) == 2
+    assert urls[1].endswith(f"since={first.seq}")
+    assert page.evaluate("() => window.redcolor.metrics.duplicates") == 0
+    covered = page.evaluate(
+        "(id) => [1502, 1477, 1536].map(a => window.redcolor.live.view(a, Date.now() / 1000)"
+        " && window.redcolor.live.view(a, Date.now() / 1000).alertId === id)",
+        alert_id,
+    )
+    assert covered == [True, True, True]
+    server.write(alert_id, "ended", [1502, 1477, 1536], refs=[first.seq, second.seq, third.seq])
+    assert [p for p in watched.problems if "WebSocket" not in p] == []
+    context.close()

@@ -11,8 +11,15 @@ export const SHOWN_STAGES = ["alert", "pre_alert", "ended"];
 export const ENDED_HOLD_S = 600;
 
 export class AlertState {
-  constructor({ endedHoldS = ENDED_HOLD_S } = {}) {
+  /**
+   * @param {object} opts
+   * @param {number} opts.endedHoldS  how long an area shows "ended" after its all-clear
+   * @param {boolean} opts.timeOrdered  events come in issue-time order, not seq order (a
+   *   replay): duplicates are then recognised by seq one by one instead of by a watermark
+   */
+  constructor({ endedHoldS = ENDED_HOLD_S, timeOrdered = false } = {}) {
     this.endedHoldS = endedHoldS;
+    this.seen = timeOrdered ? new Set() : null;
     this.lastSeq = 0;
     this.alerts = new Map(); // alert id -> {id, category, stage, areaIds: Set, ...}
     this.covering = new Map(); // area id -> Map(alert id -> {stage, sinceS, shelterS, category})
@@ -52,12 +59,14 @@ export class AlertState {
   }
 
   /**
-   * Fold one AlertEvent in. Events at or below `lastSeq` were seen already and are ignored.
+   * Fold one AlertEvent in. Events at or below `lastSeq` (or, time-ordered, any seq already
+   * applied) were seen already and are ignored.
    * Returns the set of area ids whose state changed, or null for a duplicate.
    */
   apply(event) {
-    if (event.seq <= this.lastSeq) return null;
-    this.lastSeq = event.seq;
+    if (this.seen ? this.seen.has(event.seq) : event.seq <= this.lastSeq) return null;
+    if (this.seen) this.seen.add(event.seq);
+    this.lastSeq = Math.max(this.lastSeq, event.seq);
     const t = event.issued_at_unix_s;
     const alert = this._alert(event.id, event.category, t);
     alert.lastSeq = event.seq;

@@ -17,7 +17,7 @@ const $ = (id) => document.getElementById(id);
 
 const live = new AlertState();
 const siren = new Siren();
-const metrics = { events: 0, applyMs: 0, flushes: 0, flushMs: [], lastFlushAt: 0 };
+const metrics = { events: 0, duplicates: 0, applyMs: 0, flushes: 0, flushMs: [], lastFlushAt: 0 };
 let lang = initialLanguage();
 let index = null;
 let mapView = null;
@@ -49,9 +49,9 @@ function styleKey(id) {
   return v ? v.stage : "none";
 }
 
-function markDirty(ids) {
+function markDirty(ids, { list = true } = {}) {
   for (const id of ids) dirty.add(id);
-  listDirty = true;
+  if (list) listDirty = true;
   if (flushPending) return;
   flushPending = true;
   if (document.hidden) setTimeout(flush, 100);
@@ -66,9 +66,10 @@ function flush() {
   dirty.clear();
   if (listDirty) {
     renderAlertList($("alert-list"), shown(), index, lang);
-    $("summary").textContent = summaryText(shown(), nowS(), lang);
     listDirty = false;
   }
+  const summary = summaryText(shown(), nowS(), lang);
+  if ($("summary").textContent !== summary) $("summary").textContent = summary;
   renderMe();
   mapView.redrawCountdowns();
   metrics.flushes += 1;
@@ -92,7 +93,8 @@ function onEvent(event) {
   const changed = live.apply(event);
   metrics.events += 1;
   metrics.applyMs += performance.now() - started;
-  if (changed && mode === "live") markDirty(changed);
+  if (!changed) metrics.duplicates += 1;
+  else if (mode === "live") markDirty(changed);
 }
 
 function renderStatus() {
@@ -108,10 +110,7 @@ function tick() {
     const changed = live.prune(nowS());
     if (changed.size) markDirty(changed);
   }
-  if (shown().covering.size) {
-    listDirty = true;
-    markDirty([]);
-  }
+  if (shown().covering.size) markDirty([], { list: false }); // countdowns tick
 }
 
 // ---- My location --------------------------------------------------------------------------
@@ -122,7 +121,7 @@ function setMe(lat, lon, areaId) {
   localStorage.setItem(ME_KEY, JSON.stringify(me));
   mapView.setMyLocation(me.areaId, [lat, lon]);
   myLastStage = null;
-  markDirty([]);
+  markDirty([], { list: false });
 }
 
 function useGeolocation() {
@@ -289,7 +288,7 @@ function bindControls() {
     me = null;
     localStorage.removeItem(ME_KEY);
     mapView.setMyLocation(null, null);
-    markDirty([]);
+    markDirty([], { list: false });
   });
   $("siren").addEventListener("change", async (e) => {
     if (e.target.checked) await siren.arm();

@@ -32,15 +32,17 @@ export async function fetchHistory(sinceS, untilS, onProgress = () => {}) {
 /** A replay of a list of events: the AlertState at any time, moved forward or rebuilt. */
 export class Replay {
   constructor(events, endedHoldS) {
-    this.events = events;
+    // A replay runs in issue-time order (a run may be stored after later ones: seq order
+    // need not be time order).
+    this.events = [...events].sort((a, b) => a.issued_at_unix_s - b.issued_at_unix_s || a.seq - b.seq);
     this.endedHoldS = endedHoldS;
-    this.startS = events.length ? events[0].issued_at_unix_s : 0;
-    this.endS = events.length ? events[events.length - 1].issued_at_unix_s : 0;
+    this.startS = this.events.length ? this.events[0].issued_at_unix_s : 0;
+    this.endS = this.events.length ? this.events[this.events.length - 1].issued_at_unix_s : 0;
     this._reset();
   }
 
   _reset() {
-    this.state = new AlertState({ endedHoldS: this.endedHoldS });
+    this.state = new AlertState({ endedHoldS: this.endedHoldS, timeOrdered: true });
     this.next = 0; // index of the first event not yet applied
     this.atS = -Infinity;
   }

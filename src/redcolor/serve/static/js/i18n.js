@@ -7,6 +7,7 @@ const STORAGE_KEY = "redcolor.lang";
 
 const STRINGS = {
   en: {
+    listSeparator: ", ",
     title: "redcolor — live alerts",
     skip: "Skip to the alert list",
     language: "Language",
@@ -72,6 +73,7 @@ const STRINGS = {
     legendEnded: "Ended",
   },
   he: {
+    listSeparator: ", ",
     title: "redcolor — התרעות בזמן אמת",
     skip: "דלג לרשימת ההתרעות",
     language: "שפה",
@@ -137,6 +139,7 @@ const STRINGS = {
     legendEnded: "הסתיים",
   },
   ar: {
+    listSeparator: "، ",
     title: "redcolor — إنذارات مباشرة",
     skip: "انتقل إلى قائمة الإنذارات",
     language: "اللغة",
@@ -202,6 +205,7 @@ const STRINGS = {
     legendEnded: "انتهى",
   },
   ru: {
+    listSeparator: ", ",
     title: "redcolor — тревоги в реальном времени",
     skip: "Перейти к списку тревог",
     language: "Язык",

@@ -10,10 +10,13 @@ export const COLORS = {
 };
 const MY_AREA_OUTLINE = { color: "#0b4fd1", weight: 3 };
 
-/** A canvas over the map that draws one countdown label per alerted area, without overlaps. */
+/**
+ * A canvas over the map: one countdown label per alerted area where it fits without overlap,
+ * else a dot in the stage colour (so small areas stay visible at country zoom).
+ */
 const CountdownLayer = L.Layer.extend({
   initialize(labels) {
-    this._labels = labels; // () => [{lat, lon, text, urgent}]
+    this._labels = labels; // () => [{lat, lon, text (null: dot only), urgent, stage}]
   },
   onAdd(map) {
     this._canvas = L.DomUtil.create("canvas", "rc-countdowns");
@@ -51,20 +54,38 @@ const CountdownLayer = L.Layer.extend({
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     const taken = new Set(); // 8 px grid cells already under a label
+    const dots = [];
     for (const label of this._labels()) {
       const p = map.latLngToContainerPoint([label.lat, label.lon]);
       if (p.x < 0 || p.y < 0 || p.x > size.x || p.y > size.y) continue;
+      if (label.text === null) {
+        dots.push([p, label.stage]);
+        continue;
+      }
       const w = ctx.measureText(label.text).width + 8;
       const cells = [];
       for (let cx = Math.floor((p.x - w / 2) / 8); cx <= Math.floor((p.x + w / 2) / 8); cx++) {
         for (let cy = Math.floor((p.y - 8) / 8); cy <= Math.floor((p.y + 8) / 8); cy++) cells.push(cx * 65536 + cy);
       }
-      if (cells.some((c) => taken.has(c))) continue; // a more urgent label is already there
+      if (cells.some((c) => taken.has(c))) {
+        dots.push([p, label.stage]); // a more urgent label holds the spot: mark the area only
+        continue;
+      }
       for (const c of cells) taken.add(c);
       ctx.fillStyle = label.urgent ? "#3a0003" : "rgba(255,255,255,0.92)";
       ctx.fillRect(p.x - w / 2, p.y - 8, w, 16);
       ctx.fillStyle = label.urgent ? "#ffffff" : "#3a0003";
       ctx.fillText(label.text, p.x, p.y + 0.5);
+    }
+    // Areas too small to see at this zoom still show as a dot in their stage colour.
+    for (const [p, stage] of dots) {
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, 3.5, 0, 2 * Math.PI);
+      ctx.fillStyle = COLORS[stage].fillColor;
+      ctx.fill();
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = COLORS[stage].color;
+      ctx.stroke();
     }
   },
 });

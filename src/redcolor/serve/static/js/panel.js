@@ -31,7 +31,7 @@ export function renderAlertList(list, state, index, lang) {
     head.querySelector("time").dateTime = new Date(alert.updatedS * 1000).toISOString();
     const ids = [...alert.areaIds];
     const names = ids.slice(0, NAMES_SHOWN).map((id) => areaName(index.byId.get(id)?.props, lang) || String(id));
-    let text = names.join(", ");
+    let text = names.join(t(lang, "listSeparator"));
     if (ids.length > NAMES_SHOWN) text += ` ${t(lang, "andMore", { n: ids.length - NAMES_SHOWN })}`;
     li.append(head, el("p", "areas", `${t(lang, "areas", { n: ids.length })}: ${text}`));
     const instruction = alert.instructions[lang] || alert.instructions.en;
@@ -95,17 +95,23 @@ function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
 
-/** Countdown labels for the map: one per area at the alert stage, soonest deadline first. */
+/**
+ * Countdown labels for the map: one per area at the alert stage (soonest deadline first), then
+ * a dot-only label (text null) per pre-alerted area.
+ */
 export function countdownLabels(state, index, nowS) {
   const labels = [];
+  const dots = [];
   for (const id of state.shownAreaIds()) {
     const view = state.view(id, nowS);
-    if (!view || view.stage !== "alert") continue;
     const entry = index.byId.get(id);
-    if (!entry || !entry.label) continue;
-    const remaining = Math.ceil(view.remainingS);
-    labels.push({ lat: entry.label[0], lon: entry.label[1], text: String(Math.max(0, remaining)), urgent: remaining <= 0, remaining });
+    if (!view || !entry || !entry.label) continue;
+    const [lat, lon] = entry.label;
+    if (view.stage === "pre_alert") dots.push({ lat, lon, text: null, urgent: false, stage: "pre_alert" });
+    if (view.stage !== "alert") continue;
+    const remaining = Math.max(0, Math.ceil(view.remainingS));
+    labels.push({ lat, lon, text: String(remaining), urgent: remaining === 0, stage: "alert", remaining });
   }
   labels.sort((a, b) => a.remaining - b.remaining);
-  return labels;
+  return labels.concat(dots);
 }
