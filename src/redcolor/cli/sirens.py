@@ -2,8 +2,55 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import typer
+from rich.console import Console
+
+from redcolor.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
+    sirens = typer.Typer(help="Siren controllers.", no_args_is_help=True)
+    app.add_typer(sirens, name="sirens")
+
+    @sirens.command()
+    def simulate(
+        count: int = typer.Option(10, min=1, max=5000, help="How many siren controllers."),
+        areas: str = typer.Option(..., help="Area ids to spread them over, e.g. 175,176."),
+        url: str = typer.Option("ws://127.0.0.1:8080", help="The redcolor server."),
+        silent: int = typer.Option(0, min=0, help="How many never acknowledge."),
+        duration_s: float | None = typer.Option(None, help="Stop after this many seconds."),
+    ) -> None:
+        """Run COUNT simulated sirens that sound on alerts and acknowledge every command."""
+        from redcolor.channels.siren_sim import make_sirens
+
+        try:
+            area_ids = [int(a) for a in areas.split(",") if a.strip()]
+        except ValueError:
+            raise InputError(f"bad --areas {areas!r}: expected ids like 175,176") from None
+        if not area_ids or silent > count:
+            raise InputError("need at least one area, and --silent at most --count")
+        console = Console()
+        fleet = make_sirens(count, area_ids, silent)
+
+        def show(siren, command) -> None:
+            console.print(
+                f"{siren.siren_id}: {command['action']} area {command['area_id']} "
+                f"({command['duration_s']} s, alert {command['alert_id']}, seq {command['seq']})"
+            )
+
+        async def main() -> None:
+            tasks = [asyncio.create_task(s.run(url, show)) for s in fleet]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*tasks), duration_s)
+
+        console.print(f"{count} sirens over areas {area_ids} -> {url}")
+        try:
+            asyncio.run(main())
+        except OSError as exc:
+            raise InputError(f"cannot reach {url}: {exc}") from None
+        sounded = sum(1 for s in fleet if s.log)
+        console.print(f"{sounded} of {count} sirens received commands")

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from redcolor.errors import NotFoundError, RedcolorError, StoreError
-from redcolor.serve import feeds, rest, streams
+from redcolor.serve import feeds, rest, sirens, streams
 from redcolor.serve.state import ServerState
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -70,6 +70,7 @@ def create_app(state: ServerState, services: list[Service] | None = None) -> Fas
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(state.follower.run(), name="follower")]
+        tasks.append(asyncio.create_task(sirens.run_sirens(state), name="sirens"))
         tasks += [asyncio.create_task(s(state)) for s in services or []]
         try:
             yield
@@ -101,6 +102,7 @@ def create_app(state: ServerState, services: list[Service] | None = None) -> Fas
     app.include_router(rest.router)
     app.include_router(streams.router)
     app.include_router(feeds.router)
+    app.include_router(sirens.router)
     app.add_middleware(EdgeMiddleware, state=state)
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")

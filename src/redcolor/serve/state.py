@@ -14,6 +14,7 @@ from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.hub import Hub, Subscriber
 from redcolor.channels.active import ActiveAlerts
+from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
 from redcolor.model import EVENT_DECODER
 from redcolor.serve.metrics import Metrics
@@ -89,8 +90,11 @@ class ServerState:
     _area_ids: frozenset[int] = field(init=False)
     areas_json: bytes = field(init=False)
     _geojson: bytes | None = field(init=False, default=None)
+    sirens: SirenBoard = field(init=False)
+    siren_links: dict[str, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.sirens = SirenBoard(ack_deadline_s=self.config.siren_ack_s)
         self._area_ids = frozenset(a.id for a in self.areas.areas)
         self.areas_json = msgspec.json.encode([_area_summary(a) for a in self.areas.areas])
         # Rebuild the active view from the log, then stream from its end.
