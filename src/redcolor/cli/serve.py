@@ -24,6 +24,9 @@ def register(app: typer.Typer) -> None:
         edition: str = typer.Option("current", help="Alert-area edition."),
         mqtt: str | None = typer.Option(None, help="Publish to this MQTT broker (mqtt://h:p)."),
         public_url: str | None = typer.Option(None, help="Base URL for links in the Atom feed."),
+        push_dir: Path | None = typer.Option(
+            None, help="Turn on Web Push; VAPID keys and subscriptions are kept here."
+        ),
     ) -> None:
         """Serve alerts: WebSocket/SSE streams, REST, oref-style and CAP feeds, channels."""
         from redcolor.serve.run import serve as run_server
@@ -32,6 +35,12 @@ def register(app: typer.Typer) -> None:
         if simulate is not None and not simulate.is_file():
             raise InputError(f"scenario file not found: {simulate}")
         config = ServeConfig(
-            db=db, host=host, port=port, edition=edition, mqtt_url=mqtt, public_url=public_url
+            db=db,
+            host=host,
+            port=port,
+            edition=edition,
+            mqtt_url=mqtt,
+            public_url=public_url,
+            push_dir=push_dir,
         )
         run_server(config, simulate=simulate, speed=speed)

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from redcolor.errors import NotFoundError, RedcolorError, StoreError
-from redcolor.serve import feeds, rest, sirens, streams
+from redcolor.serve import feeds, push, rest, sirens, streams
 from redcolor.serve.state import ServerState
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -71,6 +71,8 @@ def create_app(state: ServerState, services: list[Service] | None = None) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(state.follower.run(), name="follower")]
         tasks.append(asyncio.create_task(sirens.run_sirens(state), name="sirens"))
+        if registry is not None:
+            tasks.append(asyncio.create_task(push.run_push(state, registry), name="push"))
         tasks += [asyncio.create_task(s(state)) for s in services or []]
         try:
             yield
@@ -86,6 +88,8 @@ def create_app(state: ServerState, services: list[Service] | None = None) -> Fas
         lifespan=lifespan,
     )
     app.state.redcolor = state
+    registry = push.PushRegistry(state.config.push_dir) if state.config.push_dir else None
+    app.state.push = registry
 
     @app.exception_handler(RedcolorError)
     async def _redcolor_error(request: Request, exc: RedcolorError) -> JSONResponse:
@@ -103,6 +107,7 @@ def create_app(state: ServerState, services: list[Service] | None = None) -> Fas
     app.include_router(streams.router)
     app.include_router(feeds.router)
     app.include_router(sirens.router)
+    app.include_router(push.router)
     app.add_middleware(EdgeMiddleware, state=state)
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")

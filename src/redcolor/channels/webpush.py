@@ -1,0 +1,117 @@
+"""Web Push (RFC 8030 delivery, RFC 8291 aes128gcm encryption, RFC 8292 VAPID).
+
+The pure parts: key handling, payload encryption for one subscription, and the request headers.
+Each push carries ``Urgency: high``, a ``TTL`` and a ``Topic`` naming the area, so a push service
+holding an undelivered alert for an area replaces it with the newer message (the all-clear).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import http_ece
+import msgspec
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from py_vapid import Vapid02
+
+from redcolor.errors import InputError
+
+DEFAULT_TTL_S = 600
+VAPID_SUBJECT = "mailto:alerts@redcolor.invalid"
+
+
+class SubscriptionKeys(msgspec.Struct, frozen=True):
+    p256dh: str
+    auth: str
+
+
+class Subscription(msgspec.Struct, frozen=True):
+    """A browser PushSubscription (its JSON) plus the area ids it wants."""
+
+    endpoint: str
+    keys: SubscriptionKeys
+    areas: list[int]
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def validate(sub: Subscription) -> Subscription:
+    """InputError unless the endpoint is http(s) and the keys are a P-256 point and 16 bytes."""
+    parts = urlsplit(sub.endpoint)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InputError("subscription endpoint must be an http(s) URL")
+    try:
+        point, auth = b64url_decode(sub.keys.p256dh), b64url_decode(sub.keys.auth)
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise InputError("subscription keys: p256dh must be a base64url P-256 point") from None
+    if len(auth) != 16:
+        raise InputError("subscription keys: auth must be 16 bytes, base64url")
+    if not sub.areas:
+        raise InputError("subscription areas: give at least one area id")
+    return sub
+
+
+def load_or_create_vapid(path: Path) -> Vapid02:
+    """The server's VAPID key pair, made and saved (PEM) on first run."""
+    if path.exists():
+        return Vapid02.from_file(str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    vapid = Vapid02()
+    vapid.generate_keys()
+    vapid.save_key(str(path))
+    return vapid
+
+
+def application_server_key(vapid: Vapid02) -> str:
+    """The public key browsers pass to ``PushManager.subscribe`` (base64url, uncompressed)."""
+    raw = vapid.public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return b64url(raw)
+
+
+def encrypt(payload: bytes, sub: Subscription) -> bytes:
+    """RFC 8291 aes128gcm body for ``sub`` (a fresh ephemeral key and salt per message)."""
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    return http_ece.encrypt(
+        payload,
+        private_key=ephemeral,
+        dh=b64url_decode(sub.keys.p256dh),
+        auth_secret=b64url_decode(sub.keys.auth),
+        version="aes128gcm",
+    )
+
+
+def headers(
+    vapid: Vapid02, endpoint: str, topic: str, ttl_s: int = DEFAULT_TTL_S
+) -> dict[str, str]:
+    """RFC 8030 + 8292 request headers for one push."""
+    parts = urlsplit(endpoint)
+    claims = {
+        "aud": f"{parts.scheme}://{parts.netloc}",
+        "exp": int(time.time()) + 12 * 3600,
+        "sub": VAPID_SUBJECT,
+    }
+    out = {k: v for k, v in vapid.sign(claims).items()}
+    out |= {
+        "TTL": str(ttl_s),
+        "Urgency": "high",
+        "Topic": topic,
+        "Content-Encoding": "aes128gcm",
+        "Content-Type": "application/octet-stream",
+    }
+    return out
+
+
+def topic_for(area_id: int) -> str:
+    """RFC 8030 Topic: at most 32 base64url characters."""
+    return f"area-{area_id}"

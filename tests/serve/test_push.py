@@ -1,0 +1,106 @@
+"""Web Push end to end: a real server pushes to a local push endpoint (run here, on loopback)
+that checks the VAPID signature and decrypts each message with the subscriber's keys."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+
+import http_ece
+import httpx
+import uvicorn
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from redcolor.alerts.store import SQLiteEventStore
+
+from .conftest import LiveServer, SalvoWriter, make_state, until
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+class PushEndpoint:
+    """A push service stand-in: decrypts with the subscriber's private key (RFC 8291)."""
+
+    def __init__(self) -> None:
+        self.ua_key = ec.generate_private_key(ec.SECP256R1())
+        self.auth = b"0123456789abcdef"
+        self.received: list[tuple[dict, dict]] = []
+
+        async def receive(request: Request) -> Response:
+            body = await request.body()
+            plain = http_ece.decrypt(
+                body, private_key=self.ua_key, auth_secret=self.auth, version="aes128gcm"
+            )
+            self.received.append((dict(request.headers), json.loads(plain)))
+            return Response(status_code=201)
+
+        app = Starlette(routes=[Route("/push/{token}", receive, methods=["POST"])])
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> PushEndpoint:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+
+    def subscription(self, areas: list[int]) -> dict:
+        point = self.ua_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+        return {
+            "endpoint": f"http://127.0.0.1:{self.port}/push/abc",
+            "keys": {"p256dh": _b64(point), "auth": _b64(self.auth)},
+            "areas": areas,
+        }
+
+
+async def test_push_is_encrypted_signed_and_topical(tmp_path, areas, meron_ids) -> None:
+    path = tmp_path / "push.db"
+    writer = SalvoWriter(SQLiteEventStore(path), areas)
+    state = make_state(SQLiteEventStore(path), areas, poll_s=0.005, push_dir=tmp_path / "push")
+    with PushEndpoint() as endpoint, LiveServer(state) as server:
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            key = (await client.get("/v1/push/key")).json()["application_server_key"]
+            r = await client.post(
+                "/v1/push/subscriptions", json=endpoint.subscription([meron_ids[0]])
+            )
+            assert r.status_code == 201
+            bad = endpoint.subscription([meron_ids[0]]) | {"keys": {"p256dh": "x", "auth": "y"}}
+            assert (await client.post("/v1/push/subscriptions", json=bad)).status_code == 400
+            unknown = endpoint.subscription([999_999_999])
+            assert (await client.post("/v1/push/subscriptions", json=unknown)).status_code == 400
+        events = writer.lifecycle([meron_ids[0], meron_ids[1]])
+        await until(lambda: len(endpoint.received) == 3)  # pre_alert, alert, ended name area 0
+    assert (tmp_path / "push" / "vapid.pem").exists()
+    assert [m["seq"] for _, m in endpoint.received] == [events[0].seq, events[1].seq, events[3].seq]
+    headers = endpoint.received[-1][0]
+    assert headers["urgency"] == "high" and headers["topic"] == f"area-{meron_ids[0]}"
+    assert int(headers["ttl"]) > 0 and headers["content-encoding"] == "aes128gcm"
+    token = headers["authorization"].split("t=")[1].split(",")[0]
+    assert headers["authorization"].split("k=")[1] == key
+    header_b64, claims_b64, sig_b64 = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(claims_b64 + "=="))
+    assert claims["aud"] == f"http://127.0.0.1:{endpoint.port}"
+    sig = base64.urlsafe_b64decode(sig_b64 + "==")
+    der = encode_dss_signature(int.from_bytes(sig[:32]), int.from_bytes(sig[32:]))
+    public = ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256R1(), base64.urlsafe_b64decode(key + "==")
+    )
+    public.verify(der, f"{header_b64}.{claims_b64}".encode(), ec.ECDSA(hashes.SHA256()))
