@@ -117,12 +117,12 @@ def test_predictor_jacobian_tracks_nonlinear_propagation() -> None:
     x, p = _random_states(rng, 8)
     pred = Predictor(PredictorSettings(), simple_accel)
     kind = np.zeros(8, np.int8)
-    x1, _ = pred.predict(x, p, kind, np.full(8, 100.0), 1.0)
+    x1, _ = pred.predict(x, p, kind, np.full(8, 10), 1.0)
     from redcolor.tracking.dynamics import ballistic_transition
 
     _, f = ballistic_transition(x, 1.0, simple_accel, 0.5)
     dx = rng.normal(0, 1, (8, 7)) * np.array([5, 5, 5, 0.5, 0.5, 0.5, 0.01])
-    x2, _ = pred.predict(x + dx, p, kind, np.full(8, 100.0), 1.0)
+    x2, _ = pred.predict(x + dx, p, kind, np.full(8, 10), 1.0)
     np.testing.assert_allclose(x2 - x1, np.einsum("nij,nj->ni", f, dx), rtol=2e-2, atol=2e-3)
 
 

@@ -131,6 +131,8 @@ class PredictionSettings:
         Length and step of the predicted drone path.
     drone_q_m2_s3 : float
         Manoeuvre noise of the drone path (matches the tracker's drone model by default).
+    ln_beta_bounds : (float, float)
+        ASSUMPTION: sigma points' ln(beta) is held to this physical range (as in the tracker).
     """
 
     dt_s: float = 0.5
@@ -140,6 +142,7 @@ class PredictionSettings:
     drone_horizon_s: float = 120.0
     drone_step_s: float = 5.0
     drone_q_m2_s3: float = 8.0
+    ln_beta_bounds: tuple[float, float] = (float(np.log(1500.0)), float(np.log(2.0e5)))
 
 
 @dataclass(frozen=True)
@@ -176,13 +179,15 @@ class ImpactPredictor:
                                   -np.transpose(chol, (0, 2, 1))], axis=1)  # fmt: skip
         sig = x[:, None, :] + offsets  # (M, 2n+1, 7)
         flat = sig.reshape(-1, n)
-        imp = propagate_to_ground(
-            flat[:, 0:3], flat[:, 3:6], np.exp(flat[:, LN_BETA]), self.earth,
-            FlatTerrain(self.ground_alt_m), dt_s=s.dt_s, max_time_s=s.max_time_s,
-        )  # fmt: skip
+        ln_beta = np.clip(flat[:, LN_BETA], *s.ln_beta_bounds)
+        with np.errstate(invalid="ignore", over="ignore"):
+            imp = propagate_to_ground(
+                flat[:, 0:3], flat[:, 3:6], np.exp(ln_beta), self.earth,
+                FlatTerrain(self.ground_alt_m), dt_s=s.dt_s, max_time_s=s.max_time_s,
+            )  # fmt: skip
         pos = imp.pos_enu_m.reshape(idx.size, 2 * n + 1, 3)
         tof = imp.time_s.reshape(idx.size, 2 * n + 1)
-        ok = np.all(np.isfinite(tof), axis=1)
+        ok = np.all(np.isfinite(tof), axis=1) & np.all(np.isfinite(pos), axis=(1, 2))
         w = np.full(2 * n + 1, 1.0 / (2 * n))
         w[0] = 0.0
         mean_pos = np.einsum("k,mkj->mj", w, pos)

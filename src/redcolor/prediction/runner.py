@@ -84,29 +84,20 @@ class TrackPredict:
         return ScanOutput(float(snap.t_unix_s), scan, snap, preds)
 
 
-def iter_track_predictions(
-    registrations: Sequence[SensorRegistration],
+def drive(
+    core: TrackPredict,
     scans: Iterable[Scan],
     *,
-    ground_alt_m: float = 0.0,
     total: int | None = None,
     progress: bool = True,
     label: str = "tracking",
-    tracker_settings: TrackerSettings | None = None,
-    prediction_settings: PredictionSettings | None = None,
 ) -> Iterator[ScanOutput]:
-    """Run tracking and prediction over a feed, yielding one :class:`ScanOutput` per scan.
+    """Feed ``scans`` through ``core``, one :class:`ScanOutput` per scan, with a rich
+    progress bar on stderr unless ``progress`` is False.
 
     Rejected scans (unknown sensor, out of order) still yield an output with the unchanged
-    tracks, so a caller sees every input. A rich progress bar shows on stderr unless
-    ``progress`` is False.
+    tracks, so a caller sees every input.
     """
-    core = TrackPredict(
-        registrations,
-        ground_alt_m=ground_alt_m,
-        tracker_settings=tracker_settings,
-        prediction_settings=prediction_settings,
-    )
     if not progress:
         for scan in scans:
             yield core.step(scan)
@@ -124,3 +115,24 @@ def iter_track_predictions(
             out = core.step(scan)
             bar.update(task, advance=1, n_tracks=len(out.tracks))
             yield out
+
+
+def iter_track_predictions(
+    registrations: Sequence[SensorRegistration],
+    scans: Iterable[Scan],
+    *,
+    ground_alt_m: float = 0.0,
+    total: int | None = None,
+    progress: bool = True,
+    label: str = "tracking",
+    tracker_settings: TrackerSettings | None = None,
+    prediction_settings: PredictionSettings | None = None,
+) -> Iterator[ScanOutput]:
+    """Run tracking and prediction over a feed, yielding one :class:`ScanOutput` per scan."""
+    core = TrackPredict(
+        registrations,
+        ground_alt_m=ground_alt_m,
+        tracker_settings=tracker_settings,
+        prediction_settings=prediction_settings,
+    )
+    yield from drive(core, scans, total=total, progress=progress, label=label)

@@ -1,7 +1,7 @@
 """Track initiation from unassigned plots (two-point velocity) and M-of-N confirmation.
 
 Plots no track claimed wait in a buffer for ``max_gap_s``. A new unassigned plot at time
-``t1`` pairs with a waiting plot at ``t0 < t1`` when the implied speed lies in
+``t1`` pairs with a waiting plot at ``t0 <= t1 - min_gap_s`` when the implied speed lies in
 ``[min_speed_m_s, max_speed_m_s]``; pairs are taken greedily, shortest displacement first, each
 plot at most once. The tentative track starts at the newer plot with::
 
@@ -36,8 +36,10 @@ class InitiatorSettings:
 
     Attributes
     ----------
-    max_gap_s : float
-        How long an unassigned plot waits for a partner.
+    min_gap_s, max_gap_s : float
+        Time between the two plots of a pair. Below ``min_gap_s`` (two radars scanning almost
+        together) the position noise swamps the implied velocity; beyond ``max_gap_s`` a
+        waiting plot is dropped.
     min_speed_m_s, max_speed_m_s : float
         Speeds a two-point pair may imply (drones ~40-60 m/s; ballistic missiles ~3 km/s).
     drone_max_speed_m_s : float
@@ -52,6 +54,7 @@ class InitiatorSettings:
         M and N of the M-of-N confirmation (the initiating pair counts as two hits).
     """
 
+    min_gap_s: float = 0.5
     max_gap_s: float = 2.5
     min_speed_m_s: float = 15.0
     max_speed_m_s: float = 4000.0
@@ -126,7 +129,7 @@ class TwoPointInitiator:
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         s = self.settings
         none = np.zeros(0, np.int64)
-        older = self._t < t_unix_s
+        older = self._t <= t_unix_s - s.min_gap_s
         if pos_enu_m.shape[0] == 0 or not np.any(older):
             return none, none
         radius = s.max_speed_m_s * float(t_unix_s - self._t[older].min())

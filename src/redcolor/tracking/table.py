@@ -23,6 +23,7 @@ class TrackTable:
     first_t, confirmed_t, last_update_t : (N,) float Unix s (``confirmed_t`` NaN until then).
     hist : (N,) int64 bit history of opportunities, bit 0 the latest (1 = a plot).
     misses : (N,) int64 consecutive missed opportunities.
+    n_hits : (N,) int64 plots so far (the initiating pair counts 2).
     """
 
     def __init__(self) -> None:
@@ -37,6 +38,7 @@ class TrackTable:
         self.last_update_t = np.zeros(0)
         self.hist = np.zeros(0, np.int64)
         self.misses = np.zeros(0, np.int64)
+        self.n_hits = np.zeros(0, np.int64)
 
     @property
     def size(self) -> int:
@@ -59,6 +61,7 @@ class TrackTable:
         self.last_update_t = np.concatenate([self.last_update_t, np.full(k, t_unix_s)])
         self.hist = np.concatenate([self.hist, np.full(k, 0b11, np.int64)])
         self.misses = np.concatenate([self.misses, np.zeros(k, np.int64)])
+        self.n_hits = np.concatenate([self.n_hits, np.full(k, 2, np.int64)])
 
     def record(self, hit: NDArray[np.bool_], opportunity: NDArray[np.bool_], t: float) -> None:
         """Shift a hit or miss into the history of every track the scan could have seen."""
@@ -67,11 +70,12 @@ class TrackTable:
         self.hist = np.where(opportunity, shifted, self.hist)
         self.misses = np.where(hit, 0, np.where(opportunity, self.misses + 1, self.misses))
         self.last_update_t = np.where(hit, t, self.last_update_t)
+        self.n_hits = self.n_hits + hit
 
     def keep(self, rows: NDArray[np.bool_]) -> None:
         """Keep only the given rows."""
         for name in (
             "ids", "x", "P", "kind", "confirmed", "first_t", "confirmed_t",
-            "last_update_t", "hist", "misses",
+            "last_update_t", "hist", "misses", "n_hits",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name)[rows])

@@ -35,6 +35,9 @@ class TrackerSettings:
 
     ``drone_to_ballistic_speed_m_s``: a drone track whose estimated speed exceeds this is
     re-modelled as ballistic (a projectile first seen slow, near its apogee).
+    ``ln_beta_bounds``: ASSUMPTION, the physical range of ln(beta / (kg/m^2)) the estimate is
+    held to (the catalogue spans ~8,000-18,000; a few hundred would make the coast equation
+    stiff and is never a real projectile).
     """
 
     predictor: PredictorSettings = field(default_factory=PredictorSettings)
@@ -42,6 +45,7 @@ class TrackerSettings:
     initiator: InitiatorSettings = field(default_factory=InitiatorSettings)
     deleter: DeleterSettings = field(default_factory=DeleterSettings)
     drone_to_ballistic_speed_m_s: float = 220.0
+    ln_beta_bounds: tuple[float, float] = (float(np.log(1500.0)), float(np.log(2.0e5)))
 
 
 REJECT_REASONS = ("unknown_sensor", "out_of_order", "bad_time", "non_finite_plot", "bad_plot")
@@ -119,7 +123,7 @@ class Tracker:
         tab = self.tracks
         if tab.size and t > self.t_unix_s:
             tab.x, tab.P = self.predictor.predict(
-                tab.x, tab.P, tab.kind, t - tab.first_t, t - self.t_unix_s
+                tab.x, tab.P, tab.kind, tab.n_hits, t - self.t_unix_s
             )
         self.t_unix_s = t
         self.scans_processed += 1
@@ -148,6 +152,8 @@ class Tracker:
                 tab.x[r_idx], tab.P[r_idx], _ = ekf_update(
                     tab.x[r_idx], tab.P[r_idx], z[p_idx], sub, r_cov
                 )
+                lo, hi = self.settings.ln_beta_bounds
+                tab.x[r_idx, LN_BETA] = np.clip(tab.x[r_idx, LN_BETA], lo, hi)
                 assigned[r_idx] = p_idx
                 plot_free[p_idx] = False
         self._bookkeep(t, pose, assigned >= 0)
@@ -175,6 +181,7 @@ class Tracker:
         drop = self.deleter.to_delete(
             t, tab.confirmed, tab.misses, tab.last_update_t, tab.kind,
             self.height_above_ground_m(tab.x[:, 0:3]),
+            np.trace(tab.P[:, 0:3, 0:3], axis1=1, axis2=2),
         )  # fmt: skip
         tab.keep(~drop)
 
