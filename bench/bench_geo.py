@@ -31,19 +31,34 @@ BBOX_LAT = (29.45, 33.34)
 BBOX_LON = (34.25, 35.90)
 N_POINTS = 1_000_000
 N_REGIONS = 5_000
+N_NEAR = 1_000
 RUNS = 7
 OUT = Path(__file__).resolve().parent / "results" / "geo.json"
 
 
-def _median_s(fn: Callable[[], object], runs: int, progress: Progress, label: str) -> float:
-    task = progress.add_task(label, total=runs)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        progress.advance(task)
-    return statistics.median(times)
+class Timings:
+    """Median wall and CPU (process) seconds of each measure, over several runs.
+
+    On a shared machine wall time includes waiting for a core; process time does not, so both
+    are reported.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.wall_s: dict[str, float] = {}
+        self.cpu_s: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable[[], object], runs: int) -> None:
+        task = self.progress.add_task(name, total=runs)
+        wall, cpu = [], []
+        for _ in range(runs):
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            wall.append(time.perf_counter() - w0)
+            cpu.append(time.process_time() - c0)
+            self.progress.advance(task)
+        self.wall_s[name] = statistics.median(wall)
+        self.cpu_s[name] = statistics.median(cpu)
 
 
 def _ellipses(n: int, rng: np.random.Generator, areas) -> tuple[list, list]:
@@ -81,55 +96,73 @@ def main() -> int:
     wgs, local = _ellipses(N_REGIONS, rng, areas)
     wgs_arr = np.array(wgs, dtype=object)
 
+    near = [(g.centroid.y, g.centroid.x) for g in wgs[:N_NEAR]]
+    # name -> (operations per run, function, runs, goal per second or None)
+    measures: dict[str, tuple[int, Callable[[], object], int, float | None]] = {
+        "locate_many (1M points)": (N_POINTS, lambda: areas.locate_many(lat, lon), RUNS, 1e6),
+        "  baseline: STRtree.query on points": (N_POINTS, baseline_points, 3, None),
+        "meeting (5 km ellipses, one at a time)": (
+            N_REGIONS, lambda: [areas.meeting(g) for g in wgs], 5, 2e4,
+        ),
+        "  meeting_many (batched)": (N_REGIONS, lambda: areas.meeting_many(wgs_arr), 5, None),
+        "  meeting_local (incl. projection)": (
+            N_REGIONS, lambda: [areas.meeting_local(e, f) for f, e in local], 3, None,
+        ),
+        "within_m (5 km, exact ground distance)": (
+            N_NEAR, lambda: [areas.within_m(a, b, 5000.0) for a, b in near], 3, None,
+        ),
+        "nearest": (N_NEAR, lambda: [areas.nearest(a, b) for a, b in near], 3, None),
+    }  # fmt: skip
     with Progress(console=console, transient=True) as progress:
-        grid_s = _median_s(lambda: areas.locate_many(lat, lon), RUNS, progress, "locate_many")
-        base_s = _median_s(baseline_points, 3, progress, "baseline STRtree")
-        one_s = _median_s(
-            lambda: [areas.meeting(g) for g in wgs], 5, progress, "meeting, one at a time"
-        )
-        many_s = _median_s(lambda: areas.meeting_many(wgs_arr), 5, progress, "meeting_many")
-        loc_s = _median_s(
-            lambda: [areas.meeting_local(e, f) for f, e in local], 3, progress, "meeting_local"
-        )
+        timings = Timings(progress)
+        for name, (_, fn, runs, _) in measures.items():
+            timings.run(name, fn, runs)
+
     ids = areas.locate_many(lat, lon)
+    rates = {
+        name: {
+            "per_s_wall": n / timings.wall_s[name],
+            "per_s_cpu": n / timings.cpu_s[name],
+            "median_wall_s": timings.wall_s[name],
+            "median_cpu_s": timings.cpu_s[name],
+            "goal_per_s": goal,
+        }
+        for name, (n, _, _, goal) in measures.items()
+    }
+    base = "  baseline: STRtree.query on points"
+    speedup = timings.wall_s[base] / timings.wall_s["locate_many (1M points)"]
     results = {
         "points": N_POINTS,
         "points_inside_an_area": int((ids >= 0).sum()),
-        "grid_build_s": grid_build_s,
-        "locate_many_median_s": grid_s,
-        "point_lookups_per_s": N_POINTS / grid_s,
-        "baseline_strtree_points_per_s": N_POINTS / base_s,
-        "speedup_vs_strtree": base_s / grid_s,
         "regions": N_REGIONS,
-        "region_queries_per_s": N_REGIONS / one_s,
-        "region_queries_batch_per_s": N_REGIONS / many_s,
-        "region_queries_local_metres_per_s": N_REGIONS / loc_s,
-        "goals": {"point_lookups_per_s": 1_000_000, "region_queries_per_s": 20_000},
+        "grid_build_s": grid_build_s,
+        "locate_many_speedup_vs_strtree": speedup,
+        "load_average_1min": os.getloadavg()[0],
+        "measures": {name.strip(): r for name, r in rates.items()},
     }
+
     table = Table(title="redcolor.geo, one core (medians)", title_justify="left")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    table.add_column("goal", justify="right")
-    table.add_row(
-        "point lookups/s (locate_many, 1M points)", f"{N_POINTS / grid_s:,.0f}", "1,000,000"
-    )
-    table.add_row("  baseline: STRtree.query on points", f"{N_POINTS / base_s:,.0f}", "")
-    table.add_row("  speed-up over baseline", f"{base_s / grid_s:.1f}x", "")
-    table.add_row("  points inside an area", f"{(ids >= 0).mean():.1%}", "")
-    table.add_row("  one-off cell-grid build", f"{grid_build_s * 1000:.0f} ms", "")
-    table.add_row(
-        "region queries/s (meeting, 5 km ellipses)", f"{N_REGIONS / one_s:,.0f}", "20,000"
-    )
-    table.add_row("  batched (meeting_many)", f"{N_REGIONS / many_s:,.0f}", "")
-    table.add_row(
-        "  local metres (meeting_local, incl. projection)", f"{N_REGIONS / loc_s:,.0f}", ""
-    )
+    for col in ("measure", "per s (wall)", "per s (CPU)", "goal"):
+        table.add_column(col, justify="left" if col == "measure" else "right")
+    for name, r in rates.items():
+        goal = r["goal_per_s"]
+        met = "" if goal is None else (" met" if r["per_s_wall"] >= goal else " NOT met")
+        table.add_row(
+            name,
+            f"{r['per_s_wall']:,.0f}",
+            f"{r['per_s_cpu']:,.0f}",
+            "" if goal is None else f"{goal:,.0f}{met}",
+        )
     console.print(table)
+    console.print(
+        f"locate_many is {speedup:.1f}x the plain STRtree; {(ids >= 0).mean():.1%} of the points"
+        f" fall in an area; one-off cell-grid build {grid_build_s * 1000:.0f} ms;"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
+    )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     console.print(f"wrote {OUT}")
-    ok = results["point_lookups_per_s"] >= 1e6 and results["region_queries_per_s"] >= 2e4
-    return 0 if ok else 1
+    return 0
 
 
 if __name__ == "__main__":
