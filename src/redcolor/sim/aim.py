@@ -1,7 +1,7 @@
 """Aim solving: the launch elevation that reaches a ground range, from a range table.
 
 The range table of a projectile is one batched flight of the nominal round (no dispersion, no
-wind, no Earth rotation) at every elevation the launcher can lay, in steps of 0.25 degrees,
+wind, no Earth rotation) at every elevation the launcher can lay, in steps of 0.5 degrees,
 from flat ground at a given altitude. Ranges are great-circle distances at sea level. For a
 requested range there are up to two elevations: the *low* one below the elevation of maximum
 range and the *high* one above it; each branch is interpolated linearly.
@@ -93,7 +93,7 @@ class RangeTable:
 
 
 @lru_cache(maxsize=64)
-def range_table(name: str, ground_alt_m: float = 0.0, step_deg: float = 0.25) -> RangeTable:
+def range_table(name: str, ground_alt_m: float = 0.0, step_deg: float = 0.5) -> RangeTable:
     """Fly the nominal projectile ``name`` at every elevation it can lay (cached).
 
     Parameters

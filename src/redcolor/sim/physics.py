@@ -30,6 +30,7 @@ lookup table (log-linear for density; the relative error is below 1e-6).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -117,17 +118,31 @@ class EarthModel:
     radius_m: float = EARTH_MEAN_RADIUS_M
     rotating: bool = True
 
-    @property
+    @cached_property
     def centre_enu_m(self) -> FloatArray:
         """Earth's centre in the ENU frame, shape (3,)."""
         return np.array([0.0, 0.0, -(self.radius_m + self.alt0_m)])
 
-    @property
+    @cached_property
     def omega_enu_rad_s(self) -> FloatArray:
         """Earth's rotation vector in the ENU frame, rad/s, shape (3,)."""
         lat = np.radians(self.lat0_deg)
         w = EARTH_OMEGA_RAD_S if self.rotating else 0.0
         return np.array([0.0, w * np.cos(lat), w * np.sin(lat)])
+
+    @cached_property
+    def rotation_terms(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Matrices ``C``, ``F`` (3, 3) and offset ``c @ F`` (3,) such that the Coriolis plus
+        centrifugal acceleration of row vectors is ``v @ C + p @ F - c @ F``.
+
+        With ``[w]x`` the cross-product matrix (``w x v = [w]x v``): ``-2 w x v = v @ (2 [w]x)``
+        (since ``[w]x`` is antisymmetric) and ``-w x (w x r) = |w|^2 r - (w . r) w
+        = r @ (|w|^2 I - w w^T)``.
+        """
+        w = self.omega_enu_rad_s
+        skew = np.array([[0.0, -w[2], w[1]], [w[2], 0.0, -w[0]], [-w[1], w[0], 0.0]])
+        centrifugal = np.dot(w, w) * np.eye(3) - np.outer(w, w)
+        return 2.0 * skew, centrifugal, self.centre_enu_m @ centrifugal
 
     def altitude_m(self, pos_enu_m: ArrayLike) -> FloatArray:
         """Altitude above the sphere (mean sea level), metres, shape (...) for (..., 3) input."""
@@ -171,17 +186,20 @@ class FlatTerrain:
 
 
 def gravity_accel(pos_enu_m: FloatArray, earth: EarthModel) -> FloatArray:
-    """Newtonian gravity toward Earth's centre, m/s^2, (N, 3)."""
+    """Newtonian gravity toward Earth's centre, ``-mu r / |r|^3``, m/s^2, (N, 3)."""
     r = pos_enu_m - earth.centre_enu_m
     norm = np.sqrt(np.einsum("ij,ij->i", r, r))
     return -EARTH_GM_M3_S2 * r / (norm**3)[:, None]
 
 
 def rotation_accel(pos_enu_m: FloatArray, vel_enu_m_s: FloatArray, earth: EarthModel) -> FloatArray:
-    """Coriolis plus centrifugal acceleration in the Earth-fixed frame, m/s^2, (N, 3)."""
-    w = earth.omega_enu_rad_s
-    r = pos_enu_m - earth.centre_enu_m
-    return -2.0 * np.cross(w, vel_enu_m_s) - np.cross(w, np.cross(w, r))
+    """Coriolis plus centrifugal acceleration in the Earth-fixed frame, m/s^2, (N, 3).
+
+    ``-2 w x v - w x (w x r)`` is linear in ``v`` and ``r = p - c``, so it is evaluated as
+    ``v @ C + p @ F - c @ F`` with the constant matrices of :attr:`EarthModel.rotation_terms`.
+    """
+    coriolis, centrifugal, offset = earth.rotation_terms
+    return vel_enu_m_s @ coriolis + pos_enu_m @ centrifugal - offset
 
 
 def drag_accel(
@@ -190,10 +208,14 @@ def drag_accel(
     beta_kg_m2: FloatArray,
     earth: EarthModel,
     wind_enu_m_s: ArrayLike | None = None,
+    alt_m: FloatArray | None = None,
 ) -> FloatArray:
-    """Drag deceleration ``-rho |v_air| v_air cd_shape(M) / (2 beta)``, m/s^2, (N, 3)."""
+    """Drag deceleration ``-rho |v_air| v_air cd_shape(M) / (2 beta)``, m/s^2, (N, 3).
+
+    ``alt_m`` (N,) may be passed when the caller already has the altitudes.
+    """
     v_air = vel_enu_m_s if wind_enu_m_s is None else vel_enu_m_s - np.asarray(wind_enu_m_s)
-    alt = earth.altitude_m(pos_enu_m)
+    alt = earth.altitude_m(pos_enu_m) if alt_m is None else alt_m
     speed = np.sqrt(np.einsum("ij,ij->i", v_air, v_air))
     mach = speed / speed_of_sound_m_s(alt)
     k = air_density_kg_m3(alt) * speed * cd_shape(mach) / (2.0 * np.asarray(beta_kg_m2))
@@ -218,8 +240,11 @@ def coast_accel(
     wind_enu_m_s : array_like, shape (3,) or (N, 3), optional
         Air velocity (constant with height).
     """
-    acc = gravity_accel(pos_enu_m, earth) + drag_accel(
-        pos_enu_m, vel_enu_m_s, beta_kg_m2, earth, wind_enu_m_s
+    r = pos_enu_m - earth.centre_enu_m
+    norm = np.sqrt(np.einsum("ij,ij->i", r, r))
+    acc = (-EARTH_GM_M3_S2 / norm**3)[:, None] * r
+    acc += drag_accel(
+        pos_enu_m, vel_enu_m_s, beta_kg_m2, earth, wind_enu_m_s, alt_m=norm - earth.radius_m
     )
     if earth.rotating:
         acc += rotation_accel(pos_enu_m, vel_enu_m_s, earth)

@@ -1,0 +1,145 @@
+"""Scenario loading and validation: built-ins load, malformed files name file and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from redcolor.cli.main import main
+from redcolor.errors import NotFoundError, ScenarioError
+from redcolor.sim.scenario import builtin_names, load_scenario
+
+GOOD = """
+name = "tiny"
+start = "2024-01-06T06:00:00Z"
+seed = 1
+ground_alt_m = 100.0
+
+[[radar]]
+id = "r1"
+lat = 33.0
+lon = 35.5
+alt_m = 120.0
+scan_period_s = 1.0
+range_sigma_m = 15.0
+angle_sigma_mrad = 2.0
+detection_probability = 0.9
+false_alarms_per_scan = 1.0
+max_range_km = 60.0
+
+[[salvo]]
+projectile = "rocket-122mm"
+count = 3
+at_s = 0.0
+over_s = 5.0
+launch = { lat = 33.10, lon = 35.42, radius_m = 500.0 }
+target = { lat = 32.996, lon = 35.414, radius_m = 200.0 }
+"""
+
+ISSUE_SEVEN = [
+    "meron-2024-01-06",
+    "sderot-gaza",
+    "haifa-40km",
+    "fajr-tel-aviv",
+    "ballistic-center",
+    "drones-galilee",
+    "barrage-3000",
+]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_all_seven_built_in_scenarios_ship_and_load() -> None:
+    assert sorted(ISSUE_SEVEN) == builtin_names()
+    for name in ISSUE_SEVEN:
+        s = load_scenario(name)
+        assert s.name == name and s.radars and s.salvos
+    assert sum(x.count for x in load_scenario("barrage-3000").salvos) == 3000
+    assert sum(x.count for x in load_scenario("meron-2024-01-06").salvos) == 62
+
+
+def test_a_good_file_loads(tmp_path: Path) -> None:
+    s = load_scenario(_write(tmp_path, GOOD))
+    assert s.salvos[0].count == 3 and s.ground_alt_m == 100.0
+    assert s.origin == pytest.approx((32.996, 35.414))
+    assert s.start_unix_s == 1704520800.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "expected"),
+    [
+        ('projectile = "rocket-122mm"', 'projectile = "scud-z"', "salvo[0].projectile", "one of"),
+        ("count = 3\n", "", "salvo[0].count", "missing required field"),
+        ("launch = { lat = 33.10,", "launch = { lat = 200.0,", "salvo[0].launch.lat", "[-90, 90]"),
+        ("alt_m = 120.0", "alt_m = 50.0", "radar[0].alt_m", "ground altitude"),
+        (
+            "detection_probability = 0.9",
+            "detection_probability = 1.5",
+            "radar[0].detection_probability",
+            "[0, 1]",
+        ),
+        ("seed = 1", 'seed = "one"', "seed", "an integer"),
+        ('start = "2024-01-06T06:00:00Z"', 'start = "yesterday"', "start", "ISO 8601"),
+        ("over_s = 5.0", "over_s = 5.0\nspeed = 3", "salvo[0].speed", "unknown field"),
+        ('id = "r1"', "", "radar[0].id", "missing required field"),
+    ],
+)
+def test_malformed_scenarios_name_file_and_field(
+    tmp_path: Path, old: str, new: str, field: str, expected: str
+) -> None:
+    assert old in GOOD
+    path = _write(tmp_path, GOOD.replace(old, new))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {field}:"), message
+    assert expected in message
+
+
+def test_broken_toml_names_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD + "\n[[salvo]\n")
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_scenario(path)
+
+
+def test_unknown_scenario_lists_the_built_ins() -> None:
+    with pytest.raises(NotFoundError, match="meron-2024-01-06"):
+        load_scenario("no-such-scenario")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ('projectile = "rocket-122mm"', 'projectile = "scud-z"', "salvo[0].projectile"),
+        ("count = 3\n", "", "salvo[0].count"),
+        ("launch = { lat = 33.10,", "launch = { lat = 200.0,", "salvo[0].launch.lat"),
+    ],
+)
+def test_cli_reports_a_malformed_scenario_in_one_line_with_exit_2(
+    tmp_path: Path, capsys, old: str, new: str, field: str
+) -> None:
+    path = _write(tmp_path, GOOD.replace(old, new))
+    for command in (
+        ["sim", "show", str(path)],
+        ["sim", "run", str(path), "--out", str(tmp_path / "out")],
+    ):
+        assert main(command) == 2
+        captured = capsys.readouterr()
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("redcolor: error:"), captured.err
+        assert field in lines[0]
+        assert "Traceback" not in captured.err + captured.out
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_of_reach_target_is_a_salvo_error(tmp_path: Path, capsys) -> None:
+    far = GOOD.replace("target = { lat = 32.996,", "target = { lat = 32.70,")
+    path = _write(tmp_path, far)
+    assert main(["sim", "run", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "salvo[0]" in err and "cannot reach" in err
