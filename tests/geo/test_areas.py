@@ -217,3 +217,32 @@ def test_stats(areas) -> None:
         "by_shelter_s": {"0": 2, "15": 138, "30": 126, "45": 139, "60": 173, "90": 872},
     }
     assert load_areas("2023-12").stats()["areas"] == 1377
+
+
+def test_within_m_equals_exact_distances_on_random_points(areas) -> None:
+    rng = np.random.default_rng(21)
+    cents = np.array([(a.lat, a.lon) for a in areas.areas])
+    points = cents[rng.integers(0, len(cents), 25)] + rng.normal(0, 0.03, (25, 2))
+    for lat, lon in points:
+        dist_m = areas.distances_m(lat, lon, areas.ids)
+        for radius_m in (0.0, 150.0, 1500.0, 8000.0, 40_000.0):
+            want = areas.ids[dist_m <= radius_m]
+            assert areas.within_m(lat, lon, radius_m).tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("lat0", [0.0, 32.0, 60.0, 80.0])
+@pytest.mark.parametrize("radius_m", [100.0, 5000.0, 200_000.0])
+def test_within_m_rings_bracket_the_geodesic_circle(areas, lat0, radius_m) -> None:
+    """The inscribed ring lies inside the circle and the circumscribed one outside, edges
+    included (sampled finely, distances by pyproj's geodesic)."""
+    from pyproj import Geod
+
+    from redcolor.geo.areas import _RING_VERTICES as n
+
+    geod, frame = Geod(ellps="WGS84"), LocalFrame(lat0, 35.0)
+    inner = areas._ring(frame, radius_m * (1 - 1e-6))
+    outer = areas._ring(frame, radius_m / np.cos(np.pi / n) * (1 + 1e-3))
+    for ring, inside in ((inner, True), (outer, False)):
+        xy = shapely.get_coordinates(shapely.segmentize(ring, radius_m / 111_000 / 100))
+        d = geod.inv(np.full(len(xy), 35.0), np.full(len(xy), lat0), xy[:, 0], xy[:, 1])[2]
+        assert (d <= radius_m).all() if inside else (d >= radius_m).all()

@@ -26,9 +26,10 @@ from redcolor.geo.grid import CellGrid
 
 IntArray = NDArray[np.int64]
 LANGS = ("he", "en", "ar", "ru")
-# Metres per degree of latitude lie in [110_574, 111_694] on WGS84; bounds below use these.
-_M_PER_DEG_MIN = 110_574.0
-_M_PER_DEG_MAX = 111_694.0
+# within_m brackets the geodesic circle between two regular polygons of this many vertices.
+_RING_VERTICES = 64
+_RING_SIN = np.sin(np.linspace(0.0, 2.0 * np.pi, _RING_VERTICES, endpoint=False))
+_RING_COS = np.cos(np.linspace(0.0, 2.0 * np.pi, _RING_VERTICES, endpoint=False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,23 +208,43 @@ class AreaIndex:
         Measured in the azimuthal equidistant frame centred on the point, where distances from
         the point are geodesic.
         """
-        ids_a = np.asarray(ids, dtype=np.int64)
-        frame = LocalFrame(lat, lon)
-        geoms = np.array([self.get(int(i)).polygon for i in ids_a], dtype=object)
-        if geoms.size == 0:
+        return self._distances_m(LocalFrame(lat, lon), np.asarray(ids, dtype=np.int64))
+
+    def _distances_m(self, frame: LocalFrame, ids: IntArray) -> NDArray[np.float64]:
+        if ids.size == 0:
             return np.zeros(0, dtype=np.float64)
+        geoms = np.array([self.get(int(i)).polygon for i in ids], dtype=object)
         local = frame.to_local(geoms)
         return np.asarray(shapely.distance(local, Point(0.0, 0.0)), dtype=np.float64)
 
     def within_m(self, lat: float, lon: float, radius_m: float) -> IntArray:
-        """Ids of the areas whose polygon comes within ``radius_m`` metres of a point, sorted."""
+        """Ids of the areas whose polygon comes within ``radius_m`` metres of a point, sorted.
+
+        Two polygons bracket the geodesic circle of that radius: one inscribed (vertices on the
+        circle) and one circumscribed (its edges outside the circle, with a 0.1 % margin for
+        edges drawn straight in degrees, enough to 200 km at up to 80 degrees latitude). Areas
+        meeting the inner one are in, areas missing the outer one are out, and only those
+        between get an exact ground distance (:meth:`distances_m`).
+        """
         if not (np.isfinite(radius_m) and radius_m >= 0):
             raise InputError(f"radius must be a finite number of metres >= 0, got {radius_m}")
-        cos_lat = max(np.cos(np.radians(lat)), 1e-6)
-        bound_deg = radius_m / (_M_PER_DEG_MIN * cos_lat) * 1.01
-        point = Point(float(lon), float(lat))
-        ids = _ids(self._tree_ids[self._tree.query(point, predicate="dwithin", distance=bound_deg)])
-        return ids[self.distances_m(lat, lon, ids) <= radius_m]
+        if radius_m == 0:
+            return self.locate_all(lat, lon)
+        frame = LocalFrame(lat, lon)
+        inner = self._ring(frame, radius_m * (1.0 - 1e-6))
+        outer = self._ring(frame, radius_m / np.cos(np.pi / _RING_VERTICES) * (1.0 + 1e-3))
+        cand = self._tree.query(outer, predicate="intersects")
+        shapely.prepare(inner)
+        sure = shapely.intersects(inner, self._geoms[cand])
+        maybe_ids = self._tree_ids[cand[~sure]]
+        near = maybe_ids[self._distances_m(frame, maybe_ids) <= radius_m]
+        return np.sort(np.concatenate([self._tree_ids[cand[sure]], near]))
+
+    @staticmethod
+    def _ring(frame: LocalFrame, radius_m: float) -> Any:
+        """A regular polygon with vertices ``radius_m`` ground metres from the frame's origin."""
+        lat, lon = frame.unproject(radius_m * _RING_SIN, radius_m * _RING_COS)
+        return shapely.Polygon(np.column_stack([lon, lat]))
 
     # -- regions ------------------------------------------------------------------------------
     def meeting(self, geom_wgs84: Any) -> IntArray:
