@@ -13,7 +13,7 @@ subscribers never wait for it. The client resumes from the last ``seq`` it holds
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from redcolor.bus.frames import ControlFrames, EventFrames
@@ -71,7 +71,6 @@ class Subscriber:
     cursor: ResumeCursor
     live: bool = False
     closed: bool = False
-    delivered: int = field(default=0)
 
     def wants(self, frames: EventFrames) -> bool:
         return self.area_ids is None or not self.area_ids.isdisjoint(frames.area_ids)
@@ -80,10 +79,7 @@ class Subscriber:
         """Pass ``frames`` to the sink if new and wanted; False when the sink refused it."""
         if not self.cursor.accept(frames.seq) or not self.wants(frames):
             return True
-        if not self.sink.offer(frames):
-            return False
-        self.delivered += 1
-        return True
+        return self.sink.offer(frames)
 
 
 DropHook = Callable[[Subscriber, str], None]
@@ -175,14 +171,20 @@ class Hub:
         """
         if frames.seq <= self.last_seq:
             raise ValueError(f"seq {frames.seq} published after {self.last_seq}")
-        self.last_seq = frames.seq
+        self.last_seq = seq = frames.seq
         delivered = 0
         too_slow: list[Subscriber] = []
-        for sub in self._targets(frames):
-            before = sub.delivered
-            if not sub.deliver(frames):
+        for sub in self._targets(frames):  # Subscriber.deliver, inlined: this loop is the hot path
+            cursor = sub.cursor
+            if seq <= cursor.last_seq:
+                continue
+            cursor.last_seq = seq
+            if sub.area_ids is not None and sub.area_ids.isdisjoint(frames.area_ids):
+                continue
+            if sub.sink.offer(frames):
+                delivered += 1
+            else:
                 too_slow.append(sub)
-            delivered += sub.delivered - before
         for sub in too_slow:
             self.drop(sub, f"client too slow: buffer full at seq {frames.seq}")
         return delivered

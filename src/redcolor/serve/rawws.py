@@ -17,6 +17,7 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from redcolor.bus.frames import EventFrames
 from redcolor.serve.streams import RAW_WS_EXTENSION
 
 
@@ -31,8 +32,8 @@ class _RawSocket:
         if proto.handshake_complete and not proto.close_sent and not proto.transport.is_closing():
             proto.transport.write(data)
 
-    def send_if_room(self, data: bytes, limit_bytes: int) -> bool:
-        """Write ``data`` unless more than ``limit_bytes`` wait unsent (then False).
+    def send_if_room(self, limit_bytes: int, frames: EventFrames) -> bool:
+        """Write the event's frame unless more than ``limit_bytes`` wait unsent (then False).
 
         A closing connection swallows the write and reports success: its endpoint is about to
         unsubscribe it, and it must not count as too slow.
@@ -43,7 +44,7 @@ class _RawSocket:
             return True
         if transport.get_write_buffer_size() > limit_bytes:
             return False
-        transport.write(data)
+        transport.write(frames.ws)
         return True
 
     def buffered(self) -> int:

@@ -9,8 +9,9 @@ ASGI server the same endpoint falls back to a bounded :class:`QueueSink` and a w
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Header, Query, Request, WebSocket
@@ -32,7 +33,7 @@ class RawSocket(Protocol):
     """A connection's transport after the WebSocket handshake (see :mod:`redcolor.serve.rawws`)."""
 
     def write(self, data: bytes) -> None: ...
-    def send_if_room(self, data: bytes, limit_bytes: int) -> bool: ...
+    def send_if_room(self, limit_bytes: int, frames: EventFrames) -> bool: ...
     def buffered(self) -> int: ...
     def is_closing(self) -> bool: ...
     def limit_kernel_buffer(self, sndbuf_bytes: int) -> None: ...
@@ -73,12 +74,10 @@ class RawWsSink:
     def __init__(self, raw: RawSocket, limit_bytes: int) -> None:
         self.raw = raw
         self.limit_bytes = limit_bytes
-        self.send = raw.send_if_room
         self.reason: str | None = None
         self.gone = asyncio.Event()
-
-    def offer(self, frames: EventFrames) -> bool:
-        return self.send(frames.ws, self.limit_bytes)
+        # The hub's hot loop calls ``offer``; bind it straight to the socket (one call).
+        self.offer: Callable[[EventFrames], bool] = functools.partial(raw.send_if_room, limit_bytes)
 
     def control(self, frames: ControlFrames) -> None:
         if not self.raw.is_closing() and self.raw.buffered() <= self.limit_bytes:
