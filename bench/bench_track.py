@@ -30,7 +30,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from redcolor.model import Scan  # noqa: E402
-from redcolor.sim import load_scenario, simulate  # noqa: E402
+from redcolor.sim.run import simulate  # noqa: E402
+from redcolor.sim.scenario import load_scenario  # noqa: E402
 from redcolor.tracking.frame import build_tracker  # noqa: E402
 from redcolor.tracking.measurement import RadarPose, enu_from_polar  # noqa: E402
 

@@ -66,7 +66,7 @@ class PredictorSettings:
     q_boost_m2_s3: float = 0.2
     boost_hits: int = 4
     q_ln_beta_per_s: float = 1.0e-4
-    q_drone_m2_s3: float = 8.0
+    q_drone_m2_s3: float = 40.0
     max_step_s: float = 0.5
 
 

@@ -153,9 +153,28 @@ def enu_from_polar(z: F64, pose: RadarPose) -> tuple[F64, F64]:
     return pos, cov
 
 
-def in_coverage(pos_enu_m: F64, pose: RadarPose) -> NDArray[np.bool_]:
-    """Whether each position (N, 3) is within the radar's range and above its minimum elevation."""
+def in_coverage(
+    pos_enu_m: F64,
+    pose: RadarPose,
+    earth_centre_enu_m: F64,
+    ground_radius_m: float,
+    lower_by_m: F64 | float = 0.0,
+) -> NDArray[np.bool_]:
+    """Whether the radar should see each position (N, 3): within range, above its minimum
+    elevation, and with a straight line of sight clearing the ground sphere (radius
+    ``ground_radius_m`` about ``earth_centre_enu_m``; no refraction, flat terrain).
+
+    ``lower_by_m`` (scalar or (N,)) moves each position down first, so an uncertain track near
+    the edge of coverage counts as seen only if it would be seen even somewhat lower.
+    """
+    pos_enu_m = np.array(pos_enu_m, dtype=np.float64, copy=True)
+    pos_enu_m[:, 2] -= lower_by_m
     d = radar_local(pos_enu_m, pose)
     r = np.linalg.norm(d, axis=1)
     el = np.arctan2(d[:, 2], np.hypot(d[:, 0], d[:, 1]))
-    return (r <= pose.max_range_m) & (el >= pose.min_elevation_rad)
+    p0 = pose.pos_enu_m - earth_centre_enu_m
+    seg = np.asarray(pos_enu_m) - pose.pos_enu_m
+    s = np.clip(-(seg @ p0) / np.maximum(np.einsum("ij,ij->i", seg, seg), 1e-12), 0.0, 1.0)
+    closest = p0 + s[:, None] * seg
+    clear = np.linalg.norm(closest, axis=1) >= ground_radius_m
+    return (r <= pose.max_range_m) & (el >= pose.min_elevation_rad) & clear

@@ -27,6 +27,9 @@ from redcolor.tracking.update import ekf_update, innovation
 
 F64 = NDArray[np.float64]
 EARTH_RADIUS_M = 6_371_000.0
+COVERAGE_SIGMAS = 2.0
+"""A scan counts as a missed opportunity only if the track would be in the radar's coverage
+even this many standard deviations of height lower (low drones skim the radar horizon)."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,10 @@ class Tracker:
         tab = self.tracks
         if tab.size == 0:
             return
-        opportunity = hit | in_coverage(tab.x[:, 0:3], pose)
+        centre = np.array([0.0, 0.0, -(EARTH_RADIUS_M + self.origin_alt_m)])
+        lower = COVERAGE_SIGMAS * np.sqrt(np.maximum(tab.P[:, 2, 2], 0.0))
+        seen = in_coverage(tab.x[:, 0:3], pose, centre, EARTH_RADIUS_M + self.ground_alt_m, lower)
+        opportunity = hit | seen
         tab.record(hit, opportunity, t)
         speed = np.linalg.norm(tab.x[:, 3:6], axis=1)
         relabel = (tab.kind == KIND_DRONE) & (speed > self.settings.drone_to_ballistic_speed_m_s)
