@@ -19,10 +19,10 @@ T0 = 1_700_000_000.0
 SHELTER = {1: 15, 2: 30, 3: 90, 4: 0, 5: 60}
 
 
-def _decision(threat, areas, now, until, alert_at=None, category="missiles"):
+def _decision(threat, areas, now, until, alert_at=None, category="missiles", pre_alert=True):
     ids = np.asarray(areas, dtype=np.int64)
     at = np.full(ids.shape, now) if alert_at is None else np.asarray(alert_at, dtype=float)
-    return ThreatDecision(threat, category, now, ids, at, until)
+    return ThreatDecision(threat, category, now, ids, at, until, pre_alert)
 
 
 def _state(hold_s=600.0):
@@ -149,3 +149,24 @@ def test_joining_a_pre_alerted_area_keeps_it_pre_alerted_and_expiry_is_alert_wid
     assert [(e.stage, [a.id for a in e.areas]) for e in events] == [("pre_alert", [3])]
     assert events[0].expires_at_unix_s == impact + 600
     assert events[0].source == ("m1", "m2")
+
+
+def test_short_flight_schedule_is_silent_until_due_and_survives_a_lost_track():
+    d = _decision("r", [1, 3], T0, T0 + 40, alert_at=[T0 + 20, T0 - 1], pre_alert=False)
+    state, events = apply(_state(), [d], T0)
+    assert [(e.stage, [a.id for a in e.areas]) for e in events] == [("alert", [3])]
+    assert sorted(state.areas) == [3]
+    state, events = apply(state, [], T0 + 19)  # the track is lost: no more decisions
+    assert events == []
+    state, events = apply(state, [], T0 + 20)
+    assert [(e.id, e.stage, [a.id for a in e.areas]) for e in events] == [("t-00001", "alert", [1])]
+
+
+def test_later_decision_cancels_a_silent_schedule():
+    first = _decision("r", [1], T0, T0 + 40, alert_at=[T0 + 20], pre_alert=False)
+    state, events = apply(_state(), [first], T0)
+    assert events == [] and state.areas == {}
+    state, events = apply(state, [_decision("r", [3], T0 + 5, T0 + 40)], T0 + 5)
+    assert [a.id for a in events[0].areas] == [3]
+    state, events = apply(state, [], T0 + 25)
+    assert events == [] and sorted(state.areas) == [3]

@@ -42,7 +42,7 @@ def _far(index):
 
 def test_hit_needless_lead_and_shelter_minutes(index):
     a, b = _sderot(index), _far(index)
-    impacts = [TrueImpact("p1", T + 40, 31.525, 34.596, 0.0, T)]
+    impacts = [TrueImpact("p1", T + 40, 31.525, 34.596, 0.0)]
     events = [_ev(index, "alert", [a, b], T + 10, 1), _ev(index, "ended", [a, b], T + 640, 2)]
     score = score_events(events, impacts, index)
     fig = score.figures()
@@ -55,7 +55,7 @@ def test_hit_needless_lead_and_shelter_minutes(index):
 
 def test_pre_alert_counts_for_lead_not_for_shelter(index):
     a = _sderot(index)
-    impacts = [TrueImpact("m", T + 600, 31.525, 34.596, 0.0, T)]
+    impacts = [TrueImpact("m", T + 600, 31.525, 34.596, 0.0)]
     events = [
         _ev(index, "pre_alert", [a], T + 10, 1),
         _ev(index, "alert", [a], T + 590, 2),
@@ -69,7 +69,7 @@ def test_pre_alert_counts_for_lead_not_for_shelter(index):
 
 def test_missed_unwarned_and_ended_before_impact(index):
     a = _sderot(index)
-    impacts = [TrueImpact("p", T + 40, 31.525, 34.596, 0.0, T)]
+    impacts = [TrueImpact("p", T + 40, 31.525, 34.596, 0.0)]
     assert score_events([], impacts, index).figures()["missed"] == 1
     ended_early = [_ev(index, "alert", [a], T, 1), _ev(index, "ended", [a], T + 30, 2)]
     fig = score_events(ended_early, impacts, index).figures()
@@ -77,10 +77,10 @@ def test_missed_unwarned_and_ended_before_impact(index):
 
 
 def test_danger_radius_makes_neighbours_needed_and_nothing_needed_is_null(index):
-    impacts = [TrueImpact("p", T + 40, 31.525, 34.596, 3000.0, T)]
+    impacts = [TrueImpact("p", T + 40, 31.525, 34.596, 3000.0)]
     score = score_events([], impacts, index)
     assert len(score.needed) > 1
-    sea = [TrueImpact("p", T + 40, 31.9, 34.3, 100.0, T)]
+    sea = [TrueImpact("p", T + 40, 31.9, 34.3, 100.0)]
     fig = score_events([], sea, index).figures()
     assert fig["needed"] == 0 and fig["lead_time_s"] == {"median": None, "p10": None}
     assert fig["precision"] is None
@@ -88,7 +88,7 @@ def test_danger_radius_makes_neighbours_needed_and_nothing_needed_is_null(index)
 
 def test_late_unavoidable_and_ratio_against_the_oracle(index):
     a = _sderot(index)
-    impacts = [TrueImpact("p", T + 12, 31.525, 34.596, 0.0, T)]
+    impacts = [TrueImpact("p", T + 12, 31.525, 34.596, 0.0)]
     mine = score_events([_ev(index, "alert", [a], T + 4, 1)], impacts, index)
     oracle = score_events([_ev(index, "alert", [a], T + 1, 1)], impacts, index)
     fig = mine.figures(oracle)

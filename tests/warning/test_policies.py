@@ -20,6 +20,7 @@ from redcolor.warning.threats import class_danger_radius_m, classify
 T = 1_700_000_000.0
 SDEROT = (31.525, 34.596)
 TEL_AVIV = (32.08, 34.78)
+MARGIN = Staging().margin_s
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +107,11 @@ def test_batch_equals_one_at_a_time(predicted):
         np.testing.assert_array_equal(a.alert_at_unix_s, b.alert_at_unix_s)
 
 
-def test_short_flight_alerts_now_long_flight_is_staged(index, predicted):
-    (short,) = predicted.decide([_pred("r", *SDEROT)], T)
-    assert short.category == "missiles" and np.all(short.alert_at_unix_s == T)
+def test_alert_is_due_at_shelter_time_plus_margin_pre_alert_only_for_long_flights(index, predicted):
+    (short,) = predicted.decide([_pred("r", *SDEROT, impact_in_s=30.0)], T)
+    shelter = np.array([index.get(int(a)).shelter_s for a in short.area_ids])
+    assert short.category == "missiles" and not short.pre_alert
+    np.testing.assert_allclose(short.alert_at_unix_s, T + 30 - 3 * 1.0 - shelter - MARGIN)
     assert short.until_unix_s == pytest.approx(T + 30 + 3.0)
     missile = _pred(
         "m",
@@ -121,20 +124,18 @@ def test_short_flight_alerts_now_long_flight_is_staged(index, predicted):
     )
     (long_,) = predicted.decide([missile], T)
     shelter = np.array([index.get(int(a)).shelter_s for a in long_.area_ids])
-    np.testing.assert_allclose(long_.alert_at_unix_s, T + 540 - 3 * 2.0 - shelter - 10.0)
-    assert np.all(long_.alert_at_unix_s > T)  # pre-alert now, alert later
+    np.testing.assert_allclose(long_.alert_at_unix_s, T + 540 - 3 * 2.0 - shelter - MARGIN)
+    assert long_.pre_alert and np.all(long_.alert_at_unix_s > T)
 
 
-def test_delay_holds_warnings_until_settled_or_due(index):
-    late_policy = PredictedPolicy(index, Staging(delay_s=8.0))
-    fresh = _pred("r", *SDEROT, first=T - 2.0, impact_in_s=60.0)
-    assert late_policy.decide([fresh], T) == []  # 15-90 s shelters, 60 s to go: none due
-    due = _pred("r", *SDEROT, first=T - 2.0, impact_in_s=20.0)
-    (d,) = late_policy.decide([due], T)
-    shelter = np.array([index.get(int(a)).shelter_s for a in d.area_ids])
-    assert np.all(T + 20 - 3.0 - shelter - 10.0 <= T)
-    settled = _pred("r", *SDEROT, first=T - 9.0, impact_in_s=60.0)
-    assert late_policy.decide([settled], T)[0].area_ids.size > 0
+def test_margin_trades_lead_for_width(index):
+    # a young, wide prediction: a larger margin alerts more areas now
+    young = _pred("r", *SDEROT, impact_in_s=40.0, sigma_m=(2500, 1200))
+    due_now = []
+    for margin in (0.0, 10.0, 30.0):
+        (d,) = PredictedPolicy(index, Staging(margin_s=margin)).decide([young], T)
+        due_now.append(int(np.sum(d.alert_at_unix_s <= T)))
+    assert due_now[0] <= due_now[1] <= due_now[2] and due_now[2] > due_now[0]
 
 
 def test_radius_matches_within_m(index):
@@ -188,10 +189,10 @@ def test_drone_warns_areas_it_reaches_within_shelter_time(index, predicted):
     )
     (d,) = predicted.decide([drone], T)
     assert d.category == "hostile_aircraft" and np.all(d.alert_at_unix_s == T)
-    assert d.until_unix_s <= T + 100.0 + 1e-6
+    assert d.until_unix_s <= T + 90.0 + MARGIN + 1e-6
     for area_id in d.area_ids.tolist():
         area = index.get(area_id)
-        reach_s = (area.shelter_s + 10.0) * 50.0 + 100.0 + 3.1 * 200.0 + 500.0
+        reach_s = (area.shelter_s + MARGIN) * 50.0 + 100.0 + 3.1 * 200.0 + 500.0
         assert min(index.distances_m(lat0, lon0, [area_id])) <= reach_s
     far_end = index.locate(float(path_lat[-1]), float(path_lon[-1]))
     if far_end is not None and far_end.shelter_s < 60:

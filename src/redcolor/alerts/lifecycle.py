@@ -6,18 +6,21 @@ Rules
   alert (its ``source`` grows) instead of opening a second one.
 * A threat's new areas go to the alert it first joined; threats with no alert yet open one new
   alert per category per call (a salvo seen in one scan is one alert).
-* An area is never dropped before its all-clear. It is ``ended`` once every threat to it is over
-  (its ``until``) plus the hold time (default 600 s).
-* Long flights are staged: an area whose ``alert_at`` lies ahead is pre-alerted now and raised
-  to ``alert`` at that time (the latest decision of the threat sets it), even if the track is
-  lost in between.
+* An area is never dropped before its all-clear. Its ``until`` is the latest ``until`` of any
+  decision that named it (so a threat's later, smaller estimate never shortens it); it is
+  ``ended`` at ``max(until, since) + hold`` (hold default 600 s): after the last threat to it is
+  over, and never sooner than the hold after it was first warned.
+* Alerts are scheduled: an area whose ``alert_at`` lies ahead is alerted at that time (the
+  latest decision of the threat sets or cancels it), even if the track is lost in between. For
+  long flights (``ThreatDecision.pre_alert``) it is pre-alerted meanwhile; otherwise it is not
+  announced before its time.
 * Every change is a new event. Per alert and call, in this order: ``pre_alert`` (areas entering
   pre-alert, or pre-alerted areas a further threat joined), ``alert`` (areas that must shelter
   now: new or raised from pre-alert), ``update`` (sheltering areas a further threat joined),
   ``ended`` (areas released). Each event lists only the areas it changes, so folding events in
   ``seq`` order (the stage of an area is that of the last event naming it, ``update`` keeping
   ``alert``) gives the state of every area. ``expires_at_unix_s`` is the expected end of the
-  whole alert (its last threat's ``until`` plus the hold) as of that event; ``references``
+  whole alert (the latest end of its areas) as of that event; ``references``
   holds the alert's latest stored ``seq``.
 
 Events come out with ``seq = 0``; the store numbers them. Feed the stored events back with
@@ -51,12 +54,18 @@ class LifecycleConfig:
 
 @dataclass(frozen=True, slots=True)
 class AreaAlert:
-    """An area under alert: which alert, at which stage, since when, for which threats."""
+    """An area under alert: which alert, at which stage, since when, until when, for whom."""
 
     alert_id: str
     stage: AreaStage
     since_unix_s: float
+    until_unix_s: float
     threats: frozenset[str]
+
+    @property
+    def end_unix_s(self) -> float:
+        """When the area's threats are over; the all-clear comes a hold time later."""
+        return max(self.until_unix_s, self.since_unix_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,15 @@ class AlertRecord:
     last_seq: int = 0
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class _Scheduled:
+    """An alert due later for one (threat, area): when, until when, in which category."""
+
+    alert_at_unix_s: float
+    until_unix_s: float
+    category: Category
+
+
 @dataclass(frozen=True, slots=True)
 class LifecycleState:
     """Everything the lifecycle remembers between calls (immutable; each call returns a new one)."""
@@ -76,9 +94,8 @@ class LifecycleState:
     config: LifecycleConfig
     areas: Mapping[int, AreaAlert] = field(default_factory=dict)
     alerts: Mapping[str, AlertRecord] = field(default_factory=dict)
-    threat_until: Mapping[str, float] = field(default_factory=dict)
     threat_alert: Mapping[str, str] = field(default_factory=dict)
-    schedule: Mapping[tuple[str, int], float] = field(default_factory=dict)
+    schedule: Mapping[str, Mapping[int, _Scheduled]] = field(default_factory=dict)
     next_alert: int = 1
 
 
@@ -103,7 +120,6 @@ class _Work:
         self.now = now_unix_s
         self.areas = dict(state.areas)
         self.alerts = dict(state.alerts)
-        self.threat_until = dict(state.threat_until)
         self.threat_alert = dict(state.threat_alert)
         self.schedule = dict(state.schedule)
         self.next_alert = state.next_alert
@@ -133,19 +149,24 @@ class _Work:
 
     def take(self, decision: ThreatDecision) -> None:
         threat = decision.threat_id
-        self.threat_until[threat] = decision.until_unix_s
-        for key in [k for k in self.schedule if k[0] == threat]:
-            del self.schedule[key]
+        self.schedule.pop(threat, None)
+        later: dict[int, _Scheduled] = {}
         for area_np, at_np in zip(decision.area_ids, decision.alert_at_unix_s, strict=True):
             area, alert_at = int(area_np), float(at_np)
             stage: AreaStage = "alert" if alert_at <= self.now else "pre_alert"
             if stage == "pre_alert":
-                self.schedule[(threat, area)] = alert_at
+                later[area] = _Scheduled(alert_at, decision.until_unix_s, decision.category)
+                if not decision.pre_alert:
+                    continue
             current = self.areas.get(area)
             if current is not None:
+                if decision.until_unix_s > current.until_unix_s:
+                    current = replace(current, until_unix_s=decision.until_unix_s)
                 self._merge(area, current, threat, stage)
             else:
-                self._add(area, threat, stage, decision.category)
+                self._add(area, threat, stage, decision.category, decision.until_unix_s)
+        if later:
+            self.schedule[threat] = later
 
     def _merge(self, area: int, current: AreaAlert, threat: str, stage: AreaStage) -> None:
         changes = self.touched(current.alert_id)
@@ -161,50 +182,59 @@ class _Work:
             changes.alert.add(area)
         self.areas[area] = current
 
-    def _add(self, area: int, threat: str, stage: AreaStage, category: Category) -> None:
+    def _add(
+        self, area: int, threat: str, stage: AreaStage, category: Category, until: float
+    ) -> None:
         home = self.threat_alert.get(threat)
         alert_id = home if home in self.alerts else self.open_alert(category)
         if home not in self.alerts:
             self.threat_alert[threat] = alert_id
         self.join(alert_id, threat)
-        self.areas[area] = AreaAlert(alert_id, stage, self.now, frozenset({threat}))
+        self.areas[area] = AreaAlert(alert_id, stage, self.now, until, frozenset({threat}))
         getattr(self.touched(alert_id), stage).add(area)
 
     def raise_due(self) -> None:
-        for key, alert_at in sorted(self.schedule.items()):
-            if alert_at > self.now:
+        due: list[tuple[str, int, _Scheduled]] = []
+        for threat, items in list(self.schedule.items()):
+            if min(i.alert_at_unix_s for i in items.values()) > self.now:
                 continue
-            del self.schedule[key]
-            current = self.areas.get(key[1])
-            if current is not None and key[0] in current.threats:
-                self._merge(key[1], current, key[0], "alert")
-
-    def area_until(self, area: AreaAlert) -> float:
-        return max(self.threat_until.get(t, area.since_unix_s) for t in area.threats)
+            due.extend((threat, a, i) for a, i in items.items() if i.alert_at_unix_s <= self.now)
+            rest = {a: i for a, i in items.items() if i.alert_at_unix_s > self.now}
+            if rest:
+                self.schedule[threat] = rest
+            else:
+                del self.schedule[threat]
+        for threat, area, item in sorted(due, key=lambda d: (d[2].alert_at_unix_s, d[0], d[1])):
+            current = self.areas.get(area)
+            if current is None:
+                self._add(area, threat, "alert", item.category, item.until_unix_s)
+                continue
+            if item.until_unix_s > current.until_unix_s:
+                current = replace(current, until_unix_s=item.until_unix_s)
+            self._merge(area, current, threat, "alert")
 
     def end_due(self) -> None:
         hold = self.config.hold_s
-        for area, current in sorted(self.areas.items()):
-            if self.now >= self.area_until(current) + hold:
-                del self.areas[area]
-                changes = self.touched(current.alert_id)
-                for stage_set in (changes.pre_alert, changes.alert, changes.update):
-                    stage_set.discard(area)
-                changes.ended.add(area)
+        ending = sorted(a for a, cur in self.areas.items() if self.now >= cur.end_unix_s + hold)
+        if not ending:
+            return
+        for area in ending:
+            current = self.areas.pop(area)
+            changes = self.touched(current.alert_id)
+            for stage_set in (changes.pre_alert, changes.alert, changes.update):
+                stage_set.discard(area)
+            changes.ended.add(area)
         open_ids = {a.alert_id for a in self.areas.values()}
         for alert_id in [a for a in self.alerts if a not in open_ids]:
             del self.alerts[alert_id]
         self.threat_alert = {t: a for t, a in self.threat_alert.items() if a in open_ids}
-        live = {t for a in self.areas.values() for t in a.threats}
-        self.threat_until = {t: u for t, u in self.threat_until.items() if t in live}
-        self.schedule = {k: v for k, v in self.schedule.items() if k[0] in live}
 
     def events(self, closed: Mapping[str, AlertRecord]) -> list[AlertEvent]:
         out: list[AlertEvent] = []
         hold = self.config.hold_s
         until: dict[str, float] = {}
         for area in self.areas.values():
-            until[area.alert_id] = max(until.get(area.alert_id, -np.inf), self.area_until(area))
+            until[area.alert_id] = max(until.get(area.alert_id, -np.inf), area.end_unix_s)
         for alert_id in self.order:
             record = self.alerts.get(alert_id) or closed[alert_id]
             changes = self.changes[alert_id]
@@ -244,7 +274,6 @@ class _Work:
             config=self.config,
             areas=self.areas,
             alerts=self.alerts,
-            threat_until=self.threat_until,
             threat_alert=self.threat_alert,
             schedule=self.schedule,
             next_alert=self.next_alert,
@@ -279,8 +308,7 @@ def record_stored(state: LifecycleState, stored: Sequence[AlertEvent]) -> Lifecy
 
 def next_due_unix_s(state: LifecycleState) -> float | None:
     """The earliest time a scheduled alert or an all-clear falls due; None when nothing is open."""
-    times = list(state.schedule.values())
+    times = [i.alert_at_unix_s for items in state.schedule.values() for i in items.values()]
     for area in state.areas.values():
-        until = max(state.threat_until.get(t, area.since_unix_s) for t in area.threats)
-        times.append(until + state.config.hold_s)
+        times.append(area.end_unix_s + state.config.hold_s)
     return min(times) if times else None

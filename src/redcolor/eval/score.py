@@ -38,7 +38,6 @@ class TrueImpact:
     lat: float
     lon: float
     danger_radius_m: float
-    first_detection_t_unix_s: float | None
 
 
 @dataclass(slots=True)
@@ -61,9 +60,9 @@ class Score:
     shelter_area_minutes: float
     first_warning_unix_s: dict[int, float] = field(default_factory=dict)
 
-    def figures(self, oracle: Score | None = None) -> dict[str, Any]:
+    def figures(self, oracle: Score | None = None, nest: bool = True) -> dict[str, Any]:
         """The issue's keys as a JSON-ready dict; with ``oracle``, also ``late_unavoidable``,
-        ``oracle`` (the oracle's own figures) and ``lead_time_ratio`` (median / oracle's)."""
+        ``lead_time_ratio`` (median / oracle's) and, if ``nest``, ``oracle`` (its figures)."""
         warned_needed = len(self.warned & self.needed)
         out: dict[str, Any] = {
             "needed": len(self.needed),
@@ -83,7 +82,8 @@ class Score:
         if oracle is not None:
             mine, best = out["lead_time_s"]["median"], _stats(oracle.lead_time_s)["median"]
             out["lead_time_ratio"] = round(mine / best, 4) if mine is not None and best else None
-            out["oracle"] = oracle.figures()
+            if nest:
+                out["oracle"] = oracle.figures()
         return out
 
 

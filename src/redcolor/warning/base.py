@@ -84,12 +84,15 @@ class ThreatDecision:
         Areas to warn, sorted, unique.
     alert_at_unix_s : ndarray of float64, shape (M,)
         When each area must be at the ``alert`` (shelter now) stage. At or before ``t_unix_s``
-        means now; later means ``pre_alert`` now and ``alert`` at that time unless a later
-        decision for the same threat moves it.
+        means now; later means at that time unless a later decision for the same threat moves
+        it or drops the area.
     until_unix_s : float
         When the threat is expected to be over (predicted impact; for drones the end of the
         reach horizon, renewed while the drone flies). The area's all-clear comes a hold time
         after the last of its threats is over.
+    pre_alert : bool
+        Whether areas whose ``alert_at`` lies ahead are pre-alerted now (long flights) or kept
+        silent until then.
     """
 
     threat_id: str
@@ -98,6 +101,7 @@ class ThreatDecision:
     area_ids: NDArray[np.int64]
     alert_at_unix_s: NDArray[np.float64]
     until_unix_s: float
+    pre_alert: bool = False
 
 
 class Policy(Protocol):

@@ -10,12 +10,13 @@ threat endangers:
 * ``zone``: the whole zone of every area ``predicted`` warns (the pre-2019 practice).
 * ``oracle``: the areas that truly needed a warning, at each projectile's first detection.
 
-Staging (:class:`Staging`): a flight longer than ``long_flight_s`` (from first detection to
-predicted impact) is pre-alerted at once and each area raised to ``alert`` when the time to the
-early edge of the impact time (``impact - sigma_k * sigma``) reaches the area's shelter time plus
-``margin_s``; shorter flights are alerted at once. ``delay_s`` (the main trade-off parameter)
-holds the first warning of a track until it has been tracked that long, except for areas whose
-deadline has come.
+Staging (:class:`Staging`, DESIGN.md "Alert decision"): a track is acted on once it has been
+tracked ``settle_s`` (the main trade-off parameter: earlier means a wider region). An area in
+the threat's region is alerted when the time left to the early edge of the impact time
+(``impact - sigma_k * sigma``) comes down to its shelter time plus ``margin_s``, over the region
+as it then stands (the latest prediction sets the schedule, and the lifecycle keeps it if the
+track is lost). A flight longer than ``long_flight_s`` (from first detection to predicted
+impact) is also pre-alerted at once over its region; shorter flights are not.
 
 Drones: the areas the drone can reach along its predicted path within their shelter time plus
 ``margin_s``, widened by the drone class's danger radius and the path uncertainty, renewed each
@@ -42,18 +43,25 @@ DRONE_STEP_S = 1.0
 
 @dataclass(frozen=True, slots=True)
 class Staging:
-    """When areas are warned. Every number is an assumption, chosen as documented.
+    """When areas are warned. The numbers are assumptions, chosen as documented.
 
-    ``margin_s`` (10 s) covers a scan period (1 s), the decision and fan-out, and phone delivery
-    (ShakeAlert measured ~3.7 s median by app, REFERENCE.md). ``sigma_k`` (3) takes the early
-    edge of the impact-time distribution. ``long_flight_s`` (100 s) leaves room for a pre-alert
-    before the longest shelter time (90 s). ``delay_s`` is the trade-off parameter (see module).
+    ``settle_s`` (4 s, the main trade-off parameter): a track's predictions are acted on once
+    it has been tracked this long since its first plot. A confirmed track's first predictions
+    are wide (kilometres, REFERENCE.md's Monte Carlo: 770 m median after 3 s of tracking, 170 m
+    after 10 s); each second of settling shrinks the region a lot and costs a second of lead.
+    ``redcolor.eval.tradeoff`` draws the curve; 4 s keeps the median lead time at or above the
+    oracle's on the built-in scenarios while cutting needless areas several-fold against 2 s.
+    ``margin_s`` (30 s): lead beyond an area's shelter time at which it is alerted; it covers
+    a scan period, fan-out and the spread of the predicted impact time, and for short flights
+    it means "alert as soon as the track has settled". ``sigma_k`` (1): the impact time taken
+    is ``impact - sigma_k * sigma``. ``long_flight_s`` (100 s) leaves room for a pre-alert
+    before the longest shelter time (90 s).
     """
 
-    margin_s: float = 10.0
-    sigma_k: float = 3.0
+    settle_s: float = 4.0
+    margin_s: float = 30.0
+    sigma_k: float = 1.0
     long_flight_s: float = 100.0
-    delay_s: float = 0.0
 
 
 class _Areas:
@@ -113,14 +121,18 @@ class _Policy:
         self, predictions: Sequence[PredictionLike], now_unix_s: float
     ) -> list[ThreatDecision]:
         """One decision per prediction with any area to warn, sorted by threat id."""
-        ballistic = [p for p in predictions if p.kind != "drone"]
-        drones = [p for p in predictions if p.kind == "drone"]
+        settled = [
+            p
+            for p in predictions
+            if p.t_unix_s - p.first_detection_t_unix_s >= self.staging.settle_s
+        ]
+        ballistic = [p for p in settled if p.kind != "drone"]
+        drones = [p for p in settled if p.kind == "drone"]
         out: list[ThreatDecision] = []
         if ballistic:
             for p, ids in zip(ballistic, self._ballistic_areas(ballistic), strict=True):
-                decision = self._staged(p, ids, now_unix_s)
-                if decision is not None:
-                    out.append(decision)
+                if ids.size:
+                    out.append(self._staged(p, ids, now_unix_s))
         for p in drones:
             decision = self._drone(p, now_unix_s)
             if decision is not None:
@@ -138,22 +150,13 @@ class _Policy:
         )
         return np.array([self.radius_m[c] for c in classes], dtype=np.float64)
 
-    def _staged(
-        self, p: PredictionLike, ids: NDArray[np.int64], now: float
-    ) -> ThreatDecision | None:
+    def _staged(self, p: PredictionLike, ids: NDArray[np.int64], now: float) -> ThreatDecision:
         st = self.staging
         early_impact = p.impact_t_unix_s - st.sigma_k * p.impact_t_sigma_s
-        deadline = early_impact - self.areas.shelter_s[ids] - st.margin_s
-        if now - p.first_detection_t_unix_s < st.delay_s:
-            ids, deadline = ids[deadline <= now], deadline[deadline <= now]
-        if ids.size == 0:
-            return None
-        if p.impact_t_unix_s - p.first_detection_t_unix_s >= st.long_flight_s:
-            alert_at = deadline
-        else:
-            alert_at = np.full(ids.shape, now)
+        alert_at = early_impact - self.areas.shelter_s[ids] - st.margin_s
+        pre_alert = p.impact_t_unix_s - p.first_detection_t_unix_s >= st.long_flight_s
         until = p.impact_t_unix_s + st.sigma_k * p.impact_t_sigma_s
-        return ThreatDecision(p.track_id, "missiles", now, ids, alert_at, until)
+        return ThreatDecision(p.track_id, "missiles", now, ids, alert_at, until, pre_alert)
 
     def _drone(self, p: PredictionLike, now: float) -> ThreatDecision | None:
         st, frame = self.staging, self.areas.frame
@@ -242,7 +245,15 @@ class ZonePolicy:
             ats = np.concatenate([np.full(self._members[z].size, a) for z, a in at_by_zone.items()])
             ids, first = np.unique(ids, return_index=True)
             out.append(
-                ThreatDecision(d.threat_id, d.category, d.t_unix_s, ids, ats[first], d.until_unix_s)
+                ThreatDecision(
+                    d.threat_id,
+                    d.category,
+                    d.t_unix_s,
+                    ids,
+                    ats[first],
+                    d.until_unix_s,
+                    d.pre_alert,
+                )
             )
         return out
 
