@@ -9,8 +9,11 @@ Set ``REDCOLOR_SCREENSHOTS=docs/screenshots`` to (re)write the README's screensh
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -476,3 +479,89 @@ def test_stream_resumes_after_a_disconnect_without_gap_or_duplicate(browser, ser
     server.write(alert_id, "ended", [1502, 1477, 1536], refs=[first.seq, second.seq, third.seq])
     assert [p for p in watched.problems if "WebSocket" not in p] == []
     context.close()
+
+
+def load_reference():
+    path = Path(__file__).resolve().parents[1] / "reference" / "map_reference.py"
+    spec = importlib.util.spec_from_file_location("map_reference", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def random_run(rng: random.Random, area_shelter_s: dict[int, int]) -> list[dict]:
+    """A random, often odd, event sequence: stages in any order, time ties, seq != time order."""
+    t = 1_700_000_000.0
+    events = []
+    for seq in range(1, rng.randint(5, 45)):
+        t += rng.choice([0.0, 0.5, 1.0, 4.0, 11.0, 40.0])
+        stage = rng.choice(["pre_alert", "alert", "alert", "update", "ended"])
+        ids = rng.sample(sorted(area_shelter_s), rng.randint(0 if stage == "ended" else 1, 4))
+        events.append(
+            {
+                "id": f"a{rng.randint(1, 4)}",
+                "seq": seq,
+                "category": "missiles",
+                "stage": stage,
+                "areas": [{"id": i, "shelter_s": area_shelter_s[i]} for i in ids],
+                "issued_at_unix_s": t + (rng.choice([0.0, -3.0, 2.5]) if rng.random() < 0.1 else 0),
+                "expires_at_unix_s": None,
+                "source": [],
+                "instructions": {},
+                "references": [],
+            }
+        )
+    return events
+
+
+REPLAY_JS = """async ({ runs, areaIds, holdS }) => {
+  const { Replay } = await import(new URL('/js/history.js', location.href).href);
+  return runs.map(({ events, queries }) => {
+    const replay = new Replay(events, holdS);
+    return queries.map((t) => {
+      replay.seek(t);
+      return areaIds.map((a) => {
+        const v = replay.state.view(a, t);
+        return v ? [v.stage, v.remainingS] : null;
+      });
+    });
+  });
+}"""
+
+
+def test_page_alert_state_matches_the_reference_on_random_runs(browser, server):
+    """The page's fold (alertstate.js through Replay.seek, forwards and backwards) shows what the
+    slow reference says for every area at every queried time."""
+    ref = load_reference()
+    rng = random.Random(20240106)
+    shelter = {1: 0, 2: 15, 3: 30, 4: 45, 5: 60, 6: 90, 7: 15, 8: 90}
+    hold_s = 600.0
+    runs = []
+    for _ in range(60):
+        events = random_run(rng, shelter)
+        times = [e["issued_at_unix_s"] for e in events]
+        queries = [rng.uniform(min(times) - 5, max(times) + hold_s + 30) for _ in range(12)]
+        queries += rng.sample(times, min(len(times), 6))  # exactly at an event (ties)
+        runs.append({"events": events, "queries": queries})
+    w = open_map(browser, server)
+    got = w.page.evaluate(REPLAY_JS, {"runs": runs, "areaIds": sorted(shelter), "holdS": hold_s})
+    compared = 0
+    for run, views in zip(runs, got, strict=True):
+        for t, row in zip(run["queries"], views, strict=True):
+            for area_id, view in zip(sorted(shelter), row, strict=True):
+                want = ref.view_at(run["events"], area_id, t, hold_s)
+                if want is None or view is None:
+                    assert view == want, (area_id, t, run["events"])
+                else:
+                    assert view[0] == want[0], (area_id, t, view, want)
+                    assert view[1] == pytest.approx(want[1], abs=1e-6), (area_id, t)
+                compared += 1
+    assert compared > 5000
+    assert {v[0] for row in got for views in row for v in views if v} == {
+        "alert",
+        "pre_alert",
+        "ended",
+    }
+    w.page.context.close()
