@@ -10,7 +10,7 @@ from redcolor.cli.main import main
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["serve", "--simulate", "/no/such/scenario.toml"], "scenario file not found"),
+        (["serve", "--simulate", "/no/such/scenario.toml"], "no scenario"),
         (["serve", "--mqtt", "http://broker"], "bad MQTT broker"),
         (["serve", "--port", "70000"], "--port"),
         (["serve", "--speed", "0"], "speed"),

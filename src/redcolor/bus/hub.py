@@ -103,9 +103,6 @@ class Hub:
         self._all: dict[Subscriber, None] = {}
         self._by_area: dict[int, dict[Subscriber, None]] = {}
 
-    def __len__(self) -> int:
-        return len(self._all) + len({s for subs in self._by_area.values() for s in subs})
-
     def subscribe(
         self, sink: Sink, area_ids: Iterable[int] | None = None, after_seq: int | None = None
     ) -> Subscriber:

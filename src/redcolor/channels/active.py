@@ -55,8 +55,20 @@ class ActiveAlerts:
         self.last_seq = 0
 
     def apply(self, event: AlertEvent) -> None:
-        """Fold one event in (events must come in ``seq`` order)."""
+        """Fold one event in (events must come in ``seq`` order).
+
+        Alerts that expired before this event was issued are forgotten here (log time, not the
+        clock), so the view does not grow without bound.
+        """
         self.last_seq = max(self.last_seq, event.seq)
+        expired = [
+            alert_id
+            for alert_id, alert in self._alerts.items()
+            if alert.expires_at_unix_s is not None
+            and alert.expires_at_unix_s <= event.issued_at_unix_s
+        ]
+        for alert_id in expired:
+            del self._alerts[alert_id]
         alert = self._alerts.get(event.id)
         if event.stage == "ended":
             if alert is None:

@@ -93,10 +93,12 @@ class SirenBoard:
                 del self._sounding[area.id]
                 touched[area.id] = 0
         out = []
-        for siren, areas in sorted(self._areas_of.items()):
-            for area in sorted(areas & touched.keys()):
+        for siren, siren_areas in sorted(self._areas_of.items()):
+            for area_id in sorted(siren_areas & touched.keys()):
                 out.append(
-                    self._command(siren, action, area, event.id, event.seq, touched[area], now_s)
+                    self._command(
+                        siren, action, area_id, event.id, event.seq, touched[area_id], now_s
+                    )
                 )
         return out
 

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from redcolor.errors import InputError
-
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
@@ -17,8 +15,10 @@ def register(app: typer.Typer) -> None:
         db: Path = typer.Option(Path("alerts.db"), "--db", help="Alert event store (SQLite)."),
         host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         port: int = typer.Option(8080, min=1, max=65535, help="TCP port."),
-        simulate: Path | None = typer.Option(
-            None, help="Run this scenario through the pipeline in (scaled) real time."
+        simulate: str | None = typer.Option(
+            None,
+            help="Run this scenario (built-in name or TOML file) through the pipeline in "
+            "(scaled) real time.",
         ),
         speed: float = typer.Option(1.0, min=0.01, max=1000.0, help="Simulation speed factor."),
         edition: str = typer.Option("current", help="Alert-area edition."),
@@ -32,8 +32,6 @@ def register(app: typer.Typer) -> None:
         from redcolor.serve.run import serve as run_server
         from redcolor.serve.state import ServeConfig
 
-        if simulate is not None and not simulate.is_file():
-            raise InputError(f"scenario file not found: {simulate}")
         config = ServeConfig(
             db=db,
             host=host,

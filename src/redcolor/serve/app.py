@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from redcolor.serve.state import ServerState
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_QUERY_BYTES = 8192
-Service = Callable[[ServerState], Awaitable[None]]
+Service = Callable[[ServerState], Coroutine[Any, Any, None]]
 
 
 def _status_of(exc: RedcolorError) -> int:

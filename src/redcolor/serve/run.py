@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -16,6 +16,9 @@ from redcolor.channels.mqtt import parse_broker, run_mqtt
 from redcolor.serve.app import Service, create_app
 from redcolor.serve.rawws import FanoutWebSocketProtocol
 from redcolor.serve.state import ServeConfig, ServerState
+from redcolor.sim.scenario import Scenario, load_scenario
+
+log = logging.getLogger("redcolor.serve")
 
 
 def uvicorn_config(app: Any, *, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
@@ -44,9 +47,9 @@ def build_state(config: ServeConfig, areas: Any = None) -> ServerState:
     return ServerState(config=config, store=SQLiteEventStore(config.db), areas=areas)
 
 
-def start_simulation(state: ServerState, scenario: Path, speed: float) -> threading.Thread:
-    """Run the pipeline over ``scenario`` in a thread, writing to the server's store file and
-    waking the follower after each append."""
+def start_simulation(state: ServerState, scenario: Scenario, speed: float) -> threading.Thread:
+    """Run the pipeline over ``scenario`` in a thread starting now, at ``speed`` x real time,
+    writing to the server's store file and waking the follower after each append."""
     from redcolor import pipeline
 
     def work() -> None:
@@ -59,6 +62,9 @@ def start_simulation(state: ServerState, scenario: Path, speed: float) -> thread
                 start_unix_s=time.time(),
                 on_events=lambda events: state.follower.notify(),
             )
+            log.info("simulation %s finished", scenario.name)
+        except Exception:  # the server keeps serving what was written; the log says why
+            log.exception("simulation %s failed", scenario.name)
         finally:
             store.close()
 
@@ -93,14 +99,16 @@ def channel_services(config: ServeConfig) -> list[Service]:
     return services
 
 
-def serve(config: ServeConfig, *, simulate: Path | None = None, speed: float = 1.0) -> None:
-    """Serve until interrupted."""
+def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.0) -> None:
+    """Serve until interrupted. ``simulate`` names a scenario (built-in name or TOML path) to run
+    through the pipeline in (scaled) real time; it is loaded first, so a bad one fails here."""
+    scenario = load_scenario(simulate) if simulate is not None else None
     services = channel_services(config)
     state = build_state(config)
     app = create_app(state, services)
     server = uvicorn.Server(
         uvicorn_config(app, host=config.host, port=config.port, log_level="info")
     )
-    if simulate is not None:
-        start_simulation(state, simulate, speed)
+    if scenario is not None:
+        start_simulation(state, scenario, speed)
     server.run()

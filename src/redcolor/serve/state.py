@@ -157,6 +157,8 @@ class ServerState:
 
 
 def _area_summary(a: AreaLike) -> dict[str, Any]:
-    keys = ("id", "value", "name_he", "name_en", "name_ar", "name_ru")
-    keys += ("zone_he", "zone_en", "zone_ar", "zone_ru", "shelter_s", "lat", "lon")
+    keys = (
+        *("id", "value", "name_he", "name_en", "name_ar", "name_ru"),
+        *("zone_he", "zone_en", "zone_ar", "zone_ru", "shelter_s", "lat", "lon"),
+    )
     return {k: getattr(a, k) for k in keys if hasattr(a, k)}
