@@ -11,13 +11,15 @@ Rules, per edition:
 
 * ``current``: the areas of pikud-haoref-api HEAD ``cities.json``. Polygon: pikud-haoref-api
   ``polygons.json`` by area id, else oref_alert ``area_to_polygon`` by Hebrew value, else an
-  approximation (below). Shelter time: oref_alert ``area_to_migun_time`` by Hebrew value where it
-  has the area (it is newer), else the pikud-haoref-api ``countdown``.
+  approximation (below). Where the pikud-haoref-api polygon lies over 1 km from the area's
+  listed point and the oref_alert polygon holds that point, the oref_alert one wins (the id was
+  reused for another place; 3 areas). Shelter time: oref_alert ``area_to_migun_time`` by Hebrew
+  value where it has the area (it is newer), else the pikud-haoref-api ``countdown``.
 * ``2023-12``: the areas of the 2023-12-20 ``cities.json`` (in force on 2024-01-06), with that
   snapshot's ``countdown`` as shelter time. Polygon: the 2023-12 ``polygons.json`` by id, else
-  oref_alert ``area_to_polygon`` by value, else the approximation. Twelve entries of this snapshot
-  carry no id: they take the current edition's id for the same value where there is one, else a
-  synthetic id from 900001 up, in Hebrew-value order.
+  oref_alert ``area_to_polygon`` by value, else the approximation, with the same check. Twelve
+  entries of this snapshot carry no id: they take the current edition's id for the same value
+  where there is one, else a synthetic id from 900001 up, in Hebrew-value order.
 
 Every polygon is repaired with shapely ``make_valid`` (self-intersections), reduced to its
 polygonal parts and snapped to a 1e-5 degree grid (about 1 m; the pikud-haoref-api polygons carry
@@ -46,6 +48,7 @@ from redcolor.geo.frame import LocalFrame
 
 GRID_DEG = 1e-5
 APPROX_RADIUS_M = 1500.0
+STALE_M = 1000.0
 SYNTHETIC_ID_BASE = 900_000
 OUT_DIR = Path(__file__).resolve().parents[1] / "src" / "redcolor" / "data"
 LANGS = ("he", "en", "ar", "ru")
@@ -72,6 +75,16 @@ def _polygon_from_latlon(points: list[list[float]]) -> Any:
         return None
     geom = shapely.set_precision(shapely.union_all(parts), GRID_DEG)
     return None if geom.is_empty else geom
+
+
+def _stale(geom: Any, other: Any, lat: float, lon: float) -> bool:
+    """True when a polygon lies over STALE_M from the area's listed point while ``other`` (the
+    alternative source's polygon) holds the point: the id was reused for another place."""
+    frame = LocalFrame(lat, lon)
+    origin = Point(0.0, 0.0)
+    return bool(
+        frame.to_local(geom).distance(origin) > STALE_M and frame.to_local(other).intersects(origin)
+    )
 
 
 def _approximate(lat: float, lon: float, all_lat: np.ndarray, all_lon: np.ndarray) -> Any:
@@ -124,8 +137,16 @@ def build_edition(
         geom, source = None, ""
         if str(area_id) in polygons_by_id and "id" in c:
             geom, source = _polygon_from_latlon(polygons_by_id[str(area_id)]), "pikud-haoref-api"
-        if geom is None and c["value"] in polygons_by_value:
-            geom, source = _polygon_from_latlon(polygons_by_value[c["value"]]), "oref_alert"
+        if c["value"] in polygons_by_value:
+            other = _polygon_from_latlon(polygons_by_value[c["value"]])
+            if geom is None:
+                geom, source = other, "oref_alert"
+            elif other is not None and _stale(geom, other, c["lat"], c["lng"]):
+                print(
+                    f"{edition}: {c['value']} ({c['name_en']}, id {area_id}): polygon from"
+                    " oref_alert, the pikud-haoref-api one is away from the listed point"
+                )
+                geom, source = other, "oref_alert"
         if geom is None:
             geom, source = _approximate(c["lat"], c["lng"], all_lat, all_lon), "voronoi-1.5km"
         counts[source] += 1

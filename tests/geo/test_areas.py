@@ -246,3 +246,23 @@ def test_within_m_rings_bracket_the_geodesic_circle(areas, lat0, radius_m) -> No
         xy = shapely.get_coordinates(shapely.segmentize(ring, radius_m / 111_000 / 100))
         d = geod.inv(np.full(len(xy), 35.0), np.full(len(xy), lat0), xy[:, 0], xy[:, 1])[2]
         assert (d <= radius_m).all() if inside else (d >= radius_m).all()
+
+
+def test_polygons_lie_at_their_listed_points() -> None:
+    """Every polygon is within 1 km of the point its source lists for the area (guards against
+    a polygon keyed by a reused id, which once put Havat Eden 91 km away)."""
+    import gzip
+    import json
+
+    from redcolor.geo.load import data_path
+
+    for edition in ("current", "2023-12"):
+        with gzip.open(data_path(edition)) as fh:
+            doc = json.load(fh)
+        index = load_areas(edition)
+        far = [
+            a["id"]
+            for a in doc["areas"]
+            if index.distances_m(a["listed_lat"], a["listed_lon"], [a["id"]])[0] > 1000.0
+        ]
+        assert far == [], edition

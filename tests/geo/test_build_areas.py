@@ -51,13 +51,20 @@ CITIES = [
     _city("ג", 32.01, 35.01, zone_en="Zone 1", id=3),  # minority spelling of the zone
     _city("ד", 32.03, 35.00),  # no id, known in the newer edition
     _city("ה", 32.03, 35.03),  # no id, unknown
+    _city("ו", 32.06, 35.06, id=6),  # its id's polygon is elsewhere (the id was reused)
 ]
 POLYGONS_BY_ID = {
     "1": _square(32.00, 35.00),
     # a bow-tie: self-intersecting, repaired into two triangles
     "2": [[31.996, 35.016], [32.004, 35.024], [31.996, 35.024], [32.004, 35.016]],
+    "6": _square(32.20, 35.20),
 }
-POLYGONS_BY_VALUE = {"ד": _square(32.03, 35.00), "א": _square(31.5, 34.5)}
+# "א" has a far-away polygon here too, but it does not hold the listed point: pikud's stays.
+POLYGONS_BY_VALUE = {
+    "ד": _square(32.03, 35.00),
+    "א": _square(31.5, 34.5),
+    "ו": _square(32.06, 35.06),
+}
 
 
 def test_rules_on_synthetic_sources(build, tmp_path: Path) -> None:
@@ -67,14 +74,18 @@ def test_rules_on_synthetic_sources(build, tmp_path: Path) -> None:
     by_value = {a["value"]: a for a in doc["areas"]}
     assert [a["id"] for a in doc["areas"]] == sorted(a["id"] for a in doc["areas"])
     assert {v: a["id"] for v, a in by_value.items()} == {
-        "א": 1, "ב": 2, "ג": 3, "ד": 77, "ה": 900_001
+        "א": 1, "ב": 2, "ג": 3, "ד": 77, "ה": 900_001, "ו": 6
     }  # fmt: skip
     assert by_value["א"]["shelter_s"] == 90 and by_value["ב"]["shelter_s"] == 60
     assert {a["zone_en"] for a in doc["areas"]} == {"Zone One"}
-    assert [by_value[v]["polygon_source"] for v in "אבגדה"] == [
-        "pikud-haoref-api", "pikud-haoref-api", "voronoi-1.5km", "oref_alert", "voronoi-1.5km"
+    assert [by_value[v]["polygon_source"] for v in "אבגדהו"] == [
+        "pikud-haoref-api", "pikud-haoref-api", "voronoi-1.5km", "oref_alert", "voronoi-1.5km",
+        "oref_alert",
     ]  # fmt: skip
-    assert [by_value[v]["approximate"] for v in "אבגדה"] == [False, False, True, False, True]
+    assert [by_value[v]["approximate"] for v in "אבגדהו"] == [
+        False, False, True, False, True, False
+    ]  # fmt: skip
+    assert shapely.geometry.shape(by_value["ו"]["geometry"]).contains(shapely.Point(35.06, 32.06))
 
     bowtie = shapely.geometry.shape(by_value["ב"]["geometry"])
     assert bowtie.is_valid and bowtie.geom_type == "MultiPolygon" and len(bowtie.geoms) == 2
@@ -94,7 +105,7 @@ def test_rules_on_synthetic_sources(build, tmp_path: Path) -> None:
     assert shapely.geometry.shape(by_value["ה"]["geometry"]).area > 0.9 * cell.area
 
     index = read_areas_file(build._write(doc, tmp_path))
-    assert len(index) == 5 and index.get(77).value == "ד"
+    assert len(index) == 6 and index.get(77).value == "ד"
     assert index.locate(32.0, 35.0).value == "א"
 
 
