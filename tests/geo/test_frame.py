@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import Point, Polygon
 
@@ -122,3 +124,23 @@ def test_bad_origin() -> None:
         LocalFrame(95.0, 35.0)
     with pytest.raises(ValueError, match="longitude"):
         LocalFrame(32.0, float("nan"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lat0=st.floats(-85.0, 85.0),
+    lon0=st.floats(-180.0, 180.0),
+    az_deg=st.floats(0.0, 360.0),
+    dist_m=st.floats(0.0, 200_000.0),
+    alt_m=st.floats(-500.0, 100_000.0),
+)
+def test_round_trips_anywhere(lat0, lon0, az_deg, dist_m, alt_m) -> None:
+    frame = LocalFrame(lat0, lon0, 0.0)
+    lon, lat, _ = GEOD.fwd(lon0, lat0, az_deg, dist_m)
+    lat2, lon2, alt2 = frame.geodetic_from_enu(*frame.enu_from_geodetic(lat, lon, alt_m))
+    assert abs(lat2 - lat) < 1e-8 and abs((lon2 - lon + 180) % 360 - 180) < 1e-8
+    assert abs(alt2 - alt_m) < 1e-3
+    x, y = frame.project(lat, lon)
+    assert abs(float(np.hypot(x, y)) - dist_m) < 1.0
+    lat3, lon3 = frame.unproject(x, y)
+    assert abs(lat3 - lat) < 1e-8 and abs((lon3 - lon + 180) % 360 - 180) < 1e-8
