@@ -282,6 +282,7 @@ def test_hebrew_and_arabic_views_are_right_to_left(browser, server, tmp_path, la
     badge = item.locator(".badge").bounding_box()
     when = item.locator("time").bounding_box()
     assert badge["x"] > when["x"]
+    page.evaluate("() => { window.redcolor.map.setView([33.0, 35.45], 11, {animate: false}); }")
     screenshot(page, f"map-{lang}-rtl.png", tmp_path)
     # The choice is remembered.
     page.reload()
@@ -308,10 +309,15 @@ def test_located_point_shows_its_area_and_shelter_time(browser, server, tmp_path
     assert page.inner_text("#me-shelter") == "Time to shelter: 15 s"
     assert page.inner_text("#me-state") == "No alert"
     # The area is alerted: the card says so and counts down from 15 s.
+    page.check("#siren")  # the visitor opts in to the tone (a user gesture unlocks audio)
+    assert page.is_hidden("#stop-siren")
     alert_id = server.new_alert_id()
     event = server.write(alert_id, "alert", [248])
     page.wait_for_function("() => document.getElementById('me-card').dataset.stage === 'alert'")
     assert "Take shelter now" in page.inner_text("#me-state")
+    expect(page.locator("#stop-siren")).to_be_visible()  # the siren sounds
+    page.click("#stop-siren")
+    expect(page.locator("#stop-siren")).to_be_hidden()
     left = int(page.inner_text("#me-timer").split()[0])
     assert 10 <= left <= 15
     screenshot(page, "map-my-location.png", tmp_path)
@@ -366,6 +372,11 @@ def test_phone_layout_keyboard_and_screen_reader(browser, server, tmp_path):
         'heading "Alerts"',
     ):
         assert expected in tree, f"{expected} missing from the accessibility tree"
+    # Keyboard only: choose an area by name.
+    page.focus("#area-search")
+    page.keyboard.type("Tel Aviv - City Center")
+    page.keyboard.press("Enter")
+    expect(page.locator("#me-shelter")).to_have_text("Time to shelter: 90 s")
     assert page.get_attribute("#me-state", "aria-live") == "assertive"
     assert page.get_attribute("#me-timer", "role") == "timer"
     assert w.problems == []

@@ -293,6 +293,17 @@ function renderLegend() {
   legend.replaceChildren(...items);
 }
 
+/** After a refused connection: if the server's log is now shorter than what this page holds,
+ * it is a different log (a restarted server on a new database): start over from it. */
+async function checkLogContinuity() {
+  try {
+    const active = await getJSON("/v1/alerts/active");
+    if (active.last_seq < live.lastSeq) location.reload();
+  } catch {
+    // server unreachable: the stream keeps retrying
+  }
+}
+
 async function getJSON(url) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
@@ -371,6 +382,7 @@ async function main() {
       status = s;
       renderStatus();
     },
+    onRefused: checkLogContinuity,
   }).start();
   setInterval(tick, 250);
   document.addEventListener("visibilitychange", () => markDirty([]));

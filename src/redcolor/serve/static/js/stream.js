@@ -12,11 +12,14 @@ export class AlertStream {
    * @param {() => number} opts.since  the last seq the page holds (read at each (re)connect)
    * @param {(event: object) => void} opts.onEvent  one AlertEvent
    * @param {(status: string) => void} opts.onStatus  "connecting" | "live" | "reconnecting"
+   * @param {() => void} opts.onRefused  a connection closed before it opened (the server may
+   *   have refused the resume point, e.g. after it was restarted on a new, shorter log)
    */
-  constructor({ since, onEvent, onStatus }) {
+  constructor({ since, onEvent, onStatus, onRefused }) {
     this.since = since;
     this.onEvent = onEvent;
     this.onStatus = onStatus;
+    this.onRefused = onRefused;
     this.backoffMs = 500;
     this.ws = null;
     this.timer = null;
@@ -47,7 +50,9 @@ export class AlertStream {
     this.connects += 1;
     const ws = new WebSocket(this._url());
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.backoffMs = 500;
       this.onStatus("live");
       this._feedWatchdog();
@@ -66,6 +71,7 @@ export class AlertStream {
     ws.onclose = () => {
       clearTimeout(this.watchdog);
       if (this.ws !== ws || this.stopped) return;
+      if (!opened) this.onRefused();
       this.onStatus("reconnecting");
       const delay = this.backoffMs * (0.75 + Math.random() * 0.5);
       this.backoffMs = Math.min(this.backoffMs * 2, 10000);
