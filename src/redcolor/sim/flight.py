@@ -17,6 +17,7 @@ metre for a 0.5 s record step); the last interval before impact ends at the impa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -33,6 +34,8 @@ from redcolor.sim.physics import (
 )
 
 IntArray = NDArray[np.intp]
+MIN_BURN_STEPS = 40
+"""The burn is integrated in at least this many equal steps (thrust ends on a step boundary)."""
 
 
 @dataclass(frozen=True)
@@ -83,20 +86,26 @@ class Trajectory:
         pos_enu_m, vel_enu_m_s : ndarray (M, 3)
         """
         idx = np.asarray(idx, dtype=np.intp)
-        t_imp = self.impact_time_s[idx]
-        t_end = np.where(np.isfinite(t_imp), t_imp, self.t_grid_s[-1])
-        tau = np.clip(np.asarray(tau_s, dtype=np.float64), 0.0, t_end)
-        last = len(self.t_grid_s) - 1
-        j = np.clip(np.searchsorted(self.t_grid_s, tau, side="right") - 1, 0, last)
-        t0 = self.t_grid_s[j]
+        t_end = self._t_end_s[idx]
+        tau = np.minimum(np.maximum(np.asarray(tau_s, dtype=np.float64), 0.0), t_end)
+        grid = self.t_grid_s
+        last = grid.size - 1
+        j = np.minimum(np.searchsorted(grid, tau, side="right") - 1, last)
         j1 = np.minimum(j + 1, last)
-        t1_grid = self.t_grid_s[j1]
+        t1_grid = grid[j1]
         to_impact = (j1 == j) | (t1_grid >= t_end)
         t1 = np.where(to_impact, t_end, t1_grid)
         p0, v0 = self.pos_enu_m[j, idx], self.vel_enu_m_s[j, idx]
-        p1 = np.where(to_impact[:, None], self.impact_pos_enu_m[idx], self.pos_enu_m[j1, idx])
-        v1 = np.where(to_impact[:, None], self.impact_vel_enu_m_s[idx], self.vel_enu_m_s[j1, idx])
-        return hermite(p0, v0, p1, v1, t0, t1, tau)
+        p1, v1 = self.pos_enu_m[j1, idx], self.vel_enu_m_s[j1, idx]
+        if to_impact.any():
+            p1[to_impact] = self.impact_pos_enu_m[idx[to_impact]]
+            v1[to_impact] = self.impact_vel_enu_m_s[idx[to_impact]]
+        return hermite(p0, v0, p1, v1, grid[j], t1, tau)
+
+    @cached_property
+    def _t_end_s(self) -> FloatArray:
+        """Last readable flight time of each object: impact, or the end of the records."""
+        return np.where(self.landed, self.impact_time_s, self.t_grid_s[-1])
 
 
 def _beta(mass_kg: float | FloatArray, cda_m2: FloatArray) -> FloatArray:
@@ -115,22 +124,14 @@ def hermite(
     t: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """Cubic Hermite interpolation between states (M, 3) at times t0, t1 (M,); returns at t."""
-    h = np.maximum(t1 - t0, 1e-12)
-    s = np.clip((t - t0) / h, 0.0, 1.0)[:, None]
-    hh = h[:, None]
-    s2, s3 = s * s, s * s * s
-    pos = (
-        (2 * s3 - 3 * s2 + 1) * p0
-        + (s3 - 2 * s2 + s) * hh * v0
-        + (-2 * s3 + 3 * s2) * p1
-        + (s3 - s2) * hh * v1
-    )
-    vel = (
-        (6 * s2 - 6 * s) * p0 / hh
-        + (3 * s2 - 4 * s + 1) * v0
-        + (-6 * s2 + 6 * s) * p1 / hh
-        + (3 * s2 - 2 * s) * v1
-    )
+    h = np.maximum(t1 - t0, 1e-12)[:, None]
+    s = np.minimum(np.maximum((t - t0)[:, None] / h, 0.0), 1.0)
+    s2 = s * s
+    s3 = s2 * s
+    h01 = 3 * s2 - 2 * s3
+    pos = p0 + h01 * (p1 - p0) + ((s3 - 2 * s2 + s) * h) * v0 + ((s3 - s2) * h) * v1
+    d01 = (6 * s - 6 * s2) / h
+    vel = d01 * (p1 - p0) + (3 * s2 - 4 * s + 1) * v0 + (3 * s2 - 2 * s) * v1
     return pos, vel
 
 
@@ -201,7 +202,7 @@ def fly(
         return accel
 
     coast_dt = projectile.step_s
-    n_burn = int(np.ceil(burn_s / (coast_dt / 2))) if burn_s > 0 else 0
+    n_burn = max(int(np.ceil(burn_s / (coast_dt / 2))), MIN_BURN_STEPS) if burn_s > 0 else 0
     schedule = [burn_s / n_burn] * n_burn if n_burn else []
     every = max(1, round(record_step_s / coast_dt))
 

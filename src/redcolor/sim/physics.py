@@ -24,7 +24,7 @@ Drag (shared with the prediction stage)
 ``cd_shape`` is one Mach-dependent shape, 1.0 at low subsonic speed, the same for every
 projectile, so a filter estimating ``beta`` uses exactly the simulator's physics. ``rho`` and the
 speed of sound ``a`` come from the ISA 1976 (:mod:`redcolor.sim.atmosphere`), read from a 10 m
-lookup table (log-linear for density; the relative error is below 1e-6).
+lookup table (log-linear for density; the relative error is below 1e-5).
 """
 
 from __future__ import annotations
@@ -78,9 +78,12 @@ _CD_SHAPE = np.array(
     ]
 )
 
-_TABLE_ALT_M = np.arange(-2_000.0, 150_000.0 + 1.0, 10.0)
+_TABLE_ALT0_M, _TABLE_STEP_M, _TABLE_TOP_M = -2_000.0, 10.0, 150_000.0
+_TABLE_ALT_M = np.arange(_TABLE_ALT0_M, _TABLE_TOP_M + 1.0, _TABLE_STEP_M)
 _TABLE_LOG_RHO = np.log(isa_density_kg_m3(_TABLE_ALT_M))
 _TABLE_SOUND_M_S = isa_speed_of_sound_m_s(_TABLE_ALT_M)
+_D_LOG_RHO = np.diff(_TABLE_LOG_RHO)
+_D_SOUND = np.diff(_TABLE_SOUND_M_S)
 
 
 def cd_shape(mach: ArrayLike) -> FloatArray:
@@ -88,14 +91,28 @@ def cd_shape(mach: ArrayLike) -> FloatArray:
     return np.interp(np.asarray(mach, dtype=np.float64), _CD_MACH, _CD_SHAPE)
 
 
+def atmosphere(alt_m: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """ISA density (kg/m^3) and speed of sound (m/s) from the 10 m lookup table.
+
+    The grid is uniform, so the cell is found by arithmetic rather than a search; density is
+    interpolated in its logarithm. Altitudes outside [-2 km, 150 km] take the end values.
+    """
+    x = np.clip((np.asarray(alt_m, dtype=np.float64) - _TABLE_ALT0_M) / _TABLE_STEP_M, 0.0,
+                len(_TABLE_ALT_M) - 1.000001)  # fmt: skip
+    i = x.astype(np.intp)
+    f = x - i
+    rho = np.exp(_TABLE_LOG_RHO[i] + f * _D_LOG_RHO[i])
+    return rho, _TABLE_SOUND_M_S[i] + f * _D_SOUND[i]
+
+
 def air_density_kg_m3(alt_m: ArrayLike) -> FloatArray:
-    """ISA density from the lookup table; altitudes above 150 km give the 150 km value."""
-    return np.exp(np.interp(alt_m, _TABLE_ALT_M, _TABLE_LOG_RHO))
+    """ISA density from the lookup table, kg/m^3."""
+    return atmosphere(alt_m)[0]
 
 
 def speed_of_sound_m_s(alt_m: ArrayLike) -> FloatArray:
     """ISA speed of sound from the lookup table, m/s."""
-    return np.interp(alt_m, _TABLE_ALT_M, _TABLE_SOUND_M_S)
+    return atmosphere(alt_m)[1]
 
 
 @dataclass(frozen=True)
@@ -217,8 +234,8 @@ def drag_accel(
     v_air = vel_enu_m_s if wind_enu_m_s is None else vel_enu_m_s - np.asarray(wind_enu_m_s)
     alt = earth.altitude_m(pos_enu_m) if alt_m is None else alt_m
     speed = np.sqrt(np.einsum("ij,ij->i", v_air, v_air))
-    mach = speed / speed_of_sound_m_s(alt)
-    k = air_density_kg_m3(alt) * speed * cd_shape(mach) / (2.0 * np.asarray(beta_kg_m2))
+    rho, sound = atmosphere(alt)
+    k = rho * speed * cd_shape(speed / sound) / (2.0 * np.asarray(beta_kg_m2))
     return -k[:, None] * v_air
 
 

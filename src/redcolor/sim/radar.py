@@ -147,14 +147,15 @@ class RadarModel:
         all_el = np.concatenate([el, fel])
         all_rr = None if rr is None else np.concatenate([rr, frr])
         order = rng.permutation(all_r.size)
-        plots = [
-            Plot(
-                r=round(float(all_r[i]), 2),
-                az=round(float(all_az[i]), 7),
-                el=round(float(all_el[i]), 7),
-                rr=None if all_rr is None else round(float(all_rr[i]), 2),
-            )
-            for i in order
-            if all_r[i] > 0.0
-        ]
+        keep = order[all_r[order] > 0.0]
+        rs = np.round(all_r[keep], 2).tolist()
+        azs = np.round(all_az[keep], 7).tolist()
+        els = np.round(all_el[keep], 7).tolist()
+        if all_rr is None:
+            plots = [Plot(r=a, az=b, el=c) for a, b, c in zip(rs, azs, els, strict=True)]
+        else:
+            rrs = np.round(all_rr[keep], 2).tolist()
+            plots = [
+                Plot(r=a, az=b, el=c, rr=d) for a, b, c, d in zip(rs, azs, els, rrs, strict=True)
+            ]
         return Scan(sensor=reg.id, t=round(t_unix_s, 6), plots=plots)

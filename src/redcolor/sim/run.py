@@ -148,14 +148,20 @@ class SimulationResult:
         """True states of every object in flight at ``t_unix_s`` (launched, not yet landed)."""
         ids: list[str] = []
         pos, vel = [np.empty((0, 3))], [np.empty((0, 3))]
+        for g, idx, p, v in self._in_flight(t_unix_s):
+            ids.extend(g.ids[i] for i in idx)
+            pos.append(p)
+            vel.append(v)
+        return TruthState(tuple(ids), np.concatenate(pos), np.concatenate(vel))
+
+    def _in_flight(
+        self, t_unix_s: float
+    ) -> Iterator[tuple[_Group, IntArray, FloatArray, FloatArray]]:
         for g in self._groups:
             idx = g.in_flight(t_unix_s)
             if idx.size:
                 p, v = g.trajectory.state_at(idx, t_unix_s - g.launch_unix_s[idx])
-                ids.extend(g.ids[i] for i in idx)
-                pos.append(p)
-                vel.append(v)
-        return TruthState(tuple(ids), np.concatenate(pos), np.concatenate(vel))
+                yield g, idx, p, v
 
     def scan_times(self, radar: int) -> FloatArray:
         """Scan times (Unix s) of radar ``radar``, from start + phase to the end."""
@@ -179,8 +185,10 @@ class SimulationResult:
         rngs = [np.random.default_rng([seed, 2, j]) for j in range(len(self.radars))]
         streams = [self._tagged_times(j) for j in range(len(self.radars))]
         for t, j in heapq.merge(*streams):
-            state = self.truth_at(t)
-            yield self.radars[j].scan(t, state.pos_enu_m, state.vel_enu_m_s, rngs[j])
+            states = [(p, v) for _, _, p, v in self._in_flight(t)]
+            pos = np.concatenate([p for p, _ in states]) if states else np.empty((0, 3))
+            vel = np.concatenate([v for _, v in states]) if states else np.empty((0, 3))
+            yield self.radars[j].scan(t, pos, vel, rngs[j])
 
     def trajectory_samples(self, step_s: float = 1.0) -> Iterator[dict[str, object]]:
         """Each projectile's true path every ``step_s`` seconds and at impact (ENU, rounded)."""
