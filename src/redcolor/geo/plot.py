@@ -21,6 +21,7 @@ from matplotlib.transforms import Bbox
 from redcolor.geo.areas import Area, AreaIndex
 from redcolor.geo.frame import LocalFrame
 
+MAX_LABELS = 80
 # Shelter time (s) -> fill colour: the shorter the time, the hotter the colour.
 SHELTER_COLOURS = {
     0: "#67000d",
@@ -53,7 +54,8 @@ def draw_areas_map(
 ) -> Path:
     """Draw the areas within ``radius_m`` of a point and write a PNG.
 
-    Areas within the radius are filled by shelter time and labelled with their English name;
+    Areas within the radius are filled by shelter time and labelled with their English name
+    (when there are at most ``MAX_LABELS`` of them);
     other areas in view are outlined in grey. The point is a star, the radius a dashed circle.
 
     Parameters
@@ -82,15 +84,16 @@ def draw_areas_map(
     ax = fig.subplots()
     ax.set_facecolor("#eef3f7")
     labels: list[tuple[Area, float, float]] = []
+    edge_lw = 0.7 if len(chosen) <= MAX_LABELS else 0.1  # thin outlines on country-wide maps
     for area in sorted(in_view, key=lambda a: a.id in chosen):
         local = shapely.transform(frame.to_local(area.polygon), lambda xy: xy / 1000.0)
         if area.id in chosen:
-            style = {"facecolor": _colour(area.shelter_s), "edgecolor": "#333333", "lw": 0.7}
+            style = {"facecolor": _colour(area.shelter_s), "edgecolor": "#333333", "lw": edge_lw}
             p = local.representative_point()
             if abs(p.x) < half_km * 0.97 and abs(p.y) < half_km * 0.97:
                 labels.append((area, p.x, p.y))
         else:
-            style = {"facecolor": "#f7f7f7", "edgecolor": "#aaaaaa", "lw": 0.5}
+            style = {"facecolor": "#f7f7f7", "edgecolor": "#aaaaaa", "lw": edge_lw * 0.7}
         ax.add_patch(_patch(local, **style, hatch="//" if area.approximate else None))
     ax.add_patch(Circle((0, 0), radius_km, fill=False, ls="--", lw=1.2, ec="#08519c"))
     ax.plot([0], [0], marker="*", ms=16, mfc="#08519c", mec="white", zorder=5)
@@ -112,7 +115,8 @@ def draw_areas_map(
         fontsize=11,
     )
     fig.tight_layout()
-    _place_labels(fig, ax, labels, step=half_km * 0.05)
+    if len(labels) <= MAX_LABELS:  # beyond that, names would hide the map
+        _place_labels(fig, ax, labels, step=half_km * 0.05)
     path = Path(path)
     fig.savefig(path)
     return path
