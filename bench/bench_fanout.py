@@ -105,7 +105,7 @@ def _broadcast_server(db: str, port: int) -> None:
 
     async def main() -> None:
         last = store.last_seq()
-        async with serve(handler, sock=_listener(port), compression=None):
+        async with serve(handler, sock=_listener(port), compression=None, open_timeout=120):
             while True:
                 for row in store.read_since(last, 1000):
                     broadcast(clients, row.body.decode())
@@ -434,7 +434,10 @@ def main() -> None:
             for kind in args.servers:
                 status.update(f"{kind}: {n:,} clients x {args.events} events")
                 port += 1
-                results.append(run_case(kind, n, args.events, port, console.log))
+                try:
+                    results.append(run_case(kind, n, args.events, port, console.log))
+                except (RuntimeError, TimeoutError) as exc:
+                    console.log(f"[red]{kind} with {n:,} clients failed: {exc}")
     table = Table(title="WebSocket fan-out, one event to N clients (loopback, 2 shared cores)")
     for col in (
         "server",
