@@ -192,6 +192,7 @@ STAGE_AT_JS = PIXEL_JS.replace("([lat, lon]) =>", "([lat, lon, want]) =>").repla
     "return Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data);",
     "const [r, g, b, a] = canvas.getContext('2d').getImageData(x, y, 1, 1).data;"
     " if (want === 'alert') return r > 200 && g < 60 && b < 60 && a > 120;"
+    " if (want === 'pre_alert') return r > 200 && g > 120 && g < 200 && b < 90 && a > 100;"
     " return r < 100 && g > 120 && b < 120 && a > 80;",
 )
 
@@ -420,6 +421,14 @@ def test_history_timeline_scrubber_and_replay(browser, server, tmp_path):
     def stage_is(stage: str) -> None:
         page.wait_for_function(STAGE_AT_JS, arg=[*point, stage], polling="raf", timeout=5000)
 
+    # Step through the run event by event (keyboard-usable buttons).
+    set_scrubber(page, t0 - 1)
+    page.click("#next-event")
+    stage_is("pre_alert")
+    page.click("#next-event")
+    stage_is("alert")
+    page.click("#prev-event")
+    stage_is("pre_alert")
     set_scrubber(page, t0 + 12)
     stage_is("alert")
     assert page.get_attribute("#status", "data-state") == "replay"

@@ -203,7 +203,7 @@ async function loadHistory() {
     timeline.setEvents(events, startS, endS);
     const scrubber = $("scrubber");
     Object.assign(scrubber, { min: startS, max: endS, value: startS, disabled: !events.length });
-    $("play").disabled = !events.length;
+    for (const id of ["play", "prev-event", "next-event"]) $(id).disabled = !events.length;
     $("history-status").textContent = t(lang, "eventsLoaded", { n: events.length });
     replayS = startS;
     timeline.draw(replayS);
@@ -341,6 +341,16 @@ function bindControls() {
     seekReplay(Number(e.target.value));
   });
   $("play").addEventListener("click", () => setPlaying(!playing));
+  for (const [id, direction] of [["prev-event", -1], ["next-event", 1]]) {
+    $(id).addEventListener("click", () => {
+      // Land just after the event, so it is on the map.
+      const tS = replay.neighbour(direction > 0 ? replayS : replayS - 0.5, direction);
+      if (tS === null) return;
+      setPlaying(false);
+      enterReplay();
+      seekReplay(tS + 0.001);
+    });
+  }
   $("live").addEventListener("click", backToLive);
 }
 

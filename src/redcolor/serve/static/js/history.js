@@ -47,6 +47,13 @@ export class Replay {
     this.atS = -Infinity;
   }
 
+  /** Issue time of the first event after `tS` (direction +1) or the last before it (-1). */
+  neighbour(tS, direction) {
+    const times = this.events.map((e) => e.issued_at_unix_s);
+    if (direction > 0) return times.find((x) => x > tS) ?? null;
+    return times.filter((x) => x < tS).pop() ?? null;
+  }
+
   /** Move the replay to `tS`; returns the set of area ids whose state may have changed. */
   seek(tS) {
     let changed = new Set();

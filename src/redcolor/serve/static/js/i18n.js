@@ -7,6 +7,8 @@ const STORAGE_KEY = "redcolor.lang";
 
 const STRINGS = {
   en: {
+    prevEvent: "Previous event",
+    nextEvent: "Next event",
     listSeparator: ", ",
     title: "redcolor — live alerts",
     skip: "Skip to the alert list",
@@ -73,6 +75,8 @@ const STRINGS = {
     legendEnded: "Ended",
   },
   he: {
+    prevEvent: "האירוע הקודם",
+    nextEvent: "האירוע הבא",
     listSeparator: ", ",
     title: "redcolor — התרעות בזמן אמת",
     skip: "דלג לרשימת ההתרעות",
@@ -139,6 +143,8 @@ const STRINGS = {
     legendEnded: "הסתיים",
   },
   ar: {
+    prevEvent: "الحدث السابق",
+    nextEvent: "الحدث التالي",
     listSeparator: "، ",
     title: "redcolor — إنذارات مباشرة",
     skip: "انتقل إلى قائمة الإنذارات",
@@ -205,6 +211,8 @@ const STRINGS = {
     legendEnded: "انتهى",
   },
   ru: {
+    prevEvent: "Предыдущее событие",
+    nextEvent: "Следующее событие",
     listSeparator: ", ",
     title: "redcolor — тревоги в реальном времени",
     skip: "Перейти к списку тревог",
