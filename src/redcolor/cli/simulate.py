@@ -1,9 +1,150 @@
-"""`redcolor simulate` commands."""
+"""`redcolor simulate`: run a scenario end to end, show the alert timeline and the scores.
+
+Parses the arguments, calls :func:`redcolor.eval.compare.evaluate` (and
+:func:`redcolor.eval.report.write_report`), renders the result. No logic here.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from redcolor.alerts.store import SQLiteEventStore
+from redcolor.errors import InputError
+from redcolor.eval.compare import Evaluation, evaluate, parse_policies
+from redcolor.eval.report import write_report
+from redcolor.geo import load_areas
+from redcolor.sim.run import simulate as fly
+from redcolor.sim.scenario import load_scenario
+
+_out = Console(highlight=False, soft_wrap=True)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+TIMELINE_ROWS = 40
+
+_SCORE_COLUMNS = (
+    ("needed", "needed"),
+    ("warned", "warned"),
+    ("missed", "missed"),
+    ("late", "late"),
+    ("late_unavoidable", "unavoid."),
+    ("needless", "needless"),
+    ("precision", "prec."),
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
+    app.command("simulate")(simulate)
+
+
+def simulate(
+    scenario: Annotated[str, typer.Argument(help="A built-in scenario name or a TOML path.")],
+    policy: Annotated[
+        str, typer.Option("--policy", help="predicted, radius, zone, oracle or all.")
+    ] = "predicted",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write a map report (.png or .html).")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="SQLite event store for the first policy.")
+    ] = None,
+) -> None:
+    """Run SCENARIO through sim, tracking, prediction, warning and the alert store; score it."""
+    policies = parse_policies(policy)
+    if report is not None and report.suffix.lower() not in (".png", ".html"):
+        raise InputError(f"--report must name a .png or .html file, got {report.name!r}")
+    sim = fly(load_scenario(scenario))
+    store = SQLiteEventStore(db) if db is not None else None
+    index = load_areas()
+    try:
+        evaluation = _run(sim, policies, store, index)
+    finally:
+        if store is not None:
+            store.close()
+    doc = evaluation.figures()
+    if report is not None:
+        write_report(evaluation, report, index)
+    if as_json:
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    _timeline(evaluation, index)
+    _scores(doc)
+    lat = doc["latency_ms"]
+    _out.print(
+        f"latency scan -> events durable: p50 {lat['p50']} ms, p99 {lat['p99']} ms "
+        f"over {lat['scans']} scans"
+    )
+    if report is not None:
+        _out.print(f"report written to {report}")
+
+
+def _run(sim: Any, policies: list[str], store: Any, index: Any) -> Evaluation:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=_err, transient=True) as bar:
+        task = bar.add_task(f"{sim.scenario.name}: scans", total=sim.scan_count())
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done)
+
+        return evaluate(sim, policies, store=store, progress=progress, index=index)
+
+
+def _timeline(evaluation: Evaluation, index: Any) -> None:
+    name, outcome = next(iter(evaluation.outcomes.items()))
+    t0 = evaluation.run.sim.start_unix_s
+    table = Table(title=f"Alert events ({name})", title_justify="left")
+    for col in ("t+ s", "seq", "alert", "stage", "category", "areas", "first area", "tracks"):
+        table.add_column(col, justify="right" if col in ("t+ s", "seq", "areas") else "left")
+    for event in outcome.events[:TIMELINE_ROWS]:
+        table.add_row(
+            f"{event.issued_at_unix_s - t0:.1f}",
+            str(event.seq),
+            event.id.rsplit("-", 1)[-1],
+            event.stage,
+            event.category,
+            str(len(event.areas)),
+            index.get(event.areas[0].id).name_en if event.areas else "",
+            str(len(event.source)),
+        )
+    _out.print(table)
+    if len(outcome.events) > TIMELINE_ROWS:
+        _out.print(f"... {len(outcome.events) - TIMELINE_ROWS} more events")
+
+
+def _scores(doc: dict[str, Any]) -> None:
+    table = Table(
+        title=f"Scores: {doc['scenario']} ({doc['impacts']} impacts)", title_justify="left"
+    )
+    table.add_column("policy")
+    for _, label in _SCORE_COLUMNS:
+        table.add_column(label, justify="right")
+    for label in ("lead med s", "lead p10 s", "alert lead s", "lead/oracle", "area-min"):
+        table.add_column(label, justify="right")
+    for name, fig in doc["policies"].items():
+        label = f"{name} {fig['radius_m'] / 1000:g}km" if "radius_m" in fig else name
+        table.add_row(
+            label,
+            *(_cell(fig.get(key)) for key, _ in _SCORE_COLUMNS),
+            _cell(fig["lead_time_s"]["median"]),
+            _cell(fig["lead_time_s"]["p10"]),
+            _cell(fig["alert_lead_time_s"]["median"]),
+            _cell(fig.get("lead_time_ratio")),
+            _cell(fig["shelter_area_minutes"]),
+        )
+    _out.print(table)
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)

@@ -1,0 +1,27 @@
+"""redcolor.pipeline: the end-to-end runner, sim -> tracking -> prediction -> warning -> alerts.
+
+``run(scenario, policy=..., store=..., speed=..., start_unix_s=..., on_events=...)`` runs one
+policy (``redcolor serve --simulate`` calls it in a background thread); ``run_lanes`` runs
+several side by side on the same tracker output.
+"""
+
+from redcolor.pipeline.policies import (
+    DEFAULT_RADIUS_M,
+    POLICY_NAMES,
+    RADIUS_CHOICES_M,
+    make_policy,
+    oracle_threats,
+)
+from redcolor.pipeline.runner import LaneResult, RunResult, run, run_lanes
+
+__all__ = [
+    "DEFAULT_RADIUS_M",
+    "POLICY_NAMES",
+    "RADIUS_CHOICES_M",
+    "LaneResult",
+    "RunResult",
+    "make_policy",
+    "oracle_threats",
+    "run",
+    "run_lanes",
+]
