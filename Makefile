@@ -18,7 +18,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/redcolor areas around 32.996 35.414 --radius-km 8 --map meron-areas.png
+	$(BIN)/redcolor simulate meron-2024-01-06 --policy all --report meron-report.png
 
 # System packages the tests need (installed only where missing; CI runs as root).
 SYSTEM_PACKAGES := chromium
