@@ -169,12 +169,20 @@ class AreaIndex:
 
         Parameters
         ----------
-        lat, lon : array_like of float, shape (N,)
+        lat, lon : array_like of float, shape (N,) (any shape, the same for both)
             Degrees; NaN gives -1.
 
         Returns
         -------
         ndarray of int64, shape (N,)
+
+        Examples
+        --------
+        >>> from redcolor.geo import load_areas
+        >>> areas = load_areas()
+        >>> ids = areas.locate_many([32.08, 31.525, 32.1], [34.78, 34.596, 34.6])
+        >>> [areas.get(int(i)).name_en for i in ids[:2]], int(ids[2])
+        (['Tel Aviv - City Center', 'Sderot, Ibim'], -1)
         """
         lat_a = np.asarray(lat, dtype=np.float64)
         lon_a = np.asarray(lon, dtype=np.float64)
@@ -264,7 +272,19 @@ class AreaIndex:
         return [np.sort(tree_ids[bounds[i] : bounds[i + 1]]) for i in range(geoms.size)]
 
     def meeting_local(self, geom_m: Any, frame: LocalFrame) -> IntArray:
-        """Ids of the areas meeting a geometry given in ``frame``'s ground metres, sorted."""
+        """Ids of the areas meeting a geometry given in ``frame``'s ground metres, sorted.
+
+        Examples
+        --------
+        A 3 km disc around the summit of Mount Meron:
+
+        >>> from shapely.geometry import Point
+        >>> from redcolor.geo import LocalFrame, load_areas
+        >>> areas = load_areas()
+        >>> ids = areas.meeting_local(Point(0, 0).buffer(3000.0), LocalFrame(32.996, 35.414))
+        >>> sorted(areas.get(int(i)).name_en for i in ids)[:3]
+        ['Bar Yochai', 'Marom HaGalil Regional Center', 'Meron']
+        """
         return self.meeting(frame.to_wgs84(geom_m))
 
     def stats(self) -> dict[str, Any]:

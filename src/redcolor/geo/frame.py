@@ -194,6 +194,14 @@ def grow(geom_wgs84: Any, margin_m: float, quad_segs: int = 16) -> Any:
     Returns
     -------
     shapely geometry in WGS84.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> disc = grow(Point(35.0, 32.0), 1000.0)
+    >>> frame = LocalFrame(32.0, 35.0)
+    >>> round(frame.to_local(disc).area / 1e6, 2)  # km^2, about pi
+    3.14
     """
     if margin_m < 0 or not np.isfinite(margin_m):
         raise ValueError(f"margin must be a finite number of metres >= 0, got {margin_m}")
