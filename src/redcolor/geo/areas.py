@@ -169,12 +169,12 @@ class AreaIndex:
 
         Parameters
         ----------
-        lat, lon : array_like of float, shape (N,) (any shape, the same for both)
+        lat, lon : array_like of float, shape (N,) or any shape, the same for both
             Degrees; NaN gives -1.
 
         Returns
         -------
-        ndarray of int64, shape (N,)
+        ndarray of int64, the shape of ``lat``
 
         Examples
         --------
