@@ -1,4 +1,11 @@
-"""Track deletion: missed scans, long coasting, or a ballistic track below the terrain."""
+"""Track deletion: missed scans, long coasting, lost, below the terrain, or a duplicate.
+
+Duplicates: two confirmed tracks whose position-velocity states are closer than the
+``duplicate_probability`` gate of their combined covariance,
+``(x_i - x_j)^T (P_i + P_j)^-1 (x_i - x_j) <= chi2.ppf(duplicate_probability, 6)``, follow the
+same object (two plot pairs of one projectile at long range, where the angle noise is a
+kilometre); the one with fewer plots is dropped.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+from scipy.stats import chi2
 
 from redcolor.tracking.state import KIND_BALLISTIC
 
@@ -29,6 +38,8 @@ class DeleterSettings:
         its gate would swallow other objects' plots.
     below_ground_m : float
         A ballistic track predicted this far below the terrain has landed.
+    duplicate_probability : float
+        Gate of the duplicate test (module docstring).
     """
 
     tentative_max_misses: int = 2
@@ -37,6 +48,7 @@ class DeleterSettings:
     tentative_max_coast_s: float = 2.5
     max_pos_sigma_m: float = 1500.0
     below_ground_m: float = 30.0
+    duplicate_probability: float = 0.99
 
 
 class Deleter:
@@ -63,3 +75,29 @@ class Deleter:
         stale = t_unix_s - last_update_t_unix_s > max_coast
         lost = pos_var_m2 > s.max_pos_sigma_m**2
         return (misses >= max_miss) | landed | stale | lost
+
+    def duplicates(
+        self, x: F64, P: F64, confirmed: NDArray[np.bool_], n_hits: NDArray[np.int64]
+    ) -> NDArray[np.bool_]:
+        """Mask (N,) of confirmed tracks that duplicate a confirmed track with more plots."""
+        out = np.zeros(x.shape[0], dtype=bool)
+        rows = np.flatnonzero(confirmed)
+        if rows.size < 2:
+            return out
+        pos = x[rows, 0:3]
+        radius = 4.0 * np.sqrt(np.trace(P[rows, 0:3, 0:3], axis1=1, axis2=2))
+        found = cKDTree(pos).query_ball_point(pos, r=radius, return_sorted=False)
+        lengths = np.fromiter((len(f) for f in found), np.int64, count=rows.size)
+        a = np.repeat(np.arange(rows.size), lengths)
+        b = np.fromiter((j for f in found for j in f), np.int64, count=int(lengths.sum()))
+        keep = a < b
+        a, b = rows[a[keep]], rows[b[keep]]
+        if a.size == 0:
+            return out
+        d = x[a, 0:6] - x[b, 0:6]
+        s = P[a, 0:6, 0:6] + P[b, 0:6, 0:6]
+        d2 = np.einsum("ki,ki->k", d, np.linalg.solve(s, d[:, :, None])[:, :, 0])
+        same = d2 <= chi2.ppf(self.settings.duplicate_probability, 6)
+        a, b = a[same], b[same]
+        out[np.where(n_hits[a] < n_hits[b], a, b)] = True
+        return out

@@ -189,6 +189,7 @@ class Tracker:
             self.height_above_ground_m(tab.x[:, 0:3]),
             np.trace(tab.P[:, 0:3, 0:3], axis1=1, axis2=2),
         )  # fmt: skip
+        drop |= self.deleter.duplicates(tab.x, tab.P, tab.confirmed & ~drop, tab.n_hits)
         tab.keep(~drop)
 
     def height_above_ground_m(self, pos_enu_m: F64) -> F64:
