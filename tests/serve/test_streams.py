@@ -185,3 +185,24 @@ async def test_slow_ws_client_is_dropped_with_a_reason_and_others_continue(
         assert frames[-1]["type"] == "dropped" and "too slow" in frames[-1]["reason"]
         seqs = [f["seq"] for f in frames if "seq" in f]
         assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) < 2000
+
+
+async def test_metrics_count_events_deliveries_clients_and_latency(live_server, meron_ids):
+    async with websockets.connect(f"{live_server.ws}/v1/stream") as ws:
+        await until(lambda: live_server.state.hub._all)
+        live_server.writer.lifecycle(meron_ids[:2])
+        seqs = []
+        while len(seqs) < 4:
+            msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            seqs += [msg["seq"]] if "seq" in msg else []
+        async with httpx.AsyncClient(base_url=live_server.http) as client:
+            await client.get("/v1/history", params={"cursor": "bogus"})
+            text = (await client.get("/metrics")).text
+    lines = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    assert float(lines["redcolor_events_total"]) == 4
+    assert float(lines['redcolor_deliveries_total{channel="stream"}']) == 4
+    assert float(lines['redcolor_connected_clients{channel="ws"}']) == 1
+    assert float(lines['redcolor_delivery_latency_seconds_count{channel="stream_fanout"}']) == 4
+    assert float(lines['redcolor_rejected_requests_total{status="400"}']) == 1

@@ -197,7 +197,7 @@ async def consume(
     """
     while True:
         sink = QueueSink(max_items, channel=channel)
-        sub = hub.subscribe(sink, None, position.last_seq)
+        sub = hub.subscribe(sink, None, position.last_seq, internal=True)
         replay = asyncio.ensure_future(
             catch_up(hub, store, sub, has_space=sink.has_space, wait_space=sink.wait_space)
         )

@@ -64,11 +64,14 @@ class ResumeCursor:
 
 @dataclass(eq=False, slots=True)
 class Subscriber:
-    """One client of the hub. ``area_ids`` None means every area."""
+    """One client of the hub. ``area_ids`` None means every area. ``internal`` subscribers are
+    the server's own channels (MQTT, push, sirens): not counted as client deliveries and sent
+    no heartbeats."""
 
     sink: Sink
     area_ids: frozenset[int] | None
     cursor: ResumeCursor
+    internal: bool = False
     live: bool = False
     closed: bool = False
 
@@ -102,14 +105,20 @@ class Hub:
         self._on_drop = on_drop
         self._all: dict[Subscriber, None] = {}
         self._by_area: dict[int, dict[Subscriber, None]] = {}
+        self._internal: dict[Subscriber, None] = {}
 
     def subscribe(
-        self, sink: Sink, area_ids: Iterable[int] | None = None, after_seq: int | None = None
+        self,
+        sink: Sink,
+        area_ids: Iterable[int] | None = None,
+        after_seq: int | None = None,
+        *,
+        internal: bool = False,
     ) -> Subscriber:
         """A new catching-up subscriber; ``after_seq`` None means "from now on"."""
         start = self.last_seq if after_seq is None else after_seq
         areas = None if area_ids is None else frozenset(area_ids)
-        return Subscriber(sink=sink, area_ids=areas, cursor=ResumeCursor(start))
+        return Subscriber(sink, areas, ResumeCursor(start), internal=internal)
 
     def try_go_live(self, sub: Subscriber) -> bool:
         """Make ``sub`` live if its cursor has caught up with the hub; else False (replay more)."""
@@ -118,7 +127,9 @@ class Hub:
         if sub.cursor.last_seq < self.last_seq:
             return False
         sub.live = True
-        if sub.area_ids is None:
+        if sub.internal:
+            self._internal[sub] = None
+        elif sub.area_ids is None:
             self._all[sub] = None
         else:
             for area in sub.area_ids:
@@ -131,6 +142,9 @@ class Hub:
         if not sub.live:
             return
         sub.live = False
+        if sub.internal:
+            self._internal.pop(sub, None)
+            return
         if sub.area_ids is None:
             self._all.pop(sub, None)
             return
@@ -162,7 +176,8 @@ class Hub:
         return targets
 
     def publish(self, frames: EventFrames) -> int:
-        """Deliver one event to every live subscriber that wants it; return the deliveries.
+        """Deliver one event to every live subscriber that wants it; return the deliveries to
+        client (not internal) subscribers.
 
         Events must come in increasing ``seq`` order (the store's order).
         """
@@ -182,6 +197,7 @@ class Hub:
                 delivered += 1
             else:
                 too_slow.append(sub)
+        too_slow += [sub for sub in list(self._internal) if not sub.deliver(frames)]
         for sub in too_slow:
             self.drop(sub, f"client too slow: buffer full at seq {frames.seq}")
         return delivered
