@@ -9,12 +9,13 @@ ASGI server the same endpoint falls back to a bounded :class:`QueueSink` and a w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Header, Query, Request, WebSocket
+from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from redcolor.bus.follow import Dropped, QueueSink, catch_up
@@ -94,10 +95,14 @@ class RawWsSink:
         await asyncio.sleep(0.005)
 
 
+_GONE = (WebSocketDisconnect, RuntimeError, OSError)  # client left while we wrote
+
+
 async def _drop_close(websocket: WebSocket, reason: str) -> None:
     """Tell a dropped client why, then close so it resumes later."""
-    await websocket.send_text(ControlFrames.dropped(reason).body.decode())
-    await websocket.close(DROP_CLOSE_CODE, reason[:120])
+    with contextlib.suppress(*_GONE):
+        await websocket.send_text(ControlFrames.dropped(reason).body.decode())
+        await websocket.close(DROP_CLOSE_CODE, reason[:120])
 
 
 async def _read_until_disconnect(websocket: WebSocket) -> None:
@@ -136,10 +141,12 @@ async def _serve_queued(ws: WebSocket, state: ServerState, sub_args: Any) -> Non
             while True:
                 item = await sink.get()
                 await ws.send_text(item.body.decode())
-                if isinstance(item, EventFrames):
+                if isinstance(item, EventFrames) and item.published_mono_s:
                     latency.observe(time.monotonic() - item.published_mono_s)
         except Dropped as exc:
             await _drop_close(ws, str(exc))
+        except _GONE:
+            return  # the reader sees the disconnect and ends the session
 
     reader = asyncio.ensure_future(_read_until_disconnect(ws))
     write_task = asyncio.ensure_future(writer())
