@@ -123,11 +123,20 @@ function onEvent(event) {
   }
 }
 
+let announced = "";
+
+/** The header badge; screen readers hear only changes of state, not the replay clock. */
 function renderStatus() {
   const badge = $("status");
-  badge.dataset.state = mode === "replay" ? "replay" : status;
-  if (mode === "replay") badge.textContent = t(lang, "replaying", { time: clock(lang, replayS) });
-  else badge.textContent = t(lang, status === "live" ? "liveBadge" : status === "connecting" ? "connecting" : "reconnecting");
+  const state = mode === "replay" ? "replay" : status;
+  badge.dataset.state = state;
+  const word = t(lang, status === "live" ? "liveBadge" : status === "connecting" ? "connecting" : "reconnecting");
+  badge.textContent = mode === "replay" ? t(lang, "replaying", { time: clock(lang, replayS) }) : word;
+  const announcement = mode === "replay" ? t(lang, "replaying", { time: "" }).trim() : word;
+  if (announcement !== announced) {
+    $("announce").textContent = announcement;
+    announced = announcement;
+  }
 }
 
 /** Once every 250 ms: expire old states, advance a playing replay, tick the countdowns. */
