@@ -19,7 +19,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+import shapely
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -584,4 +586,34 @@ def test_page_alert_state_matches_the_reference_on_random_runs(browser, server):
         "pre_alert",
         "ended",
     }
+    w.page.context.close()
+
+
+def test_client_side_locate_agrees_with_the_server_index(browser, server):
+    """The page finds a visitor's area itself (no location leaves the browser): for random
+    points over the country and points inside random areas it must name the area the server's
+    AreaIndex names."""
+    rng = random.Random(7)
+    points = [(rng.uniform(29.45, 33.34), rng.uniform(34.25, 35.90)) for _ in range(3000)]
+    for area in rng.sample(list(server.areas.areas), 300):
+        p = area.polygon.representative_point()
+        points.append((p.y, p.x))
+    lat = np.array([p[0] for p in points])
+    lon = np.array([p[1] for p in points])
+    want = server.areas.locate_many(lat, lon).tolist()
+    w = open_map(browser, server)
+    got = w.page.evaluate(
+        "(points) => points.map(([lat, lon]) => {"
+        " const e = window.redcolor.index.locate(lat, lon); return e ? e.id : -1; })",
+        points,
+    )
+    disagree = [(p, g, x) for p, g, x in zip(points, got, want, strict=True) if g != x]
+    # Some area polygons overlap; a point in two areas may be named by either (both contain it).
+    for (la, lo), g, x in disagree:
+        assert g != -1 and x != -1, f"({la}, {lo}): page {g}, server {x}"
+        point = shapely.Point(lo, la)
+        assert server.areas.get(g).polygon.covers(point), (la, lo, g)
+        assert server.areas.get(x).polygon.covers(point), (la, lo, x)
+    assert len(disagree) < 0.01 * len(points)
+    assert sum(1 for x in want if x != -1) > 400  # the 300 inner points and some random ones
     w.page.context.close()
