@@ -181,3 +181,31 @@ def test_cli_run_writes_the_files_and_a_picture(tmp_path: Path, capsys) -> None:
     assert (out / "overview.png").stat().st_size > 10_000
     reg = json.loads((out / "sensors.jsonl").read_text().splitlines()[0])
     assert reg["id"] == "r1" and reg["range_rate_sigma_m_s"] == 2.0
+
+
+def test_branch_follows_apogee_or_flight_time_requests() -> None:
+    from redcolor.sim.catalogue import get_projectile
+    from redcolor.sim.salvo import choose_branch
+
+    mortar, qassam, here = get_projectile("mortar-120mm"), get_projectile("qassam"), Place(31, 34)
+    base = SalvoSpec("qassam", 1, 0.0, 0.0, here, here)
+    from dataclasses import replace
+
+    assert choose_branch(base, mortar, 6_000.0, 0.0) == "high"  # the mortar's default
+    assert choose_branch(base, qassam, 9_500.0, 0.0) == "low"  # the rocket's default
+    assert choose_branch(replace(base, trajectory="high"), qassam, 9_500.0, 0.0) == "high"
+    assert choose_branch(replace(base, apogee_m=4_000.0), qassam, 9_500.0, 0.0) == "high"
+    assert choose_branch(replace(base, flight_time_s=38.0), qassam, 9_500.0, 0.0) == "low"
+    assert choose_branch(replace(base, flight_time_s=56.0), qassam, 9_500.0, 0.0) == "high"
+
+
+@pytest.mark.slow
+def test_ballistic_missiles_fly_about_ten_minutes_and_land_near_their_targets() -> None:
+    result = simulate(load_scenario("ballistic-center"))
+    for rec in result.truth:
+        assert 540.0 <= rec.flight_time_s <= 720.0  # Ynet: ~10-12 minutes to Israel
+        target = result.scenario.salvos[rec.salvo].target
+        x0, y0 = result.frame.project(target.lat_deg, target.lon_deg)
+        x, y = result.frame.project(rec.impact.lat, rec.impact.lon)
+        assert np.hypot(x - x0, y - y0) < 15_000.0
+        assert 150_000.0 < rec.apogee_m < 500_000.0

@@ -311,12 +311,13 @@ CATALOGUE: dict[str, Projectile] = {
             step_s=0.5,
             aim_sigma_mrad=0.5,
             thrust_sigma=0.0005,
-            drag_sigma=0.03,
+            drag_sigma=0.005,
             source="~10-12 minutes of flight to Israel (Ynet); 1,500-2,000 km class (Ghadr, "
             "17.5 t, 1.25 m, ~110 s burn, as commonly published)",
             assumptions="the whole body re-enters (no warhead separation); constant-attitude "
             "boost; thrust calibrated to a 1,800 km maximum range; guidance keeps the "
-            "burnout-speed spread to 0.05%",
+            "burnout-speed spread to 0.05%; 0.5% drag spread (re-entry drag dominates the "
+            "miss: about 2-3 km at 1,600 km, of the order of published Shahab-3 CEP figures)",
             checks=(
                 RangeCheck(
                     1_600_000.0,

@@ -159,7 +159,8 @@ def fly(
         Unit launch directions (for guided missiles also the thrust direction).
     earth, terrain : EarthModel, Terrain
     thrust_factor, drag_factor : array_like (N,) or scalar
-        Multipliers on the nominal thrust and drag coefficient (dispersion).
+        Multipliers on the nominal thrust (the launch speed for projectiles without a motor)
+        and on the drag coefficient (dispersion).
     wind_enu_m_s : array_like (3,), optional
     record_step_s : float
         Record interval in the coast, seconds (rounded to a multiple of the step).
@@ -174,13 +175,16 @@ def fly(
     n = pos.shape[0]
     direction = np.array(launch_dir_enu, dtype=np.float64, ndmin=2)
     direction = direction / np.linalg.norm(direction, axis=1, keepdims=True)
-    vel = direction * projectile.launch_speed_m_s
-    thrust_n = projectile.thrust_n * np.broadcast_to(np.asarray(thrust_factor, float), (n,))
+    burn_s = projectile.burn_s
+    factor = np.broadcast_to(np.asarray(thrust_factor, dtype=np.float64), (n,))
+    # without a motor (mortar bombs) the thrust factor is the muzzle-velocity spread
+    speed = projectile.launch_speed_m_s * (factor if burn_s == 0 else np.ones(n))
+    vel = direction * speed[:, None]
+    thrust_n = projectile.thrust_n * factor
     cda_m2 = (
         projectile.cd0 * projectile.area_m2 * np.broadcast_to(np.asarray(drag_factor, float), (n,))
     )
     wind = None if wind_enu_m_s is None else np.asarray(wind_enu_m_s, dtype=np.float64)
-    burn_s = projectile.burn_s
     mdot = projectile.propellant_kg / burn_s if burn_s > 0 else 0.0
 
     def make_accel(t_start: float, dt: float, act: IntArray, burning: bool) -> AccelFn:

@@ -5,10 +5,11 @@ Ballistic salvos (rockets, mortars, missiles)
 * Launch times: ``at_s + over_s * U`` sorted; launch and aim points uniform in their discs.
 * Aim: the elevation for each round's great-circle range from the projectile's range table
   (:mod:`redcolor.sim.aim`), on the salvo's branch (``trajectory``, or the one whose apogee is
-  nearer ``apogee_m``, or the catalogue default). The crew's aim then corrects for Earth
-  rotation and curvature: the nominal round from the salvo's launch centre to its target
-  centre is flown with the full physics and its range and cross-track miss fed back three
-  times; every round gets the same correction. Wind is *not* corrected for (assumption).
+  nearer ``apogee_m``, or whose flight time is nearer ``flight_time_s``, or the catalogue
+  default). The aim then corrects for Earth rotation and curvature: nominal rounds are flown
+  with the full physics and their range and cross-track misses fed back three times, round by
+  round for salvos of up to 64, else for one round from the launch centre to the target
+  centre whose correction every round shares. Wind is *not* corrected for (assumption).
 * Dispersion per round: elevation and azimuth errors ``N(0, aim_sigma)``, thrust factor
   ``1 + N(0, thrust_sigma)``, drag factor ``1 + N(0, drag_sigma)``; plus the scenario wind.
 
@@ -40,6 +41,9 @@ IntArray = NDArray[np.intp]
 DRONE_DIVE_RATIO = 1.5
 """Dive starts this many cruise heights before the target (a ~34 degree dive; assumption)."""
 DRONE_LEG_PIECE_M = 5_000.0
+AIM_ITERATIONS = 3
+PER_ROUND_AIM_MAX = 64
+"""Salvos up to this size are aimed round by round; larger ones share the centre's correction."""
 
 
 @dataclass(frozen=True)
@@ -111,19 +115,23 @@ def _ground_points(
 
 
 def choose_branch(spec: SalvoSpec, projectile: Projectile, range_m: float, ground: float) -> Branch:
-    """The salvo's trajectory branch: explicit, nearest to ``apogee_m``, or the default."""
+    """The salvo's trajectory branch: explicit, nearest to ``apogee_m`` or ``flight_time_s``
+    (apogee above sea level), or the catalogue default."""
     if spec.trajectory is not None:
         return spec.trajectory
-    if spec.apogee_m is None:
+    if spec.apogee_m is None and spec.flight_time_s is None:
         return projectile.default_trajectory
     table = range_table(projectile.name, ground)
     best: tuple[float, Branch] | None = None
     for branch in ("low", "high"):
         try:
-            _, _, apogee = table.at_range(range_m, branch)
+            _, flight_time_s, apogee_agl_m = table.at_range(range_m, branch)
         except ScenarioError:
             continue
-        miss = abs(apogee + ground - spec.apogee_m)
+        if spec.apogee_m is not None:
+            miss = abs(apogee_agl_m + ground - spec.apogee_m)
+        else:
+            miss = abs(flight_time_s - float(spec.flight_time_s or 0.0))
         if best is None or miss < best[0]:
             best = (miss, branch)
     return projectile.default_trajectory if best is None else best[1]
@@ -144,25 +152,26 @@ def fly_ballistic(
     launch = _ground_points(frame, earth, _disc(rng, frame, spec.launch, n), ground_alt_m)
     launch = earth.at_altitude(launch, ground_alt_m + LAUNCHER_HEIGHT_M)
     aim = _ground_points(frame, earth, _disc(rng, frame, spec.target, n), ground_alt_m)
-    centre_l = _ground_points(
-        frame, earth, np.array([[spec.launch.lat_deg, spec.launch.lon_deg]]), ground_alt_m
-    )
-    centre_l = earth.at_altitude(centre_l, ground_alt_m + LAUNCHER_HEIGHT_M)
-    centre_a = _ground_points(
-        frame, earth, np.array([[spec.target.lat_deg, spec.target.lon_deg]]), ground_alt_m
-    )
+    if n <= PER_ROUND_AIM_MAX:
+        from_l, to_a = launch, aim
+    else:  # one nominal round from the launch centre to the target centre stands for all
+        from_l = earth.at_altitude(
+            _ground_points(frame, earth, np.array([[spec.launch.lat_deg, spec.launch.lon_deg]]),
+                           ground_alt_m),
+            ground_alt_m + LAUNCHER_HEIGHT_M,
+        )  # fmt: skip
+        to_a = _ground_points(
+            frame, earth, np.array([[spec.target.lat_deg, spec.target.lon_deg]]), ground_alt_m
+        )
     table = range_table(p.name, ground_alt_m)
-    want = float(earth.ground_range_m(centre_l, centre_a)[0])
-    branch = choose_branch(spec, p, want, ground_alt_m)
-    aim_range, az_off = want, 0.0
-    for _ in range(3):
-        elev = table.elevation_for([aim_range], branch)
-        d = launch_directions(earth, centre_l, centre_a, elev, az_off)
-        t = fly(p, centre_l, d, earth, terrain)
-        got = float(earth.ground_range_m(centre_l, t.impact_pos_enu_m)[0])
-        cross = float(cross_track_m(earth, centre_l, centre_a, t.impact_pos_enu_m)[0])
-        aim_range += want - got
-        az_off -= cross / want
+    want = earth.ground_range_m(from_l, to_a)
+    branch = choose_branch(spec, p, float(np.mean(want)), ground_alt_m)
+    aim_range, az_off = want.copy(), np.zeros_like(want)
+    for _ in range(AIM_ITERATIONS):
+        d = launch_directions(earth, from_l, to_a, table.elevation_for(aim_range, branch), az_off)
+        t = fly(p, from_l, d, earth, terrain)
+        aim_range += want - earth.ground_range_m(from_l, t.impact_pos_enu_m)
+        az_off -= cross_track_m(earth, from_l, to_a, t.impact_pos_enu_m) / want
     ranges = earth.ground_range_m(launch, aim) + (aim_range - want)
     elev = table.elevation_for(ranges, branch)
     sig_rad = p.aim_sigma_mrad * 1e-3

@@ -52,6 +52,7 @@ class SalvoSpec:
     target: Place
     trajectory: Branch | None = None
     apogee_m: float | None = None
+    flight_time_s: float | None = None
     speed_m_s: float | None = None
     waypoints: tuple[Waypoint, ...] = ()
 
@@ -226,6 +227,7 @@ def _salvo(t: _Table) -> SalvoSpec:
         target=_place(target),
         trajectory=t.text("trajectory", None, choices={"low", "high"}),
         apogee_m=t.num("apogee_m", None, lo=1.0, hi=2_000_000.0),
+        flight_time_s=t.num("flight_time_s", None, lo=1.0, hi=7_200.0),
         speed_m_s=t.num("speed_m_s", None, lo=10.0, hi=100.0) if drone else None,
         waypoints=tuple(waypoints),
     )
