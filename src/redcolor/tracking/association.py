@@ -69,3 +69,4 @@ class GnnAssociator:
         r, c = linear_sum_assignment(block)
         real = c < nc
         out[rows[r[real]]] = cols[c[real]]
+

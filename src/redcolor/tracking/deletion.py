@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
+from redcolor.tracking.gating import flatten_neighbours
 from redcolor.tracking.state import KIND_BALLISTIC
 
 F64 = NDArray[np.float64]
@@ -77,21 +78,29 @@ class Deleter:
         return (misses >= max_miss) | landed | stale | lost
 
     def duplicates(
-        self, x: F64, P: F64, confirmed: NDArray[np.bool_], n_hits: NDArray[np.int64]
+        self,
+        x: F64,
+        P: F64,
+        confirmed: NDArray[np.bool_],
+        recent: NDArray[np.bool_],
+        n_hits: NDArray[np.int64],
     ) -> NDArray[np.bool_]:
-        """Mask (N,) of confirmed tracks that duplicate a confirmed track with more plots."""
+        """Mask (N,) of confirmed tracks that duplicate a confirmed track with more plots.
+
+        Only pairs with at least one ``recent`` track (newly confirmed) are tested: two old
+        tracks that survived side by side are two objects.
+        """
         out = np.zeros(x.shape[0], dtype=bool)
         rows = np.flatnonzero(confirmed)
-        if rows.size < 2:
+        new = np.flatnonzero(confirmed & recent)
+        if rows.size < 2 or new.size == 0:
             return out
-        pos = x[rows, 0:3]
-        radius = 4.0 * np.sqrt(np.trace(P[rows, 0:3, 0:3], axis1=1, axis2=2))
-        found = cKDTree(pos).query_ball_point(pos, r=radius, return_sorted=False)
-        lengths = np.fromiter((len(f) for f in found), np.int64, count=rows.size)
-        a = np.repeat(np.arange(rows.size), lengths)
-        b = np.fromiter((j for f in found for j in f), np.int64, count=int(lengths.sum()))
-        keep = a < b
-        a, b = rows[a[keep]], rows[b[keep]]
+        radius = 4.0 * np.sqrt(np.trace(P[new, 0:3, 0:3], axis1=1, axis2=2))
+        hits = cKDTree(x[rows, 0:3]).query_ball_point(x[new, 0:3], r=radius, return_sorted=False)
+        a, b = flatten_neighbours(hits)
+        a, b = new[a], rows[b]
+        keep = a != b
+        a, b = a[keep], b[keep]
         if a.size == 0:
             return out
         d = x[a, 0:6] - x[b, 0:6]

@@ -2,8 +2,9 @@
 
 Two stages. A k-d tree over the plots' Cartesian positions (common ENU) keeps, for each track,
 the plots within ``coarse_sigmas`` standard deviations of its predicted position (radius
-``coarse_sigmas * sqrt(tr P_pos + max_j tr R_pos_j)``, an upper bound on the largest
-eigenvalue). The survivors pass the Mahalanobis gate in the radar's polar frame::
+``coarse_sigmas * sqrt(tr P_pos + tr R_pos)``, ``R_pos`` the positional covariance of a plot at
+the track's range, ``tr R_pos = sigma_r^2 + 2 (r sigma_angle)^2``; the traces bound the
+largest eigenvalues). The survivors pass the Mahalanobis gate in the radar's polar frame::
 
     d2_ij = nu_ij^T S_i^-1 nu_ij  <=  chi2.ppf(gate_probability, m)
 
@@ -14,6 +15,8 @@ constant), so a plot contested by a tight and a loose track goes to the one it f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,6 +55,19 @@ class GatedPairs:
     cost: F64
 
 
+@lru_cache(maxsize=64)
+def _chi2_ppf(p: float, dof: int) -> float:
+    return float(chi2.ppf(p, dof))
+
+
+def flatten_neighbours(hits: NDArray[np.object_]) -> tuple[I64, I64]:
+    """``query_ball_point`` lists -> (row, neighbour) index arrays (K,), (K,)."""
+    lengths = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
+    rows = np.repeat(np.arange(len(hits), dtype=np.int64), lengths)
+    cols = np.fromiter(chain.from_iterable(hits), dtype=np.int64, count=int(lengths.sum()))
+    return rows, cols
+
+
 class Gater:
     """Coarse k-d tree gate, then the Mahalanobis gate in the radar's polar frame."""
 
@@ -60,7 +76,7 @@ class Gater:
 
     def threshold(self, m: int) -> float:
         """Mahalanobis gate threshold for an m-dimensional measurement."""
-        return float(chi2.ppf(self.settings.gate_probability, m))
+        return _chi2_ppf(self.settings.gate_probability, m)
 
     def gate(
         self,
@@ -68,7 +84,7 @@ class Gater:
         track_pos_cov: F64,
         inno: Innovation,
         plot_pos_enu_m: F64,
-        plot_pos_cov: F64,
+        plot_var_m2: F64,
         plot_z: F64,
     ) -> GatedPairs:
         """Gate N tracks against M plots of one scan.
@@ -77,27 +93,25 @@ class Gater:
         ----------
         track_pos_enu_m : (N, 3) predicted track positions; ``track_pos_cov`` (N, 3, 3).
         inno : innovation statistics of the N tracks in this radar.
-        plot_pos_enu_m : (M, 3) plot positions; ``plot_pos_cov`` (M, 3, 3).
+        plot_pos_enu_m : (M, 3) plot positions.
+        plot_var_m2 : (N,) positional variance (trace, m^2) of a plot at each track's range.
         plot_z : (M, m) the plots as measured (polar).
         """
         empty = GatedPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
         n, m = track_pos_enu_m.shape[0], plot_pos_enu_m.shape[0]
         if n == 0 or m == 0:
             return empty
-        plot_var = float(np.max(np.trace(plot_pos_cov, axis1=1, axis2=2)))
         radius = self.settings.coarse_sigmas * np.sqrt(
-            np.trace(track_pos_cov, axis1=1, axis2=2) + plot_var
+            np.trace(track_pos_cov, axis1=1, axis2=2) + plot_var_m2
         )
         hits = cKDTree(plot_pos_enu_m).query_ball_point(
             track_pos_enu_m, r=radius, return_sorted=False
         )
-        lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=n)
-        if lengths.sum() == 0:
+        ti, pj = flatten_neighbours(hits)
+        if ti.size == 0:
             return empty
-        ti = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        pj = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(lengths.sum()))
         nu = residual(plot_z[pj], inno.z_pred[ti])
-        d2 = np.einsum("ki,kij,kj->k", nu, inno.S_inv[ti], nu)
+        d2 = np.einsum("ki,ki->k", nu, np.einsum("kij,kj->ki", inno.S_inv[ti], nu))
         keep = d2 <= self.threshold(plot_z.shape[1])
         ti, pj, d2 = ti[keep], pj[keep], d2[keep]
         return GatedPairs(ti, pj, d2, d2 + inno.log_det_S[ti])

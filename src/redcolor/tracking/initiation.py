@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from redcolor.tracking.gating import flatten_neighbours
 from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE, LN_BETA, STATE_DIM
 
 F64 = NDArray[np.float64]
@@ -135,11 +136,10 @@ class TwoPointInitiator:
         radius = s.max_speed_m_s * float(t_unix_s - self._t[older].min())
         old_ids = np.flatnonzero(older)
         found = cKDTree(self._pos[older]).query_ball_point(pos_enu_m, r=radius)
-        lengths = np.fromiter((len(f) for f in found), np.int64, count=len(found))
-        if lengths.sum() == 0:
+        ni, oj = flatten_neighbours(found)
+        if ni.size == 0:
             return none, none
-        ni = np.repeat(np.arange(len(found)), lengths)
-        oi = old_ids[np.fromiter((j for f in found for j in f), np.int64, count=int(lengths.sum()))]
+        oi = old_ids[oj]
         dist = np.linalg.norm(pos_enu_m[ni] - self._pos[oi], axis=1)
         speed = dist / (t_unix_s - self._t[oi])
         ok = (speed >= s.min_speed_m_s) & (speed <= s.max_speed_m_s)

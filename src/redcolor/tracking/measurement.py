@@ -149,7 +149,7 @@ def enu_from_polar(z: F64, pose: RadarPose) -> tuple[F64, F64]:
     j[:, :, 2] = np.stack([-r * se * sa, -r * se * ca, r * ce], axis=1)
     jg = pose.rot_enu_from_radar @ j
     sig2 = np.array([pose.range_sigma_m, pose.angle_sigma_rad, pose.angle_sigma_rad]) ** 2
-    cov = np.einsum("mik,k,mjk->mij", jg, sig2, jg)
+    cov = (jg * sig2) @ np.transpose(jg, (0, 2, 1))
     return pos, cov
 
 

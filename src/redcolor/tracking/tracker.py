@@ -27,6 +27,8 @@ from redcolor.tracking.update import ekf_update, innovation
 
 F64 = NDArray[np.float64]
 EARTH_RADIUS_M = 6_371_000.0
+DUPLICATE_WINDOW_S = 10.0
+"""Tracks confirmed within this many seconds are checked for duplicating an existing one."""
 COVERAGE_SIGMAS = 2.0
 """A scan counts as a missed opportunity only if the track would be in the radar's coverage
 even this many standard deviations of height lower (low drones skim the radar horizon)."""
@@ -141,10 +143,10 @@ class Tracker:
             if rows.size == 0 or cols.size == 0:
                 continue
             inno = innovation(tab.x[rows], tab.P[rows], pose, with_rr)
+            plot_var = pose.range_sigma_m**2 + 2.0 * (inno.z_pred[:, 0] * pose.angle_sigma_rad) ** 2
             pairs = self.gater.gate(
-                tab.x[rows, 0:3], tab.P[rows, 0:3, 0:3], inno,
-                plot_pos[cols], plot_cov[cols], z[cols],
-            )  # fmt: skip
+                tab.x[rows, 0:3], tab.P[rows, 0:3, 0:3], inno, plot_pos[cols], plot_var, z[cols]
+            )
             miss = self.gater.threshold(z.shape[1]) + inno.log_det_S
             got = self.associator.assign(rows.size, cols.size, pairs.track, pairs.plot,
                                          pairs.cost, miss)  # fmt: skip
@@ -189,7 +191,8 @@ class Tracker:
             self.height_above_ground_m(tab.x[:, 0:3]),
             np.trace(tab.P[:, 0:3, 0:3], axis1=1, axis2=2),
         )  # fmt: skip
-        drop |= self.deleter.duplicates(tab.x, tab.P, tab.confirmed & ~drop, tab.n_hits)
+        recent = tab.confirmed_t >= t - DUPLICATE_WINDOW_S
+        drop |= self.deleter.duplicates(tab.x, tab.P, tab.confirmed & ~drop, recent, tab.n_hits)
         tab.keep(~drop)
 
     def height_above_ground_m(self, pos_enu_m: F64) -> F64:

@@ -77,5 +77,5 @@ def ekf_update(x: F64, P: F64, z: F64, inno: Innovation, R: F64) -> tuple[F64, F
     x_new = x + np.einsum("nij,nj->ni", k, nu)
     a = np.eye(STATE_DIM)[None] - k @ inno.H
     p_new = a @ P @ np.transpose(a, (0, 2, 1)) + k @ R @ np.transpose(k, (0, 2, 1))
-    nis = np.einsum("ni,nij,nj->n", nu, inno.S_inv, nu)
+    nis = np.einsum("ni,ni->n", nu, np.einsum("nij,nj->ni", inno.S_inv, nu))
     return x_new, 0.5 * (p_new + np.transpose(p_new, (0, 2, 1))), nis
