@@ -301,6 +301,11 @@ export function t(lang, key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
 }
 
+/** A category's name in `lang`; a category this page has no words for is shown as sent. */
+export function categoryName(lang, category) {
+  return `cat_${category}` in STRINGS.en ? t(lang, `cat_${category}`) : String(category);
+}
+
 /** An area's name in `lang` (falls back to English, then Hebrew, then the id). */
 export function areaName(props, lang) {
   if (!props) return "";

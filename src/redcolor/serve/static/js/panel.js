@@ -1,7 +1,7 @@
 // The text side of the page: the alert list, the "my location" card and the summary line.
 // Everything is built with DOM calls and textContent (server strings are never parsed as HTML).
 
-import { areaName, clock, t } from "./i18n.js";
+import { areaName, categoryName, clock, t } from "./i18n.js";
 
 const LIST_LIMIT = 50; // alerts shown in the list (newest first)
 const NAMES_SHOWN = 12; // area names listed per alert before "and N more"
@@ -25,7 +25,7 @@ export function renderAlertList(list, state, index, lang) {
     const head = el("div", "alert-head");
     head.append(
       el("span", "badge", t(lang, `stage_${alert.stage}`)),
-      el("strong", "category", t(lang, `cat_${alert.category}`)),
+      el("strong", "category", categoryName(lang, alert.category)),
       el("time", "when", clock(lang, alert.updatedS)),
     );
     head.querySelector("time").dateTime = new Date(alert.updatedS * 1000).toISOString();
@@ -81,7 +81,7 @@ export function renderMyArea(card, me, state, index, nowS, lang) {
     setText(stateEl, t(lang, "stateNone"));
     setText(timerEl, "");
   } else if (view.stage === "alert") {
-    setText(stateEl, `${t(lang, "stage_alert")}: ${t(lang, `cat_${view.category}`)} — ${t(lang, "takeShelter")}`);
+    setText(stateEl, `${t(lang, "stage_alert")}: ${categoryName(lang, view.category)} — ${t(lang, "takeShelter")}`);
     setText(timerEl, t(lang, "left", { s: Math.ceil(view.remainingS) }));
   } else {
     setText(stateEl, t(lang, `stage_${view.stage}`));
