@@ -12,12 +12,13 @@ For each N (default 10,000 and 20,000) and each server, in this one run:
 
 The open-file hard limit here is 20,000 and cannot be raised (no CAP_SYS_RESOURCE), so a server
 runs as ``ceil(N / 15,000)`` processes sharing the port with SO_REUSEPORT, each following the
-store (how ``redcolor serve`` scales across cores too); their CPU is summed. Clients run in four
-other processes (minimal hand-rolled WebSocket clients, so client CPU stays small). The driver
-appends one event to the store, notes the wall time, and waits until every client holds it; it
-repeats that ``--events`` times. Reported: deliveries per server CPU-second (utime+stime from
-/proc over each fan-out window, with the kernel share) and p50/p99 latency from event written
-(store commit) to frame received, over all deliveries.
+store on its own; their CPU is summed. Clients run in four other processes (minimal hand-rolled
+WebSocket clients, so client CPU stays small). The driver appends one event to the store, notes
+the wall time, and waits until every client holds it; it repeats that ``--events`` times.
+Keepalive pings are off in both real servers (a per-connection cost every 20 s, not a per-event
+one, that would land inside the measured windows). Reported: deliveries per server CPU-second
+(utime+stime from /proc over each fan-out window, with the kernel share) and p50/p99 latency
+from event written (store commit) to frame received, over all deliveries.
 
 Run: ``.venv/bin/python bench/bench_fanout.py [--clients 10000 20000] [--events 5]``.
 Writes ``bench/results/fanout.json`` and ``bench/results/fanout.png``.
@@ -82,7 +83,10 @@ def _redcolor_server(db: str, port: int) -> None:
 
     config = ServeConfig(db=Path(db), poll_s=POLL_S, heartbeat_s=3600)
     state = ServerState(config=config, store=SQLiteEventStore(db), areas=load_areas("current"))
-    server = uvicorn.Server(uvicorn_config(create_app(state), host="127.0.0.1", port=port))
+    app = create_app(state)
+    server = uvicorn.Server(
+        uvicorn_config(app, host="127.0.0.1", port=port, ws_ping_interval_s=None)
+    )
     server.run(sockets=[_listener(port)])
 
 
@@ -105,7 +109,9 @@ def _broadcast_server(db: str, port: int) -> None:
 
     async def main() -> None:
         last = store.last_seq()
-        async with serve(handler, sock=_listener(port), compression=None, open_timeout=120):
+        async with serve(
+            handler, sock=_listener(port), compression=None, open_timeout=120, ping_interval=None
+        ):
             while True:
                 for row in store.read_since(last, 1000):
                     broadcast(clients, row.body.decode())

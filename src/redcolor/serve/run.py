@@ -21,8 +21,19 @@ from redcolor.sim.scenario import Scenario, load_scenario
 log = logging.getLogger("redcolor.serve")
 
 
-def uvicorn_config(app: Any, *, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
-    """uvicorn settings redcolor serves with (also used by the tests and the benchmark)."""
+def uvicorn_config(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    ws_ping_interval_s: float | None = 20.0,
+) -> uvicorn.Config:
+    """uvicorn settings redcolor serves with (also used by the tests and the benchmark).
+
+    WebSocket keepalive pings (every ``ws_ping_interval_s``, close after as long without a pong)
+    find dead peers; the benchmark turns them off to measure the fan-out alone.
+    """
     return uvicorn.Config(
         app,
         host=host,
@@ -31,6 +42,8 @@ def uvicorn_config(app: Any, *, host: str, port: int, log_level: str = "warning"
         http="httptools",
         ws=FanoutWebSocketProtocol,
         ws_per_message_deflate=False,
+        ws_ping_interval=ws_ping_interval_s,
+        ws_ping_timeout=ws_ping_interval_s,
         lifespan="on",
         log_level=log_level,
         backlog=4096,
