@@ -11,3 +11,10 @@ def test_unknown_command_is_one_line_and_exit_2(capsys) -> None:
 def test_version(capsys) -> None:
     assert main(["version"]) == 0
     assert capsys.readouterr().out.strip()
+
+
+def test_no_command_prints_help_not_an_error(capsys) -> None:
+    assert main([]) == 0
+    captured = capsys.readouterr()
+    assert "Usage:" in captured.out
+    assert captured.err == ""

@@ -3,10 +3,12 @@ into one line on stderr and an exit code (2 for bad input), never a traceback.""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 from rich.console import Console
+from typer._click.exceptions import NoArgsIsHelpError
 
 from redcolor.cli import areas, serve, sim, simulate, sirens, track
 from redcolor.errors import RedcolorError
@@ -55,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         _err.print("redcolor: aborted")
         return 130
+    except NoArgsIsHelpError as exc:  # `redcolor` or a group with no command: show its help
+        typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        return 0
     except typer.TyperException as exc:  # usage errors: bad option, bad value, missing argument
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         _err.print(f"redcolor: error: {_one_line(message)}", markup=False)
@@ -66,6 +71,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: still one line for the user, the traceback on request
+        if os.environ.get("REDCOLOR_DEBUG"):
+            raise
+        _err.print(
+            f"redcolor: internal error: {type(exc).__name__}: {_one_line(str(exc))}"
+            " (set REDCOLOR_DEBUG=1 for the traceback)",
+            markup=False,
+        )
+        return 70
     return rv if isinstance(rv, int) else 0
 
 
