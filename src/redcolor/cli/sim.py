@@ -48,7 +48,7 @@ def _print_json(doc: Any) -> None:
 @sim_app.command("list")
 def list_scenarios(as_json: AsJson = False) -> None:
     """List the built-in scenarios."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in builtin_names():
         s = load_scenario(name)
         rows.append(

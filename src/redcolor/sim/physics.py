@@ -29,6 +29,7 @@ lookup table (log-linear for density; the relative error is below 1e-5).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
@@ -40,6 +41,8 @@ from redcolor.sim.atmosphere import isa_density_kg_m3, isa_speed_of_sound_m_s
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+AccelFn = Callable[[float, FloatArray, FloatArray], FloatArray]
+"""``accel(frac, pos (N, 3), vel (N, 3)) -> (N, 3)``: acceleration at a fraction of a step."""
 
 EARTH_MEAN_RADIUS_M = 6_371_008.8
 """IUGG mean Earth radius (Moritz 2000, Geodetic Reference System 1980)."""
@@ -313,10 +316,13 @@ def rk4_step(
     return new_pos, new_vel
 
 
-class AccelFn(Protocol):
-    """Acceleration of N objects at a fraction of the current step."""
+def _coasting(beta: FloatArray, earth: EarthModel, wind: FloatArray | None) -> AccelFn:
+    """The coast acceleration of a fixed set of objects as an :data:`AccelFn`."""
 
-    def __call__(self, frac: float, pos: FloatArray, vel: FloatArray) -> FloatArray: ...
+    def accel(frac: float, pos: FloatArray, vel: FloatArray) -> FloatArray:
+        return coast_accel(pos, vel, beta, earth, wind)
+
+    return accel
 
 
 def propagate_to_ground(
@@ -370,14 +376,8 @@ def propagate_to_ground(
     for _ in range(steps):
         if active.size == 0:
             break
-        b, w = beta[active], None if wind is None else wind[active]
-
-        def accel(
-            frac: float, p: FloatArray, v: FloatArray, b: FloatArray = b, w: FloatArray | None = w
-        ) -> FloatArray:
-            return coast_accel(p, v, b, earth, w)
-
         p0, v0, h0 = pos[active], vel[active], h[active]
+        accel = _coasting(beta[active], earth, None if wind is None else wind[active])
         p1, v1 = rk4_step(p0, v0, dt_s, accel)
         alt1 = earth.altitude_m(p1)
         h1 = alt1 - terrain.ground_alt_m(p1, earth)

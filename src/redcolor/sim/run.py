@@ -168,7 +168,7 @@ class SimulationResult:
         period = self.radars[radar].registration.scan_period_s
         first = self.start_unix_s + self._phases_s[radar]
         n = int(np.floor((self.end_unix_s - first) / period)) + 1
-        return first + period * np.arange(max(n, 0))
+        return np.asarray(first + period * np.arange(max(n, 0)), dtype=np.float64)
 
     def scan_count(self) -> int:
         """How many scans ``scans`` yields."""

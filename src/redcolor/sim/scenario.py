@@ -94,7 +94,8 @@ class _Table:
     def __init__(self, src: str, where: str, data: Any) -> None:
         if not isinstance(data, dict):
             raise ScenarioError(f"{src}: {where}: expected a table, got {_show(data)}")
-        self.src, self.where, self.data, self.used = src, where, data, set()
+        self.src, self.where, self.data = src, where, data
+        self.used: set[str] = set()
 
     def _path(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key
