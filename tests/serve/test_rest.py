@@ -114,6 +114,10 @@ async def test_history_file_is_newest_first_in_israel_time(client, state, writer
     assert rows[0]["category"] == 13 and rows[-1]["category"] == 14
     assert rows[-1]["alertDate"] == "2024-01-06 08:00:01"
     assert {r["category"] for r in rows} == {1, 13, 14}
+    writer.event("late", "alert", meron_ids[:1])  # the cached file follows the log
+    state.follower.poll_once()
+    again = (await client.get("/warningMessages/alert/History/AlertsHistory.json")).json()
+    assert len(again) == len(rows) + 1 and again[1:] == rows
 
 
 async def test_every_cap_document_validates_and_atom_parses(client, state, writer, meron_ids):

@@ -26,7 +26,7 @@ def _state(request: Request) -> ServerState:
 
 
 @router.get(LIVE_PATH, summary="Live alerts, Home Front Command format (empty when none)")
-def live(request: Request) -> Response:
+async def live(request: Request) -> Response:
     state = _state(request)
     active = state.active.areas(state.now_unix_s())
     body = oref.live_file(active, state.area_value)
@@ -34,11 +34,14 @@ def live(request: Request) -> Response:
 
 
 @router.get(HISTORY_PATH, summary="Recent alerts, Home Front Command format (3,000 rows)")
-def history(request: Request) -> Response:
+async def history(request: Request) -> Response:
     state = _state(request)
-    rows = state.store.read_before(state.hub.last_seq + 1, oref.HISTORY_CAP_ROWS)
-    body = oref.history_file((r.decode() for r in rows), state.area_value)
-    return Response(body, media_type=_JSON_UTF8)
+
+    def build() -> bytes:
+        rows = state.store.read_before(state.hub.last_seq + 1, oref.HISTORY_CAP_ROWS)
+        return oref.history_file((r.decode() for r in rows), state.area_value)
+
+    return Response(state.document("oref-history", build), media_type=_JSON_UTF8)
 
 
 def event_at(state: ServerState, seq: int) -> AlertEvent:
@@ -54,7 +57,7 @@ def event_at(state: ServerState, seq: int) -> AlertEvent:
     summary="One alert event as a CAP 1.2 document",
     responses={200: {"content": {"application/cap+xml": {}}}},
 )
-def cap_document(
+async def cap_document(
     request: Request, seq: Annotated[int, Path(ge=1, le=2**62, description="event seq")]
 ) -> Response:
     state = _state(request)
@@ -69,10 +72,14 @@ def cap_document(
     summary="Atom index of the latest CAP documents",
     responses={200: {"content": {"application/atom+xml": {}}}},
 )
-def cap_feed(request: Request) -> Response:
+async def cap_feed(request: Request) -> Response:
     state = _state(request)
-    rows = state.store.read_before(state.hub.last_seq + 1, ATOM_ENTRIES)
     base = state.config.public_url or str(request.base_url).rstrip("/")
-    updated = rows[0].decode().issued_at_unix_s if rows else state.now_unix_s()
-    body = cap.atom_feed((r.decode() for r in rows), base_url=base, updated_unix_s=updated)
+
+    def build() -> bytes:
+        rows = state.store.read_before(state.hub.last_seq + 1, ATOM_ENTRIES)
+        updated = rows[0].decode().issued_at_unix_s if rows else state.now_unix_s()
+        return cap.atom_feed((r.decode() for r in rows), base_url=base, updated_unix_s=updated)
+
+    body = state.document("atom", build, variant=base)
     return Response(body, media_type="application/atom+xml")

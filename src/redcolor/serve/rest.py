@@ -1,6 +1,8 @@
 """REST routes: areas, active alerts, history with cursor paging, locate, health, metrics.
 
 Responses that carry stored events are assembled from the stored JSON bytes, never re-encoded.
+Handlers that read the store or the active view are ``async``: they run on the event loop, the
+one thread that also updates them, so no request sees a half-applied event.
 """
 
 from __future__ import annotations
@@ -84,14 +86,14 @@ def areas_geojson(request: Request) -> Response:
     summary="Areas under alert now",
     responses={200: {"content": {_JSON: {}}}},
 )
-def active(request: Request) -> Response:
+async def active(request: Request) -> Response:
     state = state_of(request)
     view = ActiveView(state.hub.last_seq, state.active.areas(state.now_unix_s()))
     return Response(msgspec.json.encode(view), media_type=_JSON)
 
 
 @router.get("/v1/alerts/active.geojson", tags=["alerts"], summary="Areas under alert, GeoJSON")
-def active_geojson(request: Request) -> Response:
+async def active_geojson(request: Request) -> Response:
     state = state_of(request)
     features: list[dict[str, Any]] = []
     for entry in state.active.areas(state.now_unix_s()):
@@ -115,7 +117,7 @@ def active_geojson(request: Request) -> Response:
     summary="Alert events, oldest first by seq, filtered, cursor-paged (no row cap)",
     responses={200: {"content": {_JSON: {}}, "description": HistoryPage.__doc__}},
 )
-def history(
+async def history(
     request: Request,
     since_unix_s: Annotated[float | None, Query(description="issued at or after")] = None,
     until_unix_s: Annotated[float | None, Query(description="issued before")] = None,
@@ -173,7 +175,7 @@ def _brief(area: Any) -> dict[str, Any]:
 
 
 @router.get("/health", tags=["ops"], summary="Liveness and the log position")
-def health(request: Request) -> dict[str, Any]:
+async def health(request: Request) -> dict[str, Any]:
     state = state_of(request)
     return {"status": "ok", "last_seq": state.hub.last_seq, "store": state.store.path}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -90,6 +91,7 @@ class ServerState:
     _area_ids: frozenset[int] = field(init=False)
     areas_json: bytes = field(init=False)
     _geojson: bytes | None = field(init=False, default=None)
+    _documents: dict[str, tuple[int, str, bytes]] = field(init=False, default_factory=dict)
     sirens: SirenBoard = field(init=False)
     siren_links: dict[str, Any] = field(init=False, default_factory=dict)
 
@@ -126,6 +128,16 @@ class ServerState:
         if self._geojson is None:
             self._geojson = msgspec.json.encode(self.areas.to_geojson())
         return self._geojson
+
+    def document(self, name: str, build: Callable[[], bytes], variant: str = "") -> bytes:
+        """A document derived from the log, rebuilt only when the log has grown (or when asked
+        for another ``variant``; one is kept per name, so request data cannot grow the cache)."""
+        cached = self._documents.get(name)
+        if cached is not None and cached[:2] == (self.hub.last_seq, variant):
+            return cached[2]
+        body = build()
+        self._documents[name] = (self.hub.last_seq, variant, body)
+        return body
 
     def check_area_ids(self, ids: list[int]) -> frozenset[int]:
         """The ids as a set; InputError naming the first unknown one."""
