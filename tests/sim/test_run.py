@@ -209,3 +209,11 @@ def test_ballistic_missiles_fly_about_ten_minutes_and_land_near_their_targets() 
         x, y = result.frame.project(rec.impact.lat, rec.impact.lon)
         assert np.hypot(x - x0, y - y0) < 15_000.0
         assert 150_000.0 < rec.apogee_m < 500_000.0
+
+
+def test_unwritable_output_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["sim", "run", str(_scenario(tmp_path)), "--out", str(blocker / "d")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("redcolor: error: cannot write to")

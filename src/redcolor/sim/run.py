@@ -23,7 +23,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from redcolor.errors import ScenarioError
+from redcolor.errors import InputError, ScenarioError
 from redcolor.geo.frame import LocalFrame
 from redcolor.model import Scan
 from redcolor.sim.catalogue import get_projectile
@@ -206,7 +206,19 @@ class SimulationResult:
 
     def write(self, out_dir: Path, on_scan: Callable[[int], None] | None = None) -> dict[str, int]:
         """Write ``truth.jsonl``, ``measurements.jsonl``, ``sensors.jsonl``,
-        ``trajectories.jsonl`` and ``run.json`` into ``out_dir``; return line counts."""
+        ``trajectories.jsonl`` and ``run.json`` into ``out_dir``; return line counts.
+
+        Raises
+        ------
+        InputError
+            ``out_dir`` cannot be created or written.
+        """
+        try:
+            return self._write(out_dir, on_scan)
+        except OSError as exc:
+            raise InputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+
+    def _write(self, out_dir: Path, on_scan: Callable[[int], None] | None) -> dict[str, int]:
         out_dir.mkdir(parents=True, exist_ok=True)
         enc = msgspec.json.Encoder()
         with (out_dir / "truth.jsonl").open("wb") as f:
