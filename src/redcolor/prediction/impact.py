@@ -135,7 +135,7 @@ class PredictionSettings:
         ASSUMPTION: sigma points' ln(beta) is held to this physical range (as in the tracker).
     """
 
-    dt_s: float = 0.5
+    dt_s: float = 1.0
     max_time_s: float = 1500.0
     wind_sigma_m_s: float = 4.0
     model_floor_m: float = 10.0

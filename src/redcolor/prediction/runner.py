@@ -2,8 +2,10 @@
 
 :class:`TrackPredict` is the sans-I/O core a live pipeline feeds one scan at a time;
 :func:`iter_track_predictions` drives it over a whole recorded or simulated feed with a rich
-progress bar. Predictions are recomputed only for tracks a plot updated in the scan (and newly
-confirmed ones); the others keep their last prediction, whose ``t_unix_s`` says when it was made.
+progress bar. A prediction is recomputed for a newly confirmed track, and for a track a plot
+updated in the scan once its last prediction is ``repredict_s`` old (with several radars a
+track is updated several times a second; the impact point moves little between them). The
+others keep their last prediction, whose ``t_unix_s`` says when it was made.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class TrackPredict:
     registrations : the radars.
     ground_alt_m : flat terrain altitude, m.
     origin : (lat, lon, alt_m) of the common frame; default the mean radar position.
+    repredict_s : shortest interval between two predictions of one track (see module doc).
     """
 
     def __init__(
@@ -50,7 +53,9 @@ class TrackPredict:
         origin: tuple[float, float, float] | None = None,
         tracker_settings: TrackerSettings | None = None,
         prediction_settings: PredictionSettings | None = None,
+        repredict_s: float = 0.9,
     ) -> None:
+        self.repredict_s = repredict_s
         self.setup: TrackingSetup = build_tracker(
             registrations, ground_alt_m=ground_alt_m, origin=origin, settings=tracker_settings
         )
@@ -73,9 +78,11 @@ class TrackPredict:
         tracker.process(scan)
         snap = tracker.snapshot()
         ids = [str(i) for i in snap.ids]
-        stale = np.array([i not in self._latest for i in ids], dtype=bool) | (
-            snap.last_update_t_unix_s >= snap.t_unix_s
-        )
+        age = np.array(
+            [snap.t_unix_s - self._latest[i].t_unix_s if i in self._latest else np.inf for i in ids]
+        ).reshape(-1)
+        updated = snap.last_update_t_unix_s >= snap.t_unix_s
+        stale = np.isinf(age) | (updated & (age >= self.repredict_s))
         for p in self.predictor.predict(snap, np.flatnonzero(stale)):
             self._latest[p.track_id] = p
         live = set(ids)
