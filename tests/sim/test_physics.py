@@ -111,3 +111,53 @@ def test_earth_rotation_deflects_long_flights() -> None:
     b = propagate_to_ground(start, vel, np.inf, spinning)
     drift = b.pos_enu_m[0, 0] - a.pos_enu_m[0, 0]
     assert 30.0 < drift < 300.0
+
+
+def test_batched_flight_equals_the_same_rounds_flown_one_at_a_time() -> None:
+    grad = CATALOGUE["rocket-122mm"]
+    earth = EarthModel(33.0, 35.4, 200.0)
+    rng = np.random.default_rng(11)
+    n = 5
+    launch = rng.uniform([-500.0, -500.0, 201.5], [500.0, 500.0, 201.5], (n, 3))
+    el = np.radians(rng.uniform(15.0, 50.0, n))
+    az = rng.uniform(0.0, 2 * np.pi, n)
+    d = np.column_stack([np.cos(el) * np.sin(az), np.cos(el) * np.cos(az), np.sin(el)])
+    thrust, drag = rng.normal(1.0, 0.01, n), rng.normal(1.0, 0.03, n)
+    wind = np.array([3.0, -2.0, 0.0])
+    terrain = FlatTerrain(200.0)
+    batch = fly(grad, launch, d, earth, terrain, thrust_factor=thrust, drag_factor=drag,
+                wind_enu_m_s=wind)  # fmt: skip
+    tau = np.full(n, 20.0)
+    pos_b, vel_b = batch.state_at(np.arange(n), tau)
+    for i in range(n):
+        one = fly(grad, launch[i : i + 1], d[i : i + 1], earth, terrain,
+                  thrust_factor=thrust[i : i + 1], drag_factor=drag[i : i + 1],
+                  wind_enu_m_s=wind)  # fmt: skip
+        np.testing.assert_allclose(one.impact_pos_enu_m[0], batch.impact_pos_enu_m[i], atol=1e-6)
+        assert one.impact_time_s[0] == pytest.approx(batch.impact_time_s[i], abs=1e-9)
+        pos_1, vel_1 = one.state_at([0], tau[:1])
+        np.testing.assert_allclose(pos_1[0], pos_b[i], atol=1e-6)
+        np.testing.assert_allclose(vel_1[0], vel_b[i], atol=1e-6)
+
+
+def test_recorded_trajectory_reads_back_the_integrated_states() -> None:
+    # Hermite read-back between 1 s records against a flight recorded every step.
+    grad = CATALOGUE["rocket-122mm"]
+    earth = EarthModel(33.0, 35.4, 0.0)
+    d = [[0.0, np.cos(0.6), np.sin(0.6)]]
+    coarse = fly(grad, [[0.0, 0.0, 1.5]], d, earth, FlatTerrain(0.0), record_step_s=1.0)
+    fine = fly(grad, [[0.0, 0.0, 1.5]], d, earth, FlatTerrain(0.0), record_step_s=0.2)
+    tau = fine.t_grid_s[fine.t_grid_s < fine.impact_time_s[0]]
+    pos, vel = coarse.state_at(np.zeros(tau.size, dtype=int), tau)
+    np.testing.assert_allclose(pos, fine.pos_enu_m[: tau.size, 0], atol=0.5)
+    np.testing.assert_allclose(vel, fine.vel_enu_m_s[: tau.size, 0], atol=1.0)
+
+
+def test_wind_carries_rockets_downwind() -> None:
+    grad = CATALOGUE["rocket-122mm"]
+    earth = EarthModel(33.0, 35.4, 0.0)
+    d = [[0.0, np.cos(0.6), np.sin(0.6)]]
+    calm = fly(grad, [[0.0, 0.0, 1.5]], d, earth, FlatTerrain(0.0))
+    windy = fly(grad, [[0.0, 0.0, 1.5]], d, earth, FlatTerrain(0.0), wind_enu_m_s=[10.0, 0, 0])
+    drift = windy.impact_pos_enu_m[0, 0] - calm.impact_pos_enu_m[0, 0]
+    assert 20.0 < drift < 600.0

@@ -4,7 +4,9 @@ Motor model: constant thrust ``T`` for ``burn_s`` seconds while the mass falls l
 ``m0`` to ``m0 - propellant``; the ballistic coefficient follows the mass,
 ``beta(t) = m(t) / (cd0 A)``. Unguided rockets (and mortar bombs, which have no motor) leave the
 launcher along the launch direction at ``launch_speed_m_s`` and their thrust acts along the
-air-relative velocity (fin-stabilised rockets weathercock into the relative wind). Guided
+velocity (assumption: weathercocking into a crosswind is ignored; with thrust along the
+air-relative velocity from a 30 m/s launcher exit, a 10 m/s crosswind would turn a Grad by
+kilometres, far more than firing tables show). Guided
 ballistic missiles thrust along the fixed launch direction until burnout (assumption: a
 constant-attitude boost stands in for the real pitch programme). After burnout all projectiles
 coast under :func:`redcolor.sim.physics.coast_accel`.
@@ -199,8 +201,7 @@ def fly(
             if projectile.guided_boost:
                 along = fixed_dir
             else:
-                v_air = v if w is None else v - w
-                along = v_air / np.linalg.norm(v_air, axis=1, keepdims=True)
+                along = v / np.linalg.norm(v, axis=1, keepdims=True)
             return a + (thr / mass)[:, None] * along
 
         return accel
