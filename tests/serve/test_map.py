@@ -13,9 +13,12 @@ import importlib.util
 import json
 import os
 import random
+import socket
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,14 +107,18 @@ class Server:
         return f"map-test-{self.n}"
 
     def inside_point(self, area_id: int) -> tuple[float, float]:
-        """A (lat, lon) well inside the area's polygon and outside every other area's."""
-        polygon = self.areas.get(area_id).polygon
-        for other in self.areas.meeting(polygon):
-            if int(other) != area_id:
-                polygon = polygon.difference(self.areas.get(int(other)).polygon)
-        inner = polygon.buffer(-0.001)
-        point = (inner if not inner.is_empty else polygon).representative_point()
-        return point.y, point.x
+        return inside_point(self.areas, area_id)
+
+
+def inside_point(areas, area_id: int) -> tuple[float, float]:
+    """A (lat, lon) well inside the area's polygon and outside every other area's."""
+    polygon = areas.get(area_id).polygon
+    for other in areas.meeting(polygon):
+        if int(other) != area_id:
+            polygon = polygon.difference(areas.get(int(other)).polygon)
+    inner = polygon.buffer(-0.001)
+    point = (inner if not inner.is_empty else polygon).representative_point()
+    return point.y, point.x
 
 
 @pytest.fixture(scope="module")
@@ -617,3 +624,81 @@ def test_client_side_locate_agrees_with_the_server_index(browser, server):
     assert len(disagree) < 0.01 * len(points)
     assert sum(1 for x in want if x != -1) > 400  # the 300 inner points and some random ones
     w.page.context.close()
+
+
+@pytest.mark.slow
+def test_simulated_salvo_on_redcolor_serve_paints_areas_within_one_second(browser, tmp_path):
+    """`redcolor serve --simulate meron-2024-01-06`: the pipeline writes alerts as the salvo is
+    tracked; every alert event is painted on the map within 1 s of reaching the store."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = tmp_path / "sim.db"
+    command = [
+        str(Path(sys.executable).with_name("redcolor")),
+        *("serve", "--db", str(db), "--port", str(port)),
+        *("--simulate", "meron-2024-01-06", "--speed", "3"),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        origin = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(origin + "/health", timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, process.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "redcolor serve did not start"
+                time.sleep(0.1)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        watched = Watched(page)
+        page.goto(origin + "/")
+        page.wait_for_function("() => window.redcolor && window.redcolor.ready", timeout=20000)
+        page.evaluate("() => { window.redcolor.map.setView([33.0, 35.42], 11, {animate: false}); }")
+        # Note when each event reaches the store (polled every 5 ms from here).
+        seen_at: dict[int, float] = {}
+        stop = threading.Event()
+
+        def watch_store() -> None:
+            reader = SQLiteEventStore(db, readonly=True)
+            while not stop.is_set():
+                now = time.time()
+                for row in reader.read_since(max(seen_at, default=0), 1000):
+                    seen_at.setdefault(row.seq, now)
+                time.sleep(0.005)
+            reader.close()
+
+        watcher = threading.Thread(target=watch_store, daemon=True)
+        watcher.start()
+        page.wait_for_function(
+            "() => window.redcolor.metrics.drawnAt.length >= 12", timeout=120000, polling=200
+        )
+        stop.set()
+        watcher.join(5)
+        screenshot(page, "map-simulated-salvo.png", tmp_path)
+        drawn = dict(page.evaluate("() => window.redcolor.metrics.drawnAt"))
+        delays = {seq: drawn[seq] - seen_at[seq] for seq in drawn if seq in seen_at}
+        assert len(delays) >= 12
+        assert max(delays.values()) < 1.0, f"written -> painted: {sorted(delays.values())}"
+        # And the areas of the first alert are red on the map (or green, once it has ended).
+        areas = load_areas("current")
+        first = page.evaluate(
+            "() => [...window.redcolor.live.alerts.values()].sort((a, b) => a.firstS - b.firstS)"
+            "[0].areaIds.values().next().value"
+        )
+        lat, lon = inside_point(areas, first)
+        page.evaluate(
+            "([lat, lon]) => { window.redcolor.map.setView([lat, lon], 12, {animate: false}); }",
+            [lat, lon],
+        )
+        stage = page.evaluate(
+            "(id) => window.redcolor.live.view(id, Date.now() / 1000).stage", first
+        )
+        page.wait_for_function(STAGE_AT_JS, arg=[lat, lon, stage], polling="raf", timeout=5000)
+        assert watched.problems == []
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(10)

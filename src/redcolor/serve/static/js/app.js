@@ -18,10 +18,11 @@ const $ = (id) => document.getElementById(id);
 const live = new AlertState();
 const siren = new Siren();
 // Page health, read by the benchmark and handy in the console: events applied, time spent
-// applying them and drawing them, and each live event's age (issued -> drawn, in seconds).
+// applying them and drawing them, each live event's age when drawn (issued -> drawn, s) and
+// when it was drawn ([seq, Unix s]).
 const METRICS_KEEP = 20000;
-const metrics = { events: 0, duplicates: 0, applyMs: 0, flushes: 0, flushMs: [], drawnAgeS: [] };
-let undrawnIssuedS = [];
+const metrics = { events: 0, duplicates: 0, applyMs: 0, flushes: 0, flushMs: [], drawnAgeS: [], drawnAt: [] };
+let undrawn = []; // [seq, issued_at_unix_s] of live events applied but not yet drawn
 const LIST_EVERY_MS = 500;
 const LABELS_EVERY_MS = 240;
 let lastListMs = -Infinity;
@@ -92,8 +93,11 @@ function flush() {
   metrics.flushes += 1;
   keep(metrics.flushMs, performance.now() - started);
   const drawnS = Date.now() / 1000;
-  for (const issuedS of undrawnIssuedS) keep(metrics.drawnAgeS, drawnS - issuedS);
-  undrawnIssuedS = [];
+  for (const [seq, issuedS] of undrawn) {
+    keep(metrics.drawnAgeS, drawnS - issuedS);
+    keep(metrics.drawnAt, [seq, drawnS]);
+  }
+  undrawn = [];
 }
 
 function keep(list, value) {
@@ -118,7 +122,7 @@ function onEvent(event) {
   metrics.applyMs += performance.now() - started;
   if (!changed) metrics.duplicates += 1;
   else if (mode === "live") {
-    undrawnIssuedS.push(event.issued_at_unix_s);
+    undrawn.push([event.seq, event.issued_at_unix_s]);
     markDirty(changed);
   }
 }

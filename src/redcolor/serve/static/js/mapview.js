@@ -16,7 +16,7 @@ const MY_AREA_OUTLINE = { color: "#0b4fd1", weight: 3 };
  */
 const CountdownLayer = L.Layer.extend({
   initialize(labels) {
-    this._labels = labels; // () => [{lat, lon, text (null: dot only), urgent, stage}]
+    this._labels = labels; // () => [{lat, lon, bbox, text (null: dot only), urgent, stage}]
   },
   onAdd(map) {
     this._canvas = L.DomUtil.create("canvas", "rc-countdowns");
@@ -63,6 +63,12 @@ const CountdownLayer = L.Layer.extend({
         continue;
       }
       const w = ctx.measureText(label.text).width + 8;
+      // An area smaller on screen than its label gets the label just above it, so the label
+      // does not hide the area's colour.
+      const [west, south, east, north] = label.bbox;
+      const sw = map.latLngToContainerPoint([south, west]);
+      const ne = map.latLngToContainerPoint([north, east]);
+      if (ne.x - sw.x < w + 6 || sw.y - ne.y < 26) p.y = Math.max(9, ne.y - 10);
       const cells = [];
       for (let cx = Math.floor((p.x - w / 2) / 8); cx <= Math.floor((p.x + w / 2) / 8); cx++) {
         for (let cy = Math.floor((p.y - 8) / 8); cy <= Math.floor((p.y + 8) / 8); cy++) cells.push(cx * 65536 + cy);

@@ -110,7 +110,7 @@ export function countdownLabels(state, index, nowS) {
     if (view.stage === "pre_alert") dots.push({ lat, lon, text: null, urgent: false, stage: "pre_alert" });
     if (view.stage !== "alert") continue;
     const remaining = Math.max(0, Math.ceil(view.remainingS));
-    labels.push({ lat, lon, text: String(remaining), urgent: remaining === 0, stage: "alert", remaining });
+    labels.push({ lat, lon, bbox: entry.bbox, text: String(remaining), urgent: remaining === 0, stage: "alert", remaining });
   }
   labels.sort((a, b) => a.remaining - b.remaining);
   return labels.concat(dots);
