@@ -217,3 +217,22 @@ def test_unwritable_output_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
     assert main(["sim", "run", str(_scenario(tmp_path)), "--out", str(blocker / "d")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("redcolor: error: cannot write to")
+
+
+def test_trajectories_file_gives_enu_and_geodetic_samples(tmp_path: Path) -> None:
+    _run(_scenario(tmp_path), tmp_path / "a")
+    truth = {
+        json.loads(x)["id"]: json.loads(x)
+        for x in (tmp_path / "a" / "truth.jsonl").read_text().splitlines()
+    }
+    for line in (tmp_path / "a" / "trajectories.jsonl").read_text().splitlines():
+        doc = json.loads(line)
+        rec = truth[doc["id"]]
+        assert len(doc["t"]) == len(doc["enu_m"]) == len(doc["lat_lon_alt"])
+        assert np.all(np.diff(doc["t"]) > 0)
+        assert doc["t"][0] == pytest.approx(rec["launch"]["t"])
+        assert doc["t"][-1] == pytest.approx(rec["impact"]["t"])
+        lat, lon, alt = doc["lat_lon_alt"][-1]
+        assert (lat, lon) == pytest.approx((rec["impact"]["lat"], rec["impact"]["lon"]), abs=1e-6)
+        assert alt == pytest.approx(rec["impact"]["alt_m"], abs=0.1)
+        assert max(p[2] for p in doc["lat_lon_alt"]) == pytest.approx(rec["apogee_m"], abs=20.0)

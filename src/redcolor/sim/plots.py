@@ -51,9 +51,8 @@ def plot_overview(result: SimulationResult, path: Path, max_tracks: int = 400) -
     samples = list(result.trajectory_samples(step_s=2.0))
     stride = max(1, len(samples) // max_tracks)
     for s in samples[::stride]:
-        enu = np.asarray(s["enu_m"])
-        lat, lon, _ = result.frame.geodetic_from_enu(enu[:, 0], enu[:, 1], enu[:, 2])
-        ax.plot(lon, lat, lw=0.5, color="tab:gray", alpha=0.6)
+        lla = np.asarray(s["lat_lon_alt"])
+        ax.plot(lla[:, 1], lla[:, 0], lw=0.5, color="tab:gray", alpha=0.6)
     ax.scatter(
         [r.launch.lon for r in result.truth],
         [r.launch.lat for r in result.truth],

@@ -191,17 +191,24 @@ class SimulationResult:
             yield self.radars[j].scan(t, pos, vel, rngs[j])
 
     def trajectory_samples(self, step_s: float = 1.0) -> Iterator[dict[str, object]]:
-        """Each projectile's true path every ``step_s`` seconds and at impact (ENU, rounded)."""
+        """Each projectile's true path every ``step_s`` seconds and at impact: ``t`` (Unix s),
+        ``enu_m`` (scenario frame, 0.1 m) and ``lat_lon_alt`` (degrees to 1e-7, metres above
+        sea level of the physics model)."""
         for g in self._groups:
             tr = g.trajectory
             for i, obj_id in enumerate(g.ids):
                 t_end = float(tr.impact_time_s[i])
                 tau = np.append(np.arange(0.0, t_end, step_s), t_end)
                 pos, _ = tr.state_at(np.full(tau.size, i), tau)
+                lat, lon, _ = self.frame.geodetic_from_enu(pos[:, 0], pos[:, 1], pos[:, 2])
+                lla = np.column_stack(
+                    [np.round(lat, 7), np.round(lon, 7), np.round(self.earth.altitude_m(pos), 1)]
+                )
                 yield {
                     "id": obj_id,
                     "t": np.round(g.launch_unix_s[i] + tau, 6).tolist(),
                     "enu_m": np.round(pos, 1).tolist(),
+                    "lat_lon_alt": lla.tolist(),
                 }
 
     def write(self, out_dir: Path, on_scan: Callable[[int], None] | None = None) -> dict[str, int]:
