@@ -6,5 +6,14 @@ from redcolor.prediction.impact import (
     PredictionSettings,
     predict_impacts,
 )
+from redcolor.prediction.runner import ScanOutput, TrackPredict, iter_track_predictions
 
-__all__ = ["ImpactPrediction", "ImpactPredictor", "PredictionSettings", "predict_impacts"]
+__all__ = [
+    "ImpactPrediction",
+    "ImpactPredictor",
+    "PredictionSettings",
+    "ScanOutput",
+    "TrackPredict",
+    "iter_track_predictions",
+    "predict_impacts",
+]

@@ -69,4 +69,3 @@ class GnnAssociator:
         r, c = linear_sum_assignment(block)
         real = c < nc
         out[rows[r[real]]] = cols[c[real]]
-

@@ -8,8 +8,10 @@ plot at most once. The tentative track starts at the newer plot with::
     v = (p1 - p0) / dt  (+ the change of a 1 g fall over dt/2, for ballistic tracks)
     P_pp = R1,  P_pv = R1 / dt,  P_vv = (R1 + R0) / dt^2 + sigma_boost^2 I
 
-and the ballistic-coefficient prior. Its kind is decided by speed: below
-``drone_max_speed_m_s`` a drone (nearly-constant velocity), otherwise ballistic.
+and the ballistic-coefficient prior. Its kind is decided by speed and height: slower than
+``drone_max_speed_m_s`` and lower than ``drone_max_height_m`` above the terrain, a drone
+(nearly-constant velocity); otherwise ballistic (a mortar bomb near a high apogee is slow but
+high).
 
 Confirmation is M of N: a track is confirmed once at least ``confirm_hits`` of its last
 ``confirm_window`` opportunities (scans whose radar covered it) brought a plot.
@@ -43,8 +45,9 @@ class InitiatorSettings:
         waiting plot is dropped.
     min_speed_m_s, max_speed_m_s : float
         Speeds a two-point pair may imply (drones ~40-60 m/s; ballistic missiles ~3 km/s).
-    drone_max_speed_m_s : float
-        Two-point speed under which a new track is a drone.
+    drone_max_speed_m_s, drone_max_height_m : float
+        A new track slower than this and lower than this above the terrain is a drone
+        (assumption: one-way attack drones cruise at 40-60 m/s a few hundred metres up).
     ln_beta_prior, ln_beta_sigma : float
         Prior on ln(beta / (kg/m^2)). Assumption: beta ~ 8,000 kg/m^2 (a 122 mm Grad after
         burnout: ~45 kg / (0.43 * 0.0117 m^2) ~ 9,000) with one e-fold of spread covers
@@ -60,6 +63,7 @@ class InitiatorSettings:
     min_speed_m_s: float = 15.0
     max_speed_m_s: float = 4000.0
     drone_max_speed_m_s: float = 150.0
+    drone_max_height_m: float = 1500.0
     ln_beta_prior: float = float(np.log(8000.0))
     ln_beta_sigma: float = 1.0
     boost_vel_sigma_m_s: float = 60.0
@@ -92,17 +96,21 @@ class TwoPointInitiator:
         """Number of plots waiting for a partner."""
         return int(self._t.size)
 
-    def initiate(self, t_unix_s: float, pos_enu_m: F64, pos_cov: F64) -> NewTracks:
-        """Pair the scan's unassigned plots (M, 3) with waiting ones; buffer the rest."""
+    def initiate(self, t_unix_s: float, pos_enu_m: F64, pos_cov: F64, height_m: F64) -> NewTracks:
+        """Pair the scan's unassigned plots (M, 3) with waiting ones; buffer the rest.
+
+        ``pos_cov`` (M, 3, 3) are the plots' covariances, ``height_m`` (M,) their heights
+        above the terrain.
+        """
         s = self.settings
         fresh = self._t >= t_unix_s - s.max_gap_s
         self._pos, self._cov, self._t = self._pos[fresh], self._cov[fresh], self._t[fresh]
         new_idx, old_idx = self._pairs(t_unix_s, pos_enu_m)
         dt = t_unix_s - self._t[old_idx]
         vel = (pos_enu_m[new_idx] - self._pos[old_idx]) / dt[:, None]
-        kind = np.where(
-            np.linalg.norm(vel, axis=1) < s.drone_max_speed_m_s, KIND_DRONE, KIND_BALLISTIC
-        ).astype(np.int8)
+        slow = np.linalg.norm(vel, axis=1) < s.drone_max_speed_m_s
+        low = height_m[new_idx] < s.drone_max_height_m
+        kind = np.where(slow & low, KIND_DRONE, KIND_BALLISTIC).astype(np.int8)
         vel[:, 2] -= np.where(kind == KIND_BALLISTIC, G0_M_S2 * dt / 2.0, 0.0)
         k = new_idx.size
         x = np.zeros((k, STATE_DIM))

@@ -162,7 +162,10 @@ class Tracker:
                 assigned[r_idx] = p_idx
                 plot_free[p_idx] = False
         self._bookkeep(t, pose, assigned >= 0)
-        new = self.initiator.initiate(t, plot_pos[plot_free], plot_cov[plot_free])
+        free_pos = plot_pos[plot_free]
+        new = self.initiator.initiate(
+            t, free_pos, plot_cov[plot_free], self.height_above_ground_m(free_pos)
+        )
         tab.append(new.x, new.P, new.kind, new.first_t_unix_s, t)
 
     def _bookkeep(self, t: float, pose: RadarPose, hit: NDArray[np.bool_]) -> None:
