@@ -39,6 +39,7 @@ def render(report: TrackingReport, console: Console) -> None:
             for k, v in report.ipp_error_m.items()
         ),
         ("true impact inside the 99% region", _fmt(report.coverage_99)),
+        ("true impact inside the 50% region", _fmt(report.coverage_50)),
         ("GOSPA mean (c 500 m)", _fmt(report.gospa_mean, " m")),
         ("scans", _fmt(report.scans)),
         ("rejected", ", ".join(f"{k} {v}" for k, v in report.rejected.items() if v) or "none"),

@@ -11,6 +11,7 @@ assignment (cut-off ``c_m``). From that:
   projectile is still in flight and the track has tracked it for at least ``k - 1`` s);
 * **coverage_99**: fraction of the fresh ballistic predictions (made at the scan, of a track
   assigned to a projectile) whose 99% region holds the true impact, averaged per projectile;
+  **coverage_50** the same for the 50% region (near 0.5 when the region is not over-wide);
 * **GOSPA** (p = 2, alpha = 2, ``c_m``) per scan between in-flight projectiles and tracks.
 """
 
@@ -35,6 +36,7 @@ from redcolor.tracking.tracker import TrackerSettings
 
 F64 = NDArray[np.float64]
 CHI2_2DOF_99 = 9.210340371976182
+CHI2_2DOF_50 = 1.3862943611198906
 IPP_AGES_S = (5, 10, 20)
 
 
@@ -96,6 +98,7 @@ class TrackingReport:
     median_confirm_s: float | None
     ipp_error_m: dict[str, float | None]
     coverage_99: float | None
+    coverage_50: float | None
     gospa_mean: float | None
     scans: int
     rejected: dict[str, int]
@@ -113,6 +116,7 @@ class TrackingReport:
             "median_confirm_s": self.median_confirm_s,
             "ipp_error_m": self.ipp_error_m,
             "coverage_99": self.coverage_99,
+            "coverage_50": self.coverage_50,
             "gospa_mean": self.gospa_mean,
             "scans": self.scans,
             "rejected": self.rejected,
@@ -134,7 +138,7 @@ class Scorer:
         self._confirm_t: dict[int, float] = {}
         self._ipp: dict[int, dict[int, float]] = defaultdict(dict)
         self._curve: dict[int, list[float]] = defaultdict(list)
-        self._cover: dict[int, list[bool]] = defaultdict(list)
+        self._cover: dict[int, list[float]] = defaultdict(list)
         self._gospa: list[tuple[float, float]] = []
         self.scans = 0
 
@@ -168,8 +172,9 @@ class Scorer:
             for a in IPP_AGES_S:
                 if a - 1.0 <= age <= a:
                     self._ipp[a][j] = err
-            inside = p.mahalanobis2(self.truth.impact_lat[j], self.truth.impact_lon[j])
-            self._cover[j].append(inside <= CHI2_2DOF_99)
+            self._cover[j].append(
+                p.mahalanobis2(self.truth.impact_lat[j], self.truth.impact_lon[j])
+            )
 
     def _error_m(self, lat: float, lon: float, j: int) -> float:
         x, y = LocalFrame(lat, lon).project(self.truth.impact_lat[j], self.truth.impact_lon[j])
@@ -178,7 +183,9 @@ class Scorer:
     def report(self, scenario: str, rejected: dict[str, int]) -> TrackingReport:
         """The scores so far."""
         labels = {tid: v.most_common(1)[0][0] for tid, v in self._votes.items()}
-        cover = [float(np.mean(v)) for v in self._cover.values() if v]
+        d2 = [np.asarray(v) for v in self._cover.values() if v]
+        cover99 = [float(np.mean(v <= CHI2_2DOF_99)) for v in d2]
+        cover50 = [float(np.mean(v <= CHI2_2DOF_50)) for v in d2]
         return TrackingReport(
             scenario=scenario,
             projectiles=len(self.truth),
@@ -187,7 +194,8 @@ class Scorer:
             false_tracks=sum(1 for j in labels.values() if j < 0),
             median_confirm_s=_median(self._confirm_t.values()),
             ipp_error_m={str(a): _median(self._ipp[a].values()) for a in IPP_AGES_S},
-            coverage_99=float(np.mean(cover)) if cover else None,
+            coverage_99=float(np.mean(cover99)) if cover99 else None,
+            coverage_50=float(np.mean(cover50)) if cover50 else None,
             gospa_mean=float(np.mean([g for _, g in self._gospa])) if self._gospa else None,
             scans=self.scans,
             rejected=dict(rejected),
