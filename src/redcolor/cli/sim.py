@@ -97,7 +97,8 @@ def show(scenario: ScenarioArg, as_json: AsJson = False) -> None:
         )
     _out.print(radars)
     salvos = Table(
-        title="Salvos (nominal shot from the launch centre at the target centre)",
+        title="Salvos (nominal shot from the launch centre at the target centre; radar km: "
+        "launch centre to the nearest radar)",
         title_justify="left",
     )
     cols = {
@@ -107,13 +108,14 @@ def show(scenario: ScenarioArg, as_json: AsJson = False) -> None:
         "at_s": "at s",
         "over_s": "over s",
         "distance_km": "km",
+        "nearest_radar_km": "radar km",
         "trajectory": "branch",
         "elevation_deg": "elev deg",
         "flight_time_s": "flight s",
         "apogee_km": "apogee km",
     }
     for col in cols.values():
-        salvos.add_column(col, no_wrap=col == "projectile", min_width=len(col))
+        salvos.add_column(col, no_wrap=True, min_width=max(len(col), 5))
     for s in doc["salvos"]:
         salvos.add_row(*(str(s.get(c, "-")) for c in cols))
     _out.print(salvos)

@@ -1,8 +1,25 @@
 """Scenario files (TOML, DESIGN.md "Scenario files"): loading and validation.
 
 Every problem is a :class:`~redcolor.errors.ScenarioError` whose message names the file, the
-field (``salvo[2].launch.lat``) and what was expected. Built-in scenarios live in
-``redcolor/sim/scenarios/*.toml`` and are found by name.
+field (``salvo[2].launch.lat``) and what was expected; unknown fields are errors too. Built-in
+scenarios live in ``redcolor/sim/scenarios/*.toml`` and are found by name.
+
+Fields (beyond the DESIGN.md example; defaults in brackets)
+-----------------------------------------------------------
+top level
+    ``name`` [file stem], ``description`` [""], ``start`` (ISO 8601; UTC if no offset),
+    ``seed`` [0], ``ground_alt_m`` [0], ``tail_s`` (scan on after the last impact) [10],
+    ``[origin] lat, lon`` (ENU frame origin) [mean of the target centres],
+    ``[wind] speed_m_s, from_deg`` (constant; not corrected for by the aim) [calm].
+``[[radar]]``
+    the :class:`redcolor.model.SensorRegistration` fields (``alt_m`` must be at least
+    ``ground_alt_m``; ``min_elevation_deg`` [0], ``range_rate_sigma_m_s`` [none]) and
+    ``phase_s`` (first scan after ``start``) [random in one period].
+``[[salvo]]``
+    ``projectile``, ``count``, ``at_s`` [0], ``over_s`` [0], ``launch``/``target``
+    ``{lat, lon, radius_m [0]}``; ``trajectory`` ("low"/"high"), or ``apogee_m`` (above sea
+    level) or ``flight_time_s`` to pick the nearer branch [catalogue default]; drones only:
+    ``speed_m_s`` [uniform 40-60] and ``[[salvo.waypoints]] lat, lon, alt_m`` [cruise height].
 """
 
 from __future__ import annotations

@@ -65,6 +65,10 @@ def scenario_summary(scenario: Scenario) -> dict[str, Any]:
     ground = scenario.ground_alt_m
     frame = LocalFrame(*scenario.origin, ground)
     earth = EarthModel(*scenario.origin, ground)
+    radars_enu = [
+        np.column_stack(frame.enu_from_geodetic(r.registration.lat, r.registration.lon, ground))[0]
+        for r in scenario.radars
+    ]
     salvos = []
     for i, s in enumerate(scenario.salvos):
         pts = np.column_stack(
@@ -74,6 +78,9 @@ def scenario_summary(scenario: Scenario) -> dict[str, Any]:
         )
         dist = float(earth.ground_range_m(pts[0], pts[1]))
         p = get_projectile(s.projectile)
+        radar_km = [
+            float(earth.ground_range_m(pts[0], radar_pos)) / 1e3 for radar_pos in radars_enu
+        ]
         row: dict[str, Any] = {
             "salvo": i,
             "projectile": s.projectile,
@@ -81,6 +88,7 @@ def scenario_summary(scenario: Scenario) -> dict[str, Any]:
             "at_s": s.at_s,
             "over_s": s.over_s,
             "distance_km": round(dist / 1e3, 2),
+            "nearest_radar_km": round(min(radar_km), 1) if radar_km else None,
         }
         if p.kind != "drone":
             branch = choose_branch(s, p, dist, ground)
