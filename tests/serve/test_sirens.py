@@ -38,7 +38,7 @@ def test_board_activates_stops_and_reports_late_acks() -> None:
     assert {(c.siren, c.action) for c in stops} == {("s1", "stop"), ("s2", "stop"), ("s3", "stop")}
 
 
-async def test_sirens_sound_ack_and_silent_one_is_reported(live_server, meron_ids) -> None:
+async def test_sirens_sound_ack_and_silent_one_is_reported(live_server, meron_ids, caplog) -> None:
     server = live_server
     area = meron_ids[0]
     fleet = make_sirens(3, [area], silent=1)
@@ -50,6 +50,7 @@ async def test_sirens_sound_ack_and_silent_one_is_reported(live_server, meron_id
     timeouts = server.state.metrics.siren_ack_timeouts
     await until(lambda: timeouts.labels("siren-3")._value.get() == 1, timeout_s=3)
     assert timeouts.labels("siren-1")._value.get() == 0
+    assert any("siren-3 did not acknowledge activate" in r.getMessage() for r in caplog.records)
     server.writer.event(events[0].id, "ended", [area, meron_ids[1]], refs=[e.seq for e in events])
     await until(lambda: not any(s.sounding for s in fleet))
     for task in tasks:
