@@ -11,10 +11,16 @@ frame intervals (requestAnimationFrame), long tasks (> 50 ms), time per batched 
 time to fold one event into the state, and each event's age when drawn (issued -> painted,
 which includes the store, the server's poll and the WebSocket). Medians and tails are printed
 and written to ``bench/results/map.json``; ``bench/results/map.png`` plots them.
+
+``--from-db FILE --speed X`` replays a stored run instead, X times faster than it was issued,
+e.g. the pipeline's own barrage: ``redcolor simulate barrage-3000 --db b3000.db`` (about 3
+minutes here), then ``bench/bench_map.py --from-db b3000.db --speed 20`` (results in
+``map-stored-run.json`` / ``.png``).
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import random
@@ -25,6 +31,7 @@ import time
 from pathlib import Path
 
 import matplotlib
+import msgspec
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -80,8 +87,22 @@ COLLECT_JS = """() => ({ frames: window.__frames, longtasks: window.__longtasks,
   duplicates: window.redcolor.metrics.duplicates })"""
 
 
-def schedule(areas, rng: random.Random) -> list[tuple[float, str, str, list[int]]]:
-    """(offset s, alert id, stage, area ids) for the whole barrage, in time order."""
+def event(alert_id: str, stage: str, ids: list[int], areas) -> AlertEvent:
+    return AlertEvent(
+        id=alert_id,
+        seq=0,
+        category="missiles",
+        stage=stage,
+        areas=tuple(AlertArea(a, areas.get(a).shelter_s) for a in ids),
+        issued_at_unix_s=0.0,
+        expires_at_unix_s=None,
+        source=(alert_id,),
+        instructions={"en": "Enter a protected space"},
+    )
+
+
+def synthetic_barrage(areas, rng: random.Random) -> list[tuple[float, AlertEvent]]:
+    """(offset s, event) for the whole synthetic barrage, in time order."""
     all_ids = [a.id for a in areas.areas]
     plan = []
     for n in range(PROJECTILES):
@@ -91,18 +112,33 @@ def schedule(areas, rng: random.Random) -> list[tuple[float, str, str, list[int]
         rng.shuffle(near)
         hit = sorted(set([target.id, *near[: rng.randint(0, 5)]]))
         alert_id = f"barrage-{n}"
-        plan.append((launch_s, alert_id, "alert", hit))
+        plan.append((launch_s, event(alert_id, "alert", hit, areas)))
         if rng.random() < UPDATE_SHARE and len(near) > len(hit):
             extra = [i for i in near if i not in hit][: rng.randint(1, 2)]
-            plan.append((launch_s + 3.0, alert_id, "update", extra))
+            plan.append((launch_s + 3.0, event(alert_id, "update", extra, areas)))
             hit = hit + extra
-        plan.append((launch_s + ENDED_AFTER_S, alert_id, "ended", hit))
+        plan.append((launch_s + ENDED_AFTER_S, event(alert_id, "ended", hit, areas)))
     plan.sort(key=lambda p: p[0])
     return plan
 
 
-def write_barrage(store: SQLiteEventStore, areas, plan, progress: Progress) -> None:
-    """Append the plan's events as they fall due (one transaction per tick)."""
+def stored_run(db: Path, speed: float) -> list[tuple[float, AlertEvent]]:
+    """(offset s, event) replaying a stored run (e.g. `redcolor simulate barrage-3000 --db`)
+    ``speed`` times faster than it was issued."""
+    store = SQLiteEventStore(db, readonly=True)
+    events = [row.decode() for row in store.read_since(0, 10**7)]
+    store.close()
+    if not events:
+        raise SystemExit(f"{db}: no events")
+    t0 = min(e.issued_at_unix_s for e in events)
+    plan = [((e.issued_at_unix_s - t0) / speed, e) for e in events]
+    plan.sort(key=lambda p: p[0])
+    return plan
+
+
+def write_barrage(store: SQLiteEventStore, plan, progress: Progress) -> None:
+    """Append the plan's events as they fall due (one transaction per tick), stamped with the
+    time they are written."""
     task = progress.add_task("barrage events written", total=len(plan))
     t0 = time.time()
     i = 0
@@ -110,18 +146,9 @@ def write_barrage(store: SQLiteEventStore, areas, plan, progress: Progress) -> N
         now_s = time.time() - t0
         batch = []
         while i < len(plan) and plan[i][0] <= now_s:
-            _, alert_id, stage, ids = plan[i]
             batch.append(
-                AlertEvent(
-                    id=alert_id,
-                    seq=0,
-                    category="missiles",
-                    stage=stage,
-                    areas=tuple(AlertArea(a, areas.get(a).shelter_s) for a in ids),
-                    issued_at_unix_s=time.time(),
-                    expires_at_unix_s=None,
-                    source=(alert_id,),
-                    instructions={"en": "Enter a protected space"},
+                msgspec.structs.replace(
+                    plan[i][1], seq=0, issued_at_unix_s=time.time(), expires_at_unix_s=None
                 )
             )
             i += 1
@@ -154,9 +181,23 @@ def frame_intervals(frames: list[float], start_ms: float, end_ms: float) -> list
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--from-db",
+        type=Path,
+        help="replay this stored run instead of the synthetic barrage "
+        "(e.g. from `redcolor simulate barrage-3000 --db FILE`)",
+    )
+    parser.add_argument("--speed", type=float, default=10.0, help="replay speed for --from-db")
+    args = parser.parse_args()
     console = Console()
     areas = load_areas("current")
-    plan = schedule(areas, random.Random(SEED))
+    if args.from_db:
+        plan = stored_run(args.from_db, args.speed)
+        source = f"{args.from_db.name} replayed at {args.speed:g}x"
+    else:
+        plan = synthetic_barrage(areas, random.Random(SEED))
+        source = f"synthetic: {PROJECTILES} projectiles over {BARRAGE_S:g} s"
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         db = Path(tmp) / "barrage.db"
         writer = SQLiteEventStore(db)
@@ -182,7 +223,7 @@ def main() -> None:
                 progress.advance(idle_task, 0.25)
             busy = page.evaluate(MARK_JS)
             writing = threading.Thread(
-                target=write_barrage, args=(writer, areas, plan, progress), daemon=True
+                target=write_barrage, args=(writer, plan, progress), daemon=True
             )
             writing.start()
             panning.set()
@@ -214,8 +255,7 @@ def main() -> None:
     events = data["events"] - busy["events"]
     apply_us = (data["applyMs"] - busy["applyMs"]) * 1000 / max(1, events)
     result = {
-        "projectiles": PROJECTILES,
-        "barrage_s": BARRAGE_S,
+        "source": source,
         "events": events,
         "duplicates": data["duplicates"],
         "areas_drawn": 1450,
@@ -232,13 +272,14 @@ def main() -> None:
         "issued_to_drawn_ms": quantiles(ages_ms),
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "map.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "map" if not args.from_db else "map-stored-run"
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     report(console, result)
-    plot(busy["now"], data, busy_frames, ages_ms)
+    plot(busy["now"], data, busy_frames, ages_ms, RESULTS / f"{name}.png")
 
 
 def report(console: Console, r: dict) -> None:
-    table = Table(title=f"live map under a {r['projectiles']:,}-projectile barrage")
+    table = Table(title=f"live map under a barrage ({r['source']})")
     for col in ("measure", "median", "p95", "p99", "max"):
         table.add_column(col, justify="right" if col != "measure" else "left")
     rows = [
@@ -259,7 +300,9 @@ def report(console: Console, r: dict) -> None:
     )
 
 
-def plot(start_ms: float, data: dict, busy_frames: list[float], ages_ms: list[float]) -> None:
+def plot(
+    start_ms: float, data: dict, busy_frames: list[float], ages_ms: list[float], path: Path
+) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     frames = [f for f in data["frames"] if f >= start_ms]
     left.plot([(b - start_ms) / 1000 for b in frames[1:]], busy_frames[: len(frames) - 1], lw=0.6)
@@ -269,7 +312,7 @@ def plot(start_ms: float, data: dict, busy_frames: list[float], ages_ms: list[fl
     right.set(xlabel="event issued -> drawn on the map (ms)", ylabel="events")
     right.set_title("end-to-end delay per event")
     fig.tight_layout()
-    fig.savefig(RESULTS / "map.png", dpi=110)
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
