@@ -21,3 +21,13 @@ def test_bad_serve_options(capsys, tmp_path, args, words) -> None:
     err = capsys.readouterr().err.strip()
     assert err.startswith("redcolor: error:") and words in err
     assert len(err.splitlines()) == 1
+
+
+def test_busy_port_is_one_line(capsys, tmp_path) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        assert main(["serve", "--db", str(tmp_path / "a.db"), "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("redcolor: error: cannot listen on 127.0.0.1:") and "\n" not in err

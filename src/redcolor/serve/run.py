@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import uvicorn
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.frames import EventFrames
 from redcolor.channels.mqtt import parse_broker, run_mqtt
+from redcolor.errors import InputError
 from redcolor.serve.app import Service, create_app
 from redcolor.serve.rawws import FanoutWebSocketProtocol
 from redcolor.serve.state import ServeConfig, ServerState
@@ -118,10 +120,20 @@ def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.
     scenario = load_scenario(simulate) if simulate is not None else None
     services = channel_services(config)
     state = build_state(config)
+    listener = listen(config.host, config.port)
     app = create_app(state, services)
     server = uvicorn.Server(
         uvicorn_config(app, host=config.host, port=config.port, log_level="info")
     )
     if scenario is not None:
         start_simulation(state, scenario, speed)
-    server.run()
+    server.run(sockets=[listener])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything starts so a busy port is a one-line error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=4096)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
