@@ -143,3 +143,18 @@ def test_out_of_reach_target_is_a_salvo_error(tmp_path: Path, capsys) -> None:
     assert main(["sim", "run", str(path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "salvo[0]" in err and "cannot reach" in err
+
+
+def test_a_drone_without_a_target_ends_at_its_last_waypoint(tmp_path: Path) -> None:
+    text = GOOD.replace('projectile = "rocket-122mm"', 'projectile = "drone"').replace(
+        "target = { lat = 32.996, lon = 35.414, radius_m = 200.0 }",
+        "[[salvo.waypoints]]\nlat = 33.05\nlon = 35.45\n\n[[salvo.waypoints]]\n"
+        "lat = 33.0\nlon = 35.40\n",
+    )
+    s = load_scenario(_write(tmp_path, text))
+    (salvo,) = s.salvos
+    assert (salvo.target.lat_deg, salvo.target.lon_deg) == (33.0, 35.40)
+    assert len(salvo.waypoints) == 1
+    rocket = GOOD.replace("target = { lat = 32.996, lon = 35.414, radius_m = 200.0 }", "")
+    with pytest.raises(ScenarioError, match=r"salvo\[0\]\.target: missing required field"):
+        load_scenario(_write(tmp_path, rocket))

@@ -19,7 +19,8 @@ top level
     ``projectile``, ``count``, ``at_s`` [0], ``over_s`` [0], ``launch``/``target``
     ``{lat, lon, radius_m [0]}``; ``trajectory`` ("low"/"high"), or ``apogee_m`` (above sea
     level) or ``flight_time_s`` to pick the nearer branch [catalogue default]; drones only:
-    ``speed_m_s`` [uniform 40-60] and ``[[salvo.waypoints]] lat, lon, alt_m`` [cruise height].
+    ``speed_m_s`` [uniform 40-60] and ``[[salvo.waypoints]] lat, lon, alt_m`` [cruise height];
+    a drone salvo without ``target`` dives onto its last waypoint.
 """
 
 from __future__ import annotations
@@ -158,8 +159,11 @@ class _Table:
             raise self.fail(key, f"one of {', '.join(sorted(choices))}", value)
         return value
 
-    def sub(self, key: str, default: Any = _MISSING) -> _Table | None:
-        value = self.raw(key, default)
+    def sub(self, key: str) -> _Table:
+        return _Table(self.src, self._path(key), self.raw(key))
+
+    def optional_sub(self, key: str) -> _Table | None:
+        value = self.raw(key, None)
         return None if value is None else _Table(self.src, self._path(key), value)
 
     def array(self, key: str) -> list[_Table]:
@@ -226,8 +230,6 @@ def _radar(t: _Table, ground_alt_m: float) -> RadarSpec:
 
 def _salvo(t: _Table) -> SalvoSpec:
     name = t.text("projectile", choices=CATALOGUE)
-    launch, target = t.sub("launch"), t.sub("target")
-    assert launch is not None and target is not None
     waypoints = []
     for w in t.array("waypoints"):
         lat, lon = w.num("lat", lo=-90.0, hi=90.0), w.num("lon", lo=-180.0, hi=180.0)
@@ -236,13 +238,20 @@ def _salvo(t: _Table) -> SalvoSpec:
     drone = CATALOGUE[name].kind == "drone"
     if waypoints and not drone:
         raise t.fail("waypoints", f"no waypoints: {name} is not a drone")
+    launch = _place(t.sub("launch"))
+    if drone and "target" not in t.data and waypoints:
+        # a drone without a target ends at its last waypoint
+        last = waypoints.pop()
+        target = Place(last.lat_deg, last.lon_deg)
+    else:
+        target = _place(t.sub("target"))
     spec = SalvoSpec(
         projectile=name,
         count=t.integer("count", lo=1, hi=100_000),
         at_s=t.num("at_s", 0.0, lo=0.0, hi=86_400.0),
         over_s=t.num("over_s", 0.0, lo=0.0, hi=86_400.0),
-        launch=_place(launch),
-        target=_place(target),
+        launch=launch,
+        target=target,
         trajectory=t.text("trajectory", None, choices={"low", "high"}),
         apogee_m=t.num("apogee_m", None, lo=1.0, hi=2_000_000.0),
         flight_time_s=t.num("flight_time_s", None, lo=1.0, hi=7_200.0),
@@ -264,14 +273,14 @@ def parse_scenario(data: dict[str, Any], src: str) -> Scenario:
     salvos = tuple(_salvo(s) for s in top.array("salvo"))
     if not salvos:
         raise ScenarioError(f"{src}: salvo: expected at least one [[salvo]]")
-    origin_t = top.sub("origin", None)
+    origin_t = top.optional_sub("origin")
     if origin_t is None:
         lat = sum(s.target.lat_deg for s in salvos) / len(salvos)
         lon = sum(s.target.lon_deg for s in salvos) / len(salvos)
     else:
         o = _place(origin_t, radius=False)
         lat, lon = o.lat_deg, o.lon_deg
-    wind = top.sub("wind", None)
+    wind = top.optional_sub("wind")
     wind_speed, wind_from = 0.0, 0.0
     if wind is not None:
         wind_speed = wind.num("speed_m_s", lo=0.0, hi=60.0)
