@@ -24,6 +24,8 @@ class TrackTable:
     hist : (N,) int64 bit history of opportunities, bit 0 the latest (1 = a plot).
     misses : (N,) int64 consecutive missed opportunities.
     n_hits : (N,) int64 plots so far (the initiating pair counts 2).
+    speed_m_s, speed_gain_m_s2 : (N,) float estimated speed at the last plot and its rate of
+        change between the last two plots (a motor still burning shows as a large gain).
     """
 
     def __init__(self) -> None:
@@ -39,6 +41,8 @@ class TrackTable:
         self.hist = np.zeros(0, np.int64)
         self.misses = np.zeros(0, np.int64)
         self.n_hits = np.zeros(0, np.int64)
+        self.speed_m_s = np.zeros(0)
+        self.speed_gain_m_s2 = np.zeros(0)
 
     @property
     def size(self) -> int:
@@ -62,9 +66,16 @@ class TrackTable:
         self.hist = np.concatenate([self.hist, np.full(k, 0b11, np.int64)])
         self.misses = np.concatenate([self.misses, np.zeros(k, np.int64)])
         self.n_hits = np.concatenate([self.n_hits, np.full(k, 2, np.int64)])
+        self.speed_m_s = np.concatenate([self.speed_m_s, np.linalg.norm(x[:, 3:6], axis=1)])
+        self.speed_gain_m_s2 = np.concatenate([self.speed_gain_m_s2, np.zeros(k)])
 
     def record(self, hit: NDArray[np.bool_], opportunity: NDArray[np.bool_], t: float) -> None:
-        """Shift a hit or miss into the history of every track the scan could have seen."""
+        """Shift a hit or miss into the history of every track the scan could have seen, and
+        update the speed and speed gain of the tracks that got a plot."""
+        speed = np.linalg.norm(self.x[:, 3:6], axis=1)
+        dt = np.maximum(t - self.last_update_t, 1e-3)
+        self.speed_gain_m_s2 = np.where(hit, (speed - self.speed_m_s) / dt, self.speed_gain_m_s2)
+        self.speed_m_s = np.where(hit, speed, self.speed_m_s)
         mask = (1 << HISTORY_BITS) - 1
         shifted = ((self.hist << 1) | hit.astype(np.int64)) & mask
         self.hist = np.where(opportunity, shifted, self.hist)
@@ -76,6 +87,6 @@ class TrackTable:
         """Keep only the given rows."""
         for name in (
             "ids", "x", "P", "kind", "confirmed", "first_t", "confirmed_t",
-            "last_update_t", "hist", "misses", "n_hits",
+            "last_update_t", "hist", "misses", "n_hits", "speed_m_s", "speed_gain_m_s2",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name)[rows])
