@@ -1,13 +1,14 @@
 // Wires the page: area data + outline -> map; /v1/alerts/active + WebSocket stream -> AlertState
 // -> map, list and "my location" card (batched to one update per animation frame); history
-// timeline and replay; language choice; siren. Everything is fetched from this page's origin.
+// replay (replayui.js); language choice; siren. Everything is fetched from this page's origin.
 
-import { AlertState, ENDED_HOLD_S } from "./alertstate.js";
+import { AlertState } from "./alertstate.js";
 import { AreaIndex } from "./geometry.js";
-import { Replay, Timeline, fetchHistory } from "./history.js";
+import { fetchHistory } from "./history.js";
 import { applyLanguage, areaName, clock, initialLanguage, rememberLanguage, t } from "./i18n.js";
 import { MapView } from "./mapview.js";
 import { countdownLabels, renderAlertList, renderMyArea, summaryText } from "./panel.js";
+import { ReplayUI } from "./replayui.js";
 import { Siren } from "./siren.js";
 import { AlertStream } from "./stream.js";
 
@@ -31,10 +32,6 @@ let lang = initialLanguage();
 let index = null;
 let mapView = null;
 let me = loadMe();
-let mode = "live"; // or "replay"
-let replay = null;
-let replayS = 0;
-let playing = false;
 let status = "connecting";
 let myLastStage = null;
 const dirty = new Set();
@@ -50,8 +47,20 @@ function loadMe() {
   }
 }
 
-const shown = () => (mode === "replay" ? replay.state : live);
-const nowS = () => (mode === "replay" ? replayS : Date.now() / 1000);
+const replayUI = new ReplayUI({
+  lang: () => lang,
+  onEnter: () => markDirty(live.shownAreaIds()),
+  onLeave: (before) => {
+    renderStatus();
+    markDirty([...before, ...live.shownAreaIds()]);
+  },
+  onSeek: (changed) => {
+    renderStatus();
+    markDirty(changed);
+  },
+});
+const shown = () => (replayUI.active ? replayUI.replay.state : live);
+const nowS = () => (replayUI.active ? replayUI.atS : Date.now() / 1000);
 
 function styleKey(id) {
   const v = shown().view(id, nowS());
@@ -107,7 +116,7 @@ function keep(list, value) {
 function renderMe() {
   const view = renderMyArea($("me-card"), me, shown(), index, nowS(), lang);
   const stage = view ? view.stage : "none";
-  if (mode === "live" && stage === "alert" && myLastStage !== "alert" && $("siren").checked) {
+  if (!replayUI.active && stage === "alert" && myLastStage !== "alert" && $("siren").checked) {
     siren.sound(Math.max(view.shelterS, 10));
     $("stop-siren").hidden = false;
   }
@@ -121,7 +130,7 @@ function onEvent(event) {
   metrics.events += 1;
   metrics.applyMs += performance.now() - started;
   if (!changed) metrics.duplicates += 1;
-  else if (mode === "live") {
+  else if (!replayUI.active) {
     undrawn.push([event.seq, event.issued_at_unix_s]);
     markDirty(changed);
   }
@@ -132,20 +141,20 @@ let announced = "";
 /** The header badge; screen readers hear only changes of state, not the replay clock. */
 function renderStatus() {
   const badge = $("status");
-  const state = mode === "replay" ? "replay" : status;
+  const state = replayUI.active ? "replay" : status;
   badge.dataset.state = state;
   const word = t(lang, status === "live" ? "liveBadge" : status === "connecting" ? "connecting" : "reconnecting");
-  badge.textContent = mode === "replay" ? t(lang, "replaying", { time: clock(lang, replayS) }) : word;
-  const announcement = mode === "replay" ? t(lang, "replaying", { time: "" }).trim() : word;
+  badge.textContent = replayUI.active ? t(lang, "replaying", { time: clock(lang, replayUI.atS) }) : word;
+  const announcement = replayUI.active ? t(lang, "replaying", { time: "" }).trim() : word;
   if (announcement !== announced) {
     $("announce").textContent = announcement;
     announced = announcement;
   }
 }
 
-/** Once every 250 ms: expire old states, advance a playing replay, tick the countdowns. */
+/** Once every 250 ms: expire old live states and tick the countdowns. */
 function tick() {
-  if (mode === "live") {
+  if (!replayUI.active) {
     const changed = live.prune(nowS());
     if (changed.size) markDirty(changed);
   }
@@ -198,90 +207,13 @@ function chooseAreaByName() {
   mapView.map.setView(exact.label, Math.max(mapView.map.getZoom(), 12));
 }
 
-// ---- History and replay -------------------------------------------------------------------
-
-const timeline = new Timeline($("timeline"));
-
-async function loadHistory() {
-  const periodS = Number($("period").value);
-  const untilS = Date.now() / 1000;
-  $("history-status").textContent = t(lang, "loading");
-  try {
-    const events = await fetchHistory(untilS - periodS, untilS, (n) => {
-      $("history-status").textContent = `${t(lang, "loading")} ${t(lang, "eventsLoaded", { n })}`;
-    });
-    replay = new Replay(events, ENDED_HOLD_S);
-    const startS = Math.floor(replay.startS) - 5;
-    const endS = Math.ceil(replay.endS) + 5;
-    timeline.setEvents(events, startS, endS);
-    const scrubber = $("scrubber");
-    Object.assign(scrubber, { min: startS, max: endS, value: startS, disabled: !events.length });
-    for (const id of ["play", "prev-event", "next-event"]) $(id).disabled = !events.length;
-    $("history-status").textContent = t(lang, "eventsLoaded", { n: events.length });
-    replayS = startS;
-    timeline.draw(replayS);
-  } catch (err) {
-    $("history-status").textContent = String(err.message || err);
-  }
-}
-
-function enterReplay() {
-  if (mode === "replay") return;
-  const before = live.shownAreaIds();
-  mode = "replay";
-  $("live").hidden = false;
-  markDirty(before);
-}
-
-function seekReplay(tS) {
-  replayS = tS;
-  const changed = replay.seek(tS);
-  $("scrubber").value = String(Math.floor(tS));
-  $("scrubber").setAttribute("aria-valuetext", clock(lang, tS));
-  timeline.draw(tS);
-  renderStatus();
-  markDirty(changed);
-}
-
-function playLoop(lastMs) {
-  if (!playing) return;
-  requestAnimationFrame((ms) => {
-    if (!playing) return;
-    const next = replayS + ((ms - lastMs) / 1000) * Number($("speed").value);
-    const endS = Number($("scrubber").max);
-    seekReplay(Math.min(next, endS));
-    if (next >= endS) setPlaying(false);
-    else playLoop(ms);
-  });
-}
-
-function setPlaying(on) {
-  playing = on;
-  $("play").textContent = t(lang, on ? "pause" : "play");
-  $("play").setAttribute("aria-pressed", String(on));
-  if (on) {
-    enterReplay();
-    if (replayS >= Number($("scrubber").max)) seekReplay(Number($("scrubber").min));
-    playLoop(performance.now());
-  }
-}
-
-function backToLive() {
-  setPlaying(false);
-  const before = replay ? replay.state.shownAreaIds() : new Set();
-  mode = "live";
-  $("live").hidden = true;
-  renderStatus();
-  markDirty([...before, ...live.shownAreaIds()]);
-}
-
 // ---- Language and start-up ----------------------------------------------------------------
 
 function setLanguage(next) {
   lang = next;
   rememberLanguage(lang);
   applyLanguage(lang);
-  $("play").textContent = t(lang, playing ? "pause" : "play");
+  replayUI.relabel();
   renderLegend();
   renderStatus();
   if (index) fillAreaNames();
@@ -348,28 +280,12 @@ function bindControls() {
     siren.stop();
     $("stop-siren").hidden = true;
   });
-  $("load-history").addEventListener("click", loadHistory);
-  $("scrubber").addEventListener("input", (e) => {
-    enterReplay();
-    seekReplay(Number(e.target.value));
-  });
-  $("play").addEventListener("click", () => setPlaying(!playing));
-  for (const [id, direction] of [["prev-event", -1], ["next-event", 1]]) {
-    $(id).addEventListener("click", () => {
-      // Land just after the event, so it is on the map.
-      const tS = replay.neighbour(direction > 0 ? replayS : replayS - 0.5, direction);
-      if (tS === null) return;
-      setPlaying(false);
-      enterReplay();
-      seekReplay(tS + 0.001);
-    });
-  }
-  $("live").addEventListener("click", backToLive);
+  replayUI.bind();
 }
 
 async function main() {
   applyLanguage(lang);
-  $("play").textContent = t(lang, "play");
+  replayUI.relabel();
   renderLegend();
   renderStatus();
   const [areas, outline] = await Promise.all([getJSON("/v1/areas.geojson"), getJSON("outline.geojson")]);
