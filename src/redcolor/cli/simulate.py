@@ -7,6 +7,7 @@ Parses the arguments, calls :func:`redcolor.eval.compare.evaluate` (and
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from redcolor.geo import load_areas
 from redcolor.sim.run import simulate as fly
 from redcolor.sim.scenario import load_scenario
 
-_out = Console(highlight=False, soft_wrap=True)
+_out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 TIMELINE_ROWS = 40
 

@@ -65,12 +65,17 @@ class TrackHistory:
 
 @dataclass
 class RunResult:
-    """What a run produced."""
+    """What a run produced.
+
+    ``latency_ms`` per scan: arrival to the first lane's events durable; ``track_ms`` the part
+    spent in tracking and prediction.
+    """
 
     scenario: str
     sim: SimulationResult
     lanes: dict[str, LaneResult]
     latency_ms: NDArray[np.float64]
+    track_ms: NDArray[np.float64]
     offset_s: float
     first_predictions: dict[str, ImpactPrediction]
     last_predictions: dict[str, ImpactPrediction]
@@ -169,6 +174,7 @@ def run_lanes(
     core = TrackPredict(sim.registrations, ground_alt_m=sim.scenario.ground_alt_m)
     pacer = _Pacer(speed)
     latency: list[float] = []
+    track: list[float] = []
     latest: dict[str, ImpactPrediction] = {}
     first: dict[str, ImpactPrediction] = {}
     history = TrackHistory()
@@ -178,6 +184,7 @@ def run_lanes(
         pacer.wait(scan.t)
         arrival = time.perf_counter()
         out = core.step(scan)
+        track.append((time.perf_counter() - arrival) * 1e3)
         fresh = [p for p in out.predictions if latest.get(p.track_id) is not p]
         for i, lane in enumerate(lanes):
             _step(lane, fresh, out.t_unix_s, offset_s, on_events)
@@ -196,6 +203,7 @@ def run_lanes(
         sim=sim,
         lanes={lane.name: lane.result for lane in lanes},
         latency_ms=np.asarray(latency, dtype=np.float64),
+        track_ms=np.asarray(track, dtype=np.float64),
         offset_s=offset_s,
         first_predictions=first,
         last_predictions=latest,

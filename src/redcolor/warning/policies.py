@@ -207,13 +207,18 @@ class PredictedPolicy(_Policy):
         return self.areas.query(shapely.polygons(verts))
 
 
+IMMEDIATE = Staging(settle_s=0.0, margin_s=np.inf)
+"""The baseline timing: alert at the first scan where a confirmed track gives a prediction."""
+
+
 class RadiusPolicy(_Policy):
-    """Areas within ``radius_m`` of the predicted mean impact (a baseline)."""
+    """Areas within ``radius_m`` of the predicted mean impact (a baseline), by default with the
+    baseline timing :data:`IMMEDIATE`."""
 
     name = "radius"
 
     def __init__(self, index: AreaIndex, radius_m: float, staging: Staging | None = None) -> None:
-        super().__init__(index, staging)
+        super().__init__(index, staging or IMMEDIATE)
         self.fixed_radius_m = radius_m
 
     def _ballistic_areas(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:

@@ -1,0 +1,109 @@
+"""The trade-off curve of the ``predicted`` policy's main parameter, ``settle_s``.
+
+Acting on a younger track warns earlier over a wider region: more lead time, more needless
+areas. For each scenario the tracker runs once and one ``predicted`` lane per setting runs on
+its output (plus the oracle for the lead-time ratio), so the points differ only in the
+parameter. Writes a table (stdout), ``tradeoff.json`` and ``tradeoff.png`` into ``--out``.
+
+Run: ``python -m redcolor.eval.tradeoff [--out bench/results] [SCENARIO ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from redcolor.eval.compare import true_impacts
+from redcolor.eval.score import score_events
+from redcolor.geo import load_areas
+from redcolor.pipeline import run_lanes
+from redcolor.sim.run import simulate
+from redcolor.sim.scenario import load_scenario
+from redcolor.warning.policies import PredictedPolicy, Staging
+
+SETTLE_S = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+SCENARIOS = ("sderot-gaza", "haifa-40km")
+
+
+def sweep(scenario: str, settle_s: tuple[float, ...] = SETTLE_S) -> list[dict[str, Any]]:
+    """One row per setting: needless, warned, missed, late, median lead and its oracle ratio."""
+    index = load_areas()
+    sim = simulate(load_scenario(scenario))
+    lanes: list[Any] = []
+    for value in settle_s:
+        policy = PredictedPolicy(index, replace(Staging(), settle_s=value))
+        policy.name = f"settle={value:g}"
+        lanes.append(policy)
+    run = run_lanes(sim, [*lanes, "oracle"], index=index)
+    impacts = true_impacts(sim)
+    oracle = score_events(run.lanes["oracle"].events, impacts, index)
+    rows = []
+    for value, policy in zip(settle_s, lanes, strict=True):
+        fig = score_events(run.lanes[policy.name].events, impacts, index).figures(oracle)
+        rows.append(
+            {
+                "scenario": scenario,
+                "settle_s": value,
+                "warned": fig["warned"],
+                "needless": fig["needless"],
+                "missed": fig["missed"],
+                "late": fig["late"],
+                "late_unavoidable": fig["late_unavoidable"],
+                "lead_median_s": fig["lead_time_s"]["median"],
+                "lead_ratio": fig["lead_time_ratio"],
+                "shelter_area_minutes": fig["shelter_area_minutes"],
+            }
+        )
+    return rows
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Needless areas against the median lead-time ratio, one line per scenario."""
+    fig = Figure(figsize=(7.5, 5.0))
+    ax = fig.subplots()
+    for scenario in dict.fromkeys(r["scenario"] for r in rows):
+        mine = [r for r in rows if r["scenario"] == scenario and r["lead_ratio"] is not None]
+        ax.plot(
+            [r["lead_ratio"] for r in mine], [r["needless"] for r in mine], "o-", label=scenario
+        )
+        for r in mine:
+            ax.annotate(
+                f"{r['settle_s']:g} s",
+                (r["lead_ratio"], r["needless"]),
+                fontsize=8,
+                textcoords="offset points",
+                xytext=(4, 4),
+            )
+    ax.axvline(0.8, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xlabel("median lead time / oracle's")
+    ax.set_ylabel("needless areas")
+    ax.set_title("predicted policy: settle time trades lead time for needless areas")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS))
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = [row for name in args.scenarios for row in sweep(name)]
+    cols = list(rows[0])
+    print(" | ".join(cols))
+    for row in rows:
+        print(" | ".join(str(row[c]) for c in cols))
+    (args.out / "tradeoff.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    plot(rows, args.out / "tradeoff.png")
+    print(f"wrote {args.out / 'tradeoff.json'} and {args.out / 'tradeoff.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
