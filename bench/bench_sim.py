@@ -9,7 +9,8 @@
    timed and scaled to 1,000). Ratio = one-at-a-time / batched.
 
 Prints the range table of every projectile too (the issue's closing note asks for it).
-Results go to ``bench/results/sim.json``.
+Results go to ``bench/results/sim.json``; the range tables are drawn in
+``bench/results/sim_range_tables.png``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np  # noqa: E402
 from redcolor.sim.aim import range_table  # noqa: E402
 from redcolor.sim.catalogue import CATALOGUE  # noqa: E402
 from redcolor.sim.physics import EarthModel, FlatTerrain, propagate_to_ground  # noqa: E402
+from redcolor.sim.plots import plot_range_tables  # noqa: E402
 from redcolor.sim.run import simulate  # noqa: E402
 from redcolor.sim.scenario import load_scenario  # noqa: E402
 from redcolor.sim.summary import range_table_rows  # noqa: E402
@@ -123,6 +125,7 @@ def main() -> None:
         f" one at a time {prop['one_at_a_time_s'] * 1e3:.0f} ms -> {prop['ratio']:.0f}x"
     )
     RESULTS.mkdir(exist_ok=True)
+    plot_range_tables(list(tables), RESULTS / "sim_range_tables.png")
     doc = {
         "barrage_3000": {"median": med, "runs": runs, "goal_ratio": 50.0},
         "propagate_to_ground": prop,

@@ -35,6 +35,7 @@ def plot_range_tables(names: list[str], path: Path) -> None:
         ax.set_ylabel(y)
         ax.grid(alpha=0.3)
     if len(names) > 1:
+        axes[0].set_yscale("log")
         for ax in axes[1:]:
             ax.set_xscale("log")
             ax.set_yscale("log")
