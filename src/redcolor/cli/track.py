@@ -19,7 +19,9 @@ def _fmt(value: object, unit: str = "") -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.3g}{unit}" if abs(value) < 1 else f"{value:.0f}{unit}"
+        if abs(value) < 1:
+            return f"{value:.3f}{unit}"
+        return f"{value:.1f}{unit}" if abs(value) < 100 else f"{value:.0f}{unit}"
     return f"{value}{unit}"
 
 
