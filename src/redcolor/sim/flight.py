@@ -4,12 +4,13 @@ Motor model: constant thrust ``T`` for ``burn_s`` seconds while the mass falls l
 ``m0`` to ``m0 - propellant``; the ballistic coefficient follows the mass,
 ``beta(t) = m(t) / (cd0 A)``. Unguided rockets (and mortar bombs, which have no motor) leave the
 launcher along the launch direction at ``launch_speed_m_s`` and their thrust acts along the
-velocity (assumption: weathercocking into a crosswind is ignored; with thrust along the
-air-relative velocity from a 30 m/s launcher exit, a 10 m/s crosswind would turn a Grad by
-kilometres, far more than firing tables show). Guided
-ballistic missiles thrust along the fixed launch direction until burnout (assumption: a
-constant-attitude boost stands in for the real pitch programme). After burnout all projectiles
-coast under :func:`redcolor.sim.physics.coast_accel`.
+ground-relative velocity. ASSUMPTION: weathercocking into a crosswind is ignored. (Thrust along
+the air-relative velocity, i.e. full and instant weathercocking, from a 30 m/s launcher exit
+turns a Grad by kilometres in a 10 m/s crosswind, which we judge implausible; without it the
+same wind moves the impact ~260 m downwind.) Guided ballistic missiles thrust along the fixed
+launch direction until burnout (assumption: a constant-attitude boost stands in for the real
+pitch programme). After burnout all projectiles coast under
+:func:`redcolor.sim.physics.coast_accel`.
 
 Trajectories are recorded at every burn step and every ``record_step_s`` in the coast, and
 read back with cubic Hermite interpolation of position and velocity (exact to well under a
