@@ -25,7 +25,7 @@ _AREAS = load_areas("current")
 _WRITER = SalvoWriter(_STORE, _AREAS)
 for _ in range(3):
     _WRITER.lifecycle([int(i) for i in _AREAS.within_m(32.996, 35.414, 8000)][:5])
-_STATE = make_state(_STORE, _AREAS)
+_STATE = make_state(_STORE, _AREAS, push_dir=_DIR / "push")
 _STATE.follower.poll_once()
 APP = create_app(_STATE)
 

@@ -3,6 +3,7 @@ that checks the VAPID signature and decrypts each message with the subscriber's 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import threading
@@ -88,6 +89,15 @@ async def test_push_is_encrypted_signed_and_topical(tmp_path, areas, meron_ids) 
             assert (await client.post("/v1/push/subscriptions", json=unknown)).status_code == 400
         events = writer.lifecycle([meron_ids[0], meron_ids[1]])
         await until(lambda: len(endpoint.received) == 3)  # pre_alert, alert, ended name area 0
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            url = endpoint.subscription([])["endpoint"]
+            gone = await client.delete("/v1/push/subscriptions", params={"endpoint": url})
+            assert gone.status_code == 204
+            again = await client.delete("/v1/push/subscriptions", params={"endpoint": url})
+            assert again.status_code == 404
+        writer.lifecycle([meron_ids[0]])
+        await asyncio.sleep(0.3)
+        assert len(endpoint.received) == 3  # unsubscribed: nothing more arrives
     assert (tmp_path / "push" / "vapid.pem").exists()
     assert [m["seq"] for _, m in endpoint.received] == [events[0].seq, events[1].seq, events[3].seq]
     headers = endpoint.received[-1][0]

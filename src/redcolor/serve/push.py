@@ -1,16 +1,18 @@
 """Web Push routes and sender. On when ``push_dir`` is configured (keys and subscriptions live
 there): ``GET /v1/push/key`` gives the VAPID application server key, ``POST
-/v1/push/subscriptions`` stores a PushSubscription with its areas. Each event is pushed to every
+/v1/push/subscriptions`` stores a PushSubscription with its areas, ``DELETE
+/v1/push/subscriptions?endpoint=`` forgets one. Each event is pushed to every
 subscription naming one of its areas, one message per matching area (``Topic: area-<id>``)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import httpx
 import msgspec
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from redcolor.bus.follow import consume
 from redcolor.bus.frames import EventFrames
@@ -60,7 +62,32 @@ def push_key(request: Request) -> dict[str, str]:
     return {"application_server_key": webpush.application_server_key(_registry(request).vapid)}
 
 
-@router.post("/v1/push/subscriptions", status_code=201, summary="Subscribe to areas")
+_SUBSCRIPTION_SCHEMA = {
+    "type": "object",
+    "required": ["endpoint", "keys", "areas"],
+    "properties": {
+        "endpoint": {"type": "string", "description": "PushSubscription.endpoint"},
+        "keys": {
+            "type": "object",
+            "required": ["p256dh", "auth"],
+            "properties": {"p256dh": {"type": "string"}, "auth": {"type": "string"}},
+        },
+        "areas": {"type": "array", "items": {"type": "integer"}, "description": "area ids"},
+    },
+}
+
+
+@router.post(
+    "/v1/push/subscriptions",
+    status_code=201,
+    summary="Subscribe a browser PushSubscription to areas",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _SUBSCRIPTION_SCHEMA}},
+        }
+    },
+)
 async def subscribe(request: Request) -> Response:
     registry = _registry(request)
     state: ServerState = request.app.state.redcolor
@@ -76,6 +103,17 @@ async def subscribe(request: Request) -> Response:
     state.check_area_ids(sub.areas)
     registry.add(webpush.validate(sub))
     return Response(status_code=201)
+
+
+@router.delete("/v1/push/subscriptions", status_code=204, summary="Unsubscribe an endpoint")
+async def unsubscribe(
+    request: Request, endpoint: Annotated[str, Query(max_length=2048)]
+) -> Response:
+    registry = _registry(request)
+    if endpoint not in registry.subs:
+        raise NotFoundError("no subscription with that endpoint")
+    registry.remove(endpoint)
+    return Response(status_code=204)
 
 
 async def run_push(state: ServerState, registry: PushRegistry) -> None:
