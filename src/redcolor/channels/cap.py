@@ -187,7 +187,7 @@ def cap_document(
             _sub(shelter, "valueName", "shelter_s")
             _sub(shelter, "value", str(alert_area.shelter_s))
     ET.register_namespace("", CAP_NS)
-    return ET.tostring(alert, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(alert, encoding="utf-8", xml_declaration=True))
 
 
 def atom_feed(
@@ -227,4 +227,4 @@ def atom_feed(
             href=f"{base_url}/cap/{event.seq}.xml",
         )
         sub(entry, "summary", f"alert {event.id}, seq {event.seq}")
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))

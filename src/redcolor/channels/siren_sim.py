@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import websockets
 
@@ -19,7 +20,7 @@ class SimulatedSiren:
     siren_id: str
     area_ids: tuple[int, ...]
     silent: bool = False
-    log: list[dict] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -29,7 +30,9 @@ class SimulatedSiren:
             state[entry["area_id"]] = entry["action"] == "activate"
         return any(state.values())
 
-    async def run(self, base_url: str, on_command: Callable[[SimulatedSiren, dict], None]) -> None:
+    async def run(
+        self, base_url: str, on_command: Callable[[SimulatedSiren, dict[str, Any]], None]
+    ) -> None:
         areas = ",".join(str(a) for a in self.area_ids)
         url = f"{base_url}/v1/sirens/connect?siren={self.siren_id}&areas={areas}"
         async with websockets.connect(url) as ws:

@@ -49,7 +49,7 @@ class SirenBoard:
     _areas_of: dict[str, frozenset[int]] = field(default_factory=dict)
     _sounding: dict[int, tuple[str, int, int]] = field(default_factory=dict)
     _pending: dict[int, _Pending] = field(default_factory=dict)
-    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def connect(self, siren: str, area_ids: frozenset[int], now_s: float) -> list[Command]:
         """Register a siren; returns ``activate`` for its areas that are sounding now."""

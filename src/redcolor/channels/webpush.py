@@ -82,13 +82,14 @@ def application_server_key(vapid: Vapid02) -> str:
 def encrypt(payload: bytes, sub: Subscription) -> bytes:
     """RFC 8291 aes128gcm body for ``sub`` (a fresh ephemeral key and salt per message)."""
     ephemeral = ec.generate_private_key(ec.SECP256R1())
-    return http_ece.encrypt(
+    body: bytes = http_ece.encrypt(
         payload,
         private_key=ephemeral,
         dh=b64url_decode(sub.keys.p256dh),
         auth_secret=b64url_decode(sub.keys.auth),
         version="aes128gcm",
     )
+    return body
 
 
 def headers(
