@@ -7,7 +7,8 @@ Ballistic salvos (rockets, mortars, missiles)
   (:mod:`redcolor.sim.aim`), on the salvo's branch (``trajectory``, or the one whose apogee is
   nearer ``apogee_m``, or whose flight time is nearer ``flight_time_s``, or the catalogue
   default). The aim then corrects for Earth rotation and curvature: nominal rounds are flown
-  with the full physics and their range and cross-track misses fed back three times, round by
+  with the full physics and their range and cross-track misses fed back (twice; three times
+  for ballistic missiles), round by
   round for salvos of up to 64, else for one round from the launch centre to the target
   centre whose correction every round shares. Wind is *not* corrected for (assumption).
 * Dispersion per round: elevation and azimuth errors ``N(0, aim_sigma)``, thrust factor
@@ -41,7 +42,8 @@ IntArray = NDArray[np.intp]
 DRONE_DIVE_RATIO = 1.5
 """Dive starts this many cruise heights before the target (a ~34 degree dive; assumption)."""
 DRONE_LEG_PIECE_M = 5_000.0
-AIM_ITERATIONS = 3
+AIM_ITERATIONS = {"ballistic": 3}
+"""Aim-correction passes per projectile kind (2 otherwise: rocket corrections are metres)."""
 PER_ROUND_AIM_MAX = 64
 """Salvos up to this size are aimed round by round; larger ones share the centre's correction."""
 
@@ -167,7 +169,7 @@ def fly_ballistic(
     want = earth.ground_range_m(from_l, to_a)
     branch = choose_branch(spec, p, float(np.mean(want)), ground_alt_m)
     aim_range, az_off = want.copy(), np.zeros_like(want)
-    for _ in range(AIM_ITERATIONS):
+    for _ in range(AIM_ITERATIONS.get(p.kind, 2)):
         d = launch_directions(earth, from_l, to_a, table.elevation_for(aim_range, branch), az_off)
         t = fly(p, from_l, d, earth, terrain)
         aim_range += want - earth.ground_range_m(from_l, t.impact_pos_enu_m)
