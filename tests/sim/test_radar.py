@@ -146,3 +146,12 @@ def test_same_generator_state_gives_the_same_scan() -> None:
     a = radar.scan(10.0, pts, np.zeros((2, 3)), np.random.default_rng(9))
     b = radar.scan(10.0, pts, np.zeros((2, 3)), np.random.default_rng(9))
     assert a == b
+
+
+def test_a_ground_level_radar_far_from_the_origin_is_not_blinded() -> None:
+    # WGS84 heights and the spherical ground differ by metres 150 km from the origin; a radar
+    # registered at ground level must still see a target a few km away.
+    radar = _radar(lat=31.55, lon=35.4, alt_m=100.0)
+    assert radar.earth.altitude_m(radar.pos_enu_m) < 100.0  # below the sphere's ground
+    target = radar.pos_enu_m + np.array([[3_000.0, 4_000.0, 1_000.0]])
+    assert radar.visible(target).tolist() == [True]

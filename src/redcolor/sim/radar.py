@@ -26,6 +26,7 @@ shuffled so their order tells nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -86,12 +87,22 @@ class RadarModel:
         r = np.maximum(np.linalg.norm(d, axis=1), 1e-9)
         return np.einsum("ij,ij->i", d, vel_enu_m_s) / r
 
+    @cached_property
+    def _sight_origin(self) -> FloatArray:
+        """Where lines of sight start, relative to Earth's centre: the radar, raised to 0.5 m
+        above the ground sphere if the WGS84-to-sphere difference (metres, growing with the
+        distance from the origin) puts it lower."""
+        p0 = self.pos_enu_m - self.earth.centre_enu_m
+        floor_m = self.earth.radius_m + self.ground_alt_m + 0.5
+        norm = float(np.linalg.norm(p0))
+        return p0 if norm >= floor_m else p0 * (floor_m / norm)
+
     def line_of_sight(self, pos_enu_m: FloatArray) -> BoolArray:
         """True where the straight line from the radar clears the ground sphere, (M,)."""
         c = self.earth.centre_enu_m
         ground_r = self.earth.radius_m + self.ground_alt_m
-        p0 = self.pos_enu_m - c
-        d = pos_enu_m - self.pos_enu_m
+        p0 = self._sight_origin
+        d = pos_enu_m - c - p0
         dd = np.maximum(np.einsum("ij,ij->i", d, d), 1e-12)
         s = np.clip(-(d @ p0) / dd, 0.0, 1.0)
         closest = p0 + s[:, None] * d
