@@ -52,7 +52,7 @@ def _pred(
         track_id=track_id,
         t_unix_s=now,
         kind=kind,
-        first_detection_t_unix_s=now - 5.0 if first is None else first,
+        first_detection_t_unix_s=now - 10.0 if first is None else first,
         impact_t_unix_s=now + impact_in_s,
         impact_t_sigma_s=t_sigma,
         impact_lat=lat,
@@ -116,7 +116,7 @@ def test_alert_is_due_at_shelter_time_plus_margin_pre_alert_only_for_long_flight
     missile = _pred(
         "m",
         *TEL_AVIV,
-        first=T - 60,
+        first=T - 100,
         impact_in_s=540,
         sigma_m=(3000, 1500),
         speed=2500.0,
@@ -130,7 +130,7 @@ def test_alert_is_due_at_shelter_time_plus_margin_pre_alert_only_for_long_flight
 
 def test_margin_trades_lead_for_width(index):
     # a young, wide prediction: a larger margin alerts more areas now
-    young = _pred("r", *SDEROT, impact_in_s=40.0, sigma_m=(2500, 1200))
+    young = _pred("r", *SDEROT, impact_in_s=50.0, sigma_m=(2500, 1200))
     due_now = []
     for margin in (0.0, 10.0, 30.0):
         (d,) = PredictedPolicy(index, Staging(margin_s=margin)).decide([young], T)
@@ -197,3 +197,14 @@ def test_drone_warns_areas_it_reaches_within_shelter_time(index, predicted):
     far_end = index.locate(float(path_lat[-1]), float(path_lon[-1]))
     if far_end is not None and far_end.shelter_s < 60:
         assert far_end.id not in d.area_ids
+
+
+def test_young_tracks_wait_to_settle(index):
+    policy = PredictedPolicy(index, Staging(settle_s=4.0, settle_fraction=0.15))
+    assert policy.decide([_pred("r", *SDEROT, first=T - 3.0, impact_in_s=20.0)], T) == []
+    assert policy.decide([_pred("r", *SDEROT, first=T - 4.0, impact_in_s=20.0)], T)
+    # a long flight settles for a share of its flight: 0.15 * 200 s = 30 s
+    long_ = {"impact_in_s": 200.0 - 29.0, "sigma_m": (300, 200)}
+    assert policy.decide([_pred("m", *TEL_AVIV, first=T - 29.0, **long_)], T) == []
+    long_["impact_in_s"] = 200.0 - 31.0
+    assert policy.decide([_pred("m", *TEL_AVIV, first=T - 31.0, **long_)], T)

@@ -2,8 +2,8 @@
 
 Each panel shows the alert areas around the action (grey outlines), needed and warned areas
 (green), warned but not needed (orange), needed but missed (red), the true impacts (black x),
-the first and last predicted 99% impact regions of every track (blue), and the tracks (thin
-grey lines).
+the last predicted 99% impact region of every ballistic track (blue), and the tracks (thin grey
+lines).
 """
 
 from __future__ import annotations
@@ -122,11 +122,11 @@ def _panel(
     for track_id in np.unique(run.track_ids):
         sel = run.track_ids == track_id
         ax.plot(run.track_lon[sel], run.track_lat[sel], color="#666666", linewidth=0.5)
-    regions = [p.region(0.99) for p in run.first_predictions.values() if p.kind != "drone"]
-    regions += [p.region(0.99) for p in run.last_predictions.values() if p.kind != "drone"]
-    for region in regions:
+    regions = [p.region(0.99) for p in run.last_predictions.values() if p.kind != "drone"]
+    for i, region in enumerate(regions):
         for ring in _rings(region):
-            ax.plot(ring[:, 0], ring[:, 1], color="#1f5fbf", linewidth=0.6)
+            label = "last 99% impact region" if i == 0 else None
+            ax.plot(ring[:, 0], ring[:, 1], color="#1f5fbf", linewidth=0.6, label=label)
     ax.plot(
         [i.lon for i in evaluation.impacts],
         [i.lat for i in evaluation.impacts],

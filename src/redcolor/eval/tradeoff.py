@@ -1,11 +1,14 @@
-"""The trade-off curve of the ``predicted`` policy's main parameter, ``settle_s``.
+"""Trade-off curves of the ``predicted`` policy's settling parameters.
 
 Acting on a younger track warns earlier over a wider region: more lead time, more needless
-areas. For each scenario the tracker runs once and one ``predicted`` lane per setting runs on
-its output (plus the oracle for the lead-time ratio), so the points differ only in the
-parameter. Writes a table (stdout), ``tradeoff.json`` and ``tradeoff.png`` into ``--out``.
+areas. The main parameter is ``settle_fraction`` (the share of a ballistic flight spent
+tracking before the first warning); ``settle_s`` is its floor for short flights. For each
+scenario the tracker runs once and one ``predicted`` lane per setting runs on its output (plus
+the oracle for the lead-time ratio), so the points differ only in the parameter. Writes a table
+(stdout), ``tradeoff-<param>.json`` and ``tradeoff-<param>.png`` into ``--out``.
 
-Run: ``python -m redcolor.eval.tradeoff [--out bench/results] [SCENARIO ...]``.
+Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s] [--out DIR]
+[SCENARIO ...]``.
 """
 
 from __future__ import annotations
@@ -26,29 +29,32 @@ from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
 from redcolor.warning.policies import PredictedPolicy, Staging
 
-SETTLE_S = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
-SCENARIOS = ("sderot-gaza", "haifa-40km")
+SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
+    "settle_fraction": ((0.0, 0.05, 0.1, 0.15, 0.2, 0.3), ("fajr-tel-aviv", "haifa-40km")),
+    "settle_s": ((2.0, 3.0, 4.0, 5.0, 6.0, 8.0), ("sderot-gaza", "meron-2024-01-06")),
+}
 
 
-def sweep(scenario: str, settle_s: tuple[float, ...] = SETTLE_S) -> list[dict[str, Any]]:
-    """One row per setting: needless, warned, missed, late, median lead and its oracle ratio."""
+def sweep(scenario: str, param: str, values: tuple[float, ...]) -> list[dict[str, Any]]:
+    """One row per value of ``param``: needless, warned, missed, late, median lead and its
+    ratio to the oracle's."""
     index = load_areas()
     sim = simulate(load_scenario(scenario))
     lanes: list[Any] = []
-    for value in settle_s:
-        policy = PredictedPolicy(index, replace(Staging(), settle_s=value))
-        policy.name = f"settle={value:g}"
+    for value in values:
+        policy = PredictedPolicy(index, replace(Staging(), **{param: value}))
+        policy.name = f"{param}={value:g}"
         lanes.append(policy)
     run = run_lanes(sim, [*lanes, "oracle"], index=index)
     impacts = true_impacts(sim)
     oracle = score_events(run.lanes["oracle"].events, impacts, index)
     rows = []
-    for value, policy in zip(settle_s, lanes, strict=True):
+    for value, policy in zip(values, lanes, strict=True):
         fig = score_events(run.lanes[policy.name].events, impacts, index).figures(oracle)
         rows.append(
             {
                 "scenario": scenario,
-                "settle_s": value,
+                param: value,
                 "warned": fig["warned"],
                 "needless": fig["needless"],
                 "missed": fig["missed"],
@@ -62,7 +68,7 @@ def sweep(scenario: str, settle_s: tuple[float, ...] = SETTLE_S) -> list[dict[st
     return rows
 
 
-def plot(rows: list[dict[str, Any]], path: Path) -> None:
+def plot(rows: list[dict[str, Any]], param: str, path: Path) -> None:
     """Needless areas against the median lead-time ratio, one line per scenario."""
     fig = Figure(figsize=(7.5, 5.0))
     ax = fig.subplots()
@@ -73,7 +79,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
         )
         for r in mine:
             ax.annotate(
-                f"{r['settle_s']:g} s",
+                f"{r[param]:g}",
                 (r["lead_ratio"], r["needless"]),
                 fontsize=8,
                 textcoords="offset points",
@@ -82,7 +88,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax.axvline(0.8, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlabel("median lead time / oracle's")
     ax.set_ylabel("needless areas")
-    ax.set_title("predicted policy: settle time trades lead time for needless areas")
+    ax.set_title(f"predicted policy: {param} trades lead time for needless areas")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -90,18 +96,22 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS))
+    parser.add_argument("scenarios", nargs="*")
+    parser.add_argument("--param", choices=sorted(SWEEPS), default="settle_fraction")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = [row for name in args.scenarios for row in sweep(name)]
+    values, default_scenarios = SWEEPS[args.param]
+    names = args.scenarios or list(default_scenarios)
+    rows = [row for name in names for row in sweep(name, args.param, values)]
     cols = list(rows[0])
     print(" | ".join(cols))
     for row in rows:
         print(" | ".join(str(row[c]) for c in cols))
-    (args.out / "tradeoff.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
-    plot(rows, args.out / "tradeoff.png")
-    print(f"wrote {args.out / 'tradeoff.json'} and {args.out / 'tradeoff.png'}")
+    stem = args.out / f"tradeoff-{args.param}"
+    stem.with_suffix(".json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    plot(rows, args.param, stem.with_suffix(".png"))
+    print(f"wrote {stem}.json and {stem}.png")
     return 0
 
 

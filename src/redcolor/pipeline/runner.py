@@ -77,7 +77,6 @@ class RunResult:
     latency_ms: NDArray[np.float64]
     track_ms: NDArray[np.float64]
     offset_s: float
-    first_predictions: dict[str, ImpactPrediction]
     last_predictions: dict[str, ImpactPrediction]
     track_lat: NDArray[np.float64]
     track_lon: NDArray[np.float64]
@@ -176,7 +175,6 @@ def run_lanes(
     latency: list[float] = []
     track: list[float] = []
     latest: dict[str, ImpactPrediction] = {}
-    first: dict[str, ImpactPrediction] = {}
     history = TrackHistory()
     scans = sim.scans
     total = len(scans) if hasattr(scans, "__len__") else None
@@ -192,7 +190,6 @@ def run_lanes(
                 latency.append((time.perf_counter() - arrival) * 1e3)
         for p in fresh:
             latest[p.track_id] = p
-            first.setdefault(p.track_id, p)
         _record(history, out.tracks)
         if progress is not None:
             progress(n, total)
@@ -205,7 +202,6 @@ def run_lanes(
         latency_ms=np.asarray(latency, dtype=np.float64),
         track_ms=np.asarray(track, dtype=np.float64),
         offset_s=offset_s,
-        first_predictions=first,
         last_predictions=latest,
         track_lat=lat,
         track_lon=lon,

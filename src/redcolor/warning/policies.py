@@ -11,7 +11,8 @@ threat endangers:
 * ``oracle``: the areas that truly needed a warning, at each projectile's first detection.
 
 Staging (:class:`Staging`, DESIGN.md "Alert decision"): a track is acted on once it has been
-tracked ``settle_s`` (the main trade-off parameter: earlier means a wider region). An area in
+tracked ``settle_s`` and ``settle_fraction`` of its flight (the trade-off: earlier means a wider
+region). An area in
 the threat's region is alerted when the time left to the early edge of the impact time
 (``impact - sigma_k * sigma``) comes down to its shelter time plus ``margin_s``, over the region
 as it then stands (the latest prediction sets the schedule, and the lifecycle keeps it if the
@@ -45,12 +46,14 @@ DRONE_STEP_S = 1.0
 class Staging:
     """When areas are warned. The numbers are assumptions, chosen as documented.
 
-    ``settle_s`` (4 s, the main trade-off parameter): a track's predictions are acted on once
-    it has been tracked this long since its first plot. A confirmed track's first predictions
-    are wide (kilometres, REFERENCE.md's Monte Carlo: 770 m median after 3 s of tracking, 170 m
-    after 10 s); each second of settling shrinks the region a lot and costs a second of lead.
-    ``redcolor.eval.tradeoff`` draws the curve; 4 s keeps the median lead time at or above the
-    oracle's on the built-in scenarios while cutting needless areas several-fold against 2 s.
+    A track is acted on once it has been tracked ``settle_s`` and, if ballistic, also
+    ``settle_fraction`` of its predicted flight (first detection to impact). A confirmed track's
+    first predictions are wide (kilometres; REFERENCE.md's Monte Carlo: 770 m median after 3 s
+    of tracking, 170 m after 10 s), so each second of settling shrinks the region a lot and
+    costs a second of lead. ``settle_fraction`` (0.15, the main trade-off parameter) spends at
+    most 15% of the oracle's lead on refinement; ``settle_s`` (4 s) is its floor for short
+    flights. ``python -m redcolor.eval.tradeoff`` draws both curves; the settings are the knee
+    of each on the built-in scenarios (see the closing note of issue 5).
     ``margin_s`` (30 s): lead beyond an area's shelter time at which it is alerted; it covers
     a scan period, fan-out and the spread of the predicted impact time, and for short flights
     it means "alert as soon as the track has settled". ``sigma_k`` (1): the impact time taken
@@ -59,6 +62,7 @@ class Staging:
     """
 
     settle_s: float = 4.0
+    settle_fraction: float = 0.15
     margin_s: float = 30.0
     sigma_k: float = 1.0
     long_flight_s: float = 100.0
@@ -121,11 +125,7 @@ class _Policy:
         self, predictions: Sequence[PredictionLike], now_unix_s: float
     ) -> list[ThreatDecision]:
         """One decision per prediction with any area to warn, sorted by threat id."""
-        settled = [
-            p
-            for p in predictions
-            if p.t_unix_s - p.first_detection_t_unix_s >= self.staging.settle_s
-        ]
+        settled = [p for p in predictions if self._settled(p)]
         ballistic = [p for p in settled if p.kind != "drone"]
         drones = [p for p in settled if p.kind == "drone"]
         out: list[ThreatDecision] = []
@@ -141,6 +141,16 @@ class _Policy:
 
     def _ballistic_areas(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
         raise NotImplementedError
+
+    def _settled(self, p: PredictionLike) -> bool:
+        """Tracked long enough: ``settle_s``, and for ballistic tracks also ``settle_fraction``
+        of the predicted flight since first detection."""
+        st = self.staging
+        age_s = p.t_unix_s - p.first_detection_t_unix_s
+        if p.kind == "drone":
+            return age_s >= st.settle_s
+        flight_s = p.impact_t_unix_s - p.first_detection_t_unix_s
+        return age_s >= max(st.settle_s, st.settle_fraction * flight_s)
 
     def _class_radius_m(self, preds: Sequence[PredictionLike]) -> NDArray[np.float64]:
         classes = classify(
@@ -207,7 +217,7 @@ class PredictedPolicy(_Policy):
         return self.areas.query(shapely.polygons(verts))
 
 
-IMMEDIATE = Staging(settle_s=0.0, margin_s=np.inf)
+IMMEDIATE = Staging(settle_s=0.0, settle_fraction=0.0, margin_s=np.inf)
 """The baseline timing: alert at the first scan where a confirmed track gives a prediction."""
 
 
