@@ -123,3 +123,27 @@ def test_bad_input_counted_and_dropped(scan: Scan, reason: str) -> None:
     for s in feed[5:]:
         tr.process(s)
     assert len(tr.snapshot()) == 3
+
+
+def test_no_confirmation_while_the_motor_burns() -> None:
+    """A rocket accelerating at 150 m/s^2 for 6 s is confirmed only after burnout."""
+    radar = pose()
+    dt = 0.01
+    t = np.arange(0.0, 40.0, dt)
+    direction = np.array([0.0, np.cos(np.radians(45)), np.sin(np.radians(45))])
+    pos, vel = np.array([0.0, 8000.0, 100.0]), 50.0 * direction
+    ps, vs = [], []
+    for tk in t:
+        thrust = 150.0 * vel / np.linalg.norm(vel) if tk < 6.0 else 0.0
+        a = simple_accel(pos[None], vel[None], np.array([9000.0]))[0] + thrust
+        vel = vel + a * dt
+        pos = pos + vel * dt
+        ps.append(pos.copy())
+        vs.append(vel.copy())
+    tr = Tracker({radar.id: radar}, simple_accel, origin_alt_m=0.0, ground_alt_m=0.0)
+    confirmed_at = None
+    for s in scans([(t, np.array(ps), np.array(vs))], radar, 0.2, 39, period=0.5, seed=4):
+        tr.process(s)
+        if confirmed_at is None and len(tr.snapshot()):
+            confirmed_at = s.t
+    assert confirmed_at is not None and 6.0 < confirmed_at < 10.0

@@ -9,6 +9,7 @@ from redcolor.tracking.state import STATE_DIM
 
 F64 = NDArray[np.float64]
 HISTORY_BITS = 62
+SPEED_LAG = 2
 
 
 class TrackTable:
@@ -24,8 +25,11 @@ class TrackTable:
     hist : (N,) int64 bit history of opportunities, bit 0 the latest (1 = a plot).
     misses : (N,) int64 consecutive missed opportunities.
     n_hits : (N,) int64 plots so far (the initiating pair counts 2).
-    speed_m_s, speed_gain_m_s2 : (N,) float estimated speed at the last plot and its rate of
-        change between the last two plots (a motor still burning shows as a large gain).
+    speed_hist_m_s, speed_hist_t : (N, SPEED_LAG) estimated speed and time at each of the last
+        ``SPEED_LAG`` plots, newest first.
+    speed_gain_m_s2 : (N,) rate of change of the estimated speed from the oldest of those to
+        the latest plot (a motor still burning shows as a large gain; the lag smooths the
+        filter's scan-to-scan noise).
     """
 
     def __init__(self) -> None:
@@ -41,7 +45,8 @@ class TrackTable:
         self.hist = np.zeros(0, np.int64)
         self.misses = np.zeros(0, np.int64)
         self.n_hits = np.zeros(0, np.int64)
-        self.speed_m_s = np.zeros(0)
+        self.speed_hist_m_s = np.zeros((0, SPEED_LAG))
+        self.speed_hist_t = np.zeros((0, SPEED_LAG))
         self.speed_gain_m_s2 = np.zeros(0)
 
     @property
@@ -66,16 +71,22 @@ class TrackTable:
         self.hist = np.concatenate([self.hist, np.full(k, 0b11, np.int64)])
         self.misses = np.concatenate([self.misses, np.zeros(k, np.int64)])
         self.n_hits = np.concatenate([self.n_hits, np.full(k, 2, np.int64)])
-        self.speed_m_s = np.concatenate([self.speed_m_s, np.linalg.norm(x[:, 3:6], axis=1)])
+        speed = np.repeat(np.linalg.norm(x[:, 3:6], axis=1)[:, None], SPEED_LAG, axis=1)
+        self.speed_hist_m_s = np.concatenate([self.speed_hist_m_s, speed])
+        self.speed_hist_t = np.concatenate([self.speed_hist_t, np.full((k, SPEED_LAG), t_unix_s)])
         self.speed_gain_m_s2 = np.concatenate([self.speed_gain_m_s2, np.zeros(k)])
 
     def record(self, hit: NDArray[np.bool_], opportunity: NDArray[np.bool_], t: float) -> None:
         """Shift a hit or miss into the history of every track the scan could have seen, and
         update the speed and speed gain of the tracks that got a plot."""
         speed = np.linalg.norm(self.x[:, 3:6], axis=1)
-        dt = np.maximum(t - self.last_update_t, 1e-3)
-        self.speed_gain_m_s2 = np.where(hit, (speed - self.speed_m_s) / dt, self.speed_gain_m_s2)
-        self.speed_m_s = np.where(hit, speed, self.speed_m_s)
+        dt = np.maximum(t - self.speed_hist_t[:, -1], 1e-3)
+        gain = (speed - self.speed_hist_m_s[:, -1]) / dt
+        self.speed_gain_m_s2 = np.where(hit, gain, self.speed_gain_m_s2)
+        rolled_v = np.concatenate([speed[:, None], self.speed_hist_m_s[:, :-1]], axis=1)
+        rolled_t = np.concatenate([np.full((speed.size, 1), t), self.speed_hist_t[:, :-1]], axis=1)
+        self.speed_hist_m_s = np.where(hit[:, None], rolled_v, self.speed_hist_m_s)
+        self.speed_hist_t = np.where(hit[:, None], rolled_t, self.speed_hist_t)
         mask = (1 << HISTORY_BITS) - 1
         shifted = ((self.hist << 1) | hit.astype(np.int64)) & mask
         self.hist = np.where(opportunity, shifted, self.hist)
@@ -87,6 +98,7 @@ class TrackTable:
         """Keep only the given rows."""
         for name in (
             "ids", "x", "P", "kind", "confirmed", "first_t", "confirmed_t",
-            "last_update_t", "hist", "misses", "n_hits", "speed_m_s", "speed_gain_m_s2",
+            "last_update_t", "hist", "misses", "n_hits", "speed_hist_m_s", "speed_hist_t",
+            "speed_gain_m_s2",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name)[rows])

@@ -41,9 +41,10 @@ class TrackerSettings:
     ``drone_to_ballistic_speed_m_s``: a drone track whose estimated speed exceeds this is
     re-modelled as ballistic (a projectile first seen slow, near its apogee).
     ``max_coast_speed_gain_m_s2``: a tentative track whose estimated speed grew faster than
-    this between its last two plots is still under thrust (gravity alone gives at most
-    9.8 m/s^2; a burning Fajr-5 motor ~200 m/s^2) and is not confirmed yet: the coast model,
-    and any impact point predicted from it, would fall short.
+    this over its last plots is still under thrust (gravity alone gives at most 9.8 m/s^2; a
+    burning Fajr-5 motor ~200 m/s^2, a Grad's ~370 m/s^2; the margin covers the filter's
+    noise) and is not confirmed yet: the coast model, and any impact point predicted from
+    it, would fall short.
     ``ln_beta_bounds``: ASSUMPTION, the physical range of ln(beta / (kg/m^2)) the estimate is
     held to (the catalogue spans ~8,000-18,000; a few hundred would make the coast equation
     stiff and is never a real projectile).
@@ -55,7 +56,7 @@ class TrackerSettings:
     deleter: DeleterSettings = field(default_factory=DeleterSettings)
     drone_to_ballistic_speed_m_s: float = 220.0
     ln_beta_bounds: tuple[float, float] = (float(np.log(1500.0)), float(np.log(2.0e5)))
-    max_coast_speed_gain_m_s2: float = 15.0
+    max_coast_speed_gain_m_s2: float = 20.0
 
 
 REJECT_REASONS = ("unknown_sensor", "out_of_order", "bad_time", "non_finite_plot", "bad_plot")
@@ -191,7 +192,8 @@ class Tracker:
             tab.P[relabel, LN_BETA, :] = 0.0
             tab.P[relabel, :, LN_BETA] = 0.0
             tab.P[relabel, LN_BETA, LN_BETA] = s.ln_beta_sigma**2
-        coasting = tab.speed_gain_m_s2 <= self.settings.max_coast_speed_gain_m_s2
+        st = self.settings
+        coasting = tab.speed_gain_m_s2 <= st.max_coast_speed_gain_m_s2
         newly = ~tab.confirmed & self.initiator.confirmed(tab.hist) & coasting
         tab.confirmed_t[newly] = t
         tab.confirmed |= newly
