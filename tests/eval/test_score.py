@@ -65,6 +65,10 @@ def test_pre_alert_counts_for_lead_not_for_shelter(index):
     assert fig["lead_time_s"]["median"] == 590.0
     assert fig["alert_lead_time_s"]["median"] == 10.0
     assert fig["late"] == 1  # 10 s of shelter warning where 15 s are needed
+    assert fig["pre_alert_only"] == 0
+    only_pre = [_ev(index, "pre_alert", [a], T + 10, 1), _ev(index, "ended", [a], T + 900, 2)]
+    fig = score_events(only_pre, impacts, index).figures()
+    assert fig["pre_alert_only"] == 1 and fig["late"] == 1 and fig["missed"] == 0
 
 
 def test_missed_unwarned_and_ended_before_impact(index):

@@ -15,6 +15,8 @@ Definitions (issue 5)
   never came before the impact). ``late_unavoidable``: late for the oracle too.
 * ``needless``: warned, not needed. ``precision``: needed and warned / warned.
 * ``shelter_area_minutes``: the sum over areas of the minutes spent sheltering.
+* ``pre_alert_only`` (extra): warned areas that were only ever pre-alerted, never told to
+  shelter (they count in ``warned`` and, if not needed, in ``needless``).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Score:
     alert_lead_time_s: dict[int, float]
     shelter_area_minutes: float
     first_warning_unix_s: dict[int, float] = field(default_factory=dict)
+    pre_alert_only: frozenset[int] = frozenset()
 
     def figures(self, oracle: Score | None = None, nest: bool = True) -> dict[str, Any]:
         """The issue's keys as a JSON-ready dict; with ``oracle``, also ``late_unavoidable``,
@@ -78,6 +81,7 @@ class Score:
             "lead_time_s": _stats(self.lead_time_s),
             "alert_lead_time_s": _stats(self.alert_lead_time_s),
             "shelter_area_minutes": round(self.shelter_area_minutes, 2),
+            "pre_alert_only": len(self.pre_alert_only),
         }
         if oracle is not None:
             mine, best = out["lead_time_s"]["median"], _stats(oracle.lead_time_s)["median"]
@@ -166,6 +170,9 @@ def score_events(
         alert_lead_time_s=alert_lead,
         shelter_area_minutes=float(minutes),
         first_warning_unix_s={a: ivs[0].start_unix_s for a, ivs in intervals.items()},
+        pre_alert_only=frozenset(
+            a for a, ivs in intervals.items() if all(iv.shelter_unix_s is None for iv in ivs)
+        ),
     )
 
 
