@@ -50,8 +50,8 @@ class Staging:
     ``settle_fraction`` of its predicted flight (first detection to impact). A confirmed track's
     first predictions are wide (kilometres; REFERENCE.md's Monte Carlo: 770 m median after 3 s
     of tracking, 170 m after 10 s), so each second of settling shrinks the region a lot and
-    costs a second of lead. ``settle_fraction`` (0.15, the main trade-off parameter) spends at
-    most 15% of the oracle's lead on refinement; ``settle_s`` (4 s) is its floor for short
+    costs a second of lead. ``settle_fraction`` (0.1, the main trade-off parameter) spends at
+    most 10% of the oracle's lead on refinement; ``settle_s`` (4 s) is its floor for short
     flights. ``python -m redcolor.eval.tradeoff`` draws both curves; the settings are the knee
     of each on the built-in scenarios (see the closing note of issue 5).
     ``margin_s`` (30 s): lead beyond an area's shelter time at which it is alerted; it covers
@@ -62,7 +62,7 @@ class Staging:
     """
 
     settle_s: float = 4.0
-    settle_fraction: float = 0.15
+    settle_fraction: float = 0.1
     margin_s: float = 30.0
     sigma_k: float = 1.0
     long_flight_s: float = 100.0
