@@ -55,6 +55,7 @@ UPDATE_SHARE = 0.3
 IDLE_S = 5.0
 TICK_S = 0.05  # the writer appends what is due every tick, one transaction per tick
 SEED = 7
+SCREENSHOT_AT_S = 30  # a picture of the map this far into the barrage
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -191,6 +192,8 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=10.0, help="replay speed for --from-db")
     args = parser.parse_args()
     console = Console()
+    name = "map" if not args.from_db else "map-stored-run"
+    RESULTS.mkdir(exist_ok=True)
     areas = load_areas("current")
     if args.from_db:
         plan = stored_run(args.from_db, args.speed)
@@ -235,6 +238,8 @@ def main() -> None:
                     60 if step % 2 else -60,
                 )
                 page.wait_for_timeout(1000)
+                if step == SCREENSHOT_AT_S:
+                    page.screenshot(path=str(RESULTS / f"{name}-barrage.png"))
             last_seq = writer.last_seq()
             page.wait_for_function(
                 "(seq) => window.redcolor.live.lastSeq >= seq", arg=last_seq, timeout=60000
@@ -272,7 +277,6 @@ def main() -> None:
         "issued_to_drawn_ms": quantiles(ages_ms),
     }
     RESULTS.mkdir(exist_ok=True)
-    name = "map" if not args.from_db else "map-stored-run"
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     report(console, result)
     plot(busy["now"], data, busy_frames, ages_ms, RESULTS / f"{name}.png")

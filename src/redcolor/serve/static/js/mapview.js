@@ -11,8 +11,9 @@ export const COLORS = {
 const MY_AREA_OUTLINE = { color: "#0b4fd1", weight: 3 };
 
 /**
- * A canvas over the map: one countdown label per alerted area where it fits without overlap,
- * else a dot in the stage colour (so small areas stay visible at country zoom).
+ * A canvas over the map: one countdown label per alerted area where it fits without overlap
+ * (most urgent first), and a dot in the stage colour under every alerted or pre-alerted area
+ * too small on screen to show its own colour (so a country-wide view still shows them all).
  */
 const CountdownLayer = L.Layer.extend({
   initialize(labels) {
@@ -54,36 +55,30 @@ const CountdownLayer = L.Layer.extend({
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     const taken = new Set(); // 8 px grid cells already under a label
-    const dots = [];
+    const dots = []; // [point, stage]: areas too small on screen to see their colour
+    const placed = []; // [point, width, label]
     for (const label of this._labels()) {
-      const p = map.latLngToContainerPoint([label.lat, label.lon]);
-      if (p.x < 0 || p.y < 0 || p.x > size.x || p.y > size.y) continue;
-      if (label.text === null) {
-        dots.push([p, label.stage]);
-        continue;
-      }
-      const w = ctx.measureText(label.text).width + 8;
-      // An area smaller on screen than its label gets the label just above it, so the label
-      // does not hide the area's colour.
+      const at = map.latLngToContainerPoint([label.lat, label.lon]);
+      if (at.x < 0 || at.y < 0 || at.x > size.x || at.y > size.y) continue;
       const [west, south, east, north] = label.bbox;
       const sw = map.latLngToContainerPoint([south, west]);
       const ne = map.latLngToContainerPoint([north, east]);
+      const small = ne.x - sw.x < 8 && sw.y - ne.y < 8;
+      if (small) dots.push([at, label.stage]);
+      if (label.text === null) continue;
+      const w = ctx.measureText(label.text).width + 8;
+      // An area smaller on screen than its label gets the label just above it, so the label
+      // does not hide the area's colour.
+      const p = L.point(at.x, at.y);
       if (ne.x - sw.x < w + 6 || sw.y - ne.y < 26) p.y = Math.max(9, ne.y - 10);
       const cells = [];
       for (let cx = Math.floor((p.x - w / 2) / 8); cx <= Math.floor((p.x + w / 2) / 8); cx++) {
         for (let cy = Math.floor((p.y - 8) / 8); cy <= Math.floor((p.y + 8) / 8); cy++) cells.push(cx * 65536 + cy);
       }
-      if (cells.some((c) => taken.has(c))) {
-        dots.push([p, label.stage]); // a more urgent label holds the spot: mark the area only
-        continue;
-      }
+      if (cells.some((c) => taken.has(c))) continue; // a more urgent label holds the spot
       for (const c of cells) taken.add(c);
-      ctx.fillStyle = label.urgent ? "#3a0003" : "rgba(255,255,255,0.92)";
-      ctx.fillRect(p.x - w / 2, p.y - 8, w, 16);
-      ctx.fillStyle = label.urgent ? "#ffffff" : "#3a0003";
-      ctx.fillText(label.text, p.x, p.y + 0.5);
+      placed.push([p, w, label]);
     }
-    // Areas too small to see at this zoom still show as a dot in their stage colour.
     for (const [p, stage] of dots) {
       ctx.beginPath();
       ctx.arc(p.x, p.y, 3.5, 0, 2 * Math.PI);
@@ -92,6 +87,12 @@ const CountdownLayer = L.Layer.extend({
       ctx.lineWidth = 1;
       ctx.strokeStyle = COLORS[stage].color;
       ctx.stroke();
+    }
+    for (const [p, w, label] of placed) {
+      ctx.fillStyle = label.urgent ? "#3a0003" : "rgba(255,255,255,0.92)";
+      ctx.fillRect(p.x - w / 2, p.y - 8, w, 16);
+      ctx.fillStyle = label.urgent ? "#ffffff" : "#3a0003";
+      ctx.fillText(label.text, p.x, p.y + 0.5);
     }
   },
 });

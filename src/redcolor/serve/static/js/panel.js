@@ -107,7 +107,7 @@ export function countdownLabels(state, index, nowS) {
     const entry = index.byId.get(id);
     if (!view || !entry || !entry.label) continue;
     const [lat, lon] = entry.label;
-    if (view.stage === "pre_alert") dots.push({ lat, lon, text: null, urgent: false, stage: "pre_alert" });
+    if (view.stage === "pre_alert") dots.push({ lat, lon, bbox: entry.bbox, text: null, urgent: false, stage: "pre_alert" });
     if (view.stage !== "alert") continue;
     const remaining = Math.max(0, Math.ceil(view.remainingS));
     labels.push({ lat, lon, bbox: entry.bbox, text: String(remaining), urgent: remaining === 0, stage: "alert", remaining });
