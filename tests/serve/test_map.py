@@ -505,7 +505,13 @@ def test_stream_resumes_after_a_disconnect_without_gap_or_duplicate(browser, ser
         alert_id,
     )
     assert covered == [True, True, True]
-    server.write(alert_id, "ended", [1502, 1477, 1536], refs=[first.seq, second.seq, third.seq])
+    # Frames that are not alert events are counted and skipped; the stream goes on.
+    for junk in ("not json", '{"seq": "7"}', '{"seq": 99, "id": "x", "stage": "boom"}', "[]"):
+        routes[-1].send(junk)
+    fourth = server.write(alert_id, "update", [1484], refs=[third.seq])
+    page.wait_for_function("(seq) => window.redcolor.live.lastSeq === seq", arg=fourth.seq)
+    assert page.evaluate("() => window.redcolor.metrics.malformed") == 4
+    server.write(alert_id, "ended", [1502, 1477, 1536, 1484], refs=[first.seq, fourth.seq])
     assert [p for p in watched.problems if "WebSocket" not in p] == []
     context.close()
 

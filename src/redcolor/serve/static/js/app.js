@@ -22,7 +22,7 @@ const siren = new Siren();
 // applying them and drawing them, each live event's age when drawn (issued -> drawn, s) and
 // when it was drawn ([seq, Unix s]).
 const METRICS_KEEP = 20000;
-const metrics = { events: 0, duplicates: 0, applyMs: 0, flushes: 0, flushMs: [], drawnAgeS: [], drawnAt: [] };
+const metrics = { events: 0, duplicates: 0, malformed: 0, applyMs: 0, flushes: 0, flushMs: [], drawnAgeS: [], drawnAt: [] };
 let undrawn = []; // [seq, issued_at_unix_s] of live events applied but not yet drawn
 const LIST_EVERY_MS = 500;
 const LABELS_EVERY_MS = 240;
@@ -322,6 +322,9 @@ async function main() {
       renderStatus();
     },
     onRefused: checkLogContinuity,
+    onMalformed: () => {
+      metrics.malformed += 1;
+    },
   }).start();
   setInterval(tick, 250);
   document.addEventListener("visibilitychange", () => markDirty([]));

@@ -5,6 +5,23 @@
 // (0.5 s doubling to 10 s, with jitter), so nothing is missed and nothing is applied twice.
 
 const SILENCE_LIMIT_MS = 45000; // no frame (not even a heartbeat) for this long: reconnect
+const STAGES = new Set(["pre_alert", "alert", "update", "ended"]);
+
+/** Whether a parsed frame has the shape of an AlertEvent this page can fold in. */
+export function isAlertEvent(frame) {
+  return (
+    frame !== null &&
+    typeof frame === "object" &&
+    !("type" in frame) &&
+    Number.isInteger(frame.seq) &&
+    frame.seq > 0 &&
+    typeof frame.id === "string" &&
+    STAGES.has(frame.stage) &&
+    Number.isFinite(frame.issued_at_unix_s) &&
+    Array.isArray(frame.areas) &&
+    frame.areas.every((a) => a && Number.isInteger(a.id) && Number.isFinite(a.shelter_s))
+  );
+}
 
 export class AlertStream {
   /**
@@ -14,9 +31,12 @@ export class AlertStream {
    * @param {(status: string) => void} opts.onStatus  "connecting" | "live" | "reconnecting"
    * @param {() => void} opts.onRefused  a connection closed before it opened (the server may
    *   have refused the resume point, e.g. after it was restarted on a new, shorter log)
+   * @param {(text: string) => void} opts.onMalformed  a frame that is neither an AlertEvent
+   *   nor a control frame (counted and skipped; the stream goes on)
    */
-  constructor({ since, onEvent, onStatus, onRefused }) {
+  constructor({ since, onEvent, onStatus, onRefused, onMalformed }) {
     this.since = since;
+    this.onMalformed = onMalformed;
     this.onEvent = onEvent;
     this.onStatus = onStatus;
     this.onRefused = onRefused;
@@ -59,14 +79,15 @@ export class AlertStream {
     };
     ws.onmessage = (msg) => {
       this._feedWatchdog();
-      let frame;
+      let frame = null;
       try {
         frame = JSON.parse(msg.data);
       } catch {
-        return; // not JSON: nothing this page can use
+        // not JSON: reported below
       }
-      if (frame && typeof frame.seq === "number" && !("type" in frame)) this.onEvent(frame);
+      if (isAlertEvent(frame)) this.onEvent(frame);
       else if (frame && frame.type === "dropped") ws.close();
+      else if (!(frame && frame.type === "heartbeat")) this.onMalformed(String(msg.data).slice(0, 200));
     };
     ws.onclose = () => {
       clearTimeout(this.watchdog);
