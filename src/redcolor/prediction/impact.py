@@ -265,7 +265,7 @@ def _local_axes(pos_enu_m: F64, earth: EarthModel) -> tuple[F64, F64]:
 def _safe_cholesky(p: F64) -> F64:
     """Lower Cholesky factors (M, n, n); a symmetric eigen-square-root where P is not PD."""
     try:
-        return np.linalg.cholesky(p)
+        return np.asarray(np.linalg.cholesky(p), dtype=np.float64)
     except np.linalg.LinAlgError:
         vals, vecs = np.linalg.eigh(0.5 * (p + np.transpose(p, (0, 2, 1))))
         return vecs * np.sqrt(np.maximum(vals, 0.0))[:, None, :]

@@ -55,7 +55,8 @@ def innovation(x: F64, P: F64, pose: RadarPose, with_rr: bool) -> Innovation:
     s = h @ P @ np.transpose(h, (0, 2, 1)) + pose.noise_cov(with_rr)
     s = 0.5 * (s + np.transpose(s, (0, 2, 1)))
     sign, log_det = np.linalg.slogdet(s)
-    return Innovation(z_pred, h, s, np.linalg.inv(s), np.where(sign > 0, log_det, np.inf))
+    log_det_s = np.asarray(np.where(sign > 0, log_det, np.inf), dtype=np.float64)
+    return Innovation(z_pred, h, s, np.asarray(np.linalg.inv(s), dtype=np.float64), log_det_s)
 
 
 def residual(z: F64, z_pred: F64) -> F64:
