@@ -9,6 +9,7 @@ Set ``REDCOLOR_SCREENSHOTS=docs/screenshots`` to (re)write the README's screensh
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import json
 import os
@@ -709,3 +710,25 @@ def test_simulated_salvo_on_redcolor_serve_paints_areas_within_one_second(browse
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_countdown_runs_on_the_server_clock_when_the_device_clock_is_wrong(browser, server):
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    watched = Watched(page)
+    fast = datetime.datetime.fromtimestamp(time.time() + 180, datetime.UTC)
+    page.clock.set_system_time(fast)  # the device's clock is three minutes fast
+    page.goto(server.origin + "/")
+    page.wait_for_function("() => window.redcolor && window.redcolor.ready", timeout=20000)
+    assert page.evaluate("() => window.redcolor.serverNowS()") == pytest.approx(time.time(), abs=2)
+    page.fill("#area-search", "Tel Aviv - City Center")
+    page.press("#area-search", "Enter")
+    expect(page.locator("#me-shelter")).to_have_text("Time to shelter: 90 s")
+    alert_id = server.new_alert_id()
+    event = server.write(alert_id, "alert", [742])
+    page.wait_for_function("() => document.getElementById('me-card').dataset.stage === 'alert'")
+    left = int(page.inner_text("#me-timer").split()[0])
+    assert 80 <= left <= 90, f"{left} s left of 90 (a clock 3 min fast would show 0)"
+    server.write(alert_id, "ended", [742], refs=[event.seq])
+    assert watched.problems == []
+    context.close()

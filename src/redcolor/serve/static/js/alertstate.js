@@ -119,7 +119,8 @@ export class AlertState {
 
   /**
    * What an area shows at `nowS`: null, or {stage, category, sinceS, shelterS, remainingS,
-   * alertId}. `remainingS` is the time left to reach shelter (0 once it has run out).
+   * alertId}. `remainingS` is the time left to reach shelter: 0 once it has run out, at most
+   * `shelterS` (a clock slightly behind the issuer never shows more than the full time).
    */
   view(areaId, nowS) {
     const cover = this.covering.get(areaId);
@@ -137,7 +138,7 @@ export class AlertState {
         category: best.category,
         sinceS: best.sinceS,
         shelterS: best.shelterS,
-        remainingS: best.stage === "alert" ? Math.max(0, best.deadline - nowS) : null,
+        remainingS: best.stage === "alert" ? Math.min(best.shelterS, Math.max(0, best.deadline - nowS)) : null,
         alertId: best.alertId,
       };
     }

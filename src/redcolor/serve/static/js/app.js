@@ -49,6 +49,7 @@ function loadMe() {
 
 const replayUI = new ReplayUI({
   lang: () => lang,
+  nowS: () => serverNowS(),
   onEnter: () => markDirty(live.shownAreaIds()),
   onLeave: (before) => {
     renderStatus();
@@ -60,7 +61,13 @@ const replayUI = new ReplayUI({
   },
 });
 const shown = () => (replayUI.active ? replayUI.replay.state : live);
-const nowS = () => (replayUI.active ? replayUI.atS : Date.now() / 1000);
+// Countdowns run on the server's clock: a device clock set minutes wrong would otherwise show
+// a full or an expired countdown. The offset comes from the HTTP Date header (1 s resolution),
+// so it is applied only when it exceeds SKEW_MIN_S.
+const SKEW_MIN_S = 2;
+let serverMinusLocalS = 0;
+const serverNowS = () => Date.now() / 1000 + serverMinusLocalS;
+const nowS = () => (replayUI.active ? replayUI.atS : serverNowS());
 
 function styleKey(id) {
   const v = shown().view(id, nowS());
@@ -252,6 +259,12 @@ async function checkLogContinuity() {
 async function getJSON(url) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  const serverDateS = Date.parse(response.headers.get("date") || "") / 1000;
+  if (Number.isFinite(serverDateS)) {
+    // The Date header is truncated to the second: its middle is half a second later.
+    const skewS = serverDateS + 0.5 - Date.now() / 1000;
+    serverMinusLocalS = Math.abs(skewS) > SKEW_MIN_S ? skewS : 0;
+  }
   return response.json();
 }
 
@@ -311,7 +324,7 @@ async function main() {
   if (me) setMe(me.lat, me.lon, me.areaId);
   // The recent past (for ended areas and the list), then what is active now, then the stream.
   const active = await getJSON("/v1/alerts/active");
-  const recent = await fetchHistory(Date.now() / 1000 - RECENT_S, Date.now() / 1000 + 60);
+  const recent = await fetchHistory(serverNowS() - RECENT_S, serverNowS() + 60);
   for (const event of recent) if (event.seq <= active.last_seq) live.apply(event);
   markDirty([...live.shownAreaIds(), ...live.loadSnapshot(active)]);
   new AlertStream({
@@ -329,7 +342,7 @@ async function main() {
   setInterval(tick, 250);
   document.addEventListener("visibilitychange", () => markDirty([]));
   // A read-only handle for debugging and the browser tests.
-  window.redcolor = { live, metrics, index, map: mapView.map, shown, nowS, ready: true };
+  window.redcolor = { live, metrics, index, map: mapView.map, shown, nowS, serverNowS, ready: true };
 }
 
 main().catch((err) => {

@@ -12,12 +12,14 @@ export class ReplayUI {
   /**
    * @param {object} opts
    * @param {() => string} opts.lang  the current language
+   * @param {() => number} opts.nowS  the server's clock, Unix s
    * @param {(before: Set<number>) => void} opts.onEnter  replay mode began (areas shown before)
    * @param {(before: Set<number>) => void} opts.onLeave  back to live (areas the replay showed)
    * @param {(changed: Set<number>) => void} opts.onSeek  the replay moved; these areas changed
    */
-  constructor({ lang, onEnter, onLeave, onSeek }) {
+  constructor({ lang, nowS, onEnter, onLeave, onSeek }) {
     this.lang = lang;
+    this.nowS = nowS;
     this.onEnter = onEnter;
     this.onLeave = onLeave;
     this.onSeek = onSeek;
@@ -46,7 +48,7 @@ export class ReplayUI {
   async load() {
     const lang = this.lang();
     const periodS = Number($("period").value);
-    const untilS = Date.now() / 1000;
+    const untilS = this.nowS();
     $("history-status").textContent = t(lang, "loading");
     try {
       const events = await fetchHistory(untilS - periodS, untilS, (n) => {
