@@ -189,12 +189,12 @@ class _Policy:
         tau = np.clip((ts - now) / max(float(t[-1]) - now, 1.0), 0.0, 1.0)
         reach_m = self.radius_m["drone"] + self.k * sigma_end_m * tau**1.5
         points = shapely.points(np.column_stack([xs, ys]))
-        (ids,) = self.areas.query(np.array([shapely.union_all(shapely.buffer(points, reach_m))]))
-        if ids.size == 0:
+        which, hit = self.areas.tree.query(points, predicate="dwithin", distance=reach_m)
+        if which.size == 0:
             return None
-        polys = self.areas.polygons_m[np.searchsorted(self.areas.ids, ids)]
-        near = shapely.distance(polys[:, None], points[None, :]) <= reach_m[None, :]  # (M, P)
-        reach_t = np.where(near.any(axis=1), ts[np.argmax(near, axis=1)], np.inf)
+        order = np.argsort(which, kind="stable")  # earliest path sample first
+        ids, first = np.unique(self.areas.ids[hit[order]], return_index=True)
+        reach_t = ts[which[order][first]]
         ok = reach_t - now <= self.areas.shelter_s[ids] + st.margin_s
         if not ok.any():
             return None
