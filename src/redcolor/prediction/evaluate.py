@@ -1,7 +1,9 @@
 """Scoring tracking and prediction against ground truth.
 
-Per scan, the confirmed tracks are assigned to the projectiles then in flight by the GOSPA
-assignment (cut-off ``c_m``). From that:
+Per scan, the confirmed tracks are assigned to the projectiles then in flight (linear
+assignment; a pair counts when closer than ``c_m`` or than ``MATCH_SIGMAS`` times the track's
+own position uncertainty, so a ballistic missile tracked at 1,000 km with a kilometre of
+angle noise still matches). From that:
 
 * a track's *label* is the projectile it was most often assigned to; a confirmed track whose
   label is "none" (clutter, or a duplicate of a tracked projectile) is a **false track**;
@@ -38,6 +40,7 @@ F64 = NDArray[np.float64]
 CHI2_2DOF_99 = 9.210340371976182
 CHI2_2DOF_50 = 1.3862943611198906
 IPP_AGES_S = (5, 10, 20)
+MATCH_SIGMAS = 3.0
 
 
 class GroundTruth(Protocol):
@@ -153,8 +156,10 @@ class Scorer:
         match = np.full(len(snap), -1, dtype=np.int64)
         if alive.size and len(snap):
             d = cdist(snap.x[:, 0:3], truth_pos)
-            r, c = linear_sum_assignment(np.minimum(d, self.c_m))
-            ok = d[r, c] < self.c_m
+            sigma = np.sqrt(np.trace(snap.P[:, 0:3, 0:3], axis1=1, axis2=2))
+            cut = np.maximum(self.c_m, MATCH_SIGMAS * sigma)[:, None]
+            r, c = linear_sum_assignment(np.minimum(d / cut, 1.0))
+            ok = d[r, c] < cut[r, 0]
             match[r[ok]] = alive[c[ok]]
         preds = {p.track_id: p for p in out.predictions if p.t_unix_s == t}
         for k, tid in enumerate(snap.ids):
