@@ -56,10 +56,9 @@ class LaneResult:
 
 @dataclass
 class TrackHistory:
-    """Ground tracks for the report: per confirmed-track sample, id, time, lat, lon."""
+    """Ground tracks for the report: per confirmed-track sample, its id and ENU position."""
 
     track_id: list[str] = field(default_factory=list)
-    t_unix_s: list[float] = field(default_factory=list)
     enu_m: list[NDArray[np.float64]] = field(default_factory=list)
 
 
@@ -280,7 +279,6 @@ def _record(history: TrackHistory, tracks: TrackSnapshot) -> None:
     if len(tracks) == 0:
         return
     history.track_id.extend(str(i) for i in tracks.ids)
-    history.t_unix_s.extend([float(tracks.t_unix_s)] * len(tracks))
     history.enu_m.append(np.asarray(tracks.x)[:, :3])
 
 
