@@ -116,7 +116,7 @@ def test_alert_is_due_at_shelter_time_plus_margin_pre_alert_only_for_long_flight
     missile = _pred(
         "m",
         *TEL_AVIV,
-        first=T - 100,
+        first=T - 140,
         impact_in_s=540,
         sigma_m=(3000, 1500),
         speed=2500.0,
@@ -208,3 +208,11 @@ def test_young_tracks_wait_to_settle(index):
     assert policy.decide([_pred("m", *TEL_AVIV, first=T - 29.0, **long_)], T) == []
     long_["impact_in_s"] = 200.0 - 31.0
     assert policy.decide([_pred("m", *TEL_AVIV, first=T - 31.0, **long_)], T)
+
+
+def test_missiles_settle_longer(index):
+    policy = PredictedPolicy(index, Staging(settle_fraction=0.1, missile_settle_fraction=0.2))
+    missile = {"impact_in_s": 300.0 - 50.0, "sigma_m": (800, 400), "speed": 2500.0}
+    assert policy.decide([_pred("m", *TEL_AVIV, first=T - 50.0, **missile)], T) == []
+    missile["impact_in_s"] = 300.0 - 61.0
+    assert policy.decide([_pred("m", *TEL_AVIV, first=T - 61.0, **missile)], T)
