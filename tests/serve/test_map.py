@@ -290,9 +290,13 @@ def test_hebrew_and_arabic_views_are_right_to_left(browser, server, tmp_path, la
     expect(item).to_contain_text(names[1])
     expect(item).to_contain_text(INSTRUCTIONS[lang])
     # The list is laid out right to left: the stage badge sits right of the time.
-    badge = item.locator(".badge").bounding_box()
-    when = item.locator("time").bounding_box()
-    assert badge["x"] > when["x"]
+    badge_x, time_x = page.evaluate(
+        "(name) => { const li = [...document.querySelectorAll('#alert-list li')]"
+        ".find((x) => x.textContent.includes(name));"
+        " return ['.badge', 'time'].map((s) => li.querySelector(s).getBoundingClientRect().x); }",
+        names[0],
+    )
+    assert badge_x > time_x
     page.evaluate("() => { window.redcolor.map.setView([33.0, 35.45], 11, {animate: false}); }")
     screenshot(page, f"map-{lang}-rtl.png", tmp_path)
     # The choice is remembered.

@@ -105,7 +105,7 @@ function flush() {
     mapView.redrawCountdowns();
     lastLabelsMs = started;
   }
-  if (listDirty) setTimeout(() => markDirty([]), LIST_EVERY_MS);
+  if (listDirty) setTimeout(() => markDirty([], { list: false }), LIST_EVERY_MS);
   metrics.flushes += 1;
   keep(metrics.flushMs, performance.now() - started);
   const drawnS = Date.now() / 1000;
