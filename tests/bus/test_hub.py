@@ -118,3 +118,18 @@ async def test_queue_sink_reports_drop_after_draining() -> None:
     hub.drop(sub, "test reason")
     with pytest.raises(Dropped, match="test reason"):
         await sink.get()
+
+
+async def test_resume_point_ahead_of_the_hub_goes_live_and_dedupes(tmp_path) -> None:
+    """A client replayed seq 3 from the store before the follower published it, reconnects with
+    since=3: it must not see 3 again when the hub catches up, and must see 4."""
+    store = SQLiteEventStore(tmp_path / "h.db")
+    hub = Hub()
+    store.append([_event(i, (1,)) for i in range(3)])
+    sink = ListSink()
+    sub = hub.subscribe(sink, None, after_seq=3)
+    await catch_up(hub, store, sub, has_space=lambda: True, wait_space=lambda: asyncio.sleep(0))
+    assert sub.live
+    store.append([_event(4, (1,))])
+    _publish_all(store, hub)
+    assert sink.got == [4]

@@ -24,6 +24,12 @@ def register(app: typer.Typer) -> None:
         edition: str = typer.Option("current", help="Alert-area edition."),
         mqtt: str | None = typer.Option(None, help="Publish to this MQTT broker (mqtt://h:p)."),
         public_url: str | None = typer.Option(None, help="Base URL for links in the Atom feed."),
+        nats_publish: str | None = typer.Option(
+            None, help="Publish the log to NATS JetStream (nats://h:p) for edge servers."
+        ),
+        nats_follow: str | None = typer.Option(
+            None, help="Edge mode: copy the log from NATS JetStream into --db and serve it."
+        ),
         push_dir: Path | None = typer.Option(
             None, help="Turn on Web Push; VAPID keys and subscriptions are kept here."
         ),
@@ -40,5 +46,7 @@ def register(app: typer.Typer) -> None:
             mqtt_url=mqtt,
             public_url=public_url,
             push_dir=push_dir,
+            nats_publish_url=nats_publish,
+            nats_follow_url=nats_follow,
         )
         run_server(config, simulate=simulate, speed=speed)

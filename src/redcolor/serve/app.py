@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from redcolor.errors import NotFoundError, RedcolorError, StoreError
 from redcolor.serve import feeds, push, rest, sirens, streams
 from redcolor.serve.state import ServerState
 
+log = logging.getLogger("redcolor.serve")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_QUERY_BYTES = 8192
 Service = Callable[[ServerState], Coroutine[Any, Any, None]]
@@ -64,6 +66,12 @@ class EdgeMiddleware:
         await self.app(scope, receive, counting_send)
 
 
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """A background service that stops on its own is a fault: say which and why."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("service %s stopped: %s", task.get_name(), task.exception())
+
+
 def create_app(state: ServerState, services: list[Service] | None = None) -> FastAPI:
     """Build the app around ``state``. ``services`` run as background tasks while it serves."""
 
@@ -73,7 +81,9 @@ def create_app(state: ServerState, services: list[Service] | None = None) -> Fas
         tasks.append(asyncio.create_task(sirens.run_sirens(state), name="sirens"))
         if registry is not None:
             tasks.append(asyncio.create_task(push.run_push(state, registry), name="push"))
-        tasks += [asyncio.create_task(s(state)) for s in services or []]
+        tasks += [asyncio.create_task(s(state), name=s.__name__) for s in services or []]
+        for task in tasks:
+            task.add_done_callback(_report_failure)
         try:
             yield
         finally:

@@ -13,6 +13,7 @@ import uvicorn
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.frames import EventFrames
+from redcolor.bus.jetstream import StreamSpec, publish_log, replicate
 from redcolor.channels.mqtt import parse_broker, run_mqtt
 from redcolor.errors import InputError
 from redcolor.serve.app import Service, create_app
@@ -111,6 +112,22 @@ def channel_services(config: ServeConfig) -> list[Service]:
             await run_mqtt(state.hub, state.store, url, on_sent=_delivered(state, "mqtt"))
 
         services.append(mqtt)
+    if config.nats_publish_url and config.nats_follow_url:
+        raise InputError("a server either publishes its log to NATS or follows one, not both")
+    if config.nats_publish_url:
+        publish_spec = StreamSpec(url=config.nats_publish_url)
+
+        async def nats_publish(state: ServerState) -> None:
+            await publish_log(state.store, publish_spec)
+
+        services.append(nats_publish)
+    if config.nats_follow_url:
+        follow_spec = StreamSpec(url=config.nats_follow_url)
+
+        async def nats_follow(state: ServerState) -> None:
+            await replicate(follow_spec, state.store, on_append=state.follower.notify)
+
+        services.append(nats_follow)
     return services
 
 

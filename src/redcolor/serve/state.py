@@ -73,6 +73,8 @@ class ServeConfig:
     cap_sender: str = "redcolor@localhost"
     public_url: str | None = None
     mqtt_url: str | None = None
+    nats_publish_url: str | None = None
+    nats_follow_url: str | None = None
     push_dir: Path | None = None
     siren_ack_s: float = 1.0
 
@@ -147,15 +149,17 @@ class ServerState:
         return frozenset(ids)
 
     def check_since(self, since: int | None) -> int | None:
-        """A resume point must lie within the log."""
+        """A resume point must lie within the log.
+
+        The store, not the hub, is the reference: a client may hold an event it was replayed
+        from the store a moment before the follower published it.
+        """
         if since is None:
             return None
         if since < 0:
             raise InputError(f"since must be >= 0, got {since}")
-        if since > self.hub.last_seq:
-            raise InputError(
-                f"since={since} is past the end of the log (last seq {self.hub.last_seq})"
-            )
+        if since > self.hub.last_seq and since > (last := self.store.last_seq()):
+            raise InputError(f"since={since} is past the end of the log (last seq {last})")
         return since
 
     def area_value(self, area_id: int) -> str:
