@@ -110,7 +110,7 @@ async def test_ws_and_sse_resume_exactly_once_in_order(live_server, meron_ids):
     area_got: list[dict] = []
     producer = asyncio.create_task(_write_salvos(server.writer, meron_ids, rounds))
     expected_area = 2 + sum(3 for i in range(rounds) if i % 3 == 0)  # pre, alert, ended
-    await asyncio.gather(
+    everyone = asyncio.gather(
         _client("ws", server, total, 9, ws_got, f"{server.ws}/v1/stream"),
         _client("sse", server, total, 11, sse_got, server.http),
         _client(
@@ -118,6 +118,7 @@ async def test_ws_and_sse_resume_exactly_once_in_order(live_server, meron_ids):
         ),
         producer,
     )
+    await asyncio.wait_for(everyone, 60)  # heartbeats keep a stuck stream open: bound it here
     seqs = list(range(1, total + 1))
     assert [m["seq"] for m in ws_got] == seqs
     assert [m["seq"] for m in sse_got] == seqs
