@@ -213,8 +213,10 @@ def main() -> None:
         origin = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
+        started = time.perf_counter()
         page.goto(origin + "/")
         page.wait_for_function("() => window.redcolor && window.redcolor.ready", timeout=30000)
+        load_ms = (time.perf_counter() - started) * 1000  # to all areas drawn, stream started
         page.evaluate(RECORDER_JS)
         panning = threading.Event()
 
@@ -261,6 +263,7 @@ def main() -> None:
     apply_us = (data["applyMs"] - busy["applyMs"]) * 1000 / max(1, events)
     result = {
         "source": source,
+        "page_ready_ms": load_ms,
         "events": events,
         "duplicates": data["duplicates"],
         "areas_drawn": 1450,
@@ -297,6 +300,7 @@ def report(console: Console, r: dict) -> None:
     console.print(table)
     lt = r["long_tasks"]
     console.print(
+        f"page ready (1,450 areas drawn, stream started) in {r['page_ready_ms']:.0f} ms; "
         f"{r['events']:,} events ({r['duplicates']} duplicates), "
         f"{r['apply_us_per_event']:.1f} µs to fold one event; frame median barrage/idle "
         f"{r['frame_median_ratio_barrage_vs_idle']:.2f}x; long tasks {lt['count']} "
