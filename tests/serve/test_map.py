@@ -387,8 +387,12 @@ def test_phone_layout_keyboard_and_screen_reader(browser, server, tmp_path):
         'heading "Alerts"',
     ):
         assert expected in tree, f"{expected} missing from the accessibility tree"
-    # Keyboard only: choose an area by name.
+    # Keyboard only: choose an area by name ("Meron" is also part of other areas' names).
     page.focus("#area-search")
+    page.keyboard.type("Meron")
+    page.keyboard.press("Enter")
+    expect(page.locator("#me-area")).to_have_text("Meron · Upper Galilee")
+    page.fill("#area-search", "")
     page.keyboard.type("Tel Aviv - City Center")
     page.keyboard.press("Enter")
     expect(page.locator("#me-shelter")).to_have_text("Time to shelter: 90 s")

@@ -37,6 +37,7 @@ let myLastStage = null;
 const dirty = new Set();
 let flushPending = false;
 let listDirty = true;
+let listTimer = null; // a pending redraw of a list that was throttled
 
 function loadMe() {
   try {
@@ -105,10 +106,15 @@ function flush() {
     mapView.redrawCountdowns();
     lastLabelsMs = started;
   }
-  if (listDirty) setTimeout(() => markDirty([], { list: false }), LIST_EVERY_MS);
+  if (listDirty && !listTimer) {
+    listTimer = setTimeout(() => {
+      listTimer = null;
+      markDirty([], { list: false });
+    }, LIST_EVERY_MS);
+  }
   metrics.flushes += 1;
   keep(metrics.flushMs, performance.now() - started);
-  const drawnS = Date.now() / 1000;
+  const drawnS = serverNowS();
   for (const [seq, issuedS] of undrawn) {
     keep(metrics.drawnAgeS, drawnS - issuedS);
     keep(metrics.drawnAt, [seq, drawnS]);
@@ -128,6 +134,7 @@ function renderMe() {
     $("stop-siren").hidden = false;
   }
   if (stage !== "alert" && siren.playing) siren.stop();
+  if (!siren.playing) $("stop-siren").hidden = true;
   myLastStage = stage;
 }
 
@@ -206,9 +213,12 @@ function fillAreaNames() {
   $("area-names").replaceChildren(...options);
 }
 
+/** The area named in the search box: an exact name in the page's language, else the only area
+ * whose name in any language contains the text. */
 function chooseAreaByName() {
-  const found = index.search($("area-search").value, 2);
-  const exact = found.find((e) => areaName(e.props, lang) === $("area-search").value) || (found.length === 1 ? found[0] : null);
+  const text = $("area-search").value.trim();
+  const matches = index.search(text, 2);
+  const exact = index.entries.find((e) => areaName(e.props, lang) === text) || (matches.length === 1 ? matches[0] : null);
   if (!exact) return;
   setMe(exact.label[0], exact.label[1], exact.id);
   mapView.map.setView(exact.label, Math.max(mapView.map.getZoom(), 12));
@@ -224,7 +234,6 @@ function setLanguage(next) {
   renderLegend();
   renderStatus();
   if (index) fillAreaNames();
-  listDirty = true;
   markDirty([]);
 }
 
