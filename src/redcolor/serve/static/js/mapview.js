@@ -120,6 +120,7 @@ export class MapView {
     this.onAreaClick = onAreaClick;
     this.countdowns = new CountdownLayer(labels);
     this.marker = null;
+    this.markerRenderer = L.svg(); // one SVG layer for the location marker, above the canvas
     this.map.on("click", (e) => {
       if (this.picking) this._picked(e.latlng);
     });
@@ -138,7 +139,6 @@ export class MapView {
 
   /** Draw every area polygon; `index` is the AreaIndex built from the same collection. */
   setAreas(collection, index) {
-    this.index = index;
     const renderer = L.canvas({ tolerance: 0 });
     const group = L.geoJSON(collection, {
       renderer,
@@ -190,7 +190,7 @@ export class MapView {
     this.marker = null;
     if (latlng) {
       this.marker = L.circleMarker(latlng, {
-        renderer: L.svg(),
+        renderer: this.markerRenderer,
         radius: 7,
         color: "#ffffff",
         weight: 2,
