@@ -51,7 +51,7 @@ class Staging:
     first predictions are wide (kilometres; REFERENCE.md's Monte Carlo: 770 m median after 3 s
     of tracking, 170 m after 10 s), so each second of settling shrinks the region a lot and
     costs a second of lead. ``settle_fraction`` (0.1, the main trade-off parameter) spends at
-    most 10% of the oracle's lead on refinement; ``settle_s`` (4 s) is its floor for short
+    most 10% of the oracle's lead on refinement; ``settle_s`` (6 s) is its floor for short
     flights. ``python -m redcolor.eval.tradeoff`` draws both curves; the settings are the knee
     of each on the built-in scenarios (see the closing note of issue 5).
     ``missile_settle_fraction`` (0.2) replaces it for the missile class: a ballistic missile's
@@ -64,7 +64,7 @@ class Staging:
     before the longest shelter time (90 s).
     """
 
-    settle_s: float = 4.0
+    settle_s: float = 6.0
     settle_fraction: float = 0.1
     missile_settle_fraction: float = 0.2
     margin_s: float = 30.0
