@@ -60,3 +60,18 @@ async def test_sirens_sound_ack_and_silent_one_is_reported(live_server, meron_id
 def test_cli_sirens_simulate_rejects_bad_areas(capsys) -> None:
     assert main(["sirens", "simulate", "--areas", "x,y"]) == 2
     assert "bad --areas" in capsys.readouterr().err
+
+
+def test_nearest_area_ids_rank_by_distance(areas) -> None:
+    from redcolor.channels.siren_sim import nearest_area_ids
+
+    listed = [{"id": a.id, "lat": a.lat, "lon": a.lon} for a in areas.areas]
+    some = areas.areas[300]
+    ids = nearest_area_ids(listed, some.lat, some.lon, 4)
+    assert ids[0] == some.id and len(set(ids)) == 4
+
+
+def test_cli_sirens_simulate_unreachable_server_is_one_line(capsys) -> None:
+    assert main(["sirens", "simulate", "--count", "2", "--url", "ws://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("redcolor: error: cannot read the area list") and "\n" not in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,3 +53,18 @@ def make_sirens(count: int, area_ids: list[int], silent: int = 0) -> list[Simula
         SimulatedSiren(f"siren-{i + 1}", (area_ids[i % len(area_ids)],), silent=i >= count - silent)
         for i in range(count)
     ]
+
+
+def nearest_area_ids(areas: list[dict[str, Any]], lat: float, lon: float, count: int) -> list[int]:
+    """Ids of the ``count`` areas (``GET /v1/areas`` entries) whose centres are nearest to a point.
+
+    Distance is equirectangular (good to well under 1% at these scales); ties go to the lower id.
+    """
+    cos_lat = math.cos(math.radians(lat))
+
+    def key(area: dict[str, Any]) -> tuple[float, int]:
+        dx = (area["lon"] - lon) * cos_lat
+        dy = area["lat"] - lat
+        return (dx * dx + dy * dy, area["id"])
+
+    return [a["id"] for a in sorted(areas, key=key)[:count]]

@@ -11,6 +11,34 @@ from rich.console import Console
 from redcolor.errors import InputError
 
 
+def _parse_ids(text: str) -> list[int]:
+    try:
+        ids = [int(a) for a in text.split(",") if a.strip()]
+    except ValueError:
+        raise InputError(f"bad --areas {text!r}: expected ids like 175,176") from None
+    if not ids:
+        raise InputError("--areas needs at least one area id")
+    return ids
+
+
+def _nearest(ws_url: str, near: str, count: int) -> list[int]:
+    """The ``count`` areas nearest ``near``, from the server's own area list."""
+    import httpx
+
+    from redcolor.channels.siren_sim import nearest_area_ids
+
+    try:
+        lat, lon = (float(x) for x in near.split(","))
+    except ValueError:
+        raise InputError(f"bad --near {near!r}: expected lat,lon") from None
+    http_url = "http" + ws_url.removeprefix("ws") + "/v1/areas"
+    try:
+        areas = httpx.get(http_url, timeout=10).raise_for_status().json()
+    except httpx.HTTPError as exc:
+        raise InputError(f"cannot read the area list from {http_url}: {exc}") from None
+    return nearest_area_ids(areas, lat, lon, count)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
     sirens = typer.Typer(help="Siren controllers.", no_args_is_help=True)
@@ -19,7 +47,14 @@ def register(app: typer.Typer) -> None:
     @sirens.command()
     def simulate(
         count: int = typer.Option(10, min=1, max=5000, help="How many siren controllers."),
-        areas: str = typer.Option(..., help="Area ids to spread them over, e.g. 175,176."),
+        areas: str | None = typer.Option(
+            None, help="Area ids to spread them over, e.g. 175,176 (default: see --near)."
+        ),
+        near: str = typer.Option(
+            "32.996,35.414",
+            help="Without --areas: one siren in each of the COUNT areas nearest this lat,lon "
+            "(default Mount Meron, the demo scenario's target).",
+        ),
         url: str = typer.Option("ws://127.0.0.1:8080", help="The redcolor server."),
         silent: int = typer.Option(0, min=0, help="How many never acknowledge."),
         duration_s: float | None = typer.Option(None, help="Stop after this many seconds."),
@@ -27,12 +62,9 @@ def register(app: typer.Typer) -> None:
         """Run COUNT simulated sirens that sound on alerts and acknowledge every command."""
         from redcolor.channels.siren_sim import make_sirens
 
-        try:
-            area_ids = [int(a) for a in areas.split(",") if a.strip()]
-        except ValueError:
-            raise InputError(f"bad --areas {areas!r}: expected ids like 175,176") from None
-        if not area_ids or silent > count:
-            raise InputError("need at least one area, and --silent at most --count")
+        if silent > count:
+            raise InputError("--silent must be at most --count")
+        area_ids = _parse_ids(areas) if areas is not None else _nearest(url, near, count)
         console = Console()
         fleet = make_sirens(count, area_ids, silent)
 
