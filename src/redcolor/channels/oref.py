@@ -94,15 +94,14 @@ def _kind(category: str, stage: str) -> str:
     return category
 
 
-def live_file(
-    active: Sequence[ActiveArea], area_value: AreaValue, instructions_he: str | None = None
-) -> bytes:
+def live_file(active: Sequence[ActiveArea], area_value: AreaValue) -> bytes:
     """The live file body (UTF-8 JSON), or ``b""`` when nothing is active.
 
     Areas under alert (stage ``alert``/``update``) take precedence: the file then lists exactly
     those areas with the category of the newest of them. With only pre-alerts active it lists the
     pre-alerted areas under ``cat`` 10. ``id`` is the newest contributing ``seq`` (digits), so it
-    changes exactly when the content does.
+    changes exactly when the content does. ``desc`` is the feed's standard instruction (the
+    public feed's fixed text, not the event's own instructions).
     """
     alerting = [a for a in active if a.stage != "pre_alert"]
     shown = alerting or list(active)
@@ -110,7 +109,7 @@ def live_file(
         return b""
     newest = max(shown, key=lambda a: a.seq)
     kind = _kind(newest.category, newest.stage)
-    desc = PRE_ALERT_DESC_HE if kind == "pre_alert" else instructions_he or DESC_HE
+    desc = PRE_ALERT_DESC_HE if kind == "pre_alert" else DESC_HE
     body = LiveAlert(
         id=str(newest.seq),
         cat=LIVE_CAT[kind],
