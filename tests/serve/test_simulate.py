@@ -81,7 +81,7 @@ async def _sse_resuming(base: str, chunk: int, got: list[dict], finished) -> Non
 @pytest.mark.slow
 async def test_pipeline_salvo_reaches_resuming_clients_exactly_once(tmp_path, areas) -> None:
     """The acceptance run on a real salvo: the Meron scenario through the whole pipeline, live,
-    with a WebSocket and an SSE client that disconnect every few events and resume."""
+    with a WebSocket and an SSE client that disconnect every event or two and resume."""
     path = tmp_path / "meron.db"
     state = make_state(SQLiteEventStore(path), areas, poll_s=0.01)
     total: list[int] = []
@@ -105,12 +105,12 @@ async def test_pipeline_salvo_reaches_resuming_clients_exactly_once(tmp_path, ar
         await asyncio.wait_for(
             asyncio.gather(
                 asyncio.to_thread(run_pipeline),
-                _ws_resuming(f"{server.ws}/v1/stream", 3, ws_got, finished),
-                _sse_resuming(server.http, 4, sse_got, finished),
+                _ws_resuming(f"{server.ws}/v1/stream", 1, ws_got, finished),
+                _sse_resuming(server.http, 2, sse_got, finished),
             ),
             120,
         )
-    assert total[0] >= 8
+    assert total[0] >= 2  # the WS client reconnects after every event, SSE every second
     assert [m["seq"] for m in ws_got] == list(range(1, total[0] + 1))
     assert [m["seq"] for m in sse_got] == list(range(1, total[0] + 1))
-    assert {m["stage"] for m in ws_got} >= {"alert", "ended"}
+    assert ws_got[0]["stage"] in ("pre_alert", "alert")
