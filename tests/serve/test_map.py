@@ -262,10 +262,25 @@ def test_salvo_turns_areas_red_within_one_second(browser, server, tmp_path):
     expect(item).to_contain_text("Rocket and missile fire")
     expect(item).to_contain_text("Areas (8)")
     screenshot(page, "map-salvo-alert.png", tmp_path)
-    # All clear: the areas turn green ("ended").
+    # "Show on map" brings the alert's areas into view (from anywhere, e.g. Eilat).
+    page.evaluate("() => { window.redcolor.map.setView([29.55, 34.95], 12, {animate: false}); }")
+    item.get_by_role("button", name="Show on map").click()
+    inside = page.evaluate(
+        "(points) => points.map(p => window.redcolor.map.getBounds().contains(p))",
+        [list(points[i]) for i in MERON_AREA_IDS],
+    )
+    assert inside == [True] * len(MERON_AREA_IDS)
+    assert page.evaluate("() => document.activeElement.id") == "map"
+    # All clear: the areas turn green ("ended"). A keyboard user inside the list keeps their
+    # place (the list is not rebuilt under the focus) until they leave it.
+    item.get_by_role("button", name="Show on map").focus()
     server.write(alert_id, "ended", MERON_AREA_IDS, refs=seqs)
     for i in MERON_AREA_IDS:
         page.wait_for_function(STAGE_AT_JS, arg=[*points[i], "ended"], polling="raf", timeout=5000)
+    page.wait_for_timeout(700)  # longer than the list's redraw interval
+    assert page.evaluate("() => document.activeElement.textContent") == "Show on map"
+    assert page.locator("#alert-list li .badge").first.inner_text() == "Alert"
+    page.keyboard.press("Shift+Tab")  # focus leaves the list
     expect(page.locator("#alert-list li .badge").first).to_have_text("Event ended")
     assert w.problems == []
     page.context.close()

@@ -95,8 +95,11 @@ function flush() {
   if (dirty.size) mapView.restyle(dirty, styleKey);
   dirty.clear();
   renderMe();
-  if (listDirty && started - lastListMs >= LIST_EVERY_MS) {
-    renderAlertList($("alert-list"), shown(), index, lang);
+  // A list holding keyboard focus is not rebuilt under the visitor (it would lose the focus);
+  // it catches up when the focus leaves it.
+  const focusInList = $("alert-list").contains(document.activeElement);
+  if (listDirty && !focusInList && started - lastListMs >= LIST_EVERY_MS) {
+    renderAlertList($("alert-list"), shown(), index, lang, showAlertOnMap);
     const summary = summaryText(shown(), nowS(), lang);
     if ($("summary").textContent !== summary) $("summary").textContent = summary;
     listDirty = false;
@@ -106,7 +109,7 @@ function flush() {
     mapView.redrawCountdowns();
     lastLabelsMs = started;
   }
-  if (listDirty && !listTimer) {
+  if (listDirty && !focusInList && !listTimer) {
     listTimer = setTimeout(() => {
       listTimer = null;
       markDirty([], { list: false });
@@ -120,6 +123,12 @@ function flush() {
     keep(metrics.drawnAt, [seq, drawnS]);
   }
   undrawn = [];
+}
+
+function showAlertOnMap(alert) {
+  const boxes = [...alert.areaIds].map((id) => index.byId.get(id)?.bbox).filter(Boolean);
+  mapView.showAreas(boxes);
+  mapView.map.getContainer().focus(); // there to pan/zoom by keyboard; the list updates again
 }
 
 function keep(list, value) {
@@ -303,6 +312,7 @@ function bindControls() {
     $("stop-siren").hidden = true;
   });
   replayUI.bind();
+  $("alert-list").addEventListener("focusout", () => markDirty([], { list: false }));
 }
 
 async function main() {

@@ -7,6 +7,7 @@ const STORAGE_KEY = "redcolor.lang";
 
 const STRINGS = {
   en: {
+    showOnMap: "Show on map",
     prevEvent: "Previous event",
     nextEvent: "Next event",
     listSeparator: ", ",
@@ -75,6 +76,7 @@ const STRINGS = {
     legendEnded: "Ended",
   },
   he: {
+    showOnMap: "הצג על המפה",
     prevEvent: "האירוע הקודם",
     nextEvent: "האירוע הבא",
     listSeparator: ", ",
@@ -143,6 +145,7 @@ const STRINGS = {
     legendEnded: "הסתיים",
   },
   ar: {
+    showOnMap: "اعرض على الخريطة",
     prevEvent: "الحدث السابق",
     nextEvent: "الحدث التالي",
     listSeparator: "، ",
@@ -211,6 +214,7 @@ const STRINGS = {
     legendEnded: "انتهى",
   },
   ru: {
+    showOnMap: "Показать на карте",
     prevEvent: "Предыдущее событие",
     nextEvent: "Следующее событие",
     listSeparator: ", ",

@@ -174,6 +174,13 @@ export class MapView {
     }
   }
 
+  /** Fit the view to the bounding boxes ([west, south, east, north]) of some areas. */
+  showAreas(bboxes) {
+    if (!bboxes.length) return;
+    const bounds = L.latLngBounds(bboxes.flatMap(([w, s, e, n]) => [[s, w], [n, e]]));
+    this.map.fitBounds(bounds, { padding: [24, 24], maxZoom: 13 });
+  }
+
   redrawCountdowns() {
     this.countdowns.redraw();
   }

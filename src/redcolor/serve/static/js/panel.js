@@ -17,8 +17,9 @@ function shelterText(lang, shelterS) {
   return shelterS === 0 ? t(lang, "immediately") : t(lang, "seconds", { s: shelterS });
 }
 
-/** Rebuild the alert list from the state's most recent alerts. */
-export function renderAlertList(list, state, index, lang) {
+/** Rebuild the alert list from the state's most recent alerts; `onShow(alert)` is called by an
+ * item's "Show on map" button. */
+export function renderAlertList(list, state, index, lang, onShow) {
   const alerts = state.recentAlerts(LIST_LIMIT);
   const items = alerts.map((alert) => {
     const li = el("li", `alert-item stage-${alert.stage}`);
@@ -36,6 +37,10 @@ export function renderAlertList(list, state, index, lang) {
     li.append(head, el("p", "areas", `${t(lang, "areas", { n: ids.length })}: ${text}`));
     const instruction = alert.instructions[lang] || alert.instructions.en;
     if (instruction) li.append(el("p", "instruction", instruction));
+    const show = el("button", "link show", t(lang, "showOnMap"));
+    show.type = "button";
+    show.addEventListener("click", () => onShow(alert));
+    li.append(show);
     return li;
   });
   if (!items.length) items.push(el("li", "alert-empty", t(lang, "noAlerts")));
