@@ -9,20 +9,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from redcolor.alerts.store import SQLiteEventStore
 from redcolor.errors import InputError
-from redcolor.eval.compare import Evaluation, evaluate, parse_policies
-from redcolor.eval.report import write_report
-from redcolor.geo import load_areas
-from redcolor.sim.run import simulate as fly
-from redcolor.sim.scenario import load_scenario
+
+if TYPE_CHECKING:
+    from redcolor.eval.compare import Evaluation
 
 _out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -58,6 +55,14 @@ def simulate(
     ] = None,
 ) -> None:
     """Run SCENARIO through sim, tracking, prediction, warning and the alert store; score it."""
+    # imported here, not at the top: `redcolor --help` should not load the whole pipeline
+    from redcolor.alerts.store import SQLiteEventStore
+    from redcolor.eval.compare import parse_policies
+    from redcolor.eval.report import write_report
+    from redcolor.geo import load_areas
+    from redcolor.sim.run import simulate as fly
+    from redcolor.sim.scenario import load_scenario
+
     policies = parse_policies(policy)
     if report is not None and report.suffix.lower() not in (".png", ".html"):
         raise InputError(f"--report must name a .png or .html file, got {report.name!r}")
@@ -98,6 +103,8 @@ def _run(sim: Any, policies: list[str], store: Any, index: Any) -> Evaluation:
 
         def progress(done: int, total: int | None) -> None:
             bar.update(task, completed=done)
+
+        from redcolor.eval.compare import evaluate
 
         return evaluate(sim, policies, store=store, progress=progress, index=index)
 

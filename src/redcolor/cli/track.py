@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from redcolor.prediction.evaluate import TrackingReport, track_simulation
-from redcolor.prediction.plot import plot_report
-from redcolor.sim.run import simulate
-from redcolor.sim.scenario import load_scenario
+if TYPE_CHECKING:
+    from redcolor.prediction.evaluate import TrackingReport
 
 
 def _fmt(value: object, unit: str = "") -> str:
@@ -66,8 +65,14 @@ def register(app: typer.Typer) -> None:
         """Run simulator, tracker and impact prediction on SCENARIO and print the metrics."""
         if plot is not None and plot.suffix.lower() != ".png":
             raise typer.BadParameter(f"--plot must name a .png file, got {plot}")
+        from redcolor.prediction.evaluate import track_simulation
+        from redcolor.sim.run import simulate
+        from redcolor.sim.scenario import load_scenario
+
         report = track_simulation(simulate(load_scenario(scenario)), progress=progress)
         if plot is not None:
+            from redcolor.prediction.plot import plot_report
+
             plot_report(report, plot)
         if as_json:
             typer.echo(json.dumps(report.to_json(), indent=2))
