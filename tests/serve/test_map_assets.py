@@ -1,0 +1,60 @@
+"""The map page's shipped assets (issue 7): everything local, licensed, and the outline sane."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import shapely
+from shapely.geometry import shape
+
+import redcolor.serve
+
+STATIC = Path(redcolor.serve.__file__).resolve().parent / "static"
+REGION = shapely.box(31.5, 28.0, 38.5, 35.0)  # lon/lat box scripts/build_web.py clips to
+
+
+def test_the_page_references_only_files_of_its_own_origin():
+    html = (STATIC / "index.html").read_text()
+    refs = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert refs, "no src/href found"
+    for ref in refs:
+        assert not re.match(r"^[a-z]+:|^//", ref) or ref == "data:,", ref
+        if not ref.startswith(("data:", "#")):
+            assert (STATIC / ref).is_file(), f"{ref} is not shipped"
+    csp = re.search(r'http-equiv="Content-Security-Policy"\s+content="([^"]*)"', html)
+    assert csp and "default-src 'self'" in csp.group(1) and "connect-src 'self'" in csp.group(1)
+
+
+def test_the_page_scripts_name_no_other_host():
+    for script in (STATIC / "js").glob("*.js"):
+        assert not re.search(r"https?://", script.read_text()), f"{script.name} names a host"
+
+
+def test_vendored_code_carries_its_licence_and_version():
+    assert "BSD" in (STATIC / "vendor" / "leaflet" / "LICENSE").read_text()
+    assert (
+        "Permission to use, copy, modify" in (STATIC / "vendor" / "world-atlas-LICENSE").read_text()
+    )
+    versions = json.loads((STATIC / "vendor" / "VERSIONS.json").read_text())
+    assert set(versions) == {"leaflet@1.9.4", "world-atlas@2.0.2"}
+    assert all(v["integrity"].startswith("sha512-") for v in versions.values())
+    assert 't.version="1.9.4"' in (STATIC / "vendor" / "leaflet" / "leaflet.js").read_text()
+
+
+def test_outline_covers_the_region_and_stays_inside_it():
+    outline = json.loads((STATIC / "outline.geojson").read_text())
+    assert outline["type"] == "FeatureCollection"
+    names = {f["properties"]["name"] for f in outline["features"]}
+    assert {"Israel", "Lebanon", "Jordan", "Egypt", "Syria"} <= names
+    for feature in outline["features"]:
+        geometry = shape(feature["geometry"])
+        assert geometry.is_valid and not geometry.is_empty, feature["properties"]["name"]
+        assert REGION.buffer(1e-6).covers(geometry), feature["properties"]["name"]
+    israel = next(f for f in outline["features"] if f["properties"]["name"] == "Israel")
+    # Tel Aviv is on land, and the Mediterranean off it is not.
+    assert shape(israel["geometry"]).contains(shapely.Point(34.80, 32.08))
+    assert not any(
+        shape(f["geometry"]).contains(shapely.Point(34.50, 32.08)) for f in outline["features"]
+    )
