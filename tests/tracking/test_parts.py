@@ -96,3 +96,20 @@ def test_coverage_horizon_and_height_margin() -> None:
     assert not in_coverage(far_low, radar, CENTRE, R_EARTH)[0]
     assert in_coverage(near, radar, CENTRE, R_EARTH)[0]
     assert not in_coverage(near, radar, CENTRE, R_EARTH, lower_by_m=400.0)[0]
+
+
+def test_deleter_lost_limit_follows_the_plot_noise() -> None:
+    d = Deleter(DeleterSettings())
+    sigma_m = np.array([1800.0, 1800.0, 6000.0])
+    drop = d.to_delete(
+        t_unix_s=100.0,
+        confirmed=np.zeros(3, bool),
+        misses=np.zeros(3, np.int64),
+        last_update_t_unix_s=np.full(3, 100.0),
+        kind=np.full(3, KIND_BALLISTIC, np.int8),
+        height_above_ground_m=np.full(3, 1e5),
+        pos_var_m2=sigma_m**2,
+        plot_var_m2=np.array([100.0**2, 1700.0**2, 1700.0**2]),
+    )
+    # near a radar 1.8 km is lost; as wide as one long-range plot it is not; 3.5 plots wide it is
+    np.testing.assert_array_equal(drop, [True, False, True])

@@ -3,6 +3,7 @@ counted and dropped."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections import Counter
 from pathlib import Path
@@ -147,3 +148,17 @@ def test_no_confirmation_while_the_motor_burns() -> None:
         if confirmed_at is None and len(tr.snapshot()):
             confirmed_at = s.t
     assert confirmed_at is not None and 6.0 < confirmed_at < 10.0
+
+
+def test_long_range_track_confirmed_though_each_plot_is_kilometres_wide() -> None:
+    # 2 mrad at 900 km: one plot's position sigma is ~2.5 km, beyond the fixed 1.5 km "lost"
+    # limit, so only the plot-relative limit lets a track live long enough to confirm
+    radar = dataclasses.replace(pose(angle_sigma_rad=2e-3), max_range_m=2.0e6)
+    truth = fly([(0.0, 900e3, 150e3)], [(0.0, -3000.0, 0.0)], [9000.0], [0.0], t_max=20.0)
+    tr = Tracker({radar.id: radar}, simple_accel, origin_alt_m=0.0, ground_alt_m=0.0)
+    confirmed_at = []
+    for s in scans(truth, radar, 0.3, 20.0, seed=4):
+        tr.process(s)
+        if len(tr.snapshot().ids):
+            confirmed_at.append(s.t)
+    assert confirmed_at and confirmed_at[0] <= 8.5

@@ -34,9 +34,13 @@ class DeleterSettings:
         Seconds without any plot after which a confirmed track ends even if no radar covers it.
     tentative_max_coast_s : float
         The same for a tentative track (it may not coast out of coverage and come back).
-    max_pos_sigma_m : float
-        A track whose position uncertainty (square root of the trace) grows beyond this ends:
-        its gate would swallow other objects' plots.
+    max_pos_sigma_m, lost_plot_sigmas : float
+        A track whose position uncertainty (square root of the trace) grows beyond the larger
+        of ``max_pos_sigma_m`` and ``lost_plot_sigmas`` times that of one plot of its nearest
+        radar ends: its gate would swallow other objects' plots. The second term keeps a
+        long-range track whose every plot is that uncertain (a 1 mrad radar at 1,300 km:
+        1.8 km); without it a ballistic missile was dropped each scan until it came within
+        ~1,000 km, ~110 s after its first detection on ``ballistic-center``.
     below_ground_m : float
         A ballistic track predicted this far below the terrain has landed.
     duplicate_probability : float
@@ -48,6 +52,7 @@ class DeleterSettings:
     max_coast_s: float = 6.0
     tentative_max_coast_s: float = 2.5
     max_pos_sigma_m: float = 1500.0
+    lost_plot_sigmas: float = 3.0
     below_ground_m: float = 30.0
     duplicate_probability: float = 0.99
 
@@ -67,14 +72,16 @@ class Deleter:
         kind: NDArray[np.int8],
         height_above_ground_m: F64,
         pos_var_m2: F64,
+        plot_var_m2: F64 | float = 0.0,
     ) -> NDArray[np.bool_]:
-        """Mask (N,) of the tracks to delete; ``pos_var_m2`` (N,) is the trace of P_pos."""
+        """Mask (N,) of the tracks to delete; ``pos_var_m2`` (N,) is the trace of P_pos,
+        ``plot_var_m2`` (N,) that of one plot of each track's nearest radar."""
         s = self.settings
         max_miss = np.where(confirmed, s.confirmed_max_misses, s.tentative_max_misses)
         landed = (kind == KIND_BALLISTIC) & (height_above_ground_m < -s.below_ground_m)
         max_coast = np.where(confirmed, s.max_coast_s, s.tentative_max_coast_s)
         stale = t_unix_s - last_update_t_unix_s > max_coast
-        lost = pos_var_m2 > s.max_pos_sigma_m**2
+        lost = pos_var_m2 > np.maximum(s.max_pos_sigma_m**2, s.lost_plot_sigmas**2 * plot_var_m2)
         return (misses >= max_miss) | landed | stale | lost
 
     def duplicates(
