@@ -216,3 +216,29 @@ def test_missiles_settle_longer(index):
     assert policy.decide([_pred("m", *TEL_AVIV, first=T - 50.0, **missile)], T) == []
     missile["impact_in_s"] = 300.0 - 61.0
     assert policy.decide([_pred("m", *TEL_AVIV, first=T - 61.0, **missile)], T)
+
+
+def test_young_track_acts_at_once_where_settling_would_be_late(index):
+    policy = PredictedPolicy(index, Staging(settle_s=6.0, settle_fraction=0.1))
+    shelter_s = index.locate(*TEL_AVIV).shelter_s
+    # first seen 2 s ago, settles at T + 7.7 s; the areas' deadline (impact - 1 sigma - shelter)
+    # comes at T + 4 s: waiting would make them late, so the areas near the mean point go now
+    urgent = _pred("u", *TEL_AVIV, first=T - 2.0, impact_in_s=shelter_s + 5.0, sigma_m=(2000, 2000))
+    (d,) = policy.decide([urgent], T)
+    near = index.within_m(
+        *TEL_AVIV,
+        class_danger_radius_m()[
+            classify(np.array(["ballistic"]), np.array([shelter_s + 7.0]), np.array([400.0]))[0]
+        ],
+    )
+    np.testing.assert_array_equal(d.area_ids, near)
+    assert np.all(d.alert_at_unix_s <= T)
+    # the whole (wider) region waits for the settling
+    assert len(near) < len(
+        policy.decide([_pred("s", *TEL_AVIV, sigma_m=(2000, 2000))], T)[0].area_ids
+    )
+    # deadline after the settling: wait; deadline already past: late either way, wait
+    for impact_in_s in (shelter_s + 30.0, shelter_s - 5.0):
+        assert (
+            policy.decide([_pred("w", *TEL_AVIV, first=T - 2.0, impact_in_s=impact_in_s)], T) == []
+        )

@@ -12,7 +12,9 @@ threat endangers:
 
 Staging (:class:`Staging`, DESIGN.md "Alert decision"): a track is acted on once it has been
 tracked ``settle_s`` and ``settle_fraction`` of its flight (the trade-off: earlier means a wider
-region). An area in
+region); before that, only the areas near the mean predicted impact that acting now saves and
+waiting would make late (their deadline, the early edge of the impact time less their shelter
+time, may still be ahead but may come before the settling ends) are acted on, at once. An area in
 the threat's region is alerted when the time left to the early edge of the impact time
 (``impact - sigma_k * sigma``) comes down to its shelter time plus ``margin_s``, over the region
 as it then stands (the latest prediction sets the schedule, and the lifecycle keeps it if the
@@ -129,12 +131,16 @@ class _Policy:
         self, predictions: Sequence[PredictionLike], now_unix_s: float
     ) -> list[ThreatDecision]:
         """One decision per prediction with any area to warn, sorted by threat id."""
-        settled = [p for p in predictions if self._settled(p)]
-        ballistic = [p for p in settled if p.kind != "drone"]
-        drones = [p for p in settled if p.kind == "drone"]
+        settled = [p for p in predictions if p.kind != "drone" and self._settled(p)]
+        early = [p for p in predictions if p.kind != "drone" and not self._settled(p)]
+        drones = [p for p in predictions if p.kind == "drone" and self._settled(p)]
         out: list[ThreatDecision] = []
-        if ballistic:
-            for p, ids in zip(ballistic, self._ballistic_areas(ballistic), strict=True):
+        if settled:
+            for p, ids in zip(settled, self._ballistic_areas(settled), strict=True):
+                if ids.size:
+                    out.append(self._staged(p, ids, now_unix_s))
+        if early:
+            for p, ids in zip(early, self._urgent(early, now_unix_s), strict=True):
                 if ids.size:
                     out.append(self._staged(p, ids, now_unix_s))
         for p in drones:
@@ -146,20 +152,39 @@ class _Policy:
     def _ballistic_areas(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
         raise NotImplementedError
 
-    def _settled(self, p: PredictionLike) -> bool:
-        """Tracked long enough: ``settle_s``, and for ballistic tracks also ``settle_fraction``
-        of the predicted flight since first detection."""
+    def _settle_end_unix_s(self, p: PredictionLike) -> float:
+        """When the track has been tracked ``settle_s`` and, if ballistic, also
+        ``settle_fraction`` of its predicted flight since first detection."""
         st = self.staging
-        age_s = p.t_unix_s - p.first_detection_t_unix_s
         if p.kind == "drone":
-            return age_s >= st.settle_s
+            return p.first_detection_t_unix_s + st.settle_s
         flight_s = p.impact_t_unix_s - p.first_detection_t_unix_s
         fraction = st.settle_fraction
         if classify(np.array([p.kind]), np.array([flight_s]), np.array([p.speed_m_s]))[0] == (
             "missile"
         ):
             fraction = st.missile_settle_fraction
-        return age_s >= max(st.settle_s, fraction * flight_s)
+        return p.first_detection_t_unix_s + max(st.settle_s, fraction * flight_s)
+
+    def _settled(self, p: PredictionLike) -> bool:
+        return p.t_unix_s >= self._settle_end_unix_s(p)
+
+    def _urgent(self, preds: Sequence[PredictionLike], now: float) -> list[NDArray[np.int64]]:
+        """Per unsettled ballistic track, the areas acting now saves and settling would make
+        late: within the class danger radius of the mean predicted impact (the early region
+        is kilometres wide; its mean point is not) whose deadline (impact time less the
+        shelter time) may still be ahead (at the late edge of the impact time) and may come
+        before the settling ends (at its early edge). Areas past even the late edge are late
+        either way and wait for the settled region."""
+        x0, y0 = self.areas.project(preds)
+        near = self.areas.query(shapely.points(x0, y0), "dwithin", self._class_radius_m(preds))
+        out = []
+        for p, ids in zip(preds, near, strict=True):
+            spread_s = self.staging.sigma_k * p.impact_t_sigma_s
+            deadline = p.impact_t_unix_s - self.areas.shelter_s[ids]
+            in_time = deadline + spread_s >= now
+            out.append(ids[in_time & (deadline - spread_s < self._settle_end_unix_s(p))])
+        return out
 
     def _class_radius_m(self, preds: Sequence[PredictionLike]) -> NDArray[np.float64]:
         classes = classify(
