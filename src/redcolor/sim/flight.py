@@ -30,10 +30,12 @@ from redcolor.sim.physics import (
     AccelFn,
     BoolArray,
     EarthModel,
+    FlightState,
     FloatArray,
+    Landing,
     Terrain,
     coast_accel,
-    rk4_step,
+    step_to_ground,
 )
 
 IntArray = NDArray[np.intp]
@@ -217,24 +219,22 @@ def fly(
     imp_t = np.full(n, np.nan)
     apogee = earth.altitude_m(pos)
     h = apogee - terrain.ground_alt_m(pos, earth)
+    flying = FlightState(pos, vel, h, apogee)
+    landing = Landing(imp_pos, imp_vel, imp_t)
     active = np.arange(n)
     t, k = 0.0, 0
     while active.size and t < max_time_s:
         dt = schedule[k] if k < n_burn else coast_dt
-        p0, v0, h0 = pos[active], vel[active], h[active]
-        p1, v1 = rk4_step(p0, v0, dt, make_accel(t, dt, active, k < n_burn))
-        alt1 = earth.altitude_m(p1)
-        h1 = alt1 - terrain.ground_alt_m(p1, earth)
-        np.maximum.at(apogee, active, alt1)
-        hit = h1 <= 0.0
-        if hit.any():
-            f = np.clip(h0[hit] / (h0[hit] - h1[hit]), 0.0, 1.0)[:, None]
-            ids = active[hit]
-            imp_pos[ids] = p0[hit] + f * (p1[hit] - p0[hit])
-            imp_vel[ids] = v0[hit] + f * (v1[hit] - v0[hit])
-            imp_t[ids] = t + f[:, 0] * dt
-        pos[active], vel[active], h[active] = p1, v1, h1
-        active = active[~hit]
+        active = step_to_ground(
+            flying,
+            landing,
+            active,
+            make_accel(t, dt, active, k < n_burn),
+            t,
+            dt,
+            earth,
+            terrain,
+        )
         t += dt
         k += 1
         if k <= n_burn or (k - n_burn) % every == 0:

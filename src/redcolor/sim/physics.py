@@ -368,7 +368,6 @@ def propagate_to_ground(
     out_pos, out_vel = pos.copy(), vel.copy()
     out_t = np.full(n, np.nan)
     apogee = earth.altitude_m(pos)
-    landed = np.zeros(n, dtype=bool)
     active = np.arange(n)
     h = apogee - terrain.ground_alt_m(pos, earth)
     t = 0.0
@@ -376,22 +375,68 @@ def propagate_to_ground(
     for _ in range(steps):
         if active.size == 0:
             break
-        p0, v0, h0 = pos[active], vel[active], h[active]
         accel = _coasting(beta[active], earth, None if wind is None else wind[active])
-        p1, v1 = rk4_step(p0, v0, dt_s, accel)
-        alt1 = earth.altitude_m(p1)
-        h1 = alt1 - terrain.ground_alt_m(p1, earth)
-        np.maximum.at(apogee, active, alt1)
-        hit = h1 <= 0.0
-        if hit.any():
-            f = np.clip(h0[hit] / (h0[hit] - h1[hit]), 0.0, 1.0)[:, None]
-            idx = active[hit]
-            out_pos[idx] = p0[hit] + f * (p1[hit] - p0[hit])
-            out_vel[idx] = v0[hit] + f * (v1[hit] - v0[hit])
-            out_t[idx] = t + f[:, 0] * dt_s
-            landed[idx] = True
-        pos[active], vel[active], h[active] = p1, v1, h1
-        active = active[~hit]
+        active = step_to_ground(
+            FlightState(pos, vel, h, apogee),
+            Landing(out_pos, out_vel, out_t),
+            active,
+            accel,
+            t,
+            dt_s,
+            earth,
+            terrain,
+        )
         t += dt_s
     out_pos[active], out_vel[active] = pos[active], vel[active]
-    return Impact(out_pos, out_vel, out_t, apogee, landed)
+    return Impact(out_pos, out_vel, out_t, apogee, ~np.isnan(out_t))
+
+
+@dataclass(frozen=True, slots=True)
+class FlightState:
+    """Mutable arrays of N objects in flight, updated in place by :func:`step_to_ground`:
+    ``pos_enu_m``/``vel_enu_m_s`` (N, 3), ``height_m`` above the terrain (N,), ``apogee_m``
+    (N,), the highest altitude reached so far."""
+
+    pos_enu_m: NDArray[np.float64]
+    vel_enu_m_s: NDArray[np.float64]
+    height_m: NDArray[np.float64]
+    apogee_m: NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Landing:
+    """Where each object crossed the ground, filled in place: ``pos_enu_m``/``vel_enu_m_s``
+    (N, 3) and ``time_s`` (N,, NaN until it lands)."""
+
+    pos_enu_m: NDArray[np.float64]
+    vel_enu_m_s: NDArray[np.float64]
+    time_s: NDArray[np.float64]
+
+
+def step_to_ground(
+    state: FlightState,
+    landing: Landing,
+    active: NDArray[np.intp],
+    accel: AccelFn,
+    t_s: float,
+    dt_s: float,
+    earth: EarthModel,
+    terrain: Terrain,
+) -> NDArray[np.intp]:
+    """Advance the ``active`` objects one RK4 step of ``dt_s`` from ``t_s``; record the ground
+    crossing of those that land in it (linear in height within the step) and return the indices
+    still flying. The one stepping loop shared by the simulator and the impact predictor."""
+    p0, v0, h0 = state.pos_enu_m[active], state.vel_enu_m_s[active], state.height_m[active]
+    p1, v1 = rk4_step(p0, v0, dt_s, accel)
+    alt1 = earth.altitude_m(p1)
+    h1 = alt1 - terrain.ground_alt_m(p1, earth)
+    np.maximum.at(state.apogee_m, active, alt1)
+    hit = h1 <= 0.0
+    if hit.any():
+        f = np.clip(h0[hit] / (h0[hit] - h1[hit]), 0.0, 1.0)[:, None]
+        idx = active[hit]
+        landing.pos_enu_m[idx] = p0[hit] + f * (p1[hit] - p0[hit])
+        landing.vel_enu_m_s[idx] = v0[hit] + f * (v1[hit] - v0[hit])
+        landing.time_s[idx] = t_s + f[:, 0] * dt_s
+    state.pos_enu_m[active], state.vel_enu_m_s[active], state.height_m[active] = p1, v1, h1
+    return active[~hit]
