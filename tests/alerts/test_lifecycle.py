@@ -170,3 +170,34 @@ def test_later_decision_cancels_a_silent_schedule():
     assert [a.id for a in events[0].areas] == [3]
     state, events = apply(state, [], T0 + 25)
     assert events == [] and sorted(state.areas) == [3]
+
+
+def test_infinite_alert_at_is_a_pre_alert_with_nothing_scheduled():
+    # a drone shelters area 5 now and pre-alerts area 3 (within its reach, not its path)
+    d = _decision("d", [3, 5], T0, T0 + 100, alert_at=[np.inf, T0], category="hostile_aircraft")
+    state, events = apply(_state(hold_s=60), [d], T0)
+    assert [(e.stage, [a.id for a in e.areas]) for e in events] == [
+        ("pre_alert", [3]),
+        ("alert", [5]),
+    ]
+    assert state.schedule == {}
+    assert next_due_unix_s(state) == T0 + 160
+    state, events = apply(state, [], T0 + 160)
+    assert [(e.stage, [a.id for a in e.areas]) for e in events] == [("ended", [3, 5])]
+    assert next_due_unix_s(state) is None
+
+
+def test_pre_alert_never_prolongs_a_shelter_alert():
+    # area 5 shelters for drone d until T0 + 100; a later scan names it only for a pre-alert
+    # (the drone has moved on but could still turn back): the pre-alert does not keep people
+    # in the shelter, while area 3, only pre-alerted, stays open with the renewed pre-alert
+    shelter = _decision("d", [5], T0, T0 + 100, category="hostile_aircraft")
+    state, _ = apply(_state(hold_s=60), [shelter], T0)
+    later = _decision(
+        "d", [3, 5], T0 + 90, T0 + 300, alert_at=[np.inf, np.inf], category="hostile_aircraft"
+    )
+    state, events = apply(state, [later], T0 + 90)
+    assert [(e.stage, [a.id for a in e.areas]) for e in events] == [("pre_alert", [3])]
+    assert state.areas[5].until_unix_s == T0 + 100 and state.areas[3].until_unix_s == T0 + 300
+    state, events = apply(state, [], T0 + 160)
+    assert [(e.stage, [a.id for a in e.areas]) for e in events] == [("ended", [5])]

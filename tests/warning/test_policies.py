@@ -188,15 +188,48 @@ def test_drone_warns_areas_it_reaches_within_shelter_time(index, predicted):
         path=(path_lat, path_lon, path_t),
     )
     (d,) = predicted.decide([drone], T)
-    assert d.category == "hostile_aircraft" and np.all(d.alert_at_unix_s == T)
+    assert d.category == "hostile_aircraft" and d.pre_alert
     assert d.until_unix_s <= T + 90.0 + MARGIN + 1e-6
-    for area_id in d.area_ids.tolist():
+    shelter = d.area_ids[d.alert_at_unix_s == T]
+    assert shelter.size and np.all(np.isinf(d.alert_at_unix_s[d.alert_at_unix_s != T]))
+    for area_id in shelter.tolist():
         area = index.get(area_id)
-        reach_s = (area.shelter_s + MARGIN) * 50.0 + 100.0 + 3.1 * 200.0 + 500.0
-        assert min(index.distances_m(lat0, lon0, [area_id])) <= reach_s
+        reach_m = (area.shelter_s + MARGIN) * 50.0 + 100.0 + 3.1 * 200.0 + 500.0
+        assert min(index.distances_m(lat0, lon0, [area_id])) <= reach_m
     far_end = index.locate(float(path_lat[-1]), float(path_lon[-1]))
     if far_end is not None and far_end.shelter_s < 60:
-        assert far_end.id not in d.area_ids
+        assert far_end.id not in shelter
+
+
+def test_drone_pre_alerts_its_reach_in_any_direction(index):
+    # the same drone flying east; the pre-alert covers its straight-line reach in 300 s at
+    # 50 m/s (15 km) whichever way it turns, and nothing beyond it
+    path_t = T + np.arange(0, 121, 5.0)
+    lat0, lon0 = 32.95, 35.25
+    path_lon = lon0 + 50.0 * (path_t - T) / (111_320 * np.cos(np.radians(lat0)))
+    drone = _pred(
+        "d",
+        lat0,
+        path_lon[-1],
+        kind="drone",
+        speed=50.0,
+        sigma_m=(200, 200),
+        impact_in_s=120.0,
+        path=(np.full(path_t.shape, lat0), path_lon, path_t),
+    )
+    (d,) = PredictedPolicy(index, Staging(drone_pre_alert_s=300.0)).decide([drone], T)
+    pre = d.area_ids[np.isinf(d.alert_at_unix_s)]
+    reach_m = 50.0 * 300.0 + 100.0 + 3.1 * 200.0
+    dist_m = np.array([min(index.distances_m(lat0, lon0, [a])) for a in pre.tolist()])
+    assert pre.size > 20 and np.all(dist_m <= reach_m + 500.0)
+    # areas behind the drone (west of it) are pre-alerted too: it may turn back
+    west = [a for a in pre.tolist() if index.get(a).lon < lon0 - 0.05]
+    assert west
+    # every area within reach (by polygon distance, less the frame's slack) is in it
+    near = index.within_m(lat0, lon0, reach_m - 500.0)
+    assert set(near.tolist()) <= set(d.area_ids.tolist())
+    (off,) = PredictedPolicy(index, Staging(drone_pre_alert_s=0.0)).decide([drone], T)
+    assert np.all(off.alert_at_unix_s == T)
 
 
 def test_young_tracks_wait_to_settle(index):

@@ -7,13 +7,14 @@ Rules
 * A threat's new areas go to the alert it first joined; threats with no alert yet open one new
   alert per category per call (a salvo seen in one scan is one alert).
 * An area is never dropped before its all-clear. Its ``until`` is the latest ``until`` of any
-  decision that named it (so a threat's later, smaller estimate never shortens it); it is
+  decision that named it (so a threat's later, smaller estimate never shortens it), except
+  that a decision naming it only for a pre-alert does not prolong a shelter alert; it is
   ``ended`` at ``max(until, since) + hold`` (hold default 600 s): after the last threat to it is
   over, and never sooner than the hold after it was first warned.
 * Alerts are scheduled: an area whose ``alert_at`` lies ahead is alerted at that time (the
   latest decision of the threat sets or cancels it), even if the track is lost in between. For
   long flights (``ThreatDecision.pre_alert``) it is pre-alerted meanwhile; otherwise it is not
-  announced before its time.
+  announced before its time. An infinite ``alert_at`` is a pre-alert with nothing scheduled.
 * Every change is a new event. Per alert and call, in this order: ``pre_alert`` (areas entering
   pre-alert, or pre-alerted areas a further threat joined), ``alert`` (areas that must shelter
   now: new or raised from pre-alert), ``update`` (sheltering areas a further threat joined),
@@ -155,12 +156,15 @@ class _Work:
             area, alert_at = int(area_np), float(at_np)
             stage: AreaStage = "alert" if alert_at <= self.now else "pre_alert"
             if stage == "pre_alert":
-                later[area] = _Scheduled(alert_at, decision.until_unix_s, decision.category)
+                if np.isfinite(alert_at):
+                    later[area] = _Scheduled(alert_at, decision.until_unix_s, decision.category)
                 if not decision.pre_alert:
                     continue
             current = self.areas.get(area)
             if current is not None:
-                if decision.until_unix_s > current.until_unix_s:
+                # a pre-alert keeps a pre-alerted area open; it never prolongs a shelter alert
+                longer = decision.until_unix_s > current.until_unix_s
+                if longer and (stage == "alert" or current.stage == "pre_alert"):
                     current = replace(current, until_unix_s=decision.until_unix_s)
                 self._merge(area, current, threat, stage)
             else:

@@ -7,8 +7,10 @@ scenario the tracker runs once and one ``predicted`` lane per setting runs on it
 the oracle for the lead-time ratio), so the points differ only in the parameter. Writes a table
 (stdout), ``tradeoff-<param>.json`` and ``tradeoff-<param>.png`` into ``--out``.
 
-Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s] [--out DIR]
-[SCENARIO ...]``.
+``drone_pre_alert_s`` (how far ahead a drone's reach is pre-alerted) is the drone's parameter.
+
+Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s|drone_pre_alert_s]
+[--out DIR] [SCENARIO ...]``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from redcolor.warning.policies import PredictedPolicy, Staging
 SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "settle_fraction": ((0.0, 0.05, 0.1, 0.15, 0.2, 0.3), ("fajr-tel-aviv", "haifa-40km")),
     "settle_s": ((2.0, 3.0, 4.0, 5.0, 6.0, 8.0), ("sderot-gaza", "meron-2024-01-06")),
+    "drone_pre_alert_s": ((0.0, 120.0, 180.0, 240.0, 300.0, 450.0, 600.0), ("drones-galilee",)),
 }
 
 
@@ -63,6 +66,7 @@ def sweep(scenario: str, param: str, values: tuple[float, ...]) -> list[dict[str
                 "lead_median_s": fig["lead_time_s"]["median"],
                 "lead_ratio": fig["lead_time_ratio"],
                 "shelter_area_minutes": fig["shelter_area_minutes"],
+                "pre_alert_only": fig["pre_alert_only"],
             }
         )
     return rows

@@ -85,7 +85,8 @@ class ThreatDecision:
     alert_at_unix_s : ndarray of float64, shape (M,)
         When each area must be at the ``alert`` (shelter now) stage. At or before ``t_unix_s``
         means now; later means at that time unless a later decision for the same threat moves
-        it or drops the area.
+        it or drops the area. Infinite means pre-alert only: the area is pre-alerted (with
+        ``pre_alert``) but nothing is scheduled for it.
     until_unix_s : float
         When the threat is expected to be over (predicted impact; for drones the end of the
         reach horizon, renewed while the drone flies). The area's all-clear comes a hold time

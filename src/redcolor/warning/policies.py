@@ -73,6 +73,7 @@ class Staging:
     margin_s: float = 30.0
     sigma_k: float = 1.0
     long_flight_s: float = 100.0
+    drone_pre_alert_s: float = 300.0
 
 
 class _Areas:
@@ -225,18 +226,34 @@ class _Policy:
         reach_m = self.radius_m["drone"] + self.k * sigma_end_m * tau**1.5
         points = shapely.points(np.column_stack([xs, ys]))
         which, hit = self.areas.tree.query(points, predicate="dwithin", distance=reach_m)
-        if which.size == 0:
+        ids = np.zeros(0, dtype=np.int64)
+        if which.size:
+            order = np.argsort(which, kind="stable")  # earliest path sample first
+            ids, first = np.unique(self.areas.ids[hit[order]], return_index=True)
+            reach_t = ts[which[order][first]]
+            ids = ids[reach_t - now <= self.areas.shelter_s[ids] + st.margin_s]
+        pre_ids = self._drone_pre_alert_ids(p, xs[0], ys[0], sigma_end_m)
+        pre_ids = np.setdiff1d(pre_ids, ids)
+        if ids.size + pre_ids.size == 0:
             return None
-        order = np.argsort(which, kind="stable")  # earliest path sample first
-        ids, first = np.unique(self.areas.ids[hit[order]], return_index=True)
-        reach_t = ts[which[order][first]]
-        ok = reach_t - now <= self.areas.shelter_s[ids] + st.margin_s
-        if not ok.any():
-            return None
-        ids = ids[ok]
-        until = t_end
+        all_ids = np.concatenate([ids, pre_ids])
+        alert_at = np.concatenate([np.full(ids.shape, now), np.full(pre_ids.shape, np.inf)])
+        order = np.argsort(all_ids)
         category: ThreatCategory = "hostile_aircraft"
-        return ThreatDecision(p.track_id, category, now, ids, np.full(ids.shape, now), until)
+        return ThreatDecision(
+            p.track_id, category, now, all_ids[order], alert_at[order], t_end, pre_alert=True
+        )
+
+    def _drone_pre_alert_ids(
+        self, p: PredictionLike, x_m: float, y_m: float, sigma_m: float
+    ) -> NDArray[np.int64]:
+        """Areas within the drone's straight-line reach in ``drone_pre_alert_s`` at its speed,
+        grown by the drone danger radius and the position uncertainty (any heading)."""
+        horizon_s = self.staging.drone_pre_alert_s
+        if horizon_s <= 0.0:
+            return np.zeros(0, dtype=np.int64)
+        reach_m = p.speed_m_s * horizon_s + self.radius_m["drone"] + self.k * sigma_m
+        return self.areas.query(shapely.points([x_m], [y_m]), "dwithin", reach_m)[0]
 
 
 class PredictedPolicy(_Policy):
