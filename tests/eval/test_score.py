@@ -99,3 +99,16 @@ def test_late_unavoidable_and_ratio_against_the_oracle(index):
     assert fig["late"] == 1 and fig["late_unavoidable"] == 1
     assert fig["lead_time_ratio"] == pytest.approx(8 / 11, abs=1e-3)
     assert fig["oracle"]["lead_time_s"]["median"] == 11.0
+    assert fig["late_beyond_oracle"] == {}
+
+
+def test_late_beyond_oracle_gives_the_oracle_slack(index):
+    # Sderot needs 15 s; the oracle warned 17 s ahead (2 s of slack after its first plot),
+    # this run 14 s ahead: late where the oracle was not
+    a = _sderot(index)
+    impacts = [TrueImpact("p", T + 20, 31.525, 34.596, 0.0)]
+    mine = score_events([_ev(index, "alert", [a], T + 6, 1)], impacts, index)
+    oracle = score_events([_ev(index, "alert", [a], T + 3, 1)], impacts, index)
+    fig = mine.figures(oracle)
+    assert fig["late"] == 1 and fig["late_unavoidable"] == 0
+    assert fig["late_beyond_oracle"] == {str(a): 2.0}

@@ -82,6 +82,7 @@ def simulate(
         return
     _timeline(evaluation, index)
     _scores(doc)
+    _beyond_oracle(doc, index)
     lat = doc["latency_ms"]
     _out.print(
         f"latency scan -> events durable: p50 {lat['p50']} ms, p99 {lat['p99']} ms "
@@ -152,6 +153,18 @@ def _scores(doc: dict[str, Any]) -> None:
             _cell(fig["shelter_area_minutes"]),
         )
     _out.print(table)
+
+
+def _beyond_oracle(doc: dict[str, Any], index: Any) -> None:
+    for name, fig in doc["policies"].items():
+        beyond = fig.get("late_beyond_oracle") or {}
+        if not beyond:
+            continue
+        slack = ", ".join(f"{index.get(int(a)).name_en} {s} s" for a, s in beyond.items())
+        _out.print(
+            f"{name}: late where the oracle was not in {len(beyond)} area(s); the oracle's "
+            f"slack from first radar plot to deadline: {slack}"
+        )
 
 
 def _cell(value: Any) -> str:

@@ -13,6 +13,9 @@ Definitions (issue 5)
   sheltering. Median and 10th percentile over needed areas; null when there are none.
 * ``late``: a needed area whose shelter alert came with less lead than its shelter time (or
   never came before the impact). ``late_unavoidable``: late for the oracle too.
+* ``late_beyond_oracle`` (extra): per area late but not late for the oracle, the oracle's
+  slack: its alert lead less the shelter time. The oracle warns at a projectile's first radar
+  plot, so this is how long after that plot any system had to warn the area in time.
 * ``needless``: warned, not needed. ``precision``: needed and warned / warned.
 * ``shelter_area_minutes``: the sum over areas of the minutes spent sheltering.
 * ``pre_alert_only`` (extra): warned areas that were only ever pre-alerted, never told to
@@ -62,6 +65,7 @@ class Score:
     shelter_area_minutes: float
     first_warning_unix_s: dict[int, float] = field(default_factory=dict)
     pre_alert_only: frozenset[int] = frozenset()
+    shelter_s: dict[int, float] = field(default_factory=dict)
 
     def figures(self, oracle: Score | None = None, nest: bool = True) -> dict[str, Any]:
         """The issue's keys as a JSON-ready dict; with ``oracle``, also ``late_unavoidable``,
@@ -75,6 +79,9 @@ class Score:
         }
         if oracle is not None:
             out["late_unavoidable"] = len(self.late & oracle.late)
+            out["late_beyond_oracle"] = {
+                str(a): _slack(oracle, a) for a in sorted(self.late - oracle.late)
+            }
         out |= {
             "needless": len(self.warned - self.needed),
             "precision": round(warned_needed / len(self.warned), 4) if self.warned else None,
@@ -89,6 +96,11 @@ class Score:
             if nest:
                 out["oracle"] = oracle.figures()
         return out
+
+
+def _slack(oracle: Score, area: int) -> float | None:
+    lead = oracle.alert_lead_time_s.get(area)
+    return None if lead is None else round(lead - oracle.shelter_s[area], 2)
 
 
 def _stats(values: dict[int, float]) -> dict[str, float | None]:
@@ -173,6 +185,7 @@ def score_events(
         pre_alert_only=frozenset(
             a for a, ivs in intervals.items() if all(iv.shelter_unix_s is None for iv in ivs)
         ),
+        shelter_s={a: float(index.get(a).shelter_s) for a in needed},
     )
 
 
