@@ -22,8 +22,10 @@ track is lost). A flight longer than ``long_flight_s`` (from first detection to 
 impact) is also pre-alerted at once over its region; shorter flights are not.
 
 Drones: the areas the drone can reach along its predicted path within their shelter time plus
-``margin_s``, widened by the drone class's danger radius and the path uncertainty, renewed each
-scan; the threat lasts to the end of that horizon, so the all-clear follows the drone.
+``margin_s``, widened by the drone class's danger radius and the path uncertainty, shelter now;
+every other area within its straight-line reach in ``drone_pre_alert_s`` (any heading) is
+pre-alerted. Both are renewed each scan; the threat lasts to the end of the shelter horizon, so
+the all-clear follows the drone.
 """
 
 from __future__ import annotations
