@@ -34,7 +34,7 @@ from redcolor.warning.policies import PredictedPolicy, Staging
 SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "settle_fraction": ((0.0, 0.05, 0.1, 0.15, 0.2, 0.3), ("fajr-tel-aviv", "haifa-40km")),
     "settle_s": ((2.0, 3.0, 4.0, 5.0, 6.0, 8.0), ("sderot-gaza", "meron-2024-01-06")),
-    "drone_pre_alert_s": ((0.0, 120.0, 180.0, 240.0, 300.0, 450.0, 600.0), ("drones-galilee",)),
+    "drone_pre_alert_s": ((0.0, 180.0, 300.0, 360.0, 420.0, 480.0, 600.0), ("drones-galilee",)),
 }
 
 

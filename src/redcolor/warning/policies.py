@@ -75,7 +75,7 @@ class Staging:
     margin_s: float = 30.0
     sigma_k: float = 1.0
     long_flight_s: float = 100.0
-    drone_pre_alert_s: float = 300.0
+    drone_pre_alert_s: float = 420.0
 
 
 class _Areas:
@@ -234,7 +234,7 @@ class _Policy:
             ids, first = np.unique(self.areas.ids[hit[order]], return_index=True)
             reach_t = ts[which[order][first]]
             ids = ids[reach_t - now <= self.areas.shelter_s[ids] + st.margin_s]
-        pre_ids = self._drone_pre_alert_ids(p, xs[0], ys[0], sigma_end_m)
+        pre_ids = self._drone_pre_alert_ids(p, xs[0], ys[0])
         pre_ids = np.setdiff1d(pre_ids, ids)
         if ids.size + pre_ids.size == 0:
             return None
@@ -246,15 +246,15 @@ class _Policy:
             p.track_id, category, now, all_ids[order], alert_at[order], t_end, pre_alert=True
         )
 
-    def _drone_pre_alert_ids(
-        self, p: PredictionLike, x_m: float, y_m: float, sigma_m: float
-    ) -> NDArray[np.int64]:
+    def _drone_pre_alert_ids(self, p: PredictionLike, x_m: float, y_m: float) -> NDArray[np.int64]:
         """Areas within the drone's straight-line reach in ``drone_pre_alert_s`` at its speed,
-        grown by the drone danger radius and the position uncertainty (any heading)."""
+        whichever way it turns, grown by the drone danger radius. The disc already holds every
+        path the drone can fly, so no path uncertainty is added (its position now is known to
+        tens of metres)."""
         horizon_s = self.staging.drone_pre_alert_s
         if horizon_s <= 0.0:
             return np.zeros(0, dtype=np.int64)
-        reach_m = p.speed_m_s * horizon_s + self.radius_m["drone"] + self.k * sigma_m
+        reach_m = p.speed_m_s * horizon_s + self.radius_m["drone"]
         return self.areas.query(shapely.points([x_m], [y_m]), "dwithin", reach_m)[0]
 
 
