@@ -42,6 +42,12 @@ IntArray = NDArray[np.intp]
 DRONE_DIVE_RATIO = 1.5
 """Dive starts this many cruise heights before the target (a ~34 degree dive; assumption)."""
 DRONE_LEG_PIECE_M = 5_000.0
+DRONE_BANK_DEG = 30.0
+"""Bank angle of a drone's level turn at a waypoint (assumption; a coordinated turn at bank phi
+has radius v^2 / (g tan phi), e.g. 636 m at 60 m/s)."""
+DRONE_TURN_POINTS = 12
+"""Points each rounded waypoint corner is drawn with."""
+G0_M_S2 = 9.80665
 AIM_ITERATIONS = {"ballistic": 3}
 """Aim-correction passes per projectile kind (2 otherwise: rocket corrections are metres)."""
 PER_ROUND_AIM_MAX = 64
@@ -96,6 +102,32 @@ class PolylineTrajectory:
         unit = leg / np.maximum(np.linalg.norm(leg, axis=1, keepdims=True), 1e-9)
         vel = unit * self.speed_m_s[idx, None]
         return a + vel * (tau - times[rows, seg])[:, None], vel
+
+
+def _rounded(points: list[FloatArray], radius_m: float, earth: EarthModel) -> list[FloatArray]:
+    """The polyline ``points`` (each (n, 3), one row per drone) with every interior corner
+    replaced by a turn: a quadratic curve tangent to both legs, from ``d`` before the corner to
+    ``d`` after it. A symmetric quadratic curve is tightest at its middle, with radius
+    ``d cos^2(theta/2) / sin(theta/2)`` (theta the turn angle), so ``d = radius_m
+    sin(theta/2) / cos^2(theta/2)`` makes that ``radius_m`` (``d`` is capped at 45% of either
+    leg, which only near-reversals reach). A drone cannot turn in an instant."""
+    out = [points[0]]
+    for a, c, b in zip(points, points[1:], points[2:], strict=False):
+        leg_in, leg_out = c - a, b - c
+        len_in = np.linalg.norm(leg_in, axis=1, keepdims=True)
+        len_out = np.linalg.norm(leg_out, axis=1, keepdims=True)
+        u_in, u_out = leg_in / len_in, leg_out / len_out
+        theta = np.arccos(np.clip(np.sum(u_in * u_out, axis=1, keepdims=True), -1.0, 1.0))
+        half = np.minimum(theta, 3.0) / 2.0
+        reach = np.minimum(radius_m * np.sin(half) / np.cos(half) ** 2, 0.45 * len_in)
+        reach = np.minimum(reach, 0.45 * len_out)
+        start, end = c - u_in * reach, c + u_out * reach
+        alt_start, alt_end = earth.altitude_m(start), earth.altitude_m(end)
+        for t in np.linspace(0.0, 1.0, DRONE_TURN_POINTS):
+            curve = (1 - t) ** 2 * start + 2 * (1 - t) * t * c + t**2 * end
+            out.append(earth.at_altitude(curve, alt_start + t * (alt_end - alt_start)))
+    out.append(points[-1])
+    return out
 
 
 def _disc(rng: np.random.Generator, frame: LocalFrame, place: Place, n: int) -> FloatArray:
@@ -199,7 +231,8 @@ def fly_drones(
     earth: EarthModel,
     ground_alt_m: float,
 ) -> PolylineTrajectory:
-    """Fly every drone of a salvo along its waypoints."""
+    """Fly every drone of a salvo along its waypoints, turning at each in a level turn of
+    ``DRONE_BANK_DEG`` bank at the type's top cruise speed (so no tighter at any slower speed)."""
     p = get_projectile(spec.projectile)
     n = spec.count
     launch = _ground_points(frame, earth, _disc(rng, frame, spec.launch, n), ground_alt_m)
@@ -219,7 +252,8 @@ def fly_drones(
     approach = target - last
     approach /= np.linalg.norm(approach, axis=1, keepdims=True)
     dive = earth.at_altitude(target - approach * DRONE_DIVE_RATIO * p.cruise_agl_m, cruise)
-    corners = [launch, *way, dive, target]
+    turn_radius_m = p.cruise_speed_m_s[1] ** 2 / (G0_M_S2 * np.tan(np.radians(DRONE_BANK_DEG)))
+    corners = [launch, *_rounded([launch, *way, dive], turn_radius_m, earth)[1:], target]
     pieces = [launch]
     for a, b in itertools.pairwise(corners):
         k = max(1, int(np.ceil(np.linalg.norm(b - a, axis=1).max() / DRONE_LEG_PIECE_M)))
