@@ -158,3 +158,23 @@ async def test_areas_locate_health_metrics(client, areas):
     assert (await client.get("/health")).json()["status"] == "ok"
     text = (await client.get("/metrics")).text
     assert "redcolor_rejected_requests_total" in text
+
+
+async def test_area_geojson_is_gzipped_for_clients_that_accept_it(client):
+    plain = await client.get("/v1/areas.geojson", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"
+    zipped = await client.get("/v1/areas.geojson", headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    # httpx decompressed it: the same document, sent at under a third of the size
+    assert zipped.content == plain.content
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 3
+
+
+def test_accept_encoding_parsing():
+    from redcolor.serve.rest import accepts_gzip
+
+    assert accepts_gzip("gzip") and accepts_gzip("deflate, gzip;q=0.5") and accepts_gzip("*")
+    assert not accepts_gzip("") and not accepts_gzip("identity") and not accepts_gzip("br")
+    assert not accepts_gzip("gzip;q=0") and not accepts_gzip("*, gzip;q=0")
+    assert not accepts_gzip("gzip;q=bad")

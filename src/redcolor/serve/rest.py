@@ -77,7 +77,30 @@ def areas(request: Request) -> Response:
 
 @router.get("/v1/areas.geojson", tags=["areas"], summary="All alert areas as GeoJSON")
 def areas_geojson(request: Request) -> Response:
-    return Response(state_of(request).areas_geojson, media_type=_GEOJSON)
+    """Gzipped (compressed once) for clients that accept it; the map loads it on every visit."""
+    state = state_of(request)
+    headers = {"Vary": "Accept-Encoding"}
+    if accepts_gzip(request.headers.get("accept-encoding", "")):
+        headers["Content-Encoding"] = "gzip"
+        return Response(state.areas_geojson_gzip, media_type=_GEOJSON, headers=headers)
+    return Response(state.areas_geojson, media_type=_GEOJSON, headers=headers)
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` header admits gzip (RFC 9110 12.5.3): ``gzip`` listed
+    with a non-zero quality, or ``*`` with one when gzip is not listed."""
+    quality: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        coding, _, params = item.strip().partition(";")
+        q = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                q = float(value)
+            except ValueError:
+                q = 0.0
+        quality[coding.strip().lower()] = q
+    return quality.get("gzip", quality.get("*", 0.0)) > 0.0
 
 
 @router.get(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,6 +132,12 @@ class ServerState:
         if self._geojson is None:
             self._geojson = msgspec.json.encode(self.areas.to_geojson())
         return self._geojson
+
+    @functools.cached_property
+    def areas_geojson_gzip(self) -> bytes:
+        """The area GeoJSON gzipped once (1.32 MB -> 0.28 MB: what a phone on a poor
+        network downloads when it opens the map during an attack)."""
+        return gzip.compress(self.areas_geojson, compresslevel=9, mtime=0)
 
     def document(self, name: str, build: Callable[[], bytes], variant: str = "") -> bytes:
         """A document derived from the log, rebuilt only when the log has grown (or when asked
