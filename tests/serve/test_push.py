@@ -33,12 +33,17 @@ def _b64(data: bytes) -> str:
 class PushEndpoint:
     """A push service stand-in: decrypts with the subscriber's private key (RFC 8291)."""
 
-    def __init__(self) -> None:
+    def __init__(self, refusals: tuple[int, ...] = ()) -> None:
         self.ua_key = ec.generate_private_key(ec.SECP256R1())
         self.auth = b"0123456789abcdef"
         self.received: list[tuple[dict, dict]] = []
+        self.refusals = list(refusals)  # statuses answered, in turn, before accepting
+        self.attempts = 0
 
         async def receive(request: Request) -> Response:
+            self.attempts += 1
+            if self.refusals:
+                return Response(status_code=self.refusals.pop(0), headers={"Retry-After": "0"})
             body = await request.body()
             plain = http_ece.decrypt(
                 body, private_key=self.ua_key, auth_secret=self.auth, version="aes128gcm"
@@ -114,3 +119,40 @@ async def test_push_is_encrypted_signed_and_topical(tmp_path, areas, meron_ids) 
         ec.SECP256R1(), base64.urlsafe_b64decode(key + "==")
     )
     public.verify(der, f"{header_b64}.{claims_b64}".encode(), ec.ECDSA(hashes.SHA256()))
+
+
+async def test_push_retries_a_busy_or_failing_service_in_order(tmp_path, areas, meron_ids) -> None:
+    # the push service answers 429 (busy) and then 503 before it accepts: the first message
+    # gets through on its third try and the later ones follow it, in seq order
+    path = tmp_path / "push.db"
+    writer = SalvoWriter(SQLiteEventStore(path), areas)
+    state = make_state(SQLiteEventStore(path), areas, poll_s=0.005, push_dir=tmp_path / "push")
+    with PushEndpoint(refusals=(429, 503)) as endpoint, LiveServer(state) as server:
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            sub = endpoint.subscription([meron_ids[0]])
+            assert (await client.post("/v1/push/subscriptions", json=sub)).status_code == 201
+        mine = _naming(writer.lifecycle([meron_ids[0], meron_ids[1]]), meron_ids[0])
+        await until(lambda: len(endpoint.received) == len(mine))
+        assert endpoint.attempts == len(mine) + 2
+        assert [m["seq"] for _, m in endpoint.received] == mine
+        # a refusal a retry cannot mend (400) is not retried; the next message still goes
+        endpoint.refusals = [400]
+        more = _naming(writer.lifecycle([meron_ids[0], meron_ids[1]]), meron_ids[0])
+        await until(lambda: len(endpoint.received) == len(mine) + len(more) - 1)
+        assert endpoint.attempts == len(mine) + 2 + len(more)
+        assert [m["seq"] for _, m in endpoint.received][len(mine) :] == more[1:]
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            text = (await client.get("/metrics")).text
+    assert 'redcolor_channel_errors_total{channel="push"} 1.0' in text
+
+
+def test_retry_after_reads_seconds_and_falls_back_on_dates():
+    from redcolor.serve.push import retry_after_s
+
+    assert retry_after_s("3", 0.5) == 3.0 and retry_after_s(" 0 ", 0.5) == 0.0
+    assert retry_after_s(None, 0.5) == 0.5
+    assert retry_after_s("Wed, 21 Oct 2026 07:28:00 GMT", 1.0) == 1.0
+
+
+def _naming(events, area_id: int) -> list[int]:
+    return [e.seq for e in events if area_id in {a.id for a in e.areas}]

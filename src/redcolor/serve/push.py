@@ -2,10 +2,14 @@
 there): ``GET /v1/push/key`` gives the VAPID application server key, ``POST
 /v1/push/subscriptions`` stores a PushSubscription with its areas, ``DELETE
 /v1/push/subscriptions?endpoint=`` forgets one. Each event is pushed to every
-subscription naming one of its areas, one message per matching area (``Topic: area-<id>``)."""
+subscription naming one of its areas, one message per matching area (``Topic: area-<id>``),
+in ``seq`` order per subscription; a push service answering 429 or 5xx (or not at all) is tried
+again after its ``Retry-After`` (at most 5 s), three tries in all; 404/410 forget the
+subscription (RFC 8030 section 7.3)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -116,31 +120,107 @@ async def unsubscribe(
     return Response(status_code=204)
 
 
+PUSH_ATTEMPTS = 3
+"""Tries per message: a push service answering 429 or 5xx, or not answering, gets two more."""
+PUSH_RETRY_CAP_S = 5.0
+"""Longest wait between tries (a longer ``Retry-After`` is cut to this: alerts go stale)."""
+PUSH_QUEUE = 256
+"""Messages waiting per subscription; beyond it new ones are dropped and counted as failed."""
+
+
 async def run_push(state: ServerState, registry: PushRegistry) -> None:
-    """Push every event to its subscribers until cancelled."""
-    sent = state.metrics.deliveries.labels("push")
-    failed = state.metrics.channel_errors.labels("push")
+    """Push every event to its subscribers until cancelled.
+
+    Each subscription has its own queue and sender, so its messages arrive in ``seq`` order
+    and a slow or failing push service delays no one else's.
+    """
     async with httpx.AsyncClient(timeout=10) as client:
+        sender = _Sender(client, registry, state)
 
         async def on_event(frames: EventFrames) -> None:
-            for sub in list(registry.subs.values()):
-                for area in sorted(frames.area_ids.intersection(sub.areas)):
-                    body = webpush.encrypt(frames.body, sub)
-                    headers = webpush.headers(registry.vapid, sub.endpoint, webpush.topic_for(area))
-                    try:
-                        r = await client.post(sub.endpoint, content=body, headers=headers)
-                    except httpx.HTTPError as exc:
-                        failed.inc()
-                        log.warning("push to %s failed: %s", sub.endpoint, exc)
-                        continue
-                    if r.status_code in (404, 410):  # RFC 8030 section 7.3: subscription gone
-                        registry.remove(sub.endpoint)
-                    elif r.status_code >= 300:
-                        failed.inc()
-                        log.warning("push to %s answered %d", sub.endpoint, r.status_code)
-                    else:
-                        sent.inc()
+            sender.enqueue(frames)
 
-        await consume(
-            state.hub, state.store, on_event, ResumeCursor(state.hub.last_seq), channel="push"
-        )
+        try:
+            await consume(
+                state.hub, state.store, on_event, ResumeCursor(state.hub.last_seq), channel="push"
+            )
+        finally:
+            await sender.close()
+
+
+class _Sender:
+    """Per-subscription queues and tasks that send, retry and forget gone subscriptions."""
+
+    def __init__(self, client: httpx.AsyncClient, registry: PushRegistry, state: ServerState):
+        self.client, self.registry = client, registry
+        self.sent = state.metrics.deliveries.labels("push")
+        self.failed = state.metrics.channel_errors.labels("push")
+        self.queues: dict[str, asyncio.Queue[tuple[EventFrames, list[int]]]] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    def enqueue(self, frames: EventFrames) -> None:
+        for sub in list(self.registry.subs.values()):
+            areas = sorted(frames.area_ids.intersection(sub.areas))
+            if not areas:
+                continue
+            queue = self.queues.get(sub.endpoint)
+            if queue is None or self.tasks[sub.endpoint].done():
+                queue = self.queues[sub.endpoint] = asyncio.Queue(PUSH_QUEUE)
+                self.tasks[sub.endpoint] = asyncio.create_task(self._work(sub.endpoint, queue))
+            try:
+                queue.put_nowait((frames, areas))
+            except asyncio.QueueFull:
+                self.failed.inc()
+                log.warning("push queue of %s is full: event %d dropped", sub.endpoint, frames.seq)
+
+    async def _work(
+        self, endpoint: str, queue: asyncio.Queue[tuple[EventFrames, list[int]]]
+    ) -> None:
+        while True:
+            frames, areas = await queue.get()
+            for area in areas:
+                sub = self.registry.subs.get(endpoint)
+                if sub is None:  # unsubscribed or gone: drop what is left and stop
+                    self.queues.pop(endpoint, None)
+                    self.tasks.pop(endpoint, None)
+                    return
+                await self._deliver(sub, frames, area)
+
+    async def _deliver(self, sub: webpush.Subscription, frames: EventFrames, area: int) -> None:
+        body = webpush.encrypt(frames.body, sub)
+        headers = webpush.headers(self.registry.vapid, sub.endpoint, webpush.topic_for(area))
+        why = ""
+        for attempt in range(PUSH_ATTEMPTS):
+            wait_s = 0.5 * 2**attempt
+            try:
+                r = await self.client.post(sub.endpoint, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                why = str(exc) or type(exc).__name__
+            else:
+                if r.status_code in (404, 410):  # RFC 8030 section 7.3: subscription gone
+                    self.registry.remove(sub.endpoint)
+                    return
+                if r.status_code < 300:
+                    self.sent.inc()
+                    return
+                why = f"answered {r.status_code}"
+                if r.status_code != 429 and r.status_code < 500:  # a retry would not help
+                    break
+                wait_s = retry_after_s(r.headers.get("retry-after"), wait_s)
+            if attempt + 1 < PUSH_ATTEMPTS:
+                await asyncio.sleep(min(wait_s, PUSH_RETRY_CAP_S))
+        self.failed.inc()
+        log.warning("push of event %d to %s failed: %s", frames.seq, sub.endpoint, why)
+
+    async def close(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+
+def retry_after_s(header: str | None, default_s: float) -> float:
+    """Seconds a ``Retry-After`` header asks for (RFC 9110 10.2.3, the delay-seconds form);
+    ``default_s`` when it is missing or an HTTP date."""
+    if header is not None and header.strip().isdigit():
+        return float(header.strip())
+    return default_s
