@@ -165,6 +165,7 @@ def test_drones_turn_at_waypoints_at_a_bounded_rate() -> None:
     # drones-galilee's routes turn 60-90 degrees at waypoints; a 30-degree-bank turn at up to
     # 60 m/s changes heading by at most g tan(30 deg) / v = 5.4 deg/s (more at lower speed), so
     # no 5-s window may hold an instant corner's 60-90 degrees
+    from redcolor.sim.atmosphere import G0_M_S2
     from redcolor.sim.run import simulate
     from redcolor.sim.salvo import DRONE_BANK_DEG
 
@@ -179,7 +180,7 @@ def test_drones_turn_at_waypoints_at_a_bounded_rate() -> None:
     for samples in heading.values():
         h, speed = (np.asarray(c) for c in zip(*samples, strict=True))
         turn_5s = np.abs(np.angle(np.exp(1j * (h[5:] - h[:-5]))))
-        limit_5s = 5.0 * 9.80665 * np.tan(np.radians(DRONE_BANK_DEG)) / speed[:-5]
+        limit_5s = 5.0 * G0_M_S2 * np.tan(np.radians(DRONE_BANK_DEG)) / speed[:-5]
         worst = max(worst, float(np.max(turn_5s / limit_5s)))
     # sharp corners gave 2.8; the rounded turn, drawn as a polyline, stays near 1
     assert 0.5 < worst <= 1.3

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from redcolor.errors import ScenarioError
 from redcolor.geo.frame import LocalFrame
 from redcolor.sim.aim import LAUNCHER_HEIGHT_M, cross_track_m, launch_directions, range_table
+from redcolor.sim.atmosphere import G0_M_S2
 from redcolor.sim.catalogue import Branch, Projectile, get_projectile
 from redcolor.sim.flight import Trajectory, fly
 from redcolor.sim.physics import EarthModel, FloatArray, Terrain
@@ -47,7 +48,6 @@ DRONE_BANK_DEG = 30.0
 has radius v^2 / (g tan phi), e.g. 636 m at 60 m/s)."""
 DRONE_TURN_POINTS = 12
 """Points each rounded waypoint corner is drawn with."""
-G0_M_S2 = 9.80665
 AIM_ITERATIONS = {"ballistic": 3}
 """Aim-correction passes per projectile kind (2 otherwise: rocket corrections are metres)."""
 PER_ROUND_AIM_MAX = 64
