@@ -29,3 +29,23 @@ class MeasurementError(InputError):
 
 class StoreError(RedcolorError):
     """The alert store cannot be opened or written."""
+
+
+class AuthError(RedcolorError):
+    """A change without the credential it needs, or with a wrong one."""
+
+
+class ConflictError(RedcolorError):
+    """The thing exists already and may not be replaced this way."""
+
+
+class LimitError(RedcolorError):
+    """A rate limit is reached; ``retry_after_s`` says when to try again."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class CapacityError(RedcolorError):
+    """The server holds as many of something as it is configured to (a cap, not a rate)."""

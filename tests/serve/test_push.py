@@ -1,4 +1,4 @@
-"""Web Push end to end: a real server pushes to a local push endpoint (run here, on loopback)
+"""Web Push end to end: a real server pushes to a local HTTPS push endpoint (run here, on loopback)
 that checks the VAPID signature and decrypts each message with the subscriber's keys."""
 
 from __future__ import annotations
@@ -6,88 +6,32 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import threading
-import time
 
-import http_ece
 import httpx
-import uvicorn
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from redcolor.alerts.store import SQLiteEventStore
 
 from .conftest import LiveServer, SalvoWriter, make_state, until
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-class PushEndpoint:
-    """A push service stand-in: decrypts with the subscriber's private key (RFC 8291)."""
-
-    def __init__(self, refusals: tuple[int, ...] = ()) -> None:
-        self.ua_key = ec.generate_private_key(ec.SECP256R1())
-        self.auth = b"0123456789abcdef"
-        self.received: list[tuple[dict, dict]] = []
-        self.refusals = list(refusals)  # statuses answered, in turn, before accepting
-        self.attempts = 0
-
-        async def receive(request: Request) -> Response:
-            self.attempts += 1
-            if self.refusals:
-                return Response(status_code=self.refusals.pop(0), headers={"Retry-After": "0"})
-            body = await request.body()
-            plain = http_ece.decrypt(
-                body, private_key=self.ua_key, auth_secret=self.auth, version="aes128gcm"
-            )
-            self.received.append((dict(request.headers), json.loads(plain)))
-            return Response(status_code=201)
-
-        app = Starlette(routes=[Route("/push/{token}", receive, methods=["POST"])])
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> PushEndpoint:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        self.port = self.server.servers[0].sockets[0].getsockname()[1]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
-
-    def subscription(self, areas: list[int]) -> dict:
-        point = self.ua_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-        return {
-            "endpoint": f"http://127.0.0.1:{self.port}/push/abc",
-            "keys": {"p256dh": _b64(point), "auth": _b64(self.auth)},
-            "areas": areas,
-        }
+from .push_service import PushEndpoint
 
 
 async def test_push_is_encrypted_signed_and_topical(tmp_path, areas, meron_ids) -> None:
     path = tmp_path / "push.db"
     writer = SalvoWriter(SQLiteEventStore(path), areas)
-    state = make_state(SQLiteEventStore(path), areas, poll_s=0.005, push_dir=tmp_path / "push")
-    with PushEndpoint() as endpoint, LiveServer(state) as server:
+    endpoint = PushEndpoint(tmp_path / "tls")
+    config = endpoint.config() | {"poll_s": 0.005, "push_dir": tmp_path / "push"}
+    state = make_state(SQLiteEventStore(path), areas, **config)
+    with endpoint, LiveServer(state) as server:
         async with httpx.AsyncClient(base_url=server.http) as client:
             key = (await client.get("/v1/push/key")).json()["application_server_key"]
             r = await client.post(
                 "/v1/push/subscriptions", json=endpoint.subscription([meron_ids[0]])
             )
             assert r.status_code == 201
+            made = r.json()
             bad = endpoint.subscription([meron_ids[0]]) | {"keys": {"p256dh": "x", "auth": "y"}}
             assert (await client.post("/v1/push/subscriptions", json=bad)).status_code == 400
             unknown = endpoint.subscription([999_999_999])
@@ -95,10 +39,11 @@ async def test_push_is_encrypted_signed_and_topical(tmp_path, areas, meron_ids) 
         events = writer.lifecycle([meron_ids[0], meron_ids[1]])
         await until(lambda: len(endpoint.received) == 3)  # pre_alert, alert, ended name area 0
         async with httpx.AsyncClient(base_url=server.http) as client:
-            url = endpoint.subscription([])["endpoint"]
-            gone = await client.delete("/v1/push/subscriptions", params={"endpoint": url})
+            url = f"/v1/push/subscriptions/{made['id']}"
+            owner = {"Authorization": f"Bearer {made['secret']}"}
+            gone = await client.delete(url, headers=owner)
             assert gone.status_code == 204
-            again = await client.delete("/v1/push/subscriptions", params={"endpoint": url})
+            again = await client.delete(url, headers=owner)
             assert again.status_code == 404
         writer.lifecycle([meron_ids[0]])
         await asyncio.sleep(0.3)
@@ -112,7 +57,7 @@ async def test_push_is_encrypted_signed_and_topical(tmp_path, areas, meron_ids) 
     assert headers["authorization"].split("k=")[1] == key
     header_b64, claims_b64, sig_b64 = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(claims_b64 + "=="))
-    assert claims["aud"] == f"http://127.0.0.1:{endpoint.port}"
+    assert claims["aud"] == f"https://127.0.0.1:{endpoint.port}"
     sig = base64.urlsafe_b64decode(sig_b64 + "==")
     der = encode_dss_signature(int.from_bytes(sig[:32]), int.from_bytes(sig[32:]))
     public = ec.EllipticCurvePublicKey.from_encoded_point(
@@ -126,8 +71,10 @@ async def test_push_retries_a_busy_or_failing_service_in_order(tmp_path, areas, 
     # gets through on its third try and the later ones follow it, in seq order
     path = tmp_path / "push.db"
     writer = SalvoWriter(SQLiteEventStore(path), areas)
-    state = make_state(SQLiteEventStore(path), areas, poll_s=0.005, push_dir=tmp_path / "push")
-    with PushEndpoint(refusals=(429, 503)) as endpoint, LiveServer(state) as server:
+    endpoint = PushEndpoint(tmp_path / "tls", refusals=(429, 503))
+    config = endpoint.config() | {"poll_s": 0.005, "push_dir": tmp_path / "push"}
+    state = make_state(SQLiteEventStore(path), areas, **config)
+    with endpoint, LiveServer(state) as server:
         async with httpx.AsyncClient(base_url=server.http) as client:
             sub = endpoint.subscription([meron_ids[0]])
             assert (await client.post("/v1/push/subscriptions", json=sub)).status_code == 201

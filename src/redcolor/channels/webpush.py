@@ -8,6 +8,9 @@ holding an undelivered alert for an area replaces it with the newer message (the
 from __future__ import annotations
 
 import base64
+import logging
+import os
+import stat
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,8 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid02
 
+from redcolor.channels.push_guard import parse_endpoint
 from redcolor.errors import InputError
 
+log = logging.getLogger("redcolor.push")
 DEFAULT_TTL_S = 600
 VAPID_SUBJECT = "mailto:alerts@redcolor.invalid"
 
@@ -46,10 +51,10 @@ def b64url(data: bytes) -> str:
 
 
 def validate(sub: Subscription) -> Subscription:
-    """InputError unless the endpoint is http(s) and the keys are a P-256 point and 16 bytes."""
-    parts = urlsplit(sub.endpoint)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InputError("subscription endpoint must be an http(s) URL")
+    """InputError unless the endpoint is spelled as ``push_guard.parse_endpoint`` requires (its
+    addresses are checked apart, since that needs DNS) and the keys are a P-256 point and 16
+    bytes."""
+    parse_endpoint(sub.endpoint)
     try:
         point, auth = b64url_decode(sub.keys.p256dh), b64url_decode(sub.keys.auth)
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
@@ -63,13 +68,24 @@ def validate(sub: Subscription) -> Subscription:
 
 
 def load_or_create_vapid(path: Path) -> Vapid02:
-    """The server's VAPID key pair, made and saved (PEM) on first run."""
+    """The server's VAPID key pair, made and saved (PEM) on first run.
+
+    The private key file is created readable by its owner only (``os.open`` with mode 0600, so
+    it is never readable by others, not even for a moment); a key file found readable by group
+    or others is warned about and narrowed to 0600.
+    """
     if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            log.warning("VAPID key %s was readable by others (mode %o): now 0600", path, mode)
+            path.chmod(0o600)
         return Vapid02.from_file(str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     vapid = Vapid02()
     vapid.generate_keys()
-    vapid.save_key(str(path))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(vapid.private_pem())
     return vapid
 
 

@@ -33,6 +33,18 @@ def register(app: typer.Typer) -> None:
         push_dir: Path | None = typer.Option(
             None, help="Turn on Web Push; VAPID keys and subscriptions are kept here."
         ),
+        push_allow: list[str] = typer.Option(
+            [],
+            "--push-allow",
+            help="CIDR a push endpoint may resolve to though not public (repeatable; "
+            "e.g. a local test push service).",
+        ),
+        push_ca_file: Path | None = typer.Option(
+            None, help="PEM CA bundle trusted for push endpoints, beside the public CAs."
+        ),
+        push_max_subscriptions: int = typer.Option(
+            100_000, min=1, help="Most Web Push subscriptions held (beyond: 507)."
+        ),
     ) -> None:
         """Serve alerts: WebSocket/SSE streams, REST, oref-style and CAP feeds, channels."""
         from redcolor.serve.run import serve as run_server
@@ -46,6 +58,9 @@ def register(app: typer.Typer) -> None:
             mqtt_url=mqtt,
             public_url=public_url,
             push_dir=push_dir,
+            push_allow=tuple(push_allow),
+            push_ca_file=push_ca_file,
+            push_max_subscriptions=push_max_subscriptions,
             nats_publish_url=nats_publish,
             nats_follow_url=nats_follow,
         )

@@ -14,8 +14,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from redcolor.errors import NotFoundError, RedcolorError, StoreError
+from redcolor.errors import (
+    AuthError,
+    CapacityError,
+    ConflictError,
+    LimitError,
+    NotFoundError,
+    RedcolorError,
+    StoreError,
+)
 from redcolor.serve import feeds, push, rest, sirens, streams
+from redcolor.serve.limits import BodyLimitMiddleware, retry_after_header
 from redcolor.serve.state import ServerState
 
 log = logging.getLogger("redcolor.serve")
@@ -29,6 +38,14 @@ def _status_of(exc: RedcolorError) -> int:
         return 404
     if isinstance(exc, StoreError):
         return 503
+    if isinstance(exc, AuthError):
+        return 403
+    if isinstance(exc, ConflictError):
+        return 409
+    if isinstance(exc, LimitError):
+        return 429
+    if isinstance(exc, CapacityError):
+        return 507
     return 400  # InputError and any other user-facing error
 
 
@@ -98,12 +115,17 @@ def create_app(state: ServerState, services: list[Service] | None = None) -> Fas
         lifespan=lifespan,
     )
     app.state.redcolor = state
-    registry = push.PushRegistry(state.config.push_dir) if state.config.push_dir else None
+    registry = push.setup(state)
     app.state.push = registry
 
     @app.exception_handler(RedcolorError)
     async def _redcolor_error(request: Request, exc: RedcolorError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=_status_of(exc))
+        headers = (
+            {"Retry-After": retry_after_header(exc.retry_after_s)}
+            if isinstance(exc, LimitError)
+            else None
+        )
+        return JSONResponse({"detail": str(exc)}, status_code=_status_of(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -118,6 +140,7 @@ def create_app(state: ServerState, services: list[Service] | None = None) -> Fas
     app.include_router(feeds.router)
     app.include_router(sirens.router)
     app.include_router(push.router)
+    app.add_middleware(BodyLimitMiddleware, limits={push.PATH_PREFIX: push.MAX_BODY_BYTES})
     app.add_middleware(EdgeMiddleware, state=state)
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")

@@ -63,3 +63,13 @@ class Metrics:
             buckets=_LATENCY_BUCKETS_S,
             registry=r,
         )
+        self.push_subscriptions = Gauge(
+            "redcolor_push_subscriptions", "Web Push subscriptions held", registry=r
+        )
+        self.push_refused = Counter(
+            "redcolor_push_refused",
+            "Push subscription changes or sends refused (reason: address, address_at_send, "
+            "rate, cap)",
+            ["reason"],
+            registry=r,
+        )

@@ -1,122 +1,215 @@
-"""Web Push routes and sender. On when ``push_dir`` is configured (keys and subscriptions live
-there): ``GET /v1/push/key`` gives the VAPID application server key, ``POST
-/v1/push/subscriptions`` stores a PushSubscription with its areas, ``DELETE
-/v1/push/subscriptions?endpoint=`` forgets one. Each event is pushed to every
-subscription naming one of its areas, one message per matching area (``Topic: area-<id>``),
-in ``seq`` order per subscription; a push service answering 429 or 5xx (or not at all) is tried
-again after its ``Retry-After`` (at most 5 s), three tries in all; 404/410 forget the
-subscription (RFC 8030 section 7.3)."""
+"""Web Push routes and sender. On when ``push_dir`` is configured (the VAPID key lives there;
+subscriptions in a table of the store file, ``channels.push_store``).
+
+``GET /v1/push/key`` gives the VAPID application server key; ``POST /v1/push/subscriptions``
+stores a PushSubscription with its areas and answers 201 with its ``id`` and ``secret`` (the
+secret is shown this once; ``PUT``/``DELETE /v1/push/subscriptions/{id}`` need it as
+``Authorization: Bearer <secret>``); an endpoint subscribed already is 409, not overwritten.
+Endpoints must be https on public addresses (``channels.push_guard``), checked when subscribing
+and again on every connection the sender opens. Each address may make ``push_burst`` changes at
+once, refilled at ``push_rate_per_min`` (429 with ``Retry-After`` beyond); past
+``push_max_subscriptions`` a new subscription is 507 (the server's table is full: it is not the
+client's fault, and nothing it retries soon will help).
+
+Each event is pushed to every subscription naming one of its areas, one message per matching
+area (``Topic: area-<id>``), in ``seq`` order per subscription; a push service answering 429 or
+5xx (or not at all) is tried again after its ``Retry-After`` (at most 5 s), three tries in all;
+404/410 forget the subscription (RFC 8030 section 7.3)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
-from typing import Annotated
+import ssl
+import time
+from dataclasses import dataclass
 
-import httpx
+import certifi
+import httpcore
 import msgspec
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from py_vapid import Vapid02
 
 from redcolor.bus.follow import consume
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.hub import ResumeCursor
 from redcolor.channels import webpush
-from redcolor.errors import InputError, NotFoundError
+from redcolor.channels.push_guard import (
+    EndpointPolicy,
+    EndpointRefused,
+    GuardedBackend,
+    parse_endpoint,
+)
+from redcolor.channels.push_store import PushStore
+from redcolor.errors import CapacityError, InputError, LimitError, NotFoundError
+from redcolor.serve.limits import TokenBuckets, client_key
 from redcolor.serve.state import ServerState
 
 router = APIRouter(tags=["push"])
 log = logging.getLogger("redcolor.push")
-_SUBS = msgspec.json.Decoder(list[webpush.Subscription])
+MAX_BODY_BYTES = 16 * 1024
+"""Largest push request body (a PushSubscription with a few hundred area ids)."""
+PATH_PREFIX = "/v1/push/"
 
 
-class PushRegistry:
-    """Subscriptions by endpoint, saved as JSON beside the VAPID key."""
-
-    def __init__(self, directory: Path) -> None:
-        self.vapid = webpush.load_or_create_vapid(directory / "vapid.pem")
-        self.path = directory / "subscriptions.json"
-        self.subs: dict[str, webpush.Subscription] = {}
-        if self.path.exists():
-            self.subs = {s.endpoint: s for s in _SUBS.decode(self.path.read_bytes())}
-
-    def add(self, sub: webpush.Subscription) -> None:
-        self.subs[sub.endpoint] = sub
-        self._save()
-
-    def remove(self, endpoint: str) -> None:
-        if self.subs.pop(endpoint, None) is not None:
-            self._save()
-
-    def _save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(msgspec.json.encode(list(self.subs.values())))
-        tmp.replace(self.path)
+class AreasChange(msgspec.Struct, frozen=True):
+    areas: list[int]
 
 
-def _registry(request: Request) -> PushRegistry:
-    registry: PushRegistry | None = getattr(request.app.state, "push", None)
-    if registry is None:
+@dataclass
+class PushService:
+    """What the push routes and the sender share."""
+
+    vapid: Vapid02
+    store: PushStore
+    policy: EndpointPolicy
+    buckets: TokenBuckets
+    ssl_context: ssl.SSLContext
+    max_subscriptions: int
+
+
+def setup(state: ServerState) -> PushService | None:
+    """The push service ``state.config`` asks for (None without ``push_dir``); InputError for an
+    allow-list entry that is not a CIDR or a CA file that cannot be read."""
+    config = state.config
+    if config.push_dir is None:
+        return None
+    if (config.push_dir / "subscriptions.json").exists():
+        log.warning(
+            "%s/subscriptions.json (an older registry, without secrets) is not read; "
+            "browsers subscribe again",
+            config.push_dir,
+        )
+    context = ssl.create_default_context(cafile=certifi.where())
+    if config.push_ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=config.push_ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise InputError(f"--push-ca-file {config.push_ca_file}: {exc}") from None
+    service = PushService(
+        vapid=webpush.load_or_create_vapid(config.push_dir / "vapid.pem"),
+        store=PushStore(config.db),
+        policy=EndpointPolicy.from_cidrs(config.push_allow),
+        buckets=TokenBuckets(config.push_rate_per_min / 60.0, config.push_burst),
+        ssl_context=context,
+        max_subscriptions=config.push_max_subscriptions,
+    )
+    state.metrics.push_subscriptions.set(len(service.store.subs))
+    return service
+
+
+def _service(request: Request) -> PushService:
+    service: PushService | None = getattr(request.app.state, "push", None)
+    if service is None:
         raise NotFoundError("web push is not configured on this server (start with --push-dir)")
-    return registry
+    return service
+
+
+def _limited(request: Request) -> PushService:
+    """The service, once the caller's address has a token left for a change."""
+    service = _service(request)
+    wait_s = service.buckets.take(client_key(request.scope), time.monotonic())
+    if wait_s > 0:
+        request.app.state.redcolor.metrics.push_refused.labels("rate").inc()
+        raise LimitError("too many push subscription changes from this address", wait_s)
+    return service
+
+
+def _secret(request: Request) -> str | None:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    return secret.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _decode(body: bytes, kind: type[msgspec.Struct]) -> msgspec.Struct:
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise InputError(f"bad subscription: {exc}") from None
+    except msgspec.DecodeError:
+        raise InputError("bad subscription: body is not JSON") from None
 
 
 @router.get("/v1/push/key", summary="VAPID application server key (base64url)")
 def push_key(request: Request) -> dict[str, str]:
-    return {"application_server_key": webpush.application_server_key(_registry(request).vapid)}
+    return {"application_server_key": webpush.application_server_key(_service(request).vapid)}
 
 
+_AREAS_SCHEMA = {"type": "array", "items": {"type": "integer"}, "description": "area ids"}
 _SUBSCRIPTION_SCHEMA = {
     "type": "object",
     "required": ["endpoint", "keys", "areas"],
     "properties": {
-        "endpoint": {"type": "string", "description": "PushSubscription.endpoint"},
+        "endpoint": {"type": "string", "description": "PushSubscription.endpoint (https)"},
         "keys": {
             "type": "object",
             "required": ["p256dh", "auth"],
             "properties": {"p256dh": {"type": "string"}, "auth": {"type": "string"}},
         },
-        "areas": {"type": "array", "items": {"type": "integer"}, "description": "area ids"},
+        "areas": _AREAS_SCHEMA,
     },
 }
+
+
+def _body(schema: dict[str, object]) -> dict[str, object]:
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
+    }
 
 
 @router.post(
     "/v1/push/subscriptions",
     status_code=201,
-    summary="Subscribe a browser PushSubscription to areas",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": _SUBSCRIPTION_SCHEMA}},
-        }
-    },
+    summary="Subscribe a browser PushSubscription to areas; answers its id and secret",
+    openapi_extra=_body(_SUBSCRIPTION_SCHEMA),
 )
 async def subscribe(request: Request) -> Response:
-    registry = _registry(request)
+    service = _limited(request)
     state: ServerState = request.app.state.redcolor
-    body = await request.body()
-    if len(body) > 16_384:
-        raise InputError("subscription body too large")
-    try:
-        sub = msgspec.json.decode(body, type=webpush.Subscription)
-    except msgspec.ValidationError as exc:
-        raise InputError(f"bad subscription: {exc}") from None
-    except msgspec.DecodeError:
-        raise InputError("bad subscription: body is not JSON") from None
+    sub = _decode(await request.body(), webpush.Subscription)
+    assert isinstance(sub, webpush.Subscription)
     state.check_area_ids(sub.areas)
-    registry.add(webpush.validate(sub))
-    return Response(status_code=201)
+    webpush.validate(sub)
+    try:
+        await service.policy.check(sub.endpoint)
+    except EndpointRefused:
+        state.metrics.push_refused.labels("address").inc()
+        raise
+    if len(service.store.subs) >= service.max_subscriptions:  # no await from here to add()
+        state.metrics.push_refused.labels("cap").inc()
+        raise CapacityError(f"the server holds its limit of {service.max_subscriptions} push "
+                            "subscriptions")
+    made = service.store.add(sub)
+    state.metrics.push_subscriptions.set(len(service.store.subs))
+    return JSONResponse({"id": made.id, "secret": made.secret}, status_code=201)
 
 
-@router.delete("/v1/push/subscriptions", status_code=204, summary="Unsubscribe an endpoint")
-async def unsubscribe(
-    request: Request, endpoint: Annotated[str, Query(max_length=2048)]
-) -> Response:
-    registry = _registry(request)
-    if endpoint not in registry.subs:
-        raise NotFoundError("no subscription with that endpoint")
-    registry.remove(endpoint)
+@router.put(
+    "/v1/push/subscriptions/{sub_id}",
+    summary="Change a subscription's areas (Authorization: Bearer <secret>)",
+    openapi_extra=_body({"type": "object", "required": ["areas"],
+                         "properties": {"areas": _AREAS_SCHEMA}}),
+)
+async def change(request: Request, sub_id: str) -> dict[str, str]:
+    service = _limited(request)
+    change = _decode(await request.body(), AreasChange)
+    assert isinstance(change, AreasChange)
+    if not change.areas:
+        raise InputError("subscription areas: give at least one area id")
+    request.app.state.redcolor.check_area_ids(change.areas)
+    service.store.change_areas(sub_id, _secret(request), change.areas)
+    return {"id": sub_id}
+
+
+@router.delete(
+    "/v1/push/subscriptions/{sub_id}",
+    status_code=204,
+    summary="Unsubscribe (Authorization: Bearer <secret>)",
+)
+async def unsubscribe(request: Request, sub_id: str) -> Response:
+    service = _limited(request)
+    service.store.remove(sub_id, _secret(request))
+    request.app.state.redcolor.metrics.push_subscriptions.set(len(service.store.subs))
     return Response(status_code=204)
 
 
@@ -128,13 +221,24 @@ PUSH_QUEUE = 256
 """Messages waiting per subscription; beyond it new ones are dropped and counted as failed."""
 
 
-async def run_push(state: ServerState, registry: PushRegistry) -> None:
+_TIMEOUTS_S = {"connect": 10.0, "read": 10.0, "write": 10.0, "pool": 10.0}
+_SEND_ERRORS = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolError)
+"""A push service that could not be reached or spoke bad HTTP: worth another try."""
+
+
+async def run_push(state: ServerState, registry: PushService) -> None:
     """Push every event to its subscribers until cancelled.
 
     Each subscription has its own queue and sender, so its messages arrive in ``seq`` order
-    and a slow or failing push service delays no one else's.
+    and a slow or failing push service delays no one else's. Connections go through
+    ``GuardedBackend``: each resolves and checks its host anew and connects to a checked address.
     """
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpcore.AsyncConnectionPool(
+        ssl_context=registry.ssl_context,
+        max_connections=100,
+        max_keepalive_connections=20,
+        network_backend=GuardedBackend(registry.policy),
+    ) as client:
         sender = _Sender(client, registry, state)
 
         async def on_event(frames: EventFrames) -> None:
@@ -151,66 +255,85 @@ async def run_push(state: ServerState, registry: PushRegistry) -> None:
 class _Sender:
     """Per-subscription queues and tasks that send, retry and forget gone subscriptions."""
 
-    def __init__(self, client: httpx.AsyncClient, registry: PushRegistry, state: ServerState):
-        self.client, self.registry = client, registry
+    def __init__(
+        self, client: httpcore.AsyncConnectionPool, registry: PushService, state: ServerState
+    ):
+        self.client, self.registry, self.metrics = client, registry, state.metrics
         self.sent = state.metrics.deliveries.labels("push")
         self.failed = state.metrics.channel_errors.labels("push")
         self.queues: dict[str, asyncio.Queue[tuple[EventFrames, list[int]]]] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
     def enqueue(self, frames: EventFrames) -> None:
-        for sub in list(self.registry.subs.values()):
+        for sub_id, sub in list(self.registry.store.subs.items()):
             areas = sorted(frames.area_ids.intersection(sub.areas))
             if not areas:
                 continue
-            queue = self.queues.get(sub.endpoint)
-            if queue is None or self.tasks[sub.endpoint].done():
-                queue = self.queues[sub.endpoint] = asyncio.Queue(PUSH_QUEUE)
-                self.tasks[sub.endpoint] = asyncio.create_task(self._work(sub.endpoint, queue))
+            queue = self.queues.get(sub_id)
+            if queue is None or self.tasks[sub_id].done():
+                queue = self.queues[sub_id] = asyncio.Queue(PUSH_QUEUE)
+                self.tasks[sub_id] = asyncio.create_task(self._work(sub_id, queue))
             try:
                 queue.put_nowait((frames, areas))
             except asyncio.QueueFull:
                 self.failed.inc()
-                log.warning("push queue of %s is full: event %d dropped", sub.endpoint, frames.seq)
+                log.warning("push queue of %s is full: event %d dropped", sub_id, frames.seq)
 
-    async def _work(
-        self, endpoint: str, queue: asyncio.Queue[tuple[EventFrames, list[int]]]
-    ) -> None:
+    async def _work(self, sub_id: str, queue: asyncio.Queue[tuple[EventFrames, list[int]]]) -> None:
         while True:
             frames, areas = await queue.get()
             for area in areas:
-                sub = self.registry.subs.get(endpoint)
+                sub = self.registry.store.subs.get(sub_id)
                 if sub is None:  # unsubscribed or gone: drop what is left and stop
-                    self.queues.pop(endpoint, None)
-                    self.tasks.pop(endpoint, None)
+                    self.queues.pop(sub_id, None)
+                    self.tasks.pop(sub_id, None)
                     return
-                await self._deliver(sub, frames, area)
+                await self._deliver(sub_id, sub, frames, area)
 
-    async def _deliver(self, sub: webpush.Subscription, frames: EventFrames, area: int) -> None:
+    async def _deliver(
+        self, sub_id: str, sub: webpush.Subscription, frames: EventFrames, area: int
+    ) -> None:
+        endpoint = parse_endpoint(sub.endpoint)
         body = webpush.encrypt(frames.body, sub)
         headers = webpush.headers(self.registry.vapid, sub.endpoint, webpush.topic_for(area))
+        headers["Host"] = endpoint.authority
         why = ""
         for attempt in range(PUSH_ATTEMPTS):
             wait_s = 0.5 * 2**attempt
             try:
-                r = await self.client.post(sub.endpoint, content=body, headers=headers)
-            except httpx.HTTPError as exc:
+                r = await self.client.request(
+                    "POST",
+                    endpoint.url(),
+                    headers=headers,
+                    content=body,
+                    extensions={"timeout": _TIMEOUTS_S},
+                )
+            except EndpointRefused as exc:  # resolves to a refused address now: never retried
+                self.metrics.push_refused.labels("address_at_send").inc()
+                why = str(exc)
+                break
+            except _SEND_ERRORS as exc:
                 why = str(exc) or type(exc).__name__
             else:
-                if r.status_code in (404, 410):  # RFC 8030 section 7.3: subscription gone
-                    self.registry.remove(sub.endpoint)
+                if r.status in (404, 410):  # RFC 8030 section 7.3: subscription gone
+                    self.registry.store.forget(sub_id)
+                    self.metrics.push_subscriptions.set(len(self.registry.store.subs))
                     return
-                if r.status_code < 300:
+                if r.status < 300:
                     self.sent.inc()
                     return
-                why = f"answered {r.status_code}"
-                if r.status_code != 429 and r.status_code < 500:  # a retry would not help
+                why = f"answered {r.status}"
+                if r.status != 429 and r.status < 500:  # a retry would not help
                     break
-                wait_s = retry_after_s(r.headers.get("retry-after"), wait_s)
+                retry_after = next(
+                    (v.decode("latin-1") for k, v in r.headers if k.lower() == b"retry-after"),
+                    None,
+                )
+                wait_s = retry_after_s(retry_after, wait_s)
             if attempt + 1 < PUSH_ATTEMPTS:
                 await asyncio.sleep(min(wait_s, PUSH_RETRY_CAP_S))
         self.failed.inc()
-        log.warning("push of event %d to %s failed: %s", frames.seq, sub.endpoint, why)
+        log.warning("push of event %d to subscription %s failed: %s", frames.seq, sub_id, why)
 
     async def close(self) -> None:
         for task in self.tasks.values():

@@ -78,6 +78,14 @@ class ServeConfig:
     nats_publish_url: str | None = None
     nats_follow_url: str | None = None
     push_dir: Path | None = None
+    push_allow: tuple[str, ...] = ()
+    """CIDR ranges push endpoints may resolve to though not public (e.g. a test's loopback)."""
+    push_ca_file: Path | None = None
+    """PEM bundle of CAs trusted for push endpoints, beside the usual public ones."""
+    push_max_subscriptions: int = 100_000
+    push_rate_per_min: float = 10.0
+    """Push subscription changes per client address per minute, after a burst of ``push_burst``."""
+    push_burst: int = 10
     siren_ack_s: float = 1.0
 
 
