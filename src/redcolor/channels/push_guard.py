@@ -102,7 +102,10 @@ def parse_endpoint(url: str) -> Endpoint:
         raise EndpointRefused(f"endpoint longer than {MAX_ENDPOINT_CHARS} characters")
     if not url.isascii() or any(c.isspace() or c in "\\\x7f" or ord(c) < 32 for c in url):
         raise EndpointRefused("endpoint must be plain ASCII with no spaces or backslashes")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed "[" of an IPv6 literal
+        raise EndpointRefused("endpoint is not a URL (an IPv6 address needs [ and ])") from None
     if parts.scheme != "https":
         raise EndpointRefused("endpoint must be an https:// URL")
     if "@" in parts.netloc:
@@ -110,12 +113,14 @@ def parse_endpoint(url: str) -> Endpoint:
     if parts.fragment or "#" in url:
         raise EndpointRefused("endpoint must not have a fragment")
     try:
-        port = parts.port or 443
+        port = 443 if parts.port is None else parts.port
     except ValueError:
-        raise EndpointRefused("endpoint port must be a number from 1 to 65535") from None
+        port = 0
+    if not 0 < port < 65536:
+        raise EndpointRefused("endpoint port must be a number from 1 to 65535")
     host = parts.hostname or ""
-    if not host or port == 0:
-        raise EndpointRefused("endpoint must name a host (and a port from 1 to 65535)")
+    if not host:
+        raise EndpointRefused("endpoint must name a host")
     ip = _ip_literal(host, bracketed=parts.netloc.startswith("["))
     if ip is None:
         _check_name(host)

@@ -13,6 +13,10 @@ import msgspec
 
 DEFAULT_BODY_BYTES = 64 * 1024
 """Largest request body any route accepts unless it names a smaller (or larger) limit."""
+DRAIN_BYTES = 256 * 1024
+"""How far past its limit a body is still read (and thrown away) before the 413, so a client
+that is still sending can read the answer: uvicorn closes after a 413, and closing a socket
+with unread bytes resets the connection, which can destroy the answer in flight."""
 
 
 class BodyLimitMiddleware:
@@ -20,9 +24,11 @@ class BodyLimitMiddleware:
 
     A ``Content-Length`` above the route's limit is answered 413 at once, without reading a
     byte of the body (uvicorn then drops what else arrives and closes: the response says
-    ``Connection: close``). A body of unknown length (chunked) is read here, counting, up to the
-    limit: past it the answer is 413 and the connection closes; within it the app is handed
-    the body as it came. So no app ever holds more than the limit of one request.
+    ``Connection: close``); only a body over by less than ``DRAIN_BYTES`` is read and thrown
+    away first. A body of unknown length (chunked) is read here, counting, up to the limit:
+    past it the answer is 413 (after throwing away at most ``DRAIN_BYTES`` more) and the
+    connection closes; within it the app is handed the body as it came. So no app ever holds
+    more than the limit of one request, and this middleware never more than one message.
     ``limits`` maps a path prefix to its limit; the longest matching prefix wins.
     """
 
@@ -46,6 +52,8 @@ class BodyLimitMiddleware:
         limit = self.limit_for(scope["path"])
         length, chunked = _body_framing(scope["headers"])
         if length is not None and length > limit:
+            if length <= limit + DRAIN_BYTES:
+                await _drain(receive, DRAIN_BYTES + limit)
             await _too_large(send, limit)
             return
         if not chunked:
@@ -59,6 +67,8 @@ class BodyLimitMiddleware:
                 return  # the client went away before its body was whole
             size += len(message.get("body", b""))
             if size > limit:
+                if message.get("more_body", False):
+                    await _drain(receive, limit + DRAIN_BYTES - size)
                 await _too_large(send, limit)
                 return
             messages.append(message)
@@ -69,6 +79,15 @@ class BodyLimitMiddleware:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+
+async def _drain(receive: Any, budget_bytes: int) -> None:
+    """Read and drop body messages until the body ends or ``budget_bytes`` are spent."""
+    while budget_bytes > 0:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        budget_bytes -= len(message.get("body", b""))
 
 
 def _body_framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool]:
