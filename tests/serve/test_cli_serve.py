@@ -14,6 +14,9 @@ from redcolor.cli.main import main
         (["serve", "--mqtt", "http://broker"], "bad MQTT broker"),
         (["serve", "--port", "70000"], "--port"),
         (["serve", "--speed", "0"], "speed"),
+        (["serve", "--push-dir", "/tmp/p", "--push-allow", "10.0.0.0/33"], "not an IP range"),
+        (["serve", "--push-dir", "/tmp/p", "--push-ca-file", "/no/ca.pem"], "--push-ca-file"),
+        (["serve", "--push-max-subscriptions", "0"], "--push-max-subscriptions"),
     ],
 )
 def test_bad_serve_options(capsys, tmp_path, args, words) -> None:

@@ -44,7 +44,7 @@ from redcolor.channels.push_guard import (
 from redcolor.channels.push_store import PushStore
 from redcolor.errors import CapacityError, InputError, LimitError, NotFoundError
 from redcolor.serve.limits import TokenBuckets, client_key
-from redcolor.serve.state import ServerState
+from redcolor.serve.state import ServeConfig, ServerState
 
 router = APIRouter(tags=["push"])
 log = logging.getLogger("redcolor.push")
@@ -69,28 +69,35 @@ class PushService:
     max_subscriptions: int
 
 
-def setup(state: ServerState) -> PushService | None:
-    """The push service ``state.config`` asks for (None without ``push_dir``); InputError for an
-    allow-list entry that is not a CIDR or a CA file that cannot be read."""
-    config = state.config
-    if config.push_dir is None:
-        return None
-    if (config.push_dir / "subscriptions.json").exists():
-        log.warning(
-            "%s/subscriptions.json (an older registry, without secrets) is not read; "
-            "browsers subscribe again",
-            config.push_dir,
-        )
+def check_config(config: ServeConfig) -> tuple[EndpointPolicy, ssl.SSLContext]:
+    """The allow-list and the TLS settings of the push client; InputError (one line, at start)
+    for an allow-list entry that is not a CIDR or a CA file that cannot be read."""
+    policy = EndpointPolicy.from_cidrs(config.push_allow)
     context = ssl.create_default_context(cafile=certifi.where())
     if config.push_ca_file is not None:
         try:
             context.load_verify_locations(cafile=config.push_ca_file)
         except (OSError, ssl.SSLError) as exc:
             raise InputError(f"--push-ca-file {config.push_ca_file}: {exc}") from None
+    return policy, context
+
+
+def setup(state: ServerState) -> PushService | None:
+    """The push service ``state.config`` asks for (None without ``push_dir``)."""
+    config = state.config
+    if config.push_dir is None:
+        return None
+    policy, context = check_config(config)
+    if (config.push_dir / "subscriptions.json").exists():
+        log.warning(
+            "%s/subscriptions.json (an older registry, without secrets) is not read; "
+            "browsers subscribe again",
+            config.push_dir,
+        )
     service = PushService(
         vapid=webpush.load_or_create_vapid(config.push_dir / "vapid.pem"),
         store=PushStore(config.db),
-        policy=EndpointPolicy.from_cidrs(config.push_allow),
+        policy=policy,
         buckets=TokenBuckets(config.push_rate_per_min / 60.0, config.push_burst),
         ssl_context=context,
         max_subscriptions=config.push_max_subscriptions,

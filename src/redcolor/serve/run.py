@@ -16,6 +16,7 @@ from redcolor.bus.frames import EventFrames
 from redcolor.bus.jetstream import StreamSpec, publish_log, replicate
 from redcolor.channels.mqtt import parse_broker, run_mqtt
 from redcolor.errors import InputError
+from redcolor.serve import push
 from redcolor.serve.app import Service, create_app
 from redcolor.serve.rawws import FanoutWebSocketProtocol
 from redcolor.serve.state import ServeConfig, ServerState
@@ -104,6 +105,8 @@ def _delivered(state: ServerState, channel: str) -> Callable[[EventFrames], None
 def channel_services(config: ServeConfig) -> list[Service]:
     """The optional channels ``config`` turns on, as background services."""
     services: list[Service] = []
+    if config.push_dir is not None:
+        push.check_config(config)  # a bad --push-allow or --push-ca-file fails at startup
     if config.mqtt_url:
         url = config.mqtt_url
         parse_broker(url)  # a bad URL fails at startup, not in the background
