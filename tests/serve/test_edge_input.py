@@ -92,8 +92,16 @@ def test_base_url_comes_from_the_configuration(tmp_path, public_url, host, expec
 
 @pytest.mark.parametrize(
     "public_url",
-    ["alerts.example.org", "ftp://x.org", "https://", "https://x.org/?a=1", "https://x.org:99999",
-     "https://x.org/#f", "https://x.org/ a", "https://x.org:0"],
+    [
+        "alerts.example.org",
+        "ftp://x.org",
+        "https://",
+        "https://x.org/?a=1",
+        "https://x.org:99999",
+        "https://x.org/#f",
+        "https://x.org/ a",
+        "https://x.org:0",
+    ],
 )
 def test_a_bad_public_url_is_one_line_input_error(tmp_path, public_url):
     with pytest.raises(InputError, match="bad public URL"):

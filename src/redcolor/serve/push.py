@@ -102,7 +102,7 @@ async def subscribe(request: Request) -> Response:
         sub = msgspec.json.decode(body, type=webpush.Subscription)
     except msgspec.ValidationError as exc:
         raise InputError(f"bad subscription: {exc}") from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # RecursionError: JSON nested too deep
         raise InputError("bad subscription: body is not JSON") from None
     state.check_area_ids(sub.areas)
     registry.add(webpush.validate(sub))
