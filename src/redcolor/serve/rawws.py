@@ -18,8 +18,9 @@ most at rate-limited ``info`` (:func:`redcolor.serve.httpproto.edge_logger`):
   answered 414, 431 or 400 with a JSON ``detail``, then closed;
 - a text message that is not UTF-8 printed a traceback: here it closes the connection with 1007
   (RFC 6455 section 8.1), quietly;
-- a frame that breaks the protocol before the handshake was answered failed an assertion in
-  uvicorn (a traceback per connection): here it is answered 400;
+- a frame that breaks the protocol before the app has answered the handshake reaches an
+  assertion in uvicorn that only holds after the answer (an endpoint that awaits anything
+  before accepting opens that window): here it is answered 400;
 - every handshake the app refused with an HTTP response logged an ERROR ("returned without
   completing handshake"): here it is complete once the response is sent.
 """
