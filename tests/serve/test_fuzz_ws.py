@@ -26,7 +26,8 @@ import time
 import websockets
 
 from .conftest import CapturedLogs
-from .test_fuzz_http import odd_values, rss_bytes
+from .httpgen import odd_values
+from .test_fuzz_http import rss_bytes
 from .wsraw import FrameReader, close_frame, connect, frame, handshake, read_response
 
 SEED = int(os.environ.get("REDCOLOR_FUZZ_SEED", "11"))

@@ -114,7 +114,11 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.metrics = metrics
         self.logger = edge_logger()
-        self.conn = _LongRequestLine(max_size=self.config.ws_max_size, logger=self.logger)
+        self.conn = _LongRequestLine(
+            extensions=self.conn.available_extensions,
+            max_size=self.config.ws_max_size,
+            logger=self.logger,
+        )
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
