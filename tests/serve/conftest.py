@@ -4,6 +4,7 @@ and a real uvicorn server on a loopback port (the same protocol stack `redcolor 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -111,10 +112,11 @@ def make_state(store: SQLiteEventStore, areas, **overrides) -> ServerState:
 class LiveServer:
     """uvicorn (uvloop, redcolor's fan-out WebSocket protocol) in a background thread."""
 
-    def __init__(self, state: ServerState, services=None) -> None:
+    def __init__(self, state: ServerState, services=None, log_level: str = "warning") -> None:
         self.state = state
         self.app = create_app(state, services)
-        self.server = uvicorn.Server(uvicorn_config(self.app, host="127.0.0.1", port=0))
+        config = uvicorn_config(self.app, host="127.0.0.1", port=0, log_level=log_level)
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:
@@ -147,6 +149,37 @@ def live_server(tmp_path, areas):
         yield server
     writer_store.close()
     server_store.close()
+
+
+class CapturedLogs(logging.Handler):
+    """Every record the server logs (uvicorn's loggers do not propagate to the root, and each
+    uvicorn.Config resets their handlers: enter this after the server is built)."""
+
+    LOGGERS = ("", "uvicorn", "uvicorn.access")  # uvicorn.error propagates to uvicorn
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> CapturedLogs:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeHandler(self)
+
+    def bad(self, level: int = logging.ERROR) -> list[str]:
+        """Messages at ``level`` or above, and any record carrying a traceback."""
+        return [
+            f"{r.name} {r.levelname} {r.getMessage()} {r.exc_info or ''}"
+            for r in self.records
+            if r.levelno >= level or r.exc_info
+        ]
 
 
 async def until(predicate, timeout_s: float = 5.0) -> None:

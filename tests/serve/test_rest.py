@@ -11,6 +11,7 @@ import pytest
 import xmlschema
 
 from redcolor.serve.app import create_app
+from redcolor.serve.httpproto import MAX_QUERY_BYTES
 from redcolor.serve.rest import encode_cursor
 
 from .conftest import make_state
@@ -71,7 +72,7 @@ async def test_history_filters(client, state, writer, meron_ids):
         ({"limit": 100_000}, 422, "limit"),
         ({"since_unix_s": "nan"}, 400, "finite"),
         ({"category": "rockets"}, 422, "category"),
-        ({"area": "1" * 9000}, 414, "query string"),
+        ({"area": "1" * MAX_QUERY_BYTES}, 414, "query string"),
     ],
 )
 async def test_bad_history_requests_get_a_clear_4xx(client, params, status, words):

@@ -23,7 +23,9 @@ def register(app: typer.Typer) -> None:
         speed: float = typer.Option(1.0, min=0.01, max=1000.0, help="Simulation speed factor."),
         edition: str = typer.Option("current", help="Alert-area edition."),
         mqtt: str | None = typer.Option(None, help="Publish to this MQTT broker (mqtt://h:p)."),
-        public_url: str | None = typer.Option(None, help="Base URL for links in the Atom feed."),
+        public_url: str | None = typer.Option(
+            None, help="Base URL of links in the Atom feed (default http://HOST:PORT)."
+        ),
         nats_publish: str | None = typer.Option(
             None, help="Publish the log to NATS JetStream (nats://h:p) for edge servers."
         ),

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -24,12 +24,12 @@ from redcolor.errors import (
     StoreError,
 )
 from redcolor.serve import feeds, push, rest, sirens, streams
+from redcolor.serve.httpproto import MAX_QUERY_BYTES
 from redcolor.serve.limits import BodyLimitMiddleware, retry_after_header
 from redcolor.serve.state import ServerState
 
 log = logging.getLogger("redcolor.serve")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-MAX_QUERY_BYTES = 8192
 Service = Callable[[ServerState], Coroutine[Any, Any, None]]
 
 
@@ -63,12 +63,15 @@ class EdgeMiddleware:
         canonical = feeds.CANONICAL_PATHS.get(scope["path"].lower())
         if canonical is not None and canonical != scope["path"]:
             scope = dict(scope, path=canonical, raw_path=canonical.encode())
-        if scope["type"] == "http" and len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
             response = JSONResponse(
                 {"detail": f"query string longer than {MAX_QUERY_BYTES} bytes"}, 414
             )
             self.state.metrics.rejected.labels("414").inc()
-            await response(scope, receive, send)
+            if scope["type"] == "http":
+                await response(scope, receive, send)
+            else:
+                await WebSocket(scope, receive, send).send_denial_response(response)
             return
         if scope["type"] != "http":
             await self.app(scope, receive, send)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
 from redcolor.channels import cap, oref
-from redcolor.errors import NotFoundError
+from redcolor.errors import InputError, NotFoundError
 from redcolor.model import AlertEvent
-from redcolor.serve.state import ServerState
+from redcolor.serve.state import ServeConfig, ServerState
 
 router = APIRouter(tags=["feeds"])
 LIVE_PATH = "/warningMessages/alert/Alerts.json"
@@ -74,12 +75,35 @@ async def cap_document(
 )
 async def cap_feed(request: Request) -> Response:
     state = _state(request)
-    base = state.config.public_url or str(request.base_url).rstrip("/")
+    base = base_url(state.config)
 
     def build() -> bytes:
         rows = state.store.read_before(state.hub.last_seq + 1, ATOM_ENTRIES)
         updated = rows[0].decode().issued_at_unix_s if rows else state.now_unix_s()
         return cap.atom_feed((r.decode() for r in rows), base_url=base, updated_unix_s=updated)
 
-    body = state.document("atom", build, variant=base)
-    return Response(body, media_type="application/atom+xml")
+    return Response(state.document("atom", build), media_type="application/atom+xml")
+
+
+def base_url(config: ServeConfig) -> str:
+    """The root of every link the feeds carry: ``public_url``, or else ``http://host:port`` the
+    server was told to listen on; InputError for a ``public_url`` that is not one.
+
+    Never the request's Host header: any client can send any Host, and the feed one client
+    asked for is the feed others read (a link pointing elsewhere would send them there).
+    """
+    if config.public_url is None:
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        return f"http://{host}:{config.port}"
+    url = config.public_url.rstrip("/")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number in range
+        ok = False
+    printable = url.isascii() and url.isprintable() and " " not in url
+    if not ok or parts.query or parts.fragment or not printable:
+        raise InputError(
+            f"bad public URL {config.public_url[:80]!r}: expected http(s)://host[:port][/path]"
+        )
+    return url

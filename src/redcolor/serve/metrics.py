@@ -43,6 +43,13 @@ class Metrics:
         self.rejected = Counter(
             "redcolor_rejected_requests", "Requests answered 4xx", ["status"], registry=r
         )
+        self.ws_protocol_errors = Counter(
+            "redcolor_ws_protocol_errors",
+            "WebSocket connections closed for bad frames (code 1002), invalid UTF-8 (1007) or "
+            "an oversize message (1009)",
+            ["code"],
+            registry=r,
+        )
         self.last_seq = Gauge("redcolor_last_seq", "Last published event seq", registry=r)
         self.channel_errors = Counter(
             "redcolor_channel_errors", "Failed channel sends (MQTT, push)", ["channel"], registry=r

@@ -135,7 +135,7 @@ def _decode(body: bytes, kind: type[_T]) -> _T:
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:
         raise InputError(f"bad subscription: {exc}") from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # RecursionError: JSON nested too deep
         raise InputError("bad subscription: body is not JSON") from None
 
 

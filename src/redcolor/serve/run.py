@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import threading
@@ -16,13 +17,15 @@ from redcolor.bus.frames import EventFrames
 from redcolor.bus.jetstream import StreamSpec, publish_log, replicate
 from redcolor.channels.mqtt import parse_broker, run_mqtt
 from redcolor.errors import InputError
-from redcolor.serve import push
+from redcolor.serve import feeds, push
 from redcolor.serve.app import Service, create_app
+from redcolor.serve.httpproto import BoundedHttpToolsProtocol
 from redcolor.serve.rawws import FanoutWebSocketProtocol
 from redcolor.serve.state import ServeConfig, ServerState
 from redcolor.sim.scenario import Scenario, load_scenario
 
 log = logging.getLogger("redcolor.serve")
+WS_MAX_MESSAGE_BYTES = 64 * 1024  # clients send acks and nothing else; a bigger message is 1009
 
 
 def uvicorn_config(
@@ -35,16 +38,19 @@ def uvicorn_config(
 ) -> uvicorn.Config:
     """uvicorn settings redcolor serves with (also used by the tests and the benchmark).
 
-    WebSocket keepalive pings (every ``ws_ping_interval_s``, close after as long without a pong)
-    find dead peers; the benchmark turns them off to measure the fan-out alone.
+    ``app`` is :func:`~redcolor.serve.app.create_app`'s: the protocols count what they refuse
+    into its metrics. WebSocket keepalive pings (every ``ws_ping_interval_s``, close after as
+    long without a pong) find dead peers; the benchmark turns them off to measure the fan-out.
     """
+    metrics = app.state.redcolor.metrics
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
-        ws=FanoutWebSocketProtocol,
+        http=functools.partial(BoundedHttpToolsProtocol, metrics=metrics),
+        ws=functools.partial(FanoutWebSocketProtocol, metrics=metrics),
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
         ws_per_message_deflate=False,
         ws_ping_interval=ws_ping_interval_s,
         ws_ping_timeout=ws_ping_interval_s,
@@ -138,6 +144,7 @@ def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.
     """Serve until interrupted. ``simulate`` names a scenario (built-in name or TOML path) to run
     through the pipeline in (scaled) real time; it is loaded first, so a bad one fails here."""
     scenario = load_scenario(simulate) if simulate is not None else None
+    feeds.base_url(config)  # a bad --public-url fails here, not on the first feed request
     services = channel_services(config)
     state = build_state(config)
     listener = listen(config.host, config.port)

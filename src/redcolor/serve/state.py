@@ -103,7 +103,7 @@ class ServerState:
     _area_ids: frozenset[int] = field(init=False)
     areas_json: bytes = field(init=False)
     _geojson: bytes | None = field(init=False, default=None)
-    _documents: dict[str, tuple[int, str, bytes]] = field(init=False, default_factory=dict)
+    _documents: dict[str, tuple[int, bytes]] = field(init=False, default_factory=dict)
     sirens: SirenBoard = field(init=False)
     siren_links: dict[str, Any] = field(init=False, default_factory=dict)
 
@@ -147,14 +147,14 @@ class ServerState:
         network downloads when it opens the map during an attack)."""
         return gzip.compress(self.areas_geojson, compresslevel=9, mtime=0)
 
-    def document(self, name: str, build: Callable[[], bytes], variant: str = "") -> bytes:
-        """A document derived from the log, rebuilt only when the log has grown (or when asked
-        for another ``variant``; one is kept per name, so request data cannot grow the cache)."""
+    def document(self, name: str, build: Callable[[], bytes]) -> bytes:
+        """A document derived from the log, rebuilt only when the log has grown (one is kept per
+        name, and nothing a request sends goes into it)."""
         cached = self._documents.get(name)
-        if cached is not None and cached[:2] == (self.hub.last_seq, variant):
-            return cached[2]
+        if cached is not None and cached[0] == self.hub.last_seq:
+            return cached[1]
         body = build()
-        self._documents[name] = (self.hub.last_seq, variant, body)
+        self._documents[name] = (self.hub.last_seq, body)
         return body
 
     def check_area_ids(self, ids: list[int]) -> frozenset[int]:

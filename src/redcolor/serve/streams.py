@@ -26,6 +26,9 @@ from redcolor.serve.state import ServerState
 
 router = APIRouter()
 MAX_FILTER_AREAS = 2000
+# The longest ``areas`` a client may send: MAX_FILTER_AREAS ids of up to 9 digits, each followed
+# by a comma it may percent-encode (what browsers' URLSearchParams does).
+MAX_AREAS_QUERY_BYTES = MAX_FILTER_AREAS * len("123456789%2C")
 RAW_WS_EXTENSION = "redcolor.raw_ws"
 DROP_CLOSE_CODE = 1013  # "try again later" (RFC 6455 section 7.4.1 registry)
 
@@ -201,7 +204,10 @@ async def stream(websocket: WebSocket) -> None:
 async def events(
     request: Request,
     since: Annotated[str | None, Query(max_length=20, description="last seq you hold")] = None,
-    areas: Annotated[str | None, Query(max_length=4000, description="area ids, 1,2,3")] = None,
+    areas: Annotated[
+        str | None,
+        Query(max_length=MAX_AREAS_QUERY_BYTES, description=f"<= {MAX_FILTER_AREAS} ids, 1,2,3"),
+    ] = None,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     state: ServerState = request.app.state.redcolor
