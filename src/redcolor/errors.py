@@ -29,3 +29,11 @@ class MeasurementError(InputError):
 
 class StoreError(RedcolorError):
     """The alert store cannot be opened or written."""
+
+
+class AuthError(RedcolorError):
+    """A credential is missing, unknown, revoked or wrong (HTTP 401)."""
+
+
+class ForbiddenError(AuthError):
+    """A valid credential that does not allow this action: wrong role, id or areas (HTTP 403)."""

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from redcolor.errors import NotFoundError, RedcolorError, StoreError
+from redcolor.errors import AuthError, ForbiddenError, NotFoundError, RedcolorError, StoreError
 from redcolor.serve import feeds, push, rest, sirens, streams
 from redcolor.serve.state import ServerState
 
@@ -29,6 +29,8 @@ def _status_of(exc: RedcolorError) -> int:
         return 404
     if isinstance(exc, StoreError):
         return 503
+    if isinstance(exc, AuthError):
+        return 403 if isinstance(exc, ForbiddenError) else 401
     return 400  # InputError and any other user-facing error
 
 

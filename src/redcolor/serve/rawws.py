@@ -54,6 +54,10 @@ class _RawSocket:
         proto = self._proto
         return bool(proto.close_sent or proto.transport.is_closing())
 
+    def abort(self) -> None:
+        """Cut the connection now (a peer too stalled to take even a close frame)."""
+        self._proto.transport.abort()
+
     def limit_kernel_buffer(self, sndbuf_bytes: int) -> None:
         sock = self._proto.transport.get_extra_info("socket")
         if sock is not None:
