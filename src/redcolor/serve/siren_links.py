@@ -102,6 +102,7 @@ class SirenLink:
             except _GONE:
                 return  # the reader sees the disconnect and ends the session
             self._on_sent(command)
+            await asyncio.sleep(0)  # a send that did not block never yielded: let others run
 
     async def close(self) -> None:
         """Close with the drop reason; cut the connection when the close frame cannot be written
