@@ -312,3 +312,48 @@ def test_cli_sirens_simulate_unreachable_server_is_one_line(capsys, tmp_path) ->
     assert main([*argv, "--db", str(tmp_path / "a.db")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("redcolor: error: cannot read the area list") and "\n" not in err
+
+
+async def test_status_is_per_siren_and_needs_a_token(start_server, meron_ids) -> None:
+    server = start_server()
+    s1 = _token(server, "s1", [meron_ids[0]])
+    _token(server, "s2", [meron_ids[1]])
+    edge = _token(server, "edge-1", None, role="edge")
+    sensor = _token(server, "radar-1", None, role="sensor")
+    url = f"{server.http}/v1/sirens"
+    async with _connect(server, s1), httpx.AsyncClient() as http:
+        await until(lambda: "s1" in server.state.siren_links)
+        assert (await http.get(url)).status_code == 401
+        assert (await http.get(url, headers={"Authorization": "Bearer rc_x"})).status_code == 401
+        bearer = {"Authorization": f"Bearer {sensor}"}
+        assert (await http.get(url, headers=bearer)).status_code == 403
+        own = (await http.get(url, headers={"Authorization": f"Bearer {s1}"})).json()
+        assert [(e["siren"], e["connected"], e["areas"]) for e in own] == [
+            ("s1", True, [meron_ids[0]])
+        ]
+        every = (await http.get(url, headers={"Authorization": f"Bearer {edge}"})).json()
+        assert [(e["siren"], e["connected"]) for e in every] == [("s1", True), ("s2", False)]
+        assert every[0]["sent"] == 0 and every[0]["ack_timeouts"] == 0
+
+
+def test_cli_sirens_simulate_with_tokens_from_db_and_file(start_server, meron_ids, capsys):
+    server = start_server()
+    area = meron_ids[0]
+    server.writer.event("x", "alert", [area])  # sirens connecting now are activated at once
+    db = server.state.store.path
+    common = ["sirens", "simulate", "--url", server.ws, "--duration-s", "1.5"]
+    assert main([*common, "--count", "2", "--areas", str(area), "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "sim-1: activate" in out and "2 of 2 sirens received commands" in out
+    assert main([*common, "--count", "2", "--areas", str(area), "--db", db]) == 0  # again
+    assert "2 of 2 sirens received commands" in capsys.readouterr().out
+    tokens_file = Path(db).parent / "tokens.json"
+    tokens_file.write_text(json.dumps({"field-7": _token(server, "field-7", [area])}))
+    assert main([*common, "--tokens-file", str(tokens_file)]) == 0
+    assert "field-7: activate" in capsys.readouterr().out
+    tokens_file.write_text(json.dumps({"field-8": "rc_" + "0" * 12 + "_" + "0" * 64}))
+    assert main([*common, "--tokens-file", str(tokens_file)]) == 2
+    assert "refused a siren's connection: HTTP 401" in capsys.readouterr().err
+    tokens_file.write_text("[1, 2]")
+    assert main([*common, "--tokens-file", str(tokens_file)]) == 2
+    assert "cannot read tokens file" in capsys.readouterr().err

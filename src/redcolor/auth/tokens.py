@@ -181,9 +181,12 @@ class TokenStore:
         if match is None:
             raise AuthError("malformed token: expected rc_<id>_<secret>")
         token_id, secret = match.groups()
-        row = self._db.execute(
-            f"SELECT {_COLUMNS}, digest FROM tokens WHERE id = ?", (token_id,)
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS}, digest FROM tokens WHERE id = ?", (token_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read token store {self.path}: {exc}") from exc
         given = _digest(secret)
         if row is None or not hmac.compare_digest(bytes(row[-1]), given):
             raise AuthError("unknown or wrong token")

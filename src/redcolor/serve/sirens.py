@@ -35,7 +35,7 @@ from redcolor.bus.follow import consume
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.hub import ResumeCursor
 from redcolor.channels.sirens import Command
-from redcolor.errors import AuthError, ForbiddenError, RedcolorError
+from redcolor.errors import AuthError, ForbiddenError, RedcolorError, StoreError
 from redcolor.model import EVENT_DECODER
 from redcolor.serve.siren_links import SirenLink
 from redcolor.serve.siren_reports import SirenStats, summary
@@ -56,6 +56,8 @@ _ACK = msgspec.json.Decoder(Ack)
 
 
 def _status_of(exc: RedcolorError) -> int:
+    if isinstance(exc, StoreError):
+        return 503
     if isinstance(exc, ForbiddenError):
         return 403
     return 401 if isinstance(exc, AuthError) else 400
