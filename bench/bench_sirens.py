@@ -14,6 +14,8 @@ Measured: for each activation a healthy siren receives, the delay from the momen
 committed to the store (wall clock, the driver) to the moment the siren read it (wall clock, the
 client process); median, p99 and max over all of them, and how many never arrived. The same run
 without the stalled siren is the baseline; the ratio of p99s is what the stalled siren costs.
+A third run replaces the stalled siren by a reading one on the same areas ("busy"): the work of
+serving that many areas without the stall, to tell the cost of the stall from the cost of work.
 
 Run: ``.venv/bin/python bench/bench_sirens.py [--duration-s 60] [--alerts 200] [--sirens 200]``.
 Writes ``bench/results/sirens.json``.
@@ -131,7 +133,14 @@ def _clients(port: int, tokens: dict[str, str], stalled: str | None, deadline_s:
         pipe.send(("error", repr(exc)))
 
 
-def run(args: argparse.Namespace, with_stalled: bool, log) -> dict:
+CASES = {
+    "baseline": "no extra siren",
+    "stalled": "plus one never-reading siren on every area",
+    "busy": "plus one reading siren on every area (the stalled one's work, without the stall)",
+}
+
+
+def run(args: argparse.Namespace, case: str, log) -> dict:
     from redcolor.alerts.store import SQLiteEventStore
     from redcolor.auth import TokenStore
     from redcolor.geo import load_areas
@@ -146,7 +155,11 @@ def run(args: argparse.Namespace, with_stalled: bool, log) -> dict:
         f"h-{i}": tokens_db.add(f"h-{i}", "siren", frozenset({a}))[1]
         for i, a in enumerate(area_ids)
     }
-    stalled = tokens_db.add("a-stalled", "siren", frozenset(area_ids))[1] if with_stalled else None
+    stalled = None
+    if case == "stalled":
+        stalled = tokens_db.add("a-stalled", "siren", frozenset(area_ids))[1]
+    elif case == "busy":
+        tokens["a-busy"] = tokens_db.add("a-busy", "siren", frozenset(area_ids))[1]
     tokens_db.close()
     siren_of_area = {a: f"h-{i}" for i, a in enumerate(area_ids)}
     port_q: mp.Queue = ctx.Queue()
@@ -163,7 +176,7 @@ def run(args: argparse.Namespace, with_stalled: bool, log) -> dict:
         clients.start()
         if not mine.poll(120) or (msg := mine.recv())[0] != "ready":
             raise RuntimeError(f"clients did not connect: {msg if mine.poll(0) else 'timeout'}")
-        log(f"{len(tokens)} healthy sirens connected" + (", one stalled" if stalled else ""))
+        log(f"{case}: {args.sirens} sirens connected, {CASES[case]}")
         committed: dict[str, float] = {}
         expected: dict[str, list[str]] = {}
         pending_end: list[tuple[float, AlertEvent]] = []
@@ -222,7 +235,7 @@ def run(args: argparse.Namespace, with_stalled: bool, log) -> dict:
     delays_ms.sort()
     drops = dict(re.findall(r'redcolor_siren_dropped_total\{reason="(\w+)"\} (\S+)', metrics))
     return {
-        "stalled": with_stalled,
+        "case": case,
         "activations": len(delays_ms),
         "missing": missing,
         "median_ms": statistics.median(delays_ms),
@@ -241,20 +254,20 @@ def main() -> None:
     parser.add_argument("--per-alert", type=int, default=100, help="areas per alert")
     args = parser.parse_args()
     log = lambda text: print(time.strftime("%H:%M:%S"), text, flush=True)  # noqa: E731
-    results = [run(args, False, log), run(args, True, log)]
-    base, stalled = results
+    results = [run(args, case, log) for case in CASES]
+    base, stalled, busy = results
     for r in results:
-        label = "with a stalled siren" if r["stalled"] else "baseline (no stalled siren)"
         print(
-            f"{label}: {r['activations']} activations, {r['missing']} missing; delay median "
+            f"{r['case']}: {r['activations']} activations, {r['missing']} missing; delay median "
             f"{r['median_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; "
             f"stalled connections {r['stalled_connections']}, drops {r['dropped']}"
         )
-    print(
-        f"stalled / baseline: median x{stalled['median_ms'] / base['median_ms']:.2f}, "
-        f"p99 x{stalled['p99_ms'] / base['p99_ms']:.2f} "
-        f"(+{stalled['p99_ms'] - base['p99_ms']:.1f} ms at p99)"
-    )
+    for name, ref in (("baseline", base), ("busy", busy)):
+        print(
+            f"stalled / {name}: median x{stalled['median_ms'] / ref['median_ms']:.2f}, "
+            f"p99 x{stalled['p99_ms'] / ref['p99_ms']:.2f} "
+            f"({stalled['p99_ms'] - ref['p99_ms']:+.1f} ms at p99)"
+        )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "sirens.json").write_text(json.dumps(results, indent=1))
 

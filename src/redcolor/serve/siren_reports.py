@@ -62,6 +62,7 @@ class SirenReports:
     refused: Tally = field(default_factory=Tally)
     dropped: Tally = field(default_factory=Tally)
     missed: Tally = field(default_factory=Tally)
+    unreadable: Tally = field(default_factory=Tally)
 
     def of(self, siren: str) -> SirenStats:
         """The totals of an authenticated siren (callers pass only token-bound ids)."""

@@ -132,7 +132,7 @@ async def _read_acks(state: ServerState, link: SirenLink) -> None:
         try:
             ack = _ACK.decode(message.get("text") or message.get("bytes") or b"")
         except msgspec.DecodeError:
-            state.siren_reports.missed.add("unreadable message")
+            state.siren_reports.unreadable.add(link.siren)
             continue
         latency = state.sirens.ack(link.siren, ack.cmd, time.monotonic())
         if latency is not None:
@@ -217,6 +217,8 @@ def _report(state: ServerState, now_s: float) -> None:
             state.sirens.ack_deadline_s,
             summary(counts),
         )
+    if counts := reports.unreadable.due(now_s):
+        log.info("sirens: unreadable messages ignored (%s)", summary(counts))
     if counts := reports.dropped.due(now_s):
         log.warning("sirens dropped: %s", summary(counts))
     if counts := reports.refused.due(now_s):
