@@ -253,6 +253,13 @@ async def test_restart_rebuilds_who_sounds_from_the_log(tmp_path, areas, start_s
             await _command(ws, timeout_s=0.5)  # nothing for the ended, expired, pre-alerted
 
 
+def _established(sock: socket.socket) -> bool:
+    try:
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] == 1  # ESTABLISHED
+    except OSError:  # the client library saw the reset and closed the socket
+        return False
+
+
 def _stalled_socket(port: int) -> socket.socket:
     """A TCP connection whose receive buffer is as small as the kernel allows."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -286,6 +293,7 @@ async def test_a_stalled_siren_delays_no_other(start_server, areas, queue_items,
         dropped = server.state.metrics.siren_dropped.labels(reason)
         await until(lambda: dropped._value.get() == 1, timeout_s=5)
         await until(lambda: "a-stalled" not in server.state.siren_links)
+        await until(lambda: not _established(sock))  # reset, not left holding its bytes
 
 
 def test_cli_sirens_simulate_rejects_bad_areas(capsys, tmp_path) -> None:

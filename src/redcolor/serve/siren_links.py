@@ -3,8 +3,8 @@
 The event task only *offers* commands (:meth:`SirenLink.offer`, never awaits), so one siren that
 stops reading can hold up nobody else: its commands wait in its own queue of ``queue_items`` and
 its own task sends them, each send bounded by ``send_timeout_s``. A siren whose queue overflows or
-whose send times out is dropped: its connection is closed with the reason (or cut, when even the
-close frame cannot be written), and when it reconnects the board re-sends the state of its areas.
+whose send times out is dropped: its connection is reset (it reads nothing, not even a close
+frame), and when it reconnects the board re-sends the state of its areas.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ CLOSE_TIMEOUT_S = 0.5
 CLOSE_CODES = {"queue_full": 1013, "send_timeout": 1013, "replaced": 1000, "revoked": 1008}
 
 
+STALLED = frozenset({"queue_full", "send_timeout"})
+
+
 class Abortable(Protocol):
+    def buffered(self) -> int: ...
     def abort(self) -> None: ...
 
 
@@ -105,16 +109,20 @@ class SirenLink:
             await asyncio.sleep(0)  # a send that did not block never yielded: let others run
 
     async def close(self) -> None:
-        """Close with the drop reason; cut the connection when the close frame cannot be written
-        (a siren that stopped reading leaves the send side blocked)."""
+        """Close with the drop reason. A stalled siren (``STALLED``) reads nothing, not even a
+        close frame, and a graceful close would keep its socket and unsent bytes for good: it is
+        reset at once. Others get the close frame, and are reset if it has not drained within
+        ``CLOSE_TIMEOUT_S``."""
         reason = self.reason or "closed"
-        with contextlib.suppress(TimeoutError, *_GONE):
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await self.websocket.close(CLOSE_CODES.get(reason, 1000), reason)
-                return
         raw: Abortable | None = self.websocket.scope.get("extensions", {}).get(RAW_WS_EXTENSION)
-        if raw is not None:
-            raw.abort()
+        if reason not in STALLED or raw is None:
+            with contextlib.suppress(TimeoutError, *_GONE):
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await self.websocket.close(CLOSE_CODES.get(reason, 1000), reason)
+                await asyncio.sleep(CLOSE_TIMEOUT_S)
+            if raw is None or raw.buffered() == 0:
+                return
+        raw.abort()
 
     def status(self) -> dict[str, Any]:
         return {
