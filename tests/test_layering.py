@@ -13,6 +13,7 @@ ORDER = [
     "prediction",
     "warning",
     "alerts",
+    "auth",
     "bus",
     "channels",
     "pipeline",

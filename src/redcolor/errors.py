@@ -32,7 +32,11 @@ class StoreError(RedcolorError):
 
 
 class AuthError(RedcolorError):
-    """A change without the credential it needs, or with a wrong one."""
+    """A credential is missing, unknown, revoked or wrong (HTTP 401)."""
+
+
+class ForbiddenError(AuthError):
+    """A valid credential that does not allow this action: wrong role, id or areas (HTTP 403)."""
 
 
 class ConflictError(RedcolorError):

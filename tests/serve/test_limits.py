@@ -140,3 +140,17 @@ def test_client_key_counts_ipv6_by_64():
     assert one == client_key({"client": ("2001:db8:1:2:ffff::9", 2)}) == "2001:db8:1:2::/64"
     assert client_key({"client": ("::ffff:192.0.2.1", 1)}) == "192.0.2.1"
     assert client_key({}) == "unknown"
+
+
+async def test_a_get_declaring_a_chunked_body_it_never_sends_is_answered(store, areas):
+    """A GET's body is not waited for: the fuzz found a GET with ``Transfer-Encoding: chunked``
+    and no body left unanswered while the limit waited for the body's end."""
+    with (
+        LiveServer(make_state(store, areas)) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock,
+    ):
+        sock.sendall(
+            b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        head = await asyncio.wait_for(asyncio.to_thread(sock.recv, 4096), 5)
+    assert head.startswith(b"HTTP/1.1 200"), head[:100]

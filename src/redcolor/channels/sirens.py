@@ -13,13 +13,20 @@ confrontation-line area still hears a siren).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
 
+from redcolor.channels.active import ActiveArea
 from redcolor.model import AlertEvent
 
 MIN_SOUND_S = 15
+
+
+def sound_s(shelter_s: int) -> int:
+    """How long a siren sounds for an area whose shelter time is ``shelter_s``."""
+    return max(shelter_s, MIN_SOUND_S)
 
 
 class Command(msgspec.Struct, frozen=True):
@@ -50,6 +57,16 @@ class SirenBoard:
     _sounding: dict[int, tuple[str, int, int]] = field(default_factory=dict)
     _pending: dict[int, _Pending] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def restore(self, active: Iterable[ActiveArea]) -> None:
+        """Seed who sounds from the active view folded from the stored log (a restart).
+
+        Every area whose most urgent open alert is past the pre-alert sounds again, so a siren
+        reconnecting to it is activated; the view already leaves out ended and expired alerts.
+        """
+        for area in active:
+            if area.stage != "pre_alert":
+                self._sounding[area.area_id] = (area.alert_id, area.seq, sound_s(area.shelter_s))
 
     def connect(self, siren: str, area_ids: frozenset[int], now_s: float) -> list[Command]:
         """Register a siren; returns ``activate`` for its areas that are sounding now."""
@@ -86,7 +103,7 @@ class SirenBoard:
         touched: dict[int, int] = {}
         for area in event.areas:
             if action == "activate":
-                duration_s = max(area.shelter_s, MIN_SOUND_S)
+                duration_s = sound_s(area.shelter_s)
                 self._sounding[area.id] = (event.id, event.seq, duration_s)
                 touched[area.id] = duration_s
             elif self._sounding.get(area.id, ("",))[0] == event.id:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -58,15 +59,34 @@ def register(app: typer.Typer) -> None:
         url: str = typer.Option("ws://127.0.0.1:8080", help="The redcolor server."),
         silent: int = typer.Option(0, min=0, help="How many never acknowledge."),
         duration_s: float | None = typer.Option(None, help="Stop after this many seconds."),
+        db: Path | None = typer.Option(
+            None,
+            help="On the server's host: its alert store, where each simulated siren sim-N gets "
+            "a fresh token bound to its area.",
+        ),
+        tokens_file: Path | None = typer.Option(
+            None,
+            help='Instead of --db: a JSON file {"siren id": "rc_...token"} from `redcolor '
+            "tokens add`; each siren covers its token's areas (--count, --areas unused).",
+        ),
     ) -> None:
         """Run COUNT simulated sirens that sound on alerts and acknowledge every command."""
-        from redcolor.channels.siren_sim import make_sirens
+        from websockets.exceptions import InvalidStatus
 
-        if silent > count:
-            raise InputError("--silent must be at most --count")
-        area_ids = _parse_ids(areas) if areas is not None else _nearest(url, near, count)
+        from redcolor.channels.siren_sim import make_sirens, provision_tokens, sirens_from_file
+
+        if (db is None) == (tokens_file is None):
+            raise InputError("simulated sirens need tokens: give --db or --tokens-file")
+        if tokens_file is not None:
+            fleet = sirens_from_file(tokens_file, silent)
+            count = len(fleet)
+        else:
+            if silent > count:
+                raise InputError("--silent must be at most --count")
+            area_ids = _parse_ids(areas) if areas is not None else _nearest(url, near, count)
+            fleet = make_sirens(count, area_ids, silent)
+            provision_tokens(db, fleet)
         console = Console()
-        fleet = make_sirens(count, area_ids, silent)
 
         def show(siren, command) -> None:
             console.print(
@@ -79,10 +99,13 @@ def register(app: typer.Typer) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*tasks), duration_s)
 
-        console.print(f"{count} sirens over areas {area_ids} -> {url}")
+        console.print(f"{count} sirens -> {url}")
         try:
             asyncio.run(main())
         except OSError as exc:
             raise InputError(f"cannot reach {url}: {exc}") from None
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            raise InputError(f"{url} refused a siren's connection: HTTP {status}") from None
         sounded = sum(1 for s in fleet if s.log)
         console.print(f"{sounded} of {count} sirens received commands")

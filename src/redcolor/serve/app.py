@@ -18,6 +18,7 @@ from redcolor.errors import (
     AuthError,
     CapacityError,
     ConflictError,
+    ForbiddenError,
     LimitError,
     NotFoundError,
     RedcolorError,
@@ -39,7 +40,7 @@ def _status_of(exc: RedcolorError) -> int:
     if isinstance(exc, StoreError):
         return 503
     if isinstance(exc, AuthError):
-        return 403
+        return 403 if isinstance(exc, ForbiddenError) else 401
     if isinstance(exc, ConflictError):
         return 409
     if isinstance(exc, LimitError):

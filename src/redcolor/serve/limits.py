@@ -59,6 +59,12 @@ class BodyLimitMiddleware:
         if not chunked:
             await self.app(scope, receive, send)  # the server reads no more than Content-Length
             return
+        if scope["method"] in BODILESS_METHODS:
+            # Routes of these methods read no body, so a chunked one is not waited for (a client
+            # that declares one and sends nothing must still get its answer); should a route
+            # read it all the same, it is cut off at the limit.
+            await self.app(scope, _capped(receive, limit), send)
+            return
         messages: list[dict[str, Any]] = []
         size = 0
         while True:
@@ -79,6 +85,25 @@ class BodyLimitMiddleware:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+
+BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _capped(receive: Any, limit: int) -> Any:
+    """``receive`` that reports a disconnect once more than ``limit`` body bytes have come."""
+    size = 0
+
+    async def capped() -> dict[str, Any]:
+        nonlocal size
+        message: dict[str, Any] = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                return {"type": "http.disconnect"}
+        return message
+
+    return capped
 
 
 async def _drain(receive: Any, budget_bytes: int) -> None:

@@ -60,8 +60,13 @@ class Metrics:
         )
         self.siren_ack_timeouts = Counter(
             "redcolor_siren_ack_timeouts",
-            "Siren commands not acknowledged within the deadline",
-            ["siren"],
+            "Siren commands not acknowledged within the deadline (per siren: GET /v1/sirens)",
+            registry=r,
+        )
+        self.siren_dropped = Counter(
+            "redcolor_siren_dropped",
+            "Siren connections dropped (queue_full, send_timeout, replaced, revoked)",
+            ["reason"],
             registry=r,
         )
         self.siren_ack_latency = Histogram(

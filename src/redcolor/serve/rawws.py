@@ -28,6 +28,7 @@ most at rate-limited ``info`` (:func:`redcolor.serve.httpproto.edge_logger`):
 from __future__ import annotations
 
 import socket
+import struct
 from collections.abc import Generator
 from typing import Any
 
@@ -76,6 +77,17 @@ class _RawSocket:
     def is_closing(self) -> bool:
         proto = self._proto
         return bool(proto.close_sent or proto.transport.is_closing())
+
+    def abort(self) -> None:
+        """Cut the connection now (a peer too stalled to take even a close frame).
+
+        With a zero linger the kernel resets the connection and frees its send buffer at once,
+        instead of holding the unsent bytes (up to megabytes) for minutes of retries.
+        """
+        sock = self._proto.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._proto.transport.abort()
 
     def limit_kernel_buffer(self, sndbuf_bytes: int) -> None:
         sock = self._proto.transport.get_extra_info("socket")

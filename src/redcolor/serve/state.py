@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import msgspec
 
 from redcolor.alerts.store import SQLiteEventStore
+from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.hub import Hub, Subscriber
@@ -21,6 +22,7 @@ from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
 from redcolor.model import EVENT_DECODER
 from redcolor.serve.metrics import Metrics
+from redcolor.serve.siren_reports import SirenReports
 
 
 class AreaLike(Protocol):
@@ -61,6 +63,8 @@ class ServeConfig:
     dropped (``ws_sndbuf_bytes``, when set, also caps the kernel's send buffer per WebSocket, so
     a stalled client is noticed after that much rather than after the kernel's autotuned
     megabytes); ``poll_s`` is how often the store is polled when no in-process writer notifies.
+    A siren is dropped when more than ``siren_queue_items`` commands wait for it or one send
+    takes over ``siren_send_timeout_s``.
     """
 
     db: Path
@@ -87,6 +91,8 @@ class ServeConfig:
     """Push subscription changes per client address per minute, after a burst of ``push_burst``."""
     push_burst: int = 10
     siren_ack_s: float = 1.0
+    siren_send_timeout_s: float = 2.0
+    siren_queue_items: int = 256
 
 
 @dataclass
@@ -106,14 +112,18 @@ class ServerState:
     _documents: dict[str, tuple[int, bytes]] = field(init=False, default_factory=dict)
     sirens: SirenBoard = field(init=False)
     siren_links: dict[str, Any] = field(init=False, default_factory=dict)
+    siren_reports: SirenReports = field(init=False, default_factory=SirenReports)
+    tokens: TokenStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.sirens = SirenBoard(ack_deadline_s=self.config.siren_ack_s)
+        self.tokens = TokenStore(self.store.path)  # the same SQLite file as the event log
         self._area_ids = frozenset(a.id for a in self.areas.areas)
         self.areas_json = msgspec.json.encode([_area_summary(a) for a in self.areas.areas])
         # Rebuild the active view from the log, then stream from its end.
         for row_event in self.store.iter_all():
             self.active.apply(row_event)
+        self.sirens.restore(self.active.areas(self.now_unix_s()))
         self.hub = Hub(last_seq=self.store.last_seq(), on_drop=self._on_drop)
         self.metrics.last_seq.set(self.hub.last_seq)
         self.follower = StoreFollower(
