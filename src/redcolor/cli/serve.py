@@ -30,6 +30,16 @@ def register(app: typer.Typer) -> None:
         nats_follow: str | None = typer.Option(
             None, help="Edge mode: copy the log from NATS JetStream into --db and serve it."
         ),
+        nats_user: str | None = typer.Option(None, help="NATS user name."),
+        nats_password_file: Path | None = typer.Option(
+            None, help="File holding the NATS password (or set REDCOLOR_NATS_PASSWORD)."
+        ),
+        signing_key: Path | None = typer.Option(
+            None, help="With --nats-publish: Ed25519 key the core signs events with (made 0600)."
+        ),
+        verify_key: Path | None = typer.Option(
+            None, help="With --nats-follow: the core's public key; unsigned events are refused."
+        ),
         push_dir: Path | None = typer.Option(
             None, help="Turn on Web Push; VAPID keys and subscriptions are kept here."
         ),
@@ -48,5 +58,9 @@ def register(app: typer.Typer) -> None:
             push_dir=push_dir,
             nats_publish_url=nats_publish,
             nats_follow_url=nats_follow,
+            nats_user=nats_user,
+            nats_password_file=nats_password_file,
+            signing_key=signing_key,
+            verify_key=verify_key,
         )
         run_server(config, simulate=simulate, speed=speed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -13,7 +14,9 @@ import uvicorn
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.frames import EventFrames
-from redcolor.bus.jetstream import StreamSpec, publish_log, replicate
+from redcolor.bus.jetstream import StreamSpec, check_nats_url, publish_log, replicate
+from redcolor.bus.keys import load_or_create_signing_key, load_public_key
+from redcolor.bus.signing import Signer
 from redcolor.channels.mqtt import parse_broker, run_mqtt
 from redcolor.errors import InputError
 from redcolor.serve.app import Service, create_app
@@ -22,6 +25,7 @@ from redcolor.serve.state import ServeConfig, ServerState
 from redcolor.sim.scenario import Scenario, load_scenario
 
 log = logging.getLogger("redcolor.serve")
+NATS_PASSWORD_ENV = "REDCOLOR_NATS_PASSWORD"
 
 
 def uvicorn_config(
@@ -115,20 +119,58 @@ def channel_services(config: ServeConfig) -> list[Service]:
     if config.nats_publish_url and config.nats_follow_url:
         raise InputError("a server either publishes its log to NATS or follows one, not both")
     if config.nats_publish_url:
-        publish_spec = StreamSpec(url=config.nats_publish_url)
+        if config.signing_key is None:
+            raise InputError("--nats-publish needs --signing-key FILE (made on first use)")
+        publish_spec = _stream_spec(config, config.nats_publish_url)
+        signer = Signer(load_or_create_signing_key(config.signing_key))
 
         async def nats_publish(state: ServerState) -> None:
-            await publish_log(state.store, publish_spec)
+            reconnects = state.metrics.bus_reconnects.labels("publish").inc
+            await publish_log(state.store, publish_spec, signer, on_reconnect=reconnects)
 
         services.append(nats_publish)
     if config.nats_follow_url:
-        follow_spec = StreamSpec(url=config.nats_follow_url)
+        if config.verify_key is None:
+            raise InputError(
+                "--nats-follow needs --verify-key FILE, the core's public key"
+                " (redcolor keys public --signing-key FILE)"
+            )
+        follow_spec = _stream_spec(config, config.nats_follow_url)
+        verify_key = load_public_key(config.verify_key)
 
         async def nats_follow(state: ServerState) -> None:
-            await replicate(follow_spec, state.store, on_append=state.follower.notify)
+            refused = state.metrics.bus_rejected
+            await replicate(
+                follow_spec,
+                state.store,
+                verify_key,
+                on_append=state.follower.notify,
+                on_refused=lambda reason: refused.labels(reason).inc(),
+                on_reconnect=state.metrics.bus_reconnects.labels("follow").inc,
+            )
 
         services.append(nats_follow)
     return services
+
+
+def _stream_spec(config: ServeConfig, url: str) -> StreamSpec:
+    """The checked URL and the NATS login: the password from ``nats_password_file`` or the
+    ``REDCOLOR_NATS_PASSWORD`` environment variable, never from the command line."""
+    check_nats_url(url)
+    password = os.environ.get(NATS_PASSWORD_ENV)
+    if config.nats_password_file is not None:
+        try:
+            password = config.nats_password_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(
+                f"cannot read NATS password file {config.nats_password_file}: {exc}"
+            ) from None
+    if (config.nats_user is None) != (password is None):
+        raise InputError(
+            "--nats-user needs a password (--nats-password-file or $" + NATS_PASSWORD_ENV + ")"
+            " and a password needs --nats-user"
+        )
+    return StreamSpec(url=url, user=config.nats_user, password=password)
 
 
 def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.0) -> None:

@@ -77,6 +77,10 @@ class ServeConfig:
     mqtt_url: str | None = None
     nats_publish_url: str | None = None
     nats_follow_url: str | None = None
+    nats_user: str | None = None
+    nats_password_file: Path | None = None
+    signing_key: Path | None = None
+    verify_key: Path | None = None
     push_dir: Path | None = None
     siren_ack_s: float = 1.0
 
