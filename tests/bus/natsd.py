@@ -59,6 +59,7 @@ class NatsServer:
 
     def __post_init__(self) -> None:
         self.port = self.port or _free_port()
+        self.root.mkdir(parents=True, exist_ok=True)
         self.store_dir = self.root / "js"
         self.config = self.root / "nats.conf"
         perms = permissions()

@@ -54,35 +54,6 @@ class EventStore(Protocol):
 
     def append(self, events: Sequence[AlertEvent]) -> list[AlertEvent]: ...
 
-    def append_replica(self, event: AlertEvent, body: bytes) -> None:
-        """Store another log's event under the seq it carries, ``body`` byte for byte (an edge
-        copying the core's log). StoreError unless ``event.seq`` is exactly the next seq, so the
-        copy can never fall out of step with the original."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-            if event.seq != last + 1:
-                raise StoreError(f"replica event seq {event.seq} does not follow seq {last}")
-            self._insert(event, body)
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
-        finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-
-    def _insert(self, event: AlertEvent, body: bytes) -> None:
-        """One event row and its area index rows (inside the caller's transaction)."""
-        self._db.execute(
-            "INSERT INTO events (seq, id, category, stage, issued_at_unix_s, body)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (event.seq, event.id, event.category, event.stage, event.issued_at_unix_s, body),
-        )
-        self._db.executemany(
-            "INSERT OR IGNORE INTO event_areas (area_id, seq) VALUES (?, ?)",
-            [(area.id, event.seq) for area in event.areas],
-        )
-
     def read_since(self, after_seq: int, limit: int = 1000) -> list[StoredEvent]: ...
 
     def last_seq(self) -> int: ...
@@ -135,6 +106,35 @@ class SQLiteEventStore:
                 self._db.execute("ROLLBACK")
             raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
         return stored
+
+    def append_replica(self, event: AlertEvent, body: bytes) -> None:
+        """Store another log's event under the seq it carries, ``body`` byte for byte (an edge
+        copying the core's log). StoreError unless ``event.seq`` is exactly the next seq, so the
+        copy can never fall out of step with the original."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+            if event.seq != last + 1:
+                raise StoreError(f"replica event seq {event.seq} does not follow seq {last}")
+            self._insert(event, body)
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+        finally:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+
+    def _insert(self, event: AlertEvent, body: bytes) -> None:
+        """One event row and its area index rows (inside the caller's transaction)."""
+        self._db.execute(
+            "INSERT INTO events (seq, id, category, stage, issued_at_unix_s, body)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (event.seq, event.id, event.category, event.stage, event.issued_at_unix_s, body),
+        )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO event_areas (area_id, seq) VALUES (?, ?)",
+            [(area.id, event.seq) for area in event.areas],
+        )
 
     def read_since(self, after_seq: int, limit: int = 1000) -> list[StoredEvent]:
         """Events with ``seq > after_seq`` in ``seq`` order, at most ``limit``."""
