@@ -109,3 +109,11 @@ class NatsServer:
                 self.proc.kill()
                 self.proc.wait(5)
             self.proc = None
+
+
+    def __enter__(self) -> NatsServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
