@@ -33,8 +33,7 @@ SIG_HEADER = "Redcolor-Sig"
 SEQ_HEADER = "Redcolor-Seq"
 MSG_ID_HEADER = "Nats-Msg-Id"
 _DOMAIN = b"redcolor-v1\0"
-_SIG_BYTES = 64
-_SIG_B64_CHARS = 88
+_SIG_B64_CHARS = 88  # a 64-byte signature
 _MAX_SEQ_DIGITS = 18  # below 2**63: the seq fits SQLite's INTEGER and the 8 signed bytes
 MAX_BODY_BYTES = 1 << 20  # NATS's own default max_payload; an alert over 2,000 areas is ~80 KB
 
@@ -115,7 +114,8 @@ def signed_seq(
         sig = base64.b64decode(sig_text, validate=True)
     except (binascii.Error, ValueError):
         return "malformed"
-    if seq < 1 or len(sig) != _SIG_BYTES:
+    # One spelling per message: no leading zeros, no stray bits in the last base64 digit.
+    if seq < 1 or str(seq) != seq_text or base64.b64encode(sig).decode() != sig_text:
         return "malformed"
     try:
         public_key.verify(sig, signed_bytes(stream, seq, body))
