@@ -119,7 +119,7 @@ async def test_forged_unsigned_and_replayed_messages_are_refused_and_seqs_kept(
     await until(lambda: sum(refused.values()) == len(expected))
     assert refused == Refusals(expected)
     assert _bodies(edge) == _bodies(core)
-    assert appended == list(range(1, 11))
+    assert appended[-1] == 10 and appended == sorted(set(appended))  # a notify per batch
     assert await stream_last_seq(natsd.url) == 10 + len(expected)
 
     # An edge restart with forged messages in the stream: it finds its place from its own

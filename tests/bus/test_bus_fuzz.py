@@ -60,7 +60,7 @@ def test_ten_thousand_hostile_messages_are_all_refused_and_the_log_still_flows(t
                 tracemalloc.reset_peak()
             verdict = verifier.check(headers, body)
             assert isinstance(verdict, Accepted)
-            edge.append_replica(verdict.event, verdict.body)
+            edge.append_replica([(verdict.event, verdict.body)])
             verifier.stored(verdict)
         current, peak = tracemalloc.get_traced_memory()
     finally:

@@ -107,16 +107,21 @@ class SQLiteEventStore:
             raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
         return stored
 
-    def append_replica(self, event: AlertEvent, body: bytes) -> None:
-        """Store another log's event under the seq it carries, ``body`` byte for byte (an edge
-        copying the core's log). StoreError unless ``event.seq`` is exactly the next seq, so the
-        copy can never fall out of step with the original."""
+    def append_replica(self, events: Sequence[tuple[AlertEvent, bytes]]) -> None:
+        """Store another log's events under the seqs they carry, each body byte for byte (an
+        edge copying the core's log), in one transaction. StoreError, and nothing stored,
+        unless the seqs run on exactly from this store's last, so the copy can never fall out
+        of step with the original."""
+        if not events:
+            return
         try:
             self._db.execute("BEGIN IMMEDIATE")
             (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-            if event.seq != last + 1:
-                raise StoreError(f"replica event seq {event.seq} does not follow seq {last}")
-            self._insert(event, body)
+            for event, body in events:
+                if event.seq != last + 1:
+                    raise StoreError(f"replica event seq {event.seq} does not follow seq {last}")
+                self._insert(event, body)
+                last = event.seq
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc

@@ -31,12 +31,14 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from redcolor.alerts.store import SQLiteEventStore
-from redcolor.bus.signing import Accepted, EdgeVerifier, Reason, Signer, signed_seq
+from redcolor.bus.signing import Accepted, EdgeVerifier, Reason, Refused, Signer, signed_seq
 from redcolor.errors import InputError, StoreError
+from redcolor.model import AlertEvent
 
 log = logging.getLogger("redcolor.nats")
 _TRANSIENT = (nats.errors.Error, OSError, TimeoutError)
 _SCHEMES = ("nats", "tls")
+_BATCH = 256
 
 
 def check_nats_url(url: str) -> str:
@@ -237,6 +239,20 @@ def _edge_verifier(store: SQLiteEventStore, public_key: Ed25519PublicKey, stream
     return EdgeVerifier(public_key, stream, last, last_body)
 
 
+def _refused(
+    verdict: Refused, stream_seq: int, noise: _Throttled, on_refused: RefusedHook | None
+) -> None:
+    if on_refused is not None:
+        on_refused(verdict.reason)
+    if verdict.reason != "rescanned":
+        noise.warning(
+            "refused bus message at stream seq %d: %s (signed seq %s)",
+            stream_seq,
+            verdict.reason,
+            verdict.seq,
+        )
+
+
 async def replicate(
     spec: StreamSpec,
     store: SQLiteEventStore,
@@ -266,7 +282,7 @@ async def replicate(
                         break
                     except NotFoundError:
                         noise.warning("NATS stream %s does not exist yet", spec.stream)
-                        await asyncio.sleep(1.0)
+                        await backoff.wait()
                 config = api.ConsumerConfig(
                     deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                     opt_start_seq=from_stream_seq,
@@ -279,29 +295,26 @@ async def replicate(
                     config=config,
                 )
                 backoff.reset()
+                batch: list[tuple[AlertEvent, bytes]] = []
                 async for msg in sub.messages:
                     from_stream_seq = msg.metadata.sequence.stream + 1
                     verdict = verifier.check(msg.headers, msg.data)
                     if isinstance(verdict, Accepted):
-                        store.append_replica(verdict.event, verdict.body)
                         verifier.stored(verdict)
+                        batch.append((verdict.event, verdict.body))
+                    else:
+                        _refused(verdict, from_stream_seq - 1, refusals, on_refused)
+                        if verdict.reason == "foreign_log":
+                            raise StoreError(
+                                f"{store.path} is not a copy of the log on stream"
+                                f" {spec.stream}: its event {verifier.last_seq} differs"
+                            )
+                    # One transaction for what arrived together (a catch-up), none held back.
+                    if batch and (sub.pending_msgs == 0 or len(batch) >= _BATCH):
+                        store.append_replica(batch)
+                        batch.clear()
                         if on_append is not None:
                             on_append()
-                        continue
-                    if on_refused is not None:
-                        on_refused(verdict.reason)
-                    if verdict.reason == "foreign_log":
-                        raise StoreError(
-                            f"{store.path} is not a copy of the log on stream {spec.stream}:"
-                            f" its event {verifier.last_seq} differs from the core's"
-                        )
-                    if verdict.reason != "rescanned":
-                        refusals.warning(
-                            "refused bus message at stream seq %d: %s (signed seq %s)",
-                            from_stream_seq - 1,
-                            verdict.reason,
-                            verdict.seq,
-                        )
         except _TRANSIENT as exc:
             noise.warning("NATS edge: %s: %s; reconnecting", type(exc).__name__, exc)
             if on_reconnect is not None:

@@ -179,8 +179,8 @@ class EdgeVerifier:
         self.diverged = False
 
     def check(self, headers: Mapping[str, str] | None, body: bytes) -> Verdict:
-        """Judge one message; on :class:`Accepted` the caller stores it, then calls
-        :meth:`stored`."""
+        """Judge one message; on :class:`Accepted` the caller calls :meth:`stored` and stores
+        it."""
         if self.diverged:
             return Refused("foreign_log")
         seq = signed_seq(self.public_key, self.stream, headers, body)
@@ -210,6 +210,7 @@ class EdgeVerifier:
         return Accepted(seq, body, event)
 
     def stored(self, accepted: Accepted) -> None:
-        """The accepted event is durable: the next one must follow it."""
+        """The accepted event is taken (stored, or in the batch about to be): the next one
+        must follow it. If storing then fails, start again from the store."""
         self.last_seq = accepted.seq
         self._last_body = None
