@@ -5,6 +5,7 @@ out a NATS outage and restarts."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import nats
 import pytest
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.jetstream import publish_log, replicate
 from redcolor.bus.signing import Signer
-from redcolor.errors import StoreError
+from redcolor.errors import InputError, StoreError
 
 from .busutil import (
     Refusals,
@@ -41,6 +42,15 @@ async def test_anonymous_and_wrong_password_cannot_connect(natsd) -> None:
     for kw in ({}, {"user": "core", "password": "wrong"}):
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):
             await nats.connect(natsd.url, allow_reconnect=False, connect_timeout=2, **kw)
+
+
+async def test_a_refused_login_stops_the_service_with_one_line(tmp_path, natsd, signer) -> None:
+    store = SQLiteEventStore(tmp_path / "edge.db")
+    wrong = dataclasses.replace(spec(natsd.url, "edge"), password="wrong")
+    with pytest.raises(InputError, match="refused the login of user 'edge'"):
+        await asyncio.wait_for(replicate(wrong, store, signer.public_key), 10)
+    with pytest.raises(InputError, match="refused the login of user None"):
+        await asyncio.wait_for(publish_log(store, spec(natsd.url, None), signer), 10)
 
 
 async def test_an_edge_credential_cannot_publish(tmp_path, natsd, signer) -> None:

@@ -106,7 +106,13 @@ class _Backoff:
 
 @contextlib.asynccontextmanager
 async def _connection(spec: StreamSpec, name: str, noise: _Throttled) -> AsyncIterator:
+    connecting = True
+
     async def error_cb(exc: Exception) -> None:
+        # Raised here, it leaves nats.connect: a refused login is a configuration error, not
+        # an outage to wait out. (Once connected, a refusal on reconnect is only logged.)
+        if connecting and "authorization violation" in str(exc).lower():
+            raise InputError(f"NATS at {spec.url} refused the login of user {spec.user!r}")
         noise.warning("NATS %s: %s", spec.url, exc)
 
     nc = await nats.connect(
@@ -119,6 +125,7 @@ async def _connection(spec: StreamSpec, name: str, noise: _Throttled) -> AsyncIt
         max_reconnect_attempts=-1,
         error_cb=error_cb,
     )
+    connecting = False
     try:
         yield nc.jetstream(timeout=spec.timeout_s)
     finally:
