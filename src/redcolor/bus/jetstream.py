@@ -31,7 +31,7 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from redcolor.alerts.store import SQLiteEventStore
-from redcolor.bus.signing import Accepted, EdgeVerifier, Reason, Refused, Signer, signed_seq
+from redcolor.bus.signing import Accepted, EdgeVerifier, Reason, Signer, signed_seq
 from redcolor.errors import InputError, StoreError
 from redcolor.model import AlertEvent
 
@@ -155,7 +155,10 @@ async def last_signed(
     js: nats.js.JetStreamContext, spec: StreamSpec, public_key: Ed25519PublicKey, info
 ) -> tuple[int, bytes, int]:
     """The last message in the stream validly signed for it: ``(seq, body, stream_seq)``,
-    ``(0, b"", 0)`` if none. Walks back from the stream's end past anything forged."""
+    ``(0, b"", 0)`` if none. Walks back from the stream's end past anything forged. (A replay
+    of an older event at the very end sends the publisher back to it: it then republishes the
+    events after it, which the stream drops as duplicates within its window and edges refuse
+    as replayed after it: never a loss.)"""
     for stream_seq in range(info.state.last_seq, max(info.state.first_seq, 1) - 1, -1):
         try:
             msg = await js.get_msg(spec.stream, stream_seq)
@@ -240,24 +243,64 @@ async def publish_log(
 RefusedHook = Callable[[Reason], None]
 
 
-def _edge_verifier(store: SQLiteEventStore, public_key: Ed25519PublicKey, stream: str):
-    last = store.last_seq()
-    last_body = store.read_since(last - 1, 1)[0].body if last else None
-    return EdgeVerifier(public_key, stream, last, last_body)
+class _EdgeCopy:
+    """The edge's state across sessions: the verifier, where to read the stream from, and the
+    accepted events not yet committed (flushed whenever the session ends, however it ends, so
+    the verifier's position and the store's never part)."""
+
+    def __init__(
+        self,
+        store: SQLiteEventStore,
+        verifier: EdgeVerifier,
+        on_append: Callable[[], None] | None,
+        on_refused: RefusedHook | None,
+    ) -> None:
+        self.store, self.verifier = store, verifier
+        self.on_append, self.on_refused = on_append, on_refused
+        # The event after the store's last seq L sits at stream seq L + 1 or later (forged
+        # messages only add to the stream), so reading from L cannot miss it.
+        self.from_stream_seq = max(verifier.last_seq, 1)
+        self.batch: list[tuple[AlertEvent, bytes]] = []
+        self.noise = _Throttled()
+
+    def take(self, stream_seq: int, headers: dict[str, str] | None, body: bytes) -> None:
+        self.from_stream_seq = stream_seq + 1
+        verdict = self.verifier.check(headers, body)
+        if isinstance(verdict, Accepted):
+            self.verifier.stored(verdict)
+            self.batch.append((verdict.event, verdict.body))
+            return
+        if self.on_refused is not None:
+            self.on_refused(verdict.reason)
+        if verdict.reason == "foreign_log":
+            raise StoreError(
+                f"{self.store.path} is not a copy of the core's log: its event"
+                f" {self.verifier.last_seq} differs"
+            )
+        if verdict.reason != "rescanned":
+            self.noise.warning(
+                "refused bus message at stream seq %d: %s (signed seq %s)",
+                stream_seq,
+                verdict.reason,
+                verdict.seq,
+            )
+
+    def flush(self) -> None:
+        if self.batch:
+            self.store.append_replica(self.batch)
+            self.batch.clear()
+            if self.on_append is not None:
+                self.on_append()
 
 
-def _refused(
-    verdict: Refused, stream_seq: int, noise: _Throttled, on_refused: RefusedHook | None
-) -> None:
-    if on_refused is not None:
-        on_refused(verdict.reason)
-    if verdict.reason != "rescanned":
-        noise.warning(
-            "refused bus message at stream seq %d: %s (signed seq %s)",
-            stream_seq,
-            verdict.reason,
-            verdict.seq,
-        )
+async def _wait_for_stream(js, spec: StreamSpec, backoff: _Backoff, noise: _Throttled) -> None:
+    while True:
+        try:
+            await _stream_info(js, spec, create=False)
+            return
+        except NotFoundError:
+            noise.warning("NATS stream %s does not exist yet", spec.stream)
+            await backoff.wait()
 
 
 async def replicate(
@@ -272,27 +315,23 @@ async def replicate(
     """Edge side: append the core's signed events to ``store``, each under its own seq, forever.
 
     Every message goes through :class:`EdgeVerifier`; a refused one is passed to
-    ``on_refused(reason)``, logged (rate-limited) and skipped. Replication stops only for a
-    StoreError: the local store cannot be written, or it is not a copy of the core's log.
+    ``on_refused(reason)``, logged (rate-limited) and skipped. What arrives together (a
+    catch-up) is stored in one transaction; ``on_append`` is called after each. Replication
+    stops only for a StoreError (the local store cannot be written, or it is not a copy of the
+    core's log) or an InputError (NATS refused the login).
     """
-    verifier = _edge_verifier(store, public_key, spec.stream)
-    # The event after the store's last seq L sits at stream seq L + 1 or later (forged
-    # messages only add to the stream), so reading from L cannot miss it.
-    from_stream_seq = max(verifier.last_seq, 1)
-    backoff, noise, refusals = _Backoff(), _Throttled(), _Throttled()
+    last = store.last_seq()
+    last_body = store.read_since(last - 1, 1)[0].body if last else None
+    verifier = EdgeVerifier(public_key, spec.stream, last, last_body)
+    copy = _EdgeCopy(store, verifier, on_append, on_refused)
+    backoff, noise = _Backoff(), _Throttled()
     while True:
         try:
             async with _connection(spec, "redcolor-edge", noise) as js:
-                while True:
-                    try:
-                        await _stream_info(js, spec, create=False)
-                        break
-                    except NotFoundError:
-                        noise.warning("NATS stream %s does not exist yet", spec.stream)
-                        await backoff.wait()
+                await _wait_for_stream(js, spec, backoff, noise)
                 config = api.ConsumerConfig(
                     deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-                    opt_start_seq=from_stream_seq,
+                    opt_start_seq=copy.from_stream_seq,
                 )
                 sub = await js.subscribe(
                     spec.subject,
@@ -302,26 +341,13 @@ async def replicate(
                     config=config,
                 )
                 backoff.reset()
-                batch: list[tuple[AlertEvent, bytes]] = []
-                async for msg in sub.messages:
-                    from_stream_seq = msg.metadata.sequence.stream + 1
-                    verdict = verifier.check(msg.headers, msg.data)
-                    if isinstance(verdict, Accepted):
-                        verifier.stored(verdict)
-                        batch.append((verdict.event, verdict.body))
-                    else:
-                        _refused(verdict, from_stream_seq - 1, refusals, on_refused)
-                        if verdict.reason == "foreign_log":
-                            raise StoreError(
-                                f"{store.path} is not a copy of the log on stream"
-                                f" {spec.stream}: its event {verifier.last_seq} differs"
-                            )
-                    # One transaction for what arrived together (a catch-up), none held back.
-                    if batch and (sub.pending_msgs == 0 or len(batch) >= _BATCH):
-                        store.append_replica(batch)
-                        batch.clear()
-                        if on_append is not None:
-                            on_append()
+                try:
+                    async for msg in sub.messages:
+                        copy.take(msg.metadata.sequence.stream, msg.headers, msg.data)
+                        if sub.pending_msgs == 0 or len(copy.batch) >= _BATCH:
+                            copy.flush()
+                finally:
+                    copy.flush()
         except _TRANSIENT as exc:
             noise.warning("NATS edge: %s: %s; reconnecting", type(exc).__name__, exc)
             if on_reconnect is not None:
