@@ -7,11 +7,14 @@ stopped and started again on the same store dir (a NATS outage)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import nkeys
 
 STREAM = "REDCOLOR"
 SUBJECT = "redcolor.events"
@@ -63,10 +66,17 @@ class NatsServer:
         self.store_dir = self.root / "js"
         self.config = self.root / "nats.conf"
         perms = permissions()
-        users = [
+        users: list[dict] = [
             {"user": name, "password": pw, "permissions": perms[name]}
             for name, pw in USERS.items()
         ]
+        # An edge that logs in with an nkey (signs the server's nonce; no password sent).
+        seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
+        self.edge_nkey_seed = self.root / "edge.nk"
+        self.edge_nkey_seed.write_bytes(seed)
+        self.edge_nkey_seed.chmod(0o600)
+        public = nkeys.from_seed(bytearray(seed)).public_key.decode()
+        users.append({"nkey": public, "permissions": perms["edge"]})
         # The NATS config format accepts JSON.
         self.config.write_text(
             json.dumps(

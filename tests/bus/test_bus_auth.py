@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from redcolor.alerts.store import SQLiteEventStore
-from redcolor.bus.jetstream import publish_log, replicate
+from redcolor.bus.jetstream import check_nkey_seed, publish_log, replicate
 from redcolor.bus.signing import Signer
 from redcolor.errors import InputError, StoreError
 
@@ -51,6 +51,42 @@ async def test_a_refused_login_stops_the_service_with_one_line(tmp_path, natsd, 
         await asyncio.wait_for(replicate(wrong, store, signer.public_key), 10)
     with pytest.raises(InputError, match="refused the login of user None"):
         await asyncio.wait_for(publish_log(store, spec(natsd.url, None), signer), 10)
+
+
+async def test_an_edge_logs_in_with_an_nkey_and_cannot_publish_with_it(
+    tmp_path, natsd, signer
+) -> None:
+    core = SQLiteEventStore(tmp_path / "core.db")
+    edge = SQLiteEventStore(tmp_path / "edge.db")
+    core.append([event(i) for i in range(3)])
+    publisher = asyncio.create_task(publish_log(core, spec(natsd.url, "core"), signer))
+    nkey_spec = dataclasses.replace(
+        spec(natsd.url, None), nkey_seed_file=check_nkey_seed(str(natsd.edge_nkey_seed))
+    )
+    edge_task = asyncio.create_task(replicate(nkey_spec, edge, signer.public_key))
+    await until(lambda: edge.last_seq() == 3)
+    errors: list[Exception] = []
+
+    async def error_cb(exc: Exception) -> None:
+        errors.append(exc)
+
+    nc = await nats.connect(natsd.url, nkeys_seed=str(natsd.edge_nkey_seed), error_cb=error_cb)
+    await nc.publish(SUBJECT, forged_body(4))
+    await nc.flush()
+    await asyncio.sleep(0.2)
+    await nc.close()
+    assert any("permissions violation for publish" in str(e).lower() for e in errors), errors
+    assert await stream_last_seq(natsd.url) == 3
+    await stop(edge_task, publisher)
+
+
+def test_a_file_that_is_no_nkey_seed_is_refused(tmp_path) -> None:
+    bad = tmp_path / "bad.nk"
+    bad.write_text("SUAnotaseed")
+    with pytest.raises(InputError, match="is not an NATS nkey seed"):
+        check_nkey_seed(str(bad))
+    with pytest.raises(InputError, match="cannot read NATS nkey seed"):
+        check_nkey_seed(str(tmp_path / "missing.nk"))
 
 
 async def test_an_edge_credential_cannot_publish(tmp_path, natsd, signer) -> None:

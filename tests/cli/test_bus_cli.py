@@ -67,6 +67,13 @@ def _bad(tmp_path, keys, case: str) -> list[str]:
             *("--nats-follow", url, "--verify-key", str(pub), "--nats-user", "edge"),
             *("--nats-password-file", str(tmp_path / "missing")),
         ],
+        "user and nkey": [
+            *("--nats-follow", url, "--verify-key", str(pub), "--nats-user", "edge"),
+            *("--nats-password-file", str(pw), "--nats-nkey-seed", str(pw)),
+        ],
+        "not a seed": [
+            *("--nats-follow", url, "--verify-key", str(pub), "--nats-nkey-seed", str(pw))
+        ],
         "both": [
             *("--nats-follow", url, "--verify-key", str(pub)),
             *("--nats-publish", url, "--signing-key", str(key)),
@@ -89,6 +96,8 @@ def _bad(tmp_path, keys, case: str) -> list[str]:
         ("user without password", "--nats-user needs a password"),
         ("password without user", "--nats-user needs a password"),
         ("no password file", "cannot read NATS password file"),
+        ("user and nkey", "--nats-user or with --nats-nkey-seed, not both"),
+        ("not a seed", "is not an NATS nkey seed"),
         ("both", "not both"),
     ],
 )

@@ -69,7 +69,30 @@ class StreamSpec:
     subject: str = "redcolor.events"
     user: str | None = None
     password: str | None = field(default=None, repr=False)
+    nkey_seed_file: str | None = None
     timeout_s: float = 2.0
+
+    @property
+    def login(self) -> str:
+        if self.nkey_seed_file is not None:
+            return f"the nkey of {self.nkey_seed_file}"
+        return f"user {self.user!r}"
+
+
+def check_nkey_seed(path: str) -> str:
+    """``path`` if it holds an NATS user nkey seed (``SU...``); else InputError."""
+    import nkeys  # what nats-py signs the server's nonce with
+
+    try:
+        with open(path, "rb") as f:
+            seed = bytearray(f.read(4096).strip())
+    except OSError as exc:
+        raise InputError(f"cannot read NATS nkey seed {path}: {exc.strerror or exc}") from None
+    try:
+        nkeys.from_seed(seed).wipe()
+    except (nkeys.NkeysError, ValueError, TypeError) as exc:
+        raise InputError(f"{path} is not an NATS nkey seed") from exc
+    return path
 
 
 class _Throttled:
@@ -112,7 +135,7 @@ async def _connection(spec: StreamSpec, name: str, noise: _Throttled) -> AsyncIt
         # Raised here, it leaves nats.connect: a refused login is a configuration error, not
         # an outage to wait out. (Once connected, a refusal on reconnect is only logged.)
         if connecting and "authorization violation" in str(exc).lower():
-            raise InputError(f"NATS at {spec.url} refused the login of user {spec.user!r}")
+            raise InputError(f"NATS at {spec.url} refused the login of {spec.login}")
         noise.warning("NATS %s: %s", spec.url, exc)
 
     nc = await nats.connect(
@@ -120,6 +143,7 @@ async def _connection(spec: StreamSpec, name: str, noise: _Throttled) -> AsyncIt
         name=name,
         user=spec.user,
         password=spec.password,
+        nkeys_seed=spec.nkey_seed_file,
         connect_timeout=spec.timeout_s,
         reconnect_time_wait=0.5,
         max_reconnect_attempts=-1,

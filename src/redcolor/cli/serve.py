@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
         nats_password_file: Path | None = typer.Option(
             None, help="File holding the NATS password (or set REDCOLOR_NATS_PASSWORD)."
         ),
+        nats_nkey_seed: Path | None = typer.Option(
+            None, help="Log in to NATS with the user nkey seed in this file (instead of a user)."
+        ),
         signing_key: Path | None = typer.Option(
             None, help="With --nats-publish: Ed25519 key the core signs events with (made 0600)."
         ),
@@ -60,6 +63,7 @@ def register(app: typer.Typer) -> None:
             nats_follow_url=nats_follow,
             nats_user=nats_user,
             nats_password_file=nats_password_file,
+            nats_nkey_seed=nats_nkey_seed,
             signing_key=signing_key,
             verify_key=verify_key,
         )

@@ -14,7 +14,13 @@ import uvicorn
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.frames import EventFrames
-from redcolor.bus.jetstream import StreamSpec, check_nats_url, publish_log, replicate
+from redcolor.bus.jetstream import (
+    StreamSpec,
+    check_nats_url,
+    check_nkey_seed,
+    publish_log,
+    replicate,
+)
 from redcolor.bus.keys import load_or_create_signing_key, load_public_key
 from redcolor.bus.signing import Signer
 from redcolor.channels.mqtt import parse_broker, run_mqtt
@@ -170,7 +176,15 @@ def _stream_spec(config: ServeConfig, url: str) -> StreamSpec:
             "--nats-user needs a password (--nats-password-file or $" + NATS_PASSWORD_ENV + ")"
             " and a password needs --nats-user"
         )
-    return StreamSpec(url=url, user=config.nats_user, password=password)
+    seed = config.nats_nkey_seed
+    if seed is not None and config.nats_user is not None:
+        raise InputError("log in to NATS with --nats-user or with --nats-nkey-seed, not both")
+    return StreamSpec(
+        url=url,
+        user=config.nats_user,
+        password=password,
+        nkey_seed_file=None if seed is None else check_nkey_seed(str(seed)),
+    )
 
 
 def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.0) -> None:

@@ -79,6 +79,7 @@ class ServeConfig:
     nats_follow_url: str | None = None
     nats_user: str | None = None
     nats_password_file: Path | None = None
+    nats_nkey_seed: Path | None = None
     signing_key: Path | None = None
     verify_key: Path | None = None
     push_dir: Path | None = None
