@@ -108,3 +108,12 @@ def test_bad_bus_options(capsys, monkeypatch, tmp_path, keys, case, words) -> No
     err = capsys.readouterr().err.strip()
     assert err.startswith("redcolor: error:") and words in err, err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["nats://127.0.0.1:4222", "tls://nats.example:4443", "nats://[::1]:4222", "nats://h"]
+)
+def test_good_nats_urls_pass(url) -> None:
+    from redcolor.bus.jetstream import check_nats_url
+
+    assert check_nats_url(url) == url
