@@ -33,7 +33,8 @@ import nats
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from redcolor.alerts.store import SQLiteEventStore
-from redcolor.bus.jetstream import StreamSpec, publish_log, replicate
+from redcolor.bus.jetstream import publish_log, replicate
+from redcolor.bus.login import StreamSpec
 from redcolor.bus.signing import EdgeVerifier, Signer
 from redcolor.model import EVENT_DECODER, AlertArea, AlertEvent
 

@@ -8,7 +8,7 @@ from collections import Counter
 import nats
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from redcolor.bus.jetstream import StreamSpec
+from redcolor.bus.login import StreamSpec
 from redcolor.bus.signing import Signer
 from redcolor.model import EVENT_ENCODER, AlertArea, AlertEvent
 

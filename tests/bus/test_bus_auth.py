@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from redcolor.alerts.store import SQLiteEventStore
-from redcolor.bus.jetstream import check_nkey_seed, publish_log, replicate
+from redcolor.bus.jetstream import publish_log, replicate
+from redcolor.bus.login import check_nkey_seed
 from redcolor.bus.signing import Signer
 from redcolor.errors import InputError, StoreError
 

@@ -114,6 +114,6 @@ def test_bad_bus_options(capsys, monkeypatch, tmp_path, keys, case, words) -> No
     "url", ["nats://127.0.0.1:4222", "tls://nats.example:4443", "nats://[::1]:4222", "nats://h"]
 )
 def test_good_nats_urls_pass(url) -> None:
-    from redcolor.bus.jetstream import check_nats_url
+    from redcolor.bus.login import check_nats_url
 
     assert check_nats_url(url) == url

@@ -22,8 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
 import nats
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -31,68 +30,14 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from redcolor.alerts.store import SQLiteEventStore
+from redcolor.bus.login import StreamSpec
 from redcolor.bus.signing import Accepted, EdgeVerifier, Reason, Signer, signed_seq
 from redcolor.errors import InputError, StoreError
 from redcolor.model import AlertEvent
 
 log = logging.getLogger("redcolor.nats")
 _TRANSIENT = (nats.errors.Error, OSError, TimeoutError)
-_SCHEMES = ("nats", "tls")
 _BATCH = 256
-
-
-def check_nats_url(url: str) -> str:
-    """``url`` if it is ``nats://host[:port]`` or ``tls://host[:port]``; else InputError.
-
-    Credentials in the URL are refused: they would sit in the process list and shell history.
-    """
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise InputError(f"bad NATS URL {url!r}: {exc}") from None
-    if parts.scheme not in _SCHEMES or not parts.hostname:
-        raise InputError(f"bad NATS URL {url!r}: expected nats://host:port or tls://host:port")
-    if parts.username is not None or parts.password is not None:
-        raise InputError("NATS credentials go in --nats-user/--nats-password-file, not the URL")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or port == 0:
-        raise InputError(f"bad NATS URL {url!r}: expected nats://host:port or tls://host:port")
-    return url
-
-
-@dataclass(frozen=True)
-class StreamSpec:
-    """Where the log lives in JetStream, and how to log in to NATS."""
-
-    url: str = "nats://127.0.0.1:4222"
-    stream: str = "REDCOLOR"
-    subject: str = "redcolor.events"
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    nkey_seed_file: str | None = None
-    timeout_s: float = 2.0
-
-    @property
-    def login(self) -> str:
-        if self.nkey_seed_file is not None:
-            return f"the nkey of {self.nkey_seed_file}"
-        return f"user {self.user!r}"
-
-
-def check_nkey_seed(path: str) -> str:
-    """``path`` if it holds an NATS user nkey seed (``SU...``); else InputError."""
-    import nkeys  # what nats-py signs the server's nonce with
-
-    try:
-        with open(path, "rb") as f:
-            seed = bytearray(f.read(4096).strip())
-    except OSError as exc:
-        raise InputError(f"cannot read NATS nkey seed {path}: {exc.strerror or exc}") from None
-    try:
-        nkeys.from_seed(seed).wipe()
-    except (nkeys.NkeysError, ValueError, TypeError) as exc:
-        raise InputError(f"{path} is not an NATS nkey seed") from exc
-    return path
 
 
 class _Throttled:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import time
@@ -14,14 +13,9 @@ import uvicorn
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.frames import EventFrames
-from redcolor.bus.jetstream import (
-    StreamSpec,
-    check_nats_url,
-    check_nkey_seed,
-    publish_log,
-    replicate,
-)
+from redcolor.bus.jetstream import publish_log, replicate
 from redcolor.bus.keys import load_or_create_signing_key, load_public_key
+from redcolor.bus.login import StreamSpec, configured_spec
 from redcolor.bus.signing import Signer
 from redcolor.channels.mqtt import parse_broker, run_mqtt
 from redcolor.errors import InputError
@@ -31,7 +25,6 @@ from redcolor.serve.state import ServeConfig, ServerState
 from redcolor.sim.scenario import Scenario, load_scenario
 
 log = logging.getLogger("redcolor.serve")
-NATS_PASSWORD_ENV = "REDCOLOR_NATS_PASSWORD"
 
 
 def uvicorn_config(
@@ -160,30 +153,11 @@ def channel_services(config: ServeConfig) -> list[Service]:
 
 
 def _stream_spec(config: ServeConfig, url: str) -> StreamSpec:
-    """The checked URL and the NATS login: the password from ``nats_password_file`` or the
-    ``REDCOLOR_NATS_PASSWORD`` environment variable, never from the command line."""
-    check_nats_url(url)
-    password = os.environ.get(NATS_PASSWORD_ENV)
-    if config.nats_password_file is not None:
-        try:
-            password = config.nats_password_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(
-                f"cannot read NATS password file {config.nats_password_file}: {exc}"
-            ) from None
-    if (config.nats_user is None) != (password is None):
-        raise InputError(
-            "--nats-user needs a password (--nats-password-file or $" + NATS_PASSWORD_ENV + ")"
-            " and a password needs --nats-user"
-        )
-    seed = config.nats_nkey_seed
-    if seed is not None and config.nats_user is not None:
-        raise InputError("log in to NATS with --nats-user or with --nats-nkey-seed, not both")
-    return StreamSpec(
-        url=url,
+    return configured_spec(
+        url,
         user=config.nats_user,
-        password=password,
-        nkey_seed_file=None if seed is None else check_nkey_seed(str(seed)),
+        password_file=config.nats_password_file,
+        nkey_seed=config.nats_nkey_seed,
     )
 
 
