@@ -117,3 +117,17 @@ def test_good_nats_urls_pass(url) -> None:
     from redcolor.bus.login import check_nats_url
 
     assert check_nats_url(url) == url
+
+
+def test_the_password_comes_from_a_file_or_the_environment_and_is_never_shown(
+    monkeypatch, tmp_path
+) -> None:
+    from redcolor.bus.login import NATS_PASSWORD_ENV, configured_spec
+
+    url = "nats://127.0.0.1:4222"
+    monkeypatch.setenv(NATS_PASSWORD_ENV, "from-env")
+    assert configured_spec(url, user="edge").password == "from-env"
+    pw = tmp_path / "pw"
+    pw.write_text("from-file\n")
+    spec = configured_spec(url, user="edge", password_file=pw)
+    assert spec.password == "from-file" and "from-file" not in repr(spec)
