@@ -94,11 +94,10 @@ class NatsServer:
 
     def start(self) -> None:
         assert self.proc is None
-        self.proc = subprocess.Popen(
-            ["nats-server", "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.root / "nats.log").open("ab"),
-        )
+        with (self.root / "nats.log").open("ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                ["nats-server", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=log
+            )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -119,7 +118,6 @@ class NatsServer:
                 self.proc.kill()
                 self.proc.wait(5)
             self.proc = None
-
 
     def __enter__(self) -> NatsServer:
         self.start()

@@ -41,8 +41,10 @@ def _bodies(store: SQLiteEventStore) -> list[tuple[int, bytes]]:
 
 async def test_anonymous_and_wrong_password_cannot_connect(natsd) -> None:
     for kw in ({}, {"user": "core", "password": "wrong"}):
+        nc = nats.NATS()
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):
-            await nats.connect(natsd.url, allow_reconnect=False, connect_timeout=2, **kw)
+            await nc.connect(natsd.url, allow_reconnect=False, connect_timeout=2, **kw)
+        await nc.close()  # nats-py leaves the refused socket open
 
 
 async def test_a_refused_login_stops_the_service_with_one_line(tmp_path, natsd, signer) -> None:

@@ -83,7 +83,8 @@ async def _connection(spec: StreamSpec, name: str, noise: _Throttled) -> AsyncIt
             raise InputError(f"NATS at {spec.url} refused the login of {spec.login}")
         noise.warning("NATS %s: %s", spec.url, exc)
 
-    nc = await nats.connect(
+    nc = nats.NATS()
+    connected = nc.connect(
         spec.url,
         name=name,
         user=spec.user,
@@ -94,6 +95,12 @@ async def _connection(spec: StreamSpec, name: str, noise: _Throttled) -> AsyncIt
         max_reconnect_attempts=-1,
         error_cb=error_cb,
     )
+    try:
+        await connected
+    except BaseException:
+        with contextlib.suppress(*_TRANSIENT):
+            await nc.close()  # nats-py leaves the socket of a refused login open
+        raise
     connecting = False
     try:
         yield nc.jetstream(timeout=spec.timeout_s)
