@@ -98,22 +98,7 @@ class SQLiteEventStore:
             stored: list[AlertEvent] = []
             for offset, event in enumerate(events, start=1):
                 done = msgspec.structs.replace(event, seq=last + offset)
-                self._db.execute(
-                    "INSERT INTO events (seq, id, category, stage, issued_at_unix_s, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        done.seq,
-                        done.id,
-                        done.category,
-                        done.stage,
-                        done.issued_at_unix_s,
-                        EVENT_ENCODER.encode(done),
-                    ),
-                )
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO event_areas (area_id, seq) VALUES (?, ?)",
-                    [(area.id, done.seq) for area in done.areas],
-                )
+                self._insert(done, EVENT_ENCODER.encode(done))
                 stored.append(done)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -121,6 +106,40 @@ class SQLiteEventStore:
                 self._db.execute("ROLLBACK")
             raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
         return stored
+
+    def append_replica(self, events: Sequence[tuple[AlertEvent, bytes]]) -> None:
+        """Store another log's events under the seqs they carry, each body byte for byte (an
+        edge copying the core's log), in one transaction. StoreError, and nothing stored,
+        unless the seqs run on exactly from this store's last, so the copy can never fall out
+        of step with the original."""
+        if not events:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+            for event, body in events:
+                if event.seq != last + 1:
+                    raise StoreError(f"replica event seq {event.seq} does not follow seq {last}")
+                self._insert(event, body)
+                last = event.seq
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+        finally:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+
+    def _insert(self, event: AlertEvent, body: bytes) -> None:
+        """One event row and its area index rows (inside the caller's transaction)."""
+        self._db.execute(
+            "INSERT INTO events (seq, id, category, stage, issued_at_unix_s, body)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (event.seq, event.id, event.category, event.stage, event.issued_at_unix_s, body),
+        )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO event_areas (area_id, seq) VALUES (?, ?)",
+            [(area.id, event.seq) for area in event.areas],
+        )
 
     def read_since(self, after_seq: int, limit: int = 1000) -> list[StoredEvent]:
         """Events with ``seq > after_seq`` in ``seq`` order, at most ``limit``."""

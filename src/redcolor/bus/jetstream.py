@@ -1,45 +1,120 @@
-"""NATS JetStream bus: carry the alert event log to edge servers on other machines.
+"""NATS JetStream bus: carry the alert event log, signed, to edge servers on other machines.
 
-The core publishes every stored event, in ``seq`` order, to one JetStream stream; the stream
-sequence then equals the event ``seq`` (each publish carries ``Nats-Msg-Id: <seq>``, so a retry
-inside the stream's duplicate window is not stored twice, and the publisher checks every ack).
-An edge copies the stream into its own local store, ``seq`` for ``seq``, from where its store
-ends, and serves from that store exactly as the core does: resume points, history and CAP
-identifiers are the same on every node.
+The core publishes every stored event, in ``seq`` order, to one JetStream stream, each message
+signed (:mod:`redcolor.bus.signing`: the body bytes bound to the stream and the seq). Only the
+core's NATS credentials may publish on the subject (NATS permissions), but the signature is what
+an edge trusts: an edge copies into its own store only messages its :class:`EdgeVerifier`
+accepts, each under the seq it was signed for, so resume points, history and CAP identifiers are
+the same on every node whatever else was published on the subject.
+
+Both sides survive NATS outages: the client reconnects forever, and any failure of a session
+(a publish not acknowledged, a lost connection) closes it and opens a new one after a capped
+backoff. The publisher then resumes after the last event the stream holds that this core signed
+(a forged tail is skipped, a retried publish is de-duplicated by ``Nats-Msg-Id``); the edge
+resumes from where its consumer stood, or after a restart from its own store's last seq,
+scanning forward past messages a previous run already judged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import nats
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nats.js import api
-from nats.js.errors import NotFoundError as StreamNotFound
+from nats.js.errors import NotFoundError
 
-from redcolor.alerts.store import EventStore
-from redcolor.errors import StoreError
-from redcolor.model import EVENT_DECODER
+from redcolor.alerts.store import SQLiteEventStore
+from redcolor.bus.login import StreamSpec
+from redcolor.bus.signing import Accepted, EdgeVerifier, Reason, Signer, signed_seq
+from redcolor.errors import InputError, StoreError
+from redcolor.model import AlertEvent
 
 log = logging.getLogger("redcolor.nats")
+_TRANSIENT = (nats.errors.Error, OSError, TimeoutError)
+_BATCH = 256
 
 
-@dataclass(frozen=True)
-class StreamSpec:
-    """Where the log lives in JetStream."""
+class _Throttled:
+    """Log a repeated warning at most once per ``period_s``, saying how many were held back."""
 
-    url: str = "nats://127.0.0.1:4222"
-    stream: str = "REDCOLOR"
-    subject: str = "redcolor.events"
+    def __init__(self, period_s: float = 10.0) -> None:
+        self.period_s = period_s
+        self._next = 0.0
+        self._held = 0
+
+    def warning(self, msg: str, *args: object) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            self._held += 1
+            return
+        if self._held:
+            msg += " (%d similar held back)"
+            args = (*args, self._held)
+        log.warning(msg, *args)
+        self._next, self._held = now + self.period_s, 0
 
 
-async def ensure_stream(js: nats.js.JetStreamContext, spec: StreamSpec) -> int:
-    """Create the stream if missing (file storage, one subject); return its last sequence."""
+class _Backoff:
+    def __init__(self, first_s: float = 0.2, cap_s: float = 5.0) -> None:
+        self.first_s, self.cap_s, self.next_s = first_s, cap_s, first_s
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.next_s)
+        self.next_s = min(self.cap_s, self.next_s * 2)
+
+    def reset(self) -> None:
+        self.next_s = self.first_s
+
+
+@contextlib.asynccontextmanager
+async def _connection(spec: StreamSpec, name: str, noise: _Throttled) -> AsyncIterator:
+    connecting = True
+
+    async def error_cb(exc: Exception) -> None:
+        # Raised here, it leaves nats.connect: a refused login is a configuration error, not
+        # an outage to wait out. (Once connected, a refusal on reconnect is only logged.)
+        if connecting and "authorization violation" in str(exc).lower():
+            raise InputError(f"NATS at {spec.url} refused the login of {spec.login}")
+        noise.warning("NATS %s: %s", spec.url, exc)
+
+    nc = nats.NATS()
+    connected = nc.connect(
+        spec.url,
+        name=name,
+        user=spec.user,
+        password=spec.password,
+        nkeys_seed=spec.nkey_seed_file,
+        connect_timeout=spec.timeout_s,
+        reconnect_time_wait=0.5,
+        max_reconnect_attempts=-1,
+        error_cb=error_cb,
+    )
+    try:
+        await connected
+    except BaseException:
+        with contextlib.suppress(*_TRANSIENT):
+            await nc.close()  # nats-py leaves the socket of a refused login open
+        raise
+    connecting = False
+    try:
+        yield nc.jetstream(timeout=spec.timeout_s)
+    finally:
+        with contextlib.suppress(*_TRANSIENT):
+            await nc.close()
+
+
+async def _stream_info(js: nats.js.JetStreamContext, spec: StreamSpec, *, create: bool):
     try:
         info = await js.stream_info(spec.stream)
-    except StreamNotFound:
+    except NotFoundError:
+        if not create:
+            raise
         config = api.StreamConfig(
             name=spec.stream,
             subjects=[spec.subject],
@@ -47,74 +122,210 @@ async def ensure_stream(js: nats.js.JetStreamContext, spec: StreamSpec) -> int:
             duplicate_window=120.0,
         )
         info = await js.add_stream(config)
-    return int(info.state.last_seq)
+    if spec.subject not in (info.config.subjects or ()):
+        raise InputError(f"NATS stream {spec.stream} does not hold subject {spec.subject}")
+    return info
 
 
-async def publish_log(store: EventStore, spec: StreamSpec, *, poll_s: float = 0.01) -> None:
-    """Core side: publish the store to the stream in ``seq`` order, forever (cancel to stop).
+async def last_signed(
+    js: nats.js.JetStreamContext, spec: StreamSpec, public_key: Ed25519PublicKey, info
+) -> tuple[int, bytes, int]:
+    """The last message in the stream validly signed for it: ``(seq, body, stream_seq)``,
+    ``(0, b"", 0)`` if none. Walks back from the stream's end past anything forged. (A replay
+    of an older event at the very end sends the publisher back to it: it then republishes the
+    events after it, which the stream drops as duplicates within its window and edges refuse
+    as replayed after it: never a loss.)"""
+    for stream_seq in range(info.state.last_seq, max(info.state.first_seq, 1) - 1, -1):
+        try:
+            msg = await js.get_msg(spec.stream, stream_seq)
+        except NotFoundError:  # deleted
+            continue
+        body = msg.data or b""
+        seq = signed_seq(public_key, spec.stream, msg.headers, body)
+        if isinstance(seq, int):
+            return seq, body, stream_seq
+    return 0, b"", 0
 
-    Starts after the stream's last sequence, so a restarted publisher neither skips nor repeats.
-    Raises StoreError if the stream and the store disagree (a stream made for another log).
-    """
-    nc = await nats.connect(spec.url)
-    try:
-        js = nc.jetstream()
-        published = await ensure_stream(js, spec)
-        if published > store.last_seq():
-            raise StoreError(
-                f"stream {spec.stream} holds {published} events, the store only {store.last_seq()}"
+
+@dataclass
+class _Published:
+    seq: int | None = None  # None until read from the stream
+    stream_seq: int = 0
+
+
+async def _sync(js, spec: StreamSpec, store: SQLiteEventStore, signer: Signer, at: _Published):
+    """Find where to publish from: kept across reconnects unless the stream shrank."""
+    info = await _stream_info(js, spec, create=True)
+    if at.seq is not None and info.state.last_seq >= at.stream_seq:
+        return
+    seq, body, at.stream_seq = await last_signed(js, spec, signer.public_key, info)
+    held = store.last_seq()
+    if seq > held:
+        raise StoreError(f"stream {spec.stream} holds {seq} events, the store only {held}")
+    if seq and store.read_since(seq - 1, 1)[0].body != body:
+        raise StoreError(f"stream {spec.stream} holds another log: its event {seq} differs")
+    at.seq = seq
+
+
+async def _publish_from(js, spec, store, signer: Signer, at: _Published, poll_s: float) -> None:
+    while True:
+        assert at.seq is not None
+        rows = store.read_since(at.seq, 256)
+        for row in rows:
+            if row.decode().expires_at_unix_s is None:
+                raise StoreError(f"event {row.seq} has no expiry; the bus carries none such")
+            ack = await js.publish(
+                spec.subject,
+                row.body,
+                stream=spec.stream,
+                headers=signer.headers(spec.stream, row.seq, row.body),
+                timeout=spec.timeout_s,
             )
-        while True:
-            rows = store.read_since(published, 500)
-            for row in rows:
-                ack = await js.publish(
-                    spec.subject,
-                    row.body,
-                    stream=spec.stream,
-                    headers={"Nats-Msg-Id": str(row.seq)},
-                )
-                if ack.seq != row.seq:
-                    raise StoreError(
-                        f"stream {spec.stream} out of step: seq {row.seq} -> {ack.seq}"
-                    )
-                published = row.seq
-            if not rows:
-                await asyncio.sleep(poll_s)
-    finally:
-        await nc.close()
+            at.seq, at.stream_seq = row.seq, ack.seq
+        if not rows:
+            await asyncio.sleep(poll_s)
+
+
+async def publish_log(
+    store: SQLiteEventStore,
+    spec: StreamSpec,
+    signer: Signer,
+    *,
+    poll_s: float = 0.01,
+    on_reconnect: Callable[[], None] | None = None,
+) -> None:
+    """Core side: publish the store to the stream in ``seq`` order, signed, forever.
+
+    Starts after the last event of this log the stream holds (so a restarted publisher neither
+    skips nor repeats) and rides out any NATS outage. Raises StoreError if the stream and the
+    store disagree (a stream made for another log) or an event has no expiry; InputError if the
+    stream exists without the subject.
+    """
+    at = _Published()
+    backoff, noise = _Backoff(), _Throttled()
+    while True:
+        try:
+            async with _connection(spec, "redcolor-core", noise) as js:
+                await _sync(js, spec, store, signer, at)
+                backoff.reset()
+                await _publish_from(js, spec, store, signer, at, poll_s)
+        except _TRANSIENT as exc:
+            noise.warning("NATS publisher: %s: %s; reconnecting", type(exc).__name__, exc)
+            if on_reconnect is not None:
+                on_reconnect()
+            await backoff.wait()
+
+
+RefusedHook = Callable[[Reason], None]
+
+
+class _EdgeCopy:
+    """The edge's state across sessions: the verifier, where to read the stream from, and the
+    accepted events not yet committed (flushed whenever the session ends, however it ends, so
+    the verifier's position and the store's never part)."""
+
+    def __init__(
+        self,
+        store: SQLiteEventStore,
+        verifier: EdgeVerifier,
+        on_append: Callable[[], None] | None,
+        on_refused: RefusedHook | None,
+    ) -> None:
+        self.store, self.verifier = store, verifier
+        self.on_append, self.on_refused = on_append, on_refused
+        # The event after the store's last seq L sits at stream seq L + 1 or later (forged
+        # messages only add to the stream), so reading from L cannot miss it.
+        self.from_stream_seq = max(verifier.last_seq, 1)
+        self.batch: list[tuple[AlertEvent, bytes]] = []
+        self.noise = _Throttled()
+
+    def take(self, stream_seq: int, headers: dict[str, str] | None, body: bytes) -> None:
+        self.from_stream_seq = stream_seq + 1
+        verdict = self.verifier.check(headers, body)
+        if isinstance(verdict, Accepted):
+            self.verifier.stored(verdict)
+            self.batch.append((verdict.event, verdict.body))
+            return
+        if self.on_refused is not None:
+            self.on_refused(verdict.reason)
+        if verdict.reason == "foreign_log":
+            raise StoreError(
+                f"{self.store.path} is not a copy of the core's log: its event"
+                f" {self.verifier.last_seq} differs"
+            )
+        if verdict.reason != "rescanned":
+            self.noise.warning(
+                "refused bus message at stream seq %d: %s (signed seq %s)",
+                stream_seq,
+                verdict.reason,
+                verdict.seq,
+            )
+
+    def flush(self) -> None:
+        if self.batch:
+            self.store.append_replica(self.batch)
+            self.batch.clear()
+            if self.on_append is not None:
+                self.on_append()
+
+
+async def _wait_for_stream(js, spec: StreamSpec, backoff: _Backoff, noise: _Throttled) -> None:
+    while True:
+        try:
+            await _stream_info(js, spec, create=False)
+            return
+        except NotFoundError:
+            noise.warning("NATS stream %s does not exist yet", spec.stream)
+            await backoff.wait()
 
 
 async def replicate(
-    spec: StreamSpec, store: EventStore, on_append: Callable[[], None] | None = None
+    spec: StreamSpec,
+    store: SQLiteEventStore,
+    public_key: Ed25519PublicKey,
+    *,
+    on_append: Callable[[], None] | None = None,
+    on_refused: RefusedHook | None = None,
+    on_reconnect: Callable[[], None] | None = None,
 ) -> None:
-    """Edge side: append the stream to ``store``, ``seq`` for ``seq``, forever (cancel to stop).
+    """Edge side: append the core's signed events to ``store``, each under its own seq, forever.
 
-    Starts at the local store's ``last_seq() + 1``. An ordered consumer redelivers from the
-    last sequence it handed over after a reconnect, so nothing is skipped; anything not exactly
-    the next ``seq`` is refused (StoreError) rather than stored out of order.
+    Every message goes through :class:`EdgeVerifier`; a refused one is passed to
+    ``on_refused(reason)``, logged (rate-limited) and skipped. What arrives together (a
+    catch-up) is stored in one transaction; ``on_append`` is called after each. Replication
+    stops only for a StoreError (the local store cannot be written, or it is not a copy of the
+    core's log) or an InputError (NATS refused the login).
     """
-    nc = await nats.connect(spec.url)
-    try:
-        js = nc.jetstream()
-        await ensure_stream(js, spec)
-        config = api.ConsumerConfig(
-            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=store.last_seq() + 1,
-        )
-        sub = await js.subscribe(
-            spec.subject, stream=spec.stream, ordered_consumer=True, config=config
-        )
-        async for msg in sub.messages:
-            seq = msg.metadata.sequence.stream
-            expected = store.last_seq() + 1
-            if seq < expected:
-                continue  # already held (a redelivery)
-            if seq > expected:
-                raise StoreError(f"stream {spec.stream} skipped from {expected - 1} to {seq}")
-            (stored,) = store.append([EVENT_DECODER.decode(msg.data)])
-            if stored.seq != seq:
-                raise StoreError(f"local store assigned seq {stored.seq} to stream seq {seq}")
-            if on_append is not None:
-                on_append()
-    finally:
-        await nc.close()
+    last = store.last_seq()
+    last_body = store.read_since(last - 1, 1)[0].body if last else None
+    verifier = EdgeVerifier(public_key, spec.stream, last, last_body)
+    copy = _EdgeCopy(store, verifier, on_append, on_refused)
+    backoff, noise = _Backoff(), _Throttled()
+    while True:
+        try:
+            async with _connection(spec, "redcolor-edge", noise) as js:
+                await _wait_for_stream(js, spec, backoff, noise)
+                config = api.ConsumerConfig(
+                    deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                    opt_start_seq=copy.from_stream_seq,
+                )
+                sub = await js.subscribe(
+                    spec.subject,
+                    stream=spec.stream,
+                    ordered_consumer=True,
+                    idle_heartbeat=1.0,
+                    config=config,
+                )
+                backoff.reset()
+                try:
+                    async for msg in sub.messages:
+                        copy.take(msg.metadata.sequence.stream, msg.headers, msg.data)
+                        if sub.pending_msgs == 0 or len(copy.batch) >= _BATCH:
+                            copy.flush()
+                finally:
+                    copy.flush()
+        except _TRANSIENT as exc:
+            noise.warning("NATS edge: %s: %s; reconnecting", type(exc).__name__, exc)
+            if on_reconnect is not None:
+                on_reconnect()
+            await backoff.wait()

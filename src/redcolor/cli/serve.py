@@ -32,6 +32,19 @@ def register(app: typer.Typer) -> None:
         nats_follow: str | None = typer.Option(
             None, help="Edge mode: copy the log from NATS JetStream into --db and serve it."
         ),
+        nats_user: str | None = typer.Option(None, help="NATS user name."),
+        nats_password_file: Path | None = typer.Option(
+            None, help="File holding the NATS password (or set REDCOLOR_NATS_PASSWORD)."
+        ),
+        nats_nkey_seed: Path | None = typer.Option(
+            None, help="Log in to NATS with the user nkey seed in this file (instead of a user)."
+        ),
+        signing_key: Path | None = typer.Option(
+            None, help="With --nats-publish: Ed25519 key the core signs events with (made 0600)."
+        ),
+        verify_key: Path | None = typer.Option(
+            None, help="With --nats-follow: the core's public key; unsigned events are refused."
+        ),
         push_dir: Path | None = typer.Option(
             None, help="Turn on Web Push; VAPID keys and subscriptions are kept here."
         ),
@@ -65,5 +78,10 @@ def register(app: typer.Typer) -> None:
             push_max_subscriptions=push_max_subscriptions,
             nats_publish_url=nats_publish,
             nats_follow_url=nats_follow,
+            nats_user=nats_user,
+            nats_password_file=nats_password_file,
+            nats_nkey_seed=nats_nkey_seed,
+            signing_key=signing_key,
+            verify_key=verify_key,
         )
         run_server(config, simulate=simulate, speed=speed)

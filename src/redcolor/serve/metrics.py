@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from redcolor.bus.signing import REASONS
+
 _LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -53,6 +55,17 @@ class Metrics:
         self.last_seq = Gauge("redcolor_last_seq", "Last published event seq", registry=r)
         self.channel_errors = Counter(
             "redcolor_channel_errors", "Failed channel sends (MQTT, push)", ["channel"], registry=r
+        )
+        self.bus_rejected = Counter(
+            "redcolor_bus_rejected",
+            "Bus messages an edge refused (never stored or served), by reason",
+            ["reason"],
+            registry=r,
+        )
+        for reason in REASONS:
+            self.bus_rejected.labels(reason)
+        self.bus_reconnects = Counter(
+            "redcolor_bus_reconnects", "NATS sessions lost and reopened", ["role"], registry=r
         )
         self.sirens = Gauge("redcolor_sirens_connected", "Connected siren controllers", registry=r)
         self.siren_commands = Counter(

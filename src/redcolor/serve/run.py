@@ -14,7 +14,10 @@ import uvicorn
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.frames import EventFrames
-from redcolor.bus.jetstream import StreamSpec, publish_log, replicate
+from redcolor.bus.jetstream import publish_log, replicate
+from redcolor.bus.keys import load_or_create_signing_key, load_public_key
+from redcolor.bus.login import StreamSpec, configured_spec
+from redcolor.bus.signing import Signer
 from redcolor.channels.mqtt import parse_broker, run_mqtt
 from redcolor.errors import InputError
 from redcolor.serve import feeds, push
@@ -124,20 +127,47 @@ def channel_services(config: ServeConfig) -> list[Service]:
     if config.nats_publish_url and config.nats_follow_url:
         raise InputError("a server either publishes its log to NATS or follows one, not both")
     if config.nats_publish_url:
-        publish_spec = StreamSpec(url=config.nats_publish_url)
+        if config.signing_key is None:
+            raise InputError("--nats-publish needs --signing-key FILE (made on first use)")
+        publish_spec = _stream_spec(config, config.nats_publish_url)
+        signer = Signer(load_or_create_signing_key(config.signing_key))
 
         async def nats_publish(state: ServerState) -> None:
-            await publish_log(state.store, publish_spec)
+            reconnects = state.metrics.bus_reconnects.labels("publish").inc
+            await publish_log(state.store, publish_spec, signer, on_reconnect=reconnects)
 
         services.append(nats_publish)
     if config.nats_follow_url:
-        follow_spec = StreamSpec(url=config.nats_follow_url)
+        if config.verify_key is None:
+            raise InputError(
+                "--nats-follow needs --verify-key FILE, the core's public key"
+                " (redcolor keys public --signing-key FILE)"
+            )
+        follow_spec = _stream_spec(config, config.nats_follow_url)
+        verify_key = load_public_key(config.verify_key)
 
         async def nats_follow(state: ServerState) -> None:
-            await replicate(follow_spec, state.store, on_append=state.follower.notify)
+            refused = state.metrics.bus_rejected
+            await replicate(
+                follow_spec,
+                state.store,
+                verify_key,
+                on_append=state.follower.notify,
+                on_refused=lambda reason: refused.labels(reason).inc(),
+                on_reconnect=state.metrics.bus_reconnects.labels("follow").inc,
+            )
 
         services.append(nats_follow)
     return services
+
+
+def _stream_spec(config: ServeConfig, url: str) -> StreamSpec:
+    return configured_spec(
+        url,
+        user=config.nats_user,
+        password_file=config.nats_password_file,
+        nkey_seed=config.nats_nkey_seed,
+    )
 
 
 def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.0) -> None:

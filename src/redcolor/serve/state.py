@@ -81,6 +81,11 @@ class ServeConfig:
     mqtt_url: str | None = None
     nats_publish_url: str | None = None
     nats_follow_url: str | None = None
+    nats_user: str | None = None
+    nats_password_file: Path | None = None
+    nats_nkey_seed: Path | None = None
+    signing_key: Path | None = None
+    verify_key: Path | None = None
     push_dir: Path | None = None
     push_allow: tuple[str, ...] = ()
     """CIDR ranges push endpoints may resolve to though not public (e.g. a test's loopback)."""

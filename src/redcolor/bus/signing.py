@@ -1,0 +1,204 @@
+"""Ed25519 signatures on bus messages, and the edge's verdict on each message: no I/O, no clock.
+
+The core signs, for every event, the exact stored body bytes (what every channel serves) bound
+to the stream name and the event ``seq``::
+
+    signed = b"redcolor-v1\\0" + stream (UTF-8) + b"\\0" + seq (8 bytes, big-endian) + body
+
+and sends the signature (base64) and the seq as message headers. A valid message therefore
+cannot be moved to another position or another stream. An edge runs every message through
+:meth:`EdgeVerifier.check` before anything is stored or served: it accepts only a message signed
+by the core's key whose seq is exactly the next one after the edge's own last seq, whose body
+decodes to an event with that seq and an expiry. Everything else gets a :class:`Refused` with a
+reason from :data:`REASONS` (for a metric) and changes nothing, so replication goes on with the
+next message. The verdict never depends on the JetStream stream sequence: forged messages may
+sit in the stream between real ones, so only the signed seq positions an event.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from redcolor.model import EVENT_DECODER, AlertEvent
+
+SIG_HEADER = "Redcolor-Sig"
+SEQ_HEADER = "Redcolor-Seq"
+MSG_ID_HEADER = "Nats-Msg-Id"
+_DOMAIN = b"redcolor-v1\0"
+_SIG_B64_CHARS = 88  # a 64-byte signature
+_MAX_SEQ_DIGITS = 18  # below 2**63: the seq fits SQLite's INTEGER and the 8 signed bytes
+MAX_BODY_BYTES = 1 << 20  # NATS's own default max_payload; an alert over 2,000 areas is ~55 KB
+
+Reason = Literal[
+    "too_large",
+    "unsigned",
+    "malformed",
+    "bad_signature",
+    "replayed",
+    "out_of_step",
+    "undecodable",
+    "invalid_event",
+    "no_expiry",
+    "rescanned",
+    "foreign_log",
+]
+REASONS: tuple[Reason, ...] = get_args(Reason)
+
+
+def signed_bytes(stream: str, seq: int, body: bytes) -> bytes:
+    """The bytes the signature covers (see the module docstring)."""
+    return b"".join((_DOMAIN, stream.encode(), b"\0", seq.to_bytes(8, "big"), body))
+
+
+class Signer:
+    """The core's side: headers that carry one event's signature.
+
+    ``Nats-Msg-Id`` (JetStream's de-duplication id) is the seq plus the start of the signature:
+    a retry of the same event is recognised as a duplicate, but nobody without the key can
+    publish a message with the id of an event not yet sent and so have the real one dropped.
+    """
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self.key = key
+        self.public_key = key.public_key()
+
+    def headers(self, stream: str, seq: int, body: bytes) -> dict[str, str]:
+        sig = base64.b64encode(self.key.sign(signed_bytes(stream, seq, body))).decode()
+        return {SEQ_HEADER: str(seq), SIG_HEADER: sig, MSG_ID_HEADER: f"{seq}.{sig[:22]}"}
+
+
+def signed_seq(
+    public_key: Ed25519PublicKey,
+    stream: str,
+    headers: Mapping[str, str] | None,
+    body: bytes,
+) -> int | Reason:
+    """The seq a message is validly signed for, or why it is not (never raises)."""
+    if len(body) > MAX_BODY_BYTES:
+        return "too_large"
+    if not headers or SIG_HEADER not in headers:
+        return "unsigned"
+    seq_text = headers.get(SEQ_HEADER)
+    sig_text = headers[SIG_HEADER]
+    if (
+        not isinstance(seq_text, str)
+        or not isinstance(sig_text, str)
+        or not (0 < len(seq_text) <= _MAX_SEQ_DIGITS)
+        or not seq_text.isascii()
+        or not seq_text.isdigit()
+        or len(sig_text) != _SIG_B64_CHARS
+    ):
+        return "malformed"
+    seq = int(seq_text)
+    try:
+        sig = base64.b64decode(sig_text, validate=True)
+    except (binascii.Error, ValueError):
+        return "malformed"
+    # One spelling per message: no leading zeros, no stray bits in the last base64 digit.
+    if seq < 1 or str(seq) != seq_text or base64.b64encode(sig).decode() != sig_text:
+        return "malformed"
+    try:
+        public_key.verify(sig, signed_bytes(stream, seq, body))
+    except InvalidSignature:
+        return "bad_signature"
+    return seq
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """Store ``body`` as event ``seq`` (the edge's next)."""
+
+    seq: int
+    body: bytes
+    event: AlertEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Store nothing; count ``reason``. ``seq`` is the signed seq when the signature held."""
+
+    reason: Reason
+    seq: int | None = None
+
+
+Verdict = Accepted | Refused
+
+
+class EdgeVerifier:
+    """The edge's decision on each bus message, given its own store's position.
+
+    Parameters
+    ----------
+    public_key : Ed25519PublicKey
+        The core's key.
+    stream : str
+        The stream name the signatures are bound to.
+    last_seq : int
+        The last seq the edge's store holds.
+    last_body : bytes, optional
+        That event's body. When given (a restart), the verifier starts *rescanning*: the stream
+        is read again from a point at or before the event the edge holds last, and what comes
+        before that event was judged (and counted) by an earlier run, so it is refused as
+        ``rescanned`` until the first validly signed event at or past ``last_seq``. A valid
+        event ``last_seq`` with another body means the edge's store is not a copy of this
+        core's log: ``foreign_log``, and every later message is refused the same way.
+    """
+
+    def __init__(
+        self,
+        public_key: Ed25519PublicKey,
+        stream: str,
+        last_seq: int = 0,
+        last_body: bytes | None = None,
+    ) -> None:
+        self.public_key = public_key
+        self.stream = stream
+        self.last_seq = last_seq
+        self._last_body = last_body
+        self.rescanning = last_body is not None and last_seq > 0
+        self.diverged = False
+
+    def check(self, headers: Mapping[str, str] | None, body: bytes) -> Verdict:
+        """Judge one message; on :class:`Accepted` the caller calls :meth:`stored` and stores
+        it."""
+        if self.diverged:
+            return Refused("foreign_log")
+        seq = signed_seq(self.public_key, self.stream, headers, body)
+        if isinstance(seq, str):
+            return Refused("rescanned" if self.rescanning else seq)
+        if self.rescanning:
+            if seq < self.last_seq:
+                return Refused("rescanned", seq)
+            self.rescanning = False
+            if seq == self.last_seq:
+                if body != self._last_body:
+                    self.diverged = True
+                    return Refused("foreign_log", seq)
+                return Refused("rescanned", seq)
+        if seq <= self.last_seq:
+            return Refused("replayed", seq)
+        if seq != self.last_seq + 1:
+            return Refused("out_of_step", seq)
+        try:
+            event = EVENT_DECODER.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return Refused("undecodable", seq)
+        if event.seq != seq:
+            return Refused("invalid_event", seq)
+        if event.expires_at_unix_s is None:
+            return Refused("no_expiry", seq)
+        return Accepted(seq, body, event)
+
+    def stored(self, accepted: Accepted) -> None:
+        """The accepted event is taken (stored, or in the batch about to be): the next one
+        must follow it. If storing then fails, start again from the store."""
+        self.last_seq = accepted.seq
+        self._last_body = None
