@@ -14,13 +14,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import nats
 from nats.js import api
 from nats.js.errors import NotFoundError as StreamNotFound
 
 from redcolor.alerts.store import EventStore
-from redcolor.errors import StoreError
+from redcolor.errors import InputError, StoreError
 from redcolor.model import EVENT_DECODER
 
 log = logging.getLogger("redcolor.nats")
@@ -33,6 +34,23 @@ class StreamSpec:
     url: str = "nats://127.0.0.1:4222"
     stream: str = "REDCOLOR"
     subject: str = "redcolor.events"
+
+
+NATS_SCHEMES = ("nats", "tls", "ws", "wss")
+
+
+def check_url(url: str) -> str:
+    """``url`` if it names a NATS server (``nats://host:port``; tls, ws, wss too), else
+    InputError: checked at start-up, so a typo is one line, not a task failing in the background.
+    """
+    parts = urlsplit(url)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in NATS_SCHEMES or not parts.hostname or not port_ok:
+        raise InputError(f"bad NATS server {url!r}: expected nats://host:port")
+    return url
 
 
 async def ensure_stream(js: nats.js.JetStreamContext, spec: StreamSpec) -> int:

@@ -21,6 +21,7 @@ from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
 from redcolor.model import EVENT_DECODER
 from redcolor.serve.metrics import Metrics
+from redcolor.serve.supervise import Supervisor
 
 
 class AreaLike(Protocol):
@@ -98,8 +99,10 @@ class ServerState:
     _documents: dict[str, tuple[int, str, bytes]] = field(init=False, default_factory=dict)
     sirens: SirenBoard = field(init=False)
     siren_links: dict[str, Any] = field(init=False, default_factory=dict)
+    tasks: Supervisor = field(init=False)
 
     def __post_init__(self) -> None:
+        self.tasks = Supervisor(self.metrics.task_up, self.metrics.task_restarts)
         self.sirens = SirenBoard(ack_deadline_s=self.config.siren_ack_s)
         self._area_ids = frozenset(a.id for a in self.areas.areas)
         self.areas_json = msgspec.json.encode([_area_summary(a) for a in self.areas.areas])
