@@ -111,9 +111,9 @@ def make_state(store: SQLiteEventStore, areas, **overrides) -> ServerState:
 class LiveServer:
     """uvicorn (uvloop, redcolor's fan-out WebSocket protocol) in a background thread."""
 
-    def __init__(self, state: ServerState, services=None) -> None:
+    def __init__(self, state: ServerState, services=None, **app_options) -> None:
         self.state = state
-        self.app = create_app(state, services)
+        self.app = create_app(state, services, **app_options)
         self.server = uvicorn.Server(uvicorn_config(self.app, host="127.0.0.1", port=0))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
