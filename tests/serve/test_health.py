@@ -9,6 +9,7 @@ real pipeline thread), and the real CLI as a subprocess for the start-up refusal
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 import socket
 import subprocess
@@ -106,7 +107,7 @@ async def test_supervisor_restarts_a_failing_task_and_counts_it():
             3,
             "RuntimeError: attempt 3",
         )
-    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.01 and gaps[1] >= 0.02 and gaps[2] >= 0.04  # backoff doubles
     assert metrics.registry.get_sample_value("redcolor_task_restarts_total", {"task": "flaky"}) == 3
 
@@ -380,3 +381,49 @@ def test_a_configuration_that_cannot_work_is_refused_at_start(tmp_path, case) ->
     assert len(err.splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
     assert err.startswith("redcolor: error:") and words in err, err
     assert done.stdout == ""
+
+
+# ---- the map page --------------------------------------------------------------------------
+
+
+def test_the_map_shows_a_notice_while_the_server_is_degraded(tmp_path, areas) -> None:
+    """Headless Chromium on the real page: a notice with the reason while a service is down,
+    gone once it runs again; no console error either way."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("needs Debian's chromium (make test installs it)")
+    broken = [True]
+
+    async def relay(state) -> None:
+        if broken[0]:
+            raise ConnectionRefusedError("relay 127.0.0.1:9 refused")
+        await asyncio.sleep(3600)
+
+    state = make_state(SQLiteEventStore(tmp_path / "a.db"), areas, poll_s=0.005)
+    state.tasks.backoff = Backoff(first_s=0.2, cap_s=0.5)
+    problems: list[str] = []
+    with (
+        LiveServer(state, [relay]) as server,
+        playwright.sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--headless"])
+        try:
+            page = browser.new_page()
+            page.on(
+                "console",
+                lambda m: m.type in ("error", "warning") and problems.append(m.text),
+            )
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.add_init_script("localStorage.setItem('redcolor.lang', 'en')")
+            page.goto(server.http + "/")
+            notice = page.locator("#health")
+            playwright.expect(notice).to_be_visible(timeout=15000)
+            playwright.expect(notice).to_contain_text("Part of the alert service is down")
+            playwright.expect(notice).to_contain_text("relay: ConnectionRefusedError")
+            assert notice.get_attribute("data-status") == "degraded"
+            broken[0] = False
+            playwright.expect(notice).to_be_hidden(timeout=12000)
+        finally:
+            browser.close()
+    assert problems == []
