@@ -205,14 +205,7 @@ class Mosquitto:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "mosquitto did not start"
-                time.sleep(0.05)
+        _wait_listening(self.port)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -252,6 +245,82 @@ async def test_mqtt_broker_loss_shows_within_a_second_and_recovery_clears_it(
                 assert body["tasks"]["mqtt"]["last_error"].startswith("MQTT broker")
     finally:
         broker.stop()
+
+
+class NatsServer:
+    """A nats-server of the test's own (JetStream, its store under tmp) on a loopback port."""
+
+    def __init__(self, directory: Path, port: int) -> None:
+        self.args = ["nats-server", "-a", "127.0.0.1", "-p", str(port), "-js"]
+        self.args += ["-sd", str(directory / "jetstream")]
+        self.port = port
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_listening(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+def _wait_listening(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on {port}"
+            time.sleep(0.05)
+
+
+@pytest.mark.skipif(shutil.which("nats-server") is None, reason="needs the nats-server binary")
+async def test_an_idle_nats_publisher_shows_an_outage_and_recovers(tmp_path, areas, writer):
+    """The core publishing to NATS, idle: an 8 s outage is on /health within 1 s; when NATS is
+    back the publisher is ok again and the stream holds every event, those written meanwhile too.
+    """
+    import nats
+
+    bus = NatsServer(tmp_path, _free_port())
+    bus.start()
+    url = f"nats://127.0.0.1:{bus.port}"
+    server_store = SQLiteEventStore(writer.store.path)  # the server's own connection
+    state = make_state(server_store, areas, nats_publish_url=url, poll_s=0.005)
+    try:
+        with LiveServer(state, channel_services(state.config)) as server:
+            async with httpx.AsyncClient(base_url=server.http, timeout=5) as client:
+                await _poll_until(client, lambda c, b: "nats_publish" in b["tasks"])
+                await _poll_until(client, lambda c, b: b["status"] == "ok")
+                bus.stop()
+                killed = time.monotonic()
+                seen, code, body = await _poll_until(
+                    client, lambda c, b: b["status"] == "degraded"
+                )
+                print(f"NATS killed -> /health degraded: {seen - killed:.3f} s")
+                assert seen - killed < 1.0 and code == 200
+                assert body["reason"].startswith(f"nats_publish: NATS {url} disconnected")
+                written = writer.lifecycle([1477, 1474])  # while NATS is away
+                await asyncio.sleep(8 - (time.monotonic() - killed))
+                bus.start()
+                await _poll_until(client, lambda c, b: b["status"] == "ok", timeout_s=20)
+                nc = await nats.connect(url)
+                try:
+                    js = nc.jetstream()
+                    deadline = time.monotonic() + 10
+                    while (await js.stream_info("REDCOLOR")).state.last_seq < written[-1].seq:
+                        assert time.monotonic() < deadline, "the publisher did not catch up"
+                        await asyncio.sleep(0.05)
+                finally:
+                    await nc.close()
+    finally:
+        bus.stop()
+        server_store.close()
 
 
 async def test_mqtt_with_no_broker_is_degraded_from_the_start(tmp_path, areas) -> None:

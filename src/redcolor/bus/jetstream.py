@@ -68,13 +68,44 @@ async def ensure_stream(js: nats.js.JetStreamContext, spec: StreamSpec) -> int:
     return int(info.state.last_seq)
 
 
-async def publish_log(store: EventStore, spec: StreamSpec, *, poll_s: float = 0.01) -> None:
+StatusCallback = Callable[[str | None], None]
+"""``report(reason)`` while the NATS connection is lost, ``report(None)`` once it is back."""
+
+
+async def _connect(spec: StreamSpec, on_status: StatusCallback | None) -> nats.NATS:
+    """Connect to ``spec.url``; a lost connection (nats-py reconnects by itself) and its return
+    are told to ``on_status`` as they happen, so an idle publisher's outage is seen at once."""
+    if on_status is None:
+        return await nats.connect(spec.url)
+    report = on_status
+
+    async def disconnected() -> None:
+        report(f"NATS {spec.url} disconnected; reconnecting")
+
+    async def reconnected() -> None:
+        report(None)
+
+    async def closed() -> None:
+        report(f"NATS {spec.url} connection closed")
+
+    return await nats.connect(
+        spec.url, disconnected_cb=disconnected, reconnected_cb=reconnected, closed_cb=closed
+    )
+
+
+async def publish_log(
+    store: EventStore,
+    spec: StreamSpec,
+    *,
+    poll_s: float = 0.01,
+    on_status: StatusCallback | None = None,
+) -> None:
     """Core side: publish the store to the stream in ``seq`` order, forever (cancel to stop).
 
     Starts after the stream's last sequence, so a restarted publisher neither skips nor repeats.
     Raises StoreError if the stream and the store disagree (a stream made for another log).
     """
-    nc = await nats.connect(spec.url)
+    nc = await _connect(spec, on_status)
     try:
         js = nc.jetstream()
         published = await ensure_stream(js, spec)
@@ -83,6 +114,8 @@ async def publish_log(store: EventStore, spec: StreamSpec, *, poll_s: float = 0.
                 f"stream {spec.stream} holds {published} events, the store only {store.last_seq()}"
             )
         while True:
+            if nc.is_closed:  # nats-py gave up reconnecting: end, so the caller starts afresh
+                raise ConnectionError(f"NATS {spec.url} connection closed")
             rows = store.read_since(published, 500)
             for row in rows:
                 ack = await js.publish(
@@ -103,7 +136,10 @@ async def publish_log(store: EventStore, spec: StreamSpec, *, poll_s: float = 0.
 
 
 async def replicate(
-    spec: StreamSpec, store: EventStore, on_append: Callable[[], None] | None = None
+    spec: StreamSpec,
+    store: EventStore,
+    on_append: Callable[[], None] | None = None,
+    on_status: StatusCallback | None = None,
 ) -> None:
     """Edge side: append the stream to ``store``, ``seq`` for ``seq``, forever (cancel to stop).
 
@@ -111,7 +147,7 @@ async def replicate(
     last sequence it handed over after a reconnect, so nothing is skipped; anything not exactly
     the next ``seq`` is refused (StoreError) rather than stored out of order.
     """
-    nc = await nats.connect(spec.url)
+    nc = await _connect(spec, on_status)
     try:
         js = nc.jetstream()
         await ensure_stream(js, spec)

@@ -160,14 +160,21 @@ def channel_services(config: ServeConfig) -> list[Service]:
         publish_spec = StreamSpec(url=check_url(config.nats_publish_url))
 
         async def nats_publish(state: ServerState) -> None:
-            await publish_log(state.store, publish_spec)
+            await publish_log(
+                state.store, publish_spec, on_status=state.tasks.reporter("nats_publish")
+            )
 
         services.append(nats_publish)
     if config.nats_follow_url:
         follow_spec = StreamSpec(url=check_url(config.nats_follow_url))
 
         async def nats_follow(state: ServerState) -> None:
-            await replicate(follow_spec, state.store, on_append=state.follower.notify)
+            await replicate(
+                follow_spec,
+                state.store,
+                on_append=state.follower.notify,
+                on_status=state.tasks.reporter("nats_follow"),
+            )
 
         services.append(nats_follow)
     return services
