@@ -83,6 +83,7 @@ def test_overall_status_and_reason():
 
 def test_describe_is_one_bounded_line():
     assert describe(ValueError("a\nb")) == "ValueError: a b"
+    assert describe(TimeoutError()) == "TimeoutError"
     assert len(describe(RuntimeError("x" * 5000))) == 300
 
 
@@ -110,6 +111,29 @@ async def test_supervisor_restarts_a_failing_task_and_counts_it():
     gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.01 and gaps[1] >= 0.02 and gaps[2] >= 0.04  # backoff doubles
     assert metrics.registry.get_sample_value("redcolor_task_restarts_total", {"task": "flaky"}) == 3
+
+
+async def test_a_task_cancelled_from_inside_is_a_fault_and_a_stop_is_not():
+    metrics = Metrics()
+    supervisor = Supervisor(metrics.task_up, metrics.task_restarts, Backoff(first_s=0.01))
+    attempts = []
+
+    async def cancelled_inside() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise asyncio.CancelledError  # as a library's internal cancellation can surface
+        await asyncio.sleep(3600)
+
+    async with supervisor.running([Task("lib", cancelled_inside)]):
+        while len(attempts) < 2:
+            await asyncio.sleep(0.01)
+        record = supervisor.records["lib"]
+        assert (record.state, record.restarts, record.last_error) == (
+            "running",
+            1,
+            "CancelledError",
+        )
+    assert record.restarts == 1  # stopping the server restarted nothing
 
 
 # ---- a live server -------------------------------------------------------------------------

@@ -139,7 +139,10 @@ def overall(records: Iterable[TaskRecord]) -> tuple[Status, str | None]:
 def describe(exc: BaseException) -> str:
     """One line naming a fault: the error's type and message, cut to REASON_CHARS."""
     text = " ".join(str(exc).split())
-    line = text if isinstance(exc, RedcolorError) else f"{type(exc).__name__}: {text}"
+    if isinstance(exc, RedcolorError):
+        line = text
+    else:
+        line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"
 
 
@@ -185,7 +188,9 @@ class Supervisor:
         ``report(None)`` when it can again (the task logs what it reports itself)."""
 
         def report(reason: str | None) -> None:
-            record = self.records[name]
+            record = self.records.get(name)
+            if record is None:  # not run by this supervisor (a test driving a service alone)
+                return
             record.reported(reason, self._clock())
             self._up.labels(name).set(int(record.up))
 
@@ -222,32 +227,38 @@ class Supervisor:
             self._up.labels(task.name).set(1)
             try:
                 await task.run()
+            except asyncio.CancelledError as exc:
+                current = asyncio.current_task()
+                if current is None or current.cancelling():  # the server is stopping it
+                    raise
+                fault: BaseException = exc  # a library's own cancellation: a fault like any
             except Exception as exc:
-                reason = describe(exc)
-                delay_s = record.failed(reason, self._clock())
-                self._up.labels(task.name).set(0)
-                if delay_s is not None:
-                    self._restarts.labels(task.name).inc()
-                # once per reason, not once per restart of a crash loop
-                if reason != logged or record.failures_in_a_row == 1:
-                    expected = isinstance(exc, RedcolorError | OSError)
-                    then = "not restarted" if delay_s is None else f"restart in {delay_s:.1f} s"
-                    log.error(
-                        "task %s failed: %s (%s)",
-                        task.name,
-                        reason,
-                        then,
-                        exc_info=None if expected else exc,
-                    )
-                    logged = reason
-                if delay_s is None:
-                    return
-                await asyncio.sleep(delay_s)
+                fault = exc
             else:
                 record.finished(self._clock())
                 self._up.labels(task.name).set(1)
                 log.info("task %s finished", task.name)
                 return
+            reason = describe(fault)
+            delay_s = record.failed(reason, self._clock())
+            self._up.labels(task.name).set(0)
+            if delay_s is not None:
+                self._restarts.labels(task.name).inc()
+            # once per reason, not once per restart of a crash loop
+            if reason != logged or record.failures_in_a_row == 1:
+                expected = isinstance(fault, RedcolorError | OSError)
+                then = "not restarted" if delay_s is None else f"restart in {delay_s:.1f} s"
+                log.error(
+                    "task %s failed: %s (%s)",
+                    task.name,
+                    reason,
+                    then,
+                    exc_info=None if expected else fault,
+                )
+                logged = reason
+            if delay_s is None:
+                return
+            await asyncio.sleep(delay_s)
 
 
 async def in_thread(work: Callable[[], None], name: str) -> None:
