@@ -20,7 +20,8 @@ from redcolor.serve.app import Service, create_app
 from redcolor.serve.rawws import FanoutWebSocketProtocol
 from redcolor.serve.state import ServeConfig, ServerState
 from redcolor.serve.supervise import describe, in_thread
-from redcolor.sim.run import SimulationResult, simulate
+from redcolor.sim import run as sim_run
+from redcolor.sim.run import SimulationResult
 from redcolor.sim.scenario import Scenario, load_scenario
 
 log = logging.getLogger("redcolor.serve")
@@ -108,7 +109,7 @@ def start_simulation(state: ServerState, scenario: Scenario, speed: float) -> th
 def simulate_scenario(scenario: Scenario) -> SimulationResult:
     """Fly ``scenario``; a scenario the simulator cannot run is a ScenarioError (one line)."""
     try:
-        return simulate(scenario)
+        return sim_run.simulate(scenario)
     except RedcolorError:
         raise
     except Exception as exc:
@@ -150,7 +151,7 @@ def channel_services(config: ServeConfig) -> list[Service]:
                 state.store,
                 url,
                 on_sent=_delivered(state, "mqtt"),
-                on_status=state.tasks.reporter("mqtt"),
+                on_status=state.tasks.reporter(mqtt.__name__),  # its task name
             )
 
         services.append(mqtt)
@@ -161,7 +162,7 @@ def channel_services(config: ServeConfig) -> list[Service]:
 
         async def nats_publish(state: ServerState) -> None:
             await publish_log(
-                state.store, publish_spec, on_status=state.tasks.reporter("nats_publish")
+                state.store, publish_spec, on_status=state.tasks.reporter(nats_publish.__name__)
             )
 
         services.append(nats_publish)
@@ -173,7 +174,7 @@ def channel_services(config: ServeConfig) -> list[Service]:
                 follow_spec,
                 state.store,
                 on_append=state.follower.notify,
-                on_status=state.tasks.reporter("nats_follow"),
+                on_status=state.tasks.reporter(nats_follow.__name__),
             )
 
         services.append(nats_follow)
