@@ -112,9 +112,11 @@ def make_state(store: SQLiteEventStore, areas, **overrides) -> ServerState:
 class LiveServer:
     """uvicorn (uvloop, redcolor's fan-out WebSocket protocol) in a background thread."""
 
-    def __init__(self, state: ServerState, services=None, log_level: str = "warning") -> None:
+    def __init__(
+        self, state: ServerState, services=None, log_level: str = "warning", **app_options
+    ) -> None:
         self.state = state
-        self.app = create_app(state, services)
+        self.app = create_app(state, services, **app_options)
         config = uvicorn_config(self.app, host="127.0.0.1", port=0, log_level=log_level)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

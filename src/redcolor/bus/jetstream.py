@@ -72,9 +72,29 @@ class _Backoff:
         self.next_s = self.first_s
 
 
+StatusCallback = Callable[[str | None], None]
+"""``report(reason)`` while the NATS connection is lost, ``report(None)`` once it is back (the
+server's supervisor shows it in ``/health``)."""
+
+
+def _report(on_status: StatusCallback | None, reason: str | None) -> None:
+    if on_status is not None:
+        on_status(reason)
+
+
 @contextlib.asynccontextmanager
-async def _connection(spec: StreamSpec, name: str, noise: _Throttled) -> AsyncIterator:
+async def _connection(
+    spec: StreamSpec, name: str, noise: _Throttled, on_status: StatusCallback | None
+) -> AsyncIterator:
+    """A session with NATS; a lost connection (nats-py reconnects by itself) and its return are
+    told to ``on_status`` as they happen, so an idle publisher's outage is seen at once."""
     connecting = True
+
+    async def disconnected() -> None:
+        _report(on_status, f"NATS {spec.url} disconnected; reconnecting")
+
+    async def reconnected() -> None:
+        _report(on_status, None)
 
     async def error_cb(exc: Exception) -> None:
         # Raised here, it leaves nats.connect: a refused login is a configuration error, not
@@ -94,6 +114,8 @@ async def _connection(spec: StreamSpec, name: str, noise: _Throttled) -> AsyncIt
         reconnect_time_wait=0.5,
         max_reconnect_attempts=-1,
         error_cb=error_cb,
+        disconnected_cb=disconnected,
+        reconnected_cb=reconnected,
     )
     try:
         await connected
@@ -102,6 +124,7 @@ async def _connection(spec: StreamSpec, name: str, noise: _Throttled) -> AsyncIt
             await nc.close()  # nats-py leaves the socket of a refused login open
         raise
     connecting = False
+    _report(on_status, None)
     try:
         yield nc.jetstream(timeout=spec.timeout_s)
     finally:
@@ -193,6 +216,7 @@ async def publish_log(
     *,
     poll_s: float = 0.01,
     on_reconnect: Callable[[], None] | None = None,
+    on_status: StatusCallback | None = None,
 ) -> None:
     """Core side: publish the store to the stream in ``seq`` order, signed, forever.
 
@@ -205,12 +229,13 @@ async def publish_log(
     backoff, noise = _Backoff(), _Throttled()
     while True:
         try:
-            async with _connection(spec, "redcolor-core", noise) as js:
+            async with _connection(spec, "redcolor-core", noise, on_status) as js:
                 await _sync(js, spec, store, signer, at)
                 backoff.reset()
                 await _publish_from(js, spec, store, signer, at, poll_s)
         except _TRANSIENT as exc:
             noise.warning("NATS publisher: %s: %s; reconnecting", type(exc).__name__, exc)
+            _report(on_status, f"NATS {spec.url}: {type(exc).__name__}: {exc}")
             if on_reconnect is not None:
                 on_reconnect()
             await backoff.wait()
@@ -287,6 +312,7 @@ async def replicate(
     on_append: Callable[[], None] | None = None,
     on_refused: RefusedHook | None = None,
     on_reconnect: Callable[[], None] | None = None,
+    on_status: StatusCallback | None = None,
 ) -> None:
     """Edge side: append the core's signed events to ``store``, each under its own seq, forever.
 
@@ -303,7 +329,7 @@ async def replicate(
     backoff, noise = _Backoff(), _Throttled()
     while True:
         try:
-            async with _connection(spec, "redcolor-edge", noise) as js:
+            async with _connection(spec, "redcolor-edge", noise, on_status) as js:
                 await _wait_for_stream(js, spec, backoff, noise)
                 config = api.ConsumerConfig(
                     deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
@@ -326,6 +352,7 @@ async def replicate(
                     copy.flush()
         except _TRANSIENT as exc:
             noise.warning("NATS edge: %s: %s; reconnecting", type(exc).__name__, exc)
+            _report(on_status, f"NATS {spec.url}: {type(exc).__name__}: {exc}")
             if on_reconnect is not None:
                 on_reconnect()
             await backoff.wait()

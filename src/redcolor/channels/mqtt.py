@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -49,15 +50,25 @@ async def run_mqtt(
     url: str,
     *,
     on_sent: Callable[[EventFrames], None] | None = None,
+    on_status: Callable[[str | None], None] | None = None,
     retry_s: float = 1.0,
 ) -> None:
-    """Publish the live log to the broker at ``url`` until cancelled."""
+    """Publish the live log to the broker at ``url`` until cancelled.
+
+    ``on_status(reason)`` is called when the broker cannot be reached or the connection is
+    lost, ``on_status(None)`` when connected: the server's supervisor shows it on ``/health``.
+    A lost connection is noticed when it drops, not at the next publish.
+    """
     host, port = parse_broker(url)
     position = ResumeCursor(hub.last_seq)
+    logged: str | None = None  # a broker that stays away is logged once, not every retry
     while True:
         try:
             async with aiomqtt.Client(host, port, identifier=f"redcolor-{id(hub):x}") as client:
                 log.info("MQTT connected to %s:%d", host, port)
+                logged = None
+                if on_status is not None:
+                    on_status(None)
 
                 async def publish(frames: EventFrames) -> None:
                     for topic in topics(frames):
@@ -65,7 +76,34 @@ async def run_mqtt(
                     if on_sent is not None:
                         on_sent(frames)
 
-                await consume(hub, store, publish, position, channel="mqtt")
+                await _until_first_ends(
+                    consume(hub, store, publish, position, channel="mqtt"), _disconnect(client)
+                )
         except aiomqtt.MqttError as exc:
-            log.warning("MQTT %s:%d unavailable (%s); retrying", host, port, exc)
+            reason = f"MQTT broker {host}:{port} unavailable ({exc})"
+            if on_status is not None:
+                on_status(reason)
+            if reason != logged:
+                log.warning("%s; retrying every %.1f s", reason, retry_s)
+                logged = reason
             await asyncio.sleep(retry_s)
+
+
+async def _disconnect(client: aiomqtt.Client) -> None:
+    """Returns never; raises MqttError when the connection drops (nothing is subscribed, so
+    the message iterator only ever ends that way)."""
+    async for _ in client.messages:
+        pass
+
+
+async def _until_first_ends(*aws: Coroutine[Any, Any, None]) -> None:
+    """Run ``aws`` together until one ends; cancel the others; raise what the first raised."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()

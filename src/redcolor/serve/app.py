@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
+import functools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,8 @@ from redcolor.serve import feeds, push, rest, sirens, streams
 from redcolor.serve.httpproto import MAX_QUERY_BYTES
 from redcolor.serve.limits import BodyLimitMiddleware, retry_after_header
 from redcolor.serve.state import ServerState
+from redcolor.serve.supervise import Task
 
-log = logging.getLogger("redcolor.serve")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 Service = Callable[[ServerState], Coroutine[Any, Any, None]]
 
@@ -87,30 +86,29 @@ class EdgeMiddleware:
         await self.app(scope, receive, counting_send)
 
 
-def _report_failure(task: asyncio.Task[None]) -> None:
-    """A background service that stops on its own is a fault: say which and why."""
-    if not task.cancelled() and task.exception() is not None:
-        log.error("service %s stopped: %s", task.get_name(), task.exception())
-
-
-def create_app(state: ServerState, services: list[Service] | None = None) -> FastAPI:
-    """Build the app around ``state``. ``services`` run as background tasks while it serves."""
+def create_app(
+    state: ServerState, services: list[Service] | None = None, *, pipeline: Service | None = None
+) -> FastAPI:
+    """Build the app around ``state``. While it serves, the follower, sirens, push (when
+    configured), each of ``services`` and ``pipeline`` (the in-process pipeline, if any) run
+    as supervised background tasks (:mod:`redcolor.serve.supervise`): restarted with backoff
+    when they fail, except the pipeline (a rerun would issue its alerts again). The follower
+    and the pipeline are critical: ``/health`` answers 503 while either is down."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(state.follower.run(), name="follower")]
-        tasks.append(asyncio.create_task(sirens.run_sirens(state), name="sirens"))
+        tasks = [
+            Task("follower", state.follower.run, critical=True),
+            Task("sirens", functools.partial(sirens.run_sirens, state)),
+        ]
         if registry is not None:
-            tasks.append(asyncio.create_task(push.run_push(state, registry), name="push"))
-        tasks += [asyncio.create_task(s(state), name=s.__name__) for s in services or []]
-        for task in tasks:
-            task.add_done_callback(_report_failure)
-        try:
+            tasks.append(Task("push", functools.partial(push.run_push, state, registry)))
+        tasks += [Task(s.__name__, functools.partial(s, state)) for s in services or []]
+        if pipeline is not None:
+            run = functools.partial(pipeline, state)
+            tasks.append(Task("pipeline", run, restart=False, critical=True))
+        async with state.tasks.running(tasks):
             yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
 
     app = FastAPI(
         title="redcolor",

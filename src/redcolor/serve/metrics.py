@@ -82,6 +82,18 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.task_up = Gauge(
+            "redcolor_task_up",
+            "1 while a background task runs (or has finished on purpose), 0 while it is down",
+            ["task"],
+            registry=r,
+        )
+        self.task_restarts = Counter(
+            "redcolor_task_restarts",
+            "Restarts of a background task after it failed",
+            ["task"],
+            registry=r,
+        )
         self.siren_ack_latency = Histogram(
             "redcolor_siren_ack_latency_seconds",
             "Command sent -> acknowledgement received",

@@ -197,10 +197,28 @@ def _brief(area: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/health", tags=["ops"], summary="Liveness and the log position")
-async def health(request: Request) -> dict[str, Any]:
+@router.get(
+    "/health",
+    tags=["ops"],
+    summary="Whether every background task works, and the log position",
+    responses={503: {"description": "The pipeline or the store follower is down"}},
+)
+async def health(request: Request) -> Response:
+    """``status`` ok | degraded (a task is down: ``reason`` says which and why) | down (a
+    critical task, the pipeline or the store follower, is down: HTTP 503); each task's
+    ``state`` (running | restarting | failed | finished), ``reason``, ``restarts``,
+    ``since_unix_s``."""
     state = state_of(request)
-    return {"status": "ok", "last_seq": state.hub.last_seq, "store": state.store.path}
+    report = state.tasks.health()
+    body = {
+        "status": report["status"],
+        "reason": report["reason"],
+        "last_seq": state.hub.last_seq,
+        "store": state.store.path,
+        "tasks": report["tasks"],
+    }
+    status_code = 503 if report["status"] == "down" else 200
+    return Response(msgspec.json.encode(body), status_code=status_code, media_type=_JSON)
 
 
 @router.get("/metrics", tags=["ops"], summary="Prometheus metrics")

@@ -19,12 +19,15 @@ from redcolor.bus.keys import load_or_create_signing_key, load_public_key
 from redcolor.bus.login import StreamSpec, configured_spec
 from redcolor.bus.signing import Signer
 from redcolor.channels.mqtt import parse_broker, run_mqtt
-from redcolor.errors import InputError
+from redcolor.errors import InputError, RedcolorError, ScenarioError
 from redcolor.serve import feeds, push
 from redcolor.serve.app import Service, create_app
 from redcolor.serve.httpproto import BoundedHttpToolsProtocol
 from redcolor.serve.rawws import FanoutWebSocketProtocol
 from redcolor.serve.state import ServeConfig, ServerState
+from redcolor.serve.supervise import describe, in_thread
+from redcolor.sim import run as sim_run
+from redcolor.sim.run import SimulationResult
 from redcolor.sim.scenario import Scenario, load_scenario
 
 log = logging.getLogger("redcolor.serve")
@@ -73,30 +76,64 @@ def build_state(config: ServeConfig, areas: Any = None) -> ServerState:
     return ServerState(config=config, store=SQLiteEventStore(config.db), areas=areas)
 
 
-def start_simulation(state: ServerState, scenario: Scenario, speed: float) -> threading.Thread:
-    """Run the pipeline over ``scenario`` in a thread starting now, at ``speed`` x real time,
-    writing to the server's store file and waking the follower after each append."""
+def _simulation(
+    state: ServerState, simulated: SimulationResult, speed: float
+) -> Callable[[], None]:
+    """The pipeline over ``simulated``, starting when called, at ``speed`` x real time, writing
+    to the server's store file and waking the follower after each append (blocking)."""
     from redcolor import pipeline
 
     def work() -> None:
         store = SQLiteEventStore(state.config.db)
         try:
             pipeline.run(
-                scenario,
+                simulated,
                 store=store,
                 speed=speed,
                 start_unix_s=time.time(),
                 on_events=lambda events: state.follower.notify(),
             )
-            log.info("simulation %s finished", scenario.name)
-        except Exception:  # the server keeps serving what was written; the log says why
-            log.exception("simulation %s failed", scenario.name)
         finally:
             store.close()
+        log.info("simulation %s finished", simulated.scenario.name)
 
-    thread = threading.Thread(target=work, name="pipeline", daemon=True)
+    return work
+
+
+def start_simulation(state: ServerState, scenario: Scenario, speed: float) -> threading.Thread:
+    """Simulate ``scenario`` and run the pipeline over it in a thread (unsupervised: the
+    server runs :func:`simulation_service` instead)."""
+    work = _simulation(state, simulate_scenario(scenario), speed)
+
+    def logged() -> None:
+        try:
+            work()
+        except Exception:  # the server keeps serving what was written; the log says why
+            log.exception("simulation %s failed", scenario.name)
+
+    thread = threading.Thread(target=logged, name="pipeline", daemon=True)
     thread.start()
     return thread
+
+
+def simulate_scenario(scenario: Scenario) -> SimulationResult:
+    """Fly ``scenario``; a scenario the simulator cannot run is a ScenarioError (one line)."""
+    try:
+        return sim_run.simulate(scenario)
+    except RedcolorError:
+        raise
+    except Exception as exc:
+        raise ScenarioError(f"{scenario.source}: the simulator failed: {describe(exc)}") from exc
+
+
+def simulation_service(simulated: SimulationResult, speed: float) -> Service:
+    """The pipeline over ``simulated`` in its own thread, as the server's supervised
+    ``pipeline`` task (see ``create_app``): a fault in it makes ``/health`` answer 503."""
+
+    async def pipeline(state: ServerState) -> None:
+        await in_thread(_simulation(state, simulated, speed), name="pipeline")
+
+    return pipeline
 
 
 def _delivered(state: ServerState, channel: str) -> Callable[[EventFrames], None]:
@@ -121,29 +158,41 @@ def channel_services(config: ServeConfig) -> list[Service]:
         parse_broker(url)  # a bad URL fails at startup, not in the background
 
         async def mqtt(state: ServerState) -> None:
-            await run_mqtt(state.hub, state.store, url, on_sent=_delivered(state, "mqtt"))
+            await run_mqtt(
+                state.hub,
+                state.store,
+                url,
+                on_sent=_delivered(state, "mqtt"),
+                on_status=state.tasks.reporter(mqtt.__name__),  # its task name
+            )
 
         services.append(mqtt)
     if config.nats_publish_url and config.nats_follow_url:
         raise InputError("a server either publishes its log to NATS or follows one, not both")
     if config.nats_publish_url:
+        publish_spec = _stream_spec(config, config.nats_publish_url)
         if config.signing_key is None:
             raise InputError("--nats-publish needs --signing-key FILE (made on first use)")
-        publish_spec = _stream_spec(config, config.nats_publish_url)
         signer = Signer(load_or_create_signing_key(config.signing_key))
 
         async def nats_publish(state: ServerState) -> None:
             reconnects = state.metrics.bus_reconnects.labels("publish").inc
-            await publish_log(state.store, publish_spec, signer, on_reconnect=reconnects)
+            await publish_log(
+                state.store,
+                publish_spec,
+                signer,
+                on_reconnect=reconnects,
+                on_status=state.tasks.reporter(nats_publish.__name__),
+            )
 
         services.append(nats_publish)
     if config.nats_follow_url:
+        follow_spec = _stream_spec(config, config.nats_follow_url)
         if config.verify_key is None:
             raise InputError(
                 "--nats-follow needs --verify-key FILE, the core's public key"
                 " (redcolor keys public --signing-key FILE)"
             )
-        follow_spec = _stream_spec(config, config.nats_follow_url)
         verify_key = load_public_key(config.verify_key)
 
         async def nats_follow(state: ServerState) -> None:
@@ -155,6 +204,7 @@ def channel_services(config: ServeConfig) -> list[Service]:
                 on_append=state.follower.notify,
                 on_refused=lambda reason: refused.labels(reason).inc(),
                 on_reconnect=state.metrics.bus_reconnects.labels("follow").inc,
+                on_status=state.tasks.reporter(nats_follow.__name__),
             )
 
         services.append(nats_follow)
@@ -172,18 +222,26 @@ def _stream_spec(config: ServeConfig, url: str) -> StreamSpec:
 
 def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.0) -> None:
     """Serve until interrupted. ``simulate`` names a scenario (built-in name or TOML path) to run
-    through the pipeline in (scaled) real time; it is loaded first, so a bad one fails here."""
+    through the pipeline in (scaled) real time. Whatever cannot work is refused here, in one
+    line, before the port is bound: a bad scenario (loaded and flown first), a bad channel URL,
+    a store that cannot be opened, a busy port."""
     scenario = load_scenario(simulate) if simulate is not None else None
     feeds.base_url(config)  # a bad --public-url fails here, not on the first feed request
     services = channel_services(config)
     state = build_state(config)
-    listener = listen(config.host, config.port)
-    app = create_app(state, services)
+    try:
+        pipeline = None
+        if scenario is not None:
+            log.info("simulating %s", scenario.name)
+            pipeline = simulation_service(simulate_scenario(scenario), speed)
+        listener = listen(config.host, config.port)
+    except BaseException:
+        state.store.close()
+        raise
+    app = create_app(state, services, pipeline=pipeline)
     server = uvicorn.Server(
         uvicorn_config(app, host=config.host, port=config.port, log_level="info")
     )
-    if scenario is not None:
-        start_simulation(state, scenario, speed)
     server.run(sockets=[listener])
 
 

@@ -23,6 +23,7 @@ from redcolor.errors import InputError
 from redcolor.model import EVENT_DECODER
 from redcolor.serve.metrics import Metrics
 from redcolor.serve.siren_reports import SirenReports
+from redcolor.serve.supervise import Supervisor
 
 
 class AreaLike(Protocol):
@@ -119,8 +120,10 @@ class ServerState:
     siren_links: dict[str, Any] = field(init=False, default_factory=dict)
     siren_reports: SirenReports = field(init=False, default_factory=SirenReports)
     tokens: TokenStore = field(init=False)
+    tasks: Supervisor = field(init=False)
 
     def __post_init__(self) -> None:
+        self.tasks = Supervisor(self.metrics.task_up, self.metrics.task_restarts)
         self.sirens = SirenBoard(ack_deadline_s=self.config.siren_ack_s)
         self.tokens = TokenStore(self.store.path)  # the same SQLite file as the event log
         self._area_ids = frozenset(a.id for a in self.areas.areas)

@@ -4,6 +4,7 @@
 
 import { AlertState } from "./alertstate.js";
 import { AreaIndex } from "./geometry.js";
+import { HealthWatch } from "./health.js";
 import { fetchHistory } from "./history.js";
 import { applyLanguage, areaName, clock, initialLanguage, rememberLanguage, t } from "./i18n.js";
 import { MapView } from "./mapview.js";
@@ -160,6 +161,18 @@ function onEvent(event) {
 }
 
 let announced = "";
+let health = null; // the last /health body that was not ok, null while the server is ok
+
+/** The notice over the map while the server reports a background task down. */
+function renderHealth() {
+  const notice = $("health");
+  notice.hidden = health === null;
+  if (health === null) return;
+  notice.dataset.status = health.status;
+  const reason = Object.assign(document.createElement("span"), { className: "health-reason" });
+  reason.textContent = String(health.reason ?? "");
+  notice.replaceChildren(t(lang, health.status === "down" ? "healthDown" : "healthDegraded"), reason);
+}
 
 /** The header badge; screen readers hear only changes of state, not the replay clock. */
 function renderStatus() {
@@ -242,6 +255,7 @@ function setLanguage(next) {
   replayUI.relabel();
   renderLegend();
   renderStatus();
+  renderHealth();
   if (index) fillAreaNames();
   markDirty([]);
 }
@@ -356,6 +370,12 @@ async function main() {
     onRefused: checkLogContinuity,
     onMalformed: () => {
       metrics.malformed += 1;
+    },
+  }).start();
+  new HealthWatch({
+    onChange: (h) => {
+      health = h;
+      renderHealth();
     },
   }).start();
   setInterval(tick, 250);

@@ -1,0 +1,42 @@
+// The server's own health: /health polled every POLL_MS while the page is visible. While its
+// status is not "ok" (a background task is down: an alert channel, the pipeline, the store
+// follower) the page shows a notice, with the server's reason, that alerts may be late or missing.
+
+const POLL_MS = 5000;
+
+export class HealthWatch {
+  /**
+   * @param {object} opts
+   * @param {(health: object | null) => void} opts.onChange  the /health body while it is not
+   *   ok ({status: "degraded" | "down", reason, tasks}), null once it is ok again
+   */
+  constructor({ onChange }) {
+    this.onChange = onChange;
+    this.last = "ok";
+  }
+
+  start() {
+    this.poll();
+    setInterval(() => {
+      if (!document.hidden) this.poll();
+    }, POLL_MS);
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) this.poll();
+    });
+  }
+
+  async poll() {
+    let health;
+    try {
+      const response = await fetch("/health", { cache: "no-store" });
+      health = await response.json(); // a 503 (the pipeline is down) carries the same body
+    } catch {
+      return; // the server is unreachable: the stream badge already says so
+    }
+    const status = typeof health.status === "string" ? health.status : "down";
+    const key = `${status}\n${health.reason}`;
+    if (key === this.last) return;
+    this.last = key;
+    this.onChange(status === "ok" ? null : health);
+  }
+}
