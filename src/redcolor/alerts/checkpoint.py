@@ -149,6 +149,12 @@ def decode(body: bytes, shelter_s: Mapping[int, int]) -> tuple[LifecycleState, C
     return state, b.clock
 
 
+def checkpoint_clock(body: bytes, run_id: str) -> Clock | None:
+    """The clock a checkpoint recorded, if run ``run_id`` wrote it (else None)."""
+    b = _DECODER.decode(body)
+    return b.clock if b.run_id == run_id else None
+
+
 def shift(state: LifecycleState, offset_s: float) -> LifecycleState:
     """``state`` with every time moved by ``offset_s`` (scenario clock <-> store clock)."""
     if offset_s == 0.0:

@@ -65,6 +65,14 @@ class LifecycleLock:
         self._fd = fd
         return True
 
+    def acquire(self) -> None:
+        """Take the lock or raise StoreError (one line) naming who holds it."""
+        if not self.try_acquire():
+            raise StoreError(
+                f"the alert lifecycle of {self.path} is being written by {self.holder()};"
+                " wait for it to finish or use another --db"
+            )
+
     def holder(self) -> str:
         """Who holds the lock, for a message (the pid written in the lock file)."""
         try:
@@ -134,6 +142,22 @@ class DurableLifecycle:
         self.clock = clock if self._clock is None else self._clock
         self.version = 0 if saved is None else saved.version
         self.seq = after
+
+    def refresh(self) -> None:
+        """Reload if anyone wrote to the store since this lifecycle last looked; write the
+        checkpoint if events without one had to be folded (so the next look is quick)."""
+        saved = self.store.checkpoint()
+        if (0 if saved is None else saved.version, self.store.last_seq()) == (
+            self.version,
+            self.seq,
+        ):
+            return
+        self.load()
+        if self.seq != (0 if saved is None else saved.seq):
+            try:
+                self._write(self.state, [])
+            except CheckpointConflict:
+                self.load()
 
     def step(
         self, decisions: Sequence[ThreatDecision], now_unix_s: float

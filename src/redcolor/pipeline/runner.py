@@ -33,7 +33,6 @@ from redcolor.alerts.checkpoint import Clock
 from redcolor.alerts.durable import DurableLifecycle, LifecycleLock
 from redcolor.alerts.lifecycle import DEFAULT_HOLD_S, LifecycleConfig, next_due_unix_s
 from redcolor.alerts.store import SQLiteEventStore
-from redcolor.errors import StoreError
 from redcolor.geo import AreaIndex, load_areas
 from redcolor.model import AlertEvent
 from redcolor.pipeline.policies import make_policy
@@ -98,6 +97,12 @@ class _Lane:
     result: LaneResult
 
 
+def run_id_for(scenario: str, start_unix_s: float) -> str:
+    """The id of a run of ``scenario`` whose store clock starts at ``start_unix_s``: the prefix
+    of its alert ids."""
+    return f"{scenario}-{int(start_unix_s)}"
+
+
 def _resolve(scenario: str | Scenario | SimulationResult) -> SimulationResult:
     if isinstance(scenario, SimulationResult):
         return scenario
@@ -118,6 +123,7 @@ def run(
     hold_s: float = DEFAULT_HOLD_S,
     lock: LifecycleLock | None = None,
     live_from_unix_s: float | None = None,
+    clock: Clock | None = None,
 ) -> RunResult:
     """Run one policy end to end; see :func:`run_lanes` (this is its one-lane form).
 
@@ -135,6 +141,7 @@ def run(
         hold_s=hold_s,
         locks=None if lock is None else [lock],
         live_from_unix_s=live_from_unix_s,
+        clock=clock,
     )
 
 
@@ -151,6 +158,7 @@ def run_lanes(
     index: AreaIndex | None = None,
     locks: Sequence[LifecycleLock] | None = None,
     live_from_unix_s: float | None = None,
+    clock: Clock | None = None,
 ) -> RunResult:
     """Run several policies side by side on one simulation and one tracker.
 
@@ -163,35 +171,35 @@ def run_lanes(
     speed, start_unix_s, on_events, progress, hold_s : see the module docstring; ``progress``
         is called with (scans done, total scans or None).
     locks, live_from_unix_s : see the module docstring (``live_from_unix_s`` on the
-        scenario clock).
+        scenario clock; with ``speed`` the run goes live no sooner than the scenario time the
+        clock says it is now, so a continued run catches up with the wall clock).
+    clock : the store clock against the wall clock (:class:`Clock`); a continued run passes
+        the one its checkpoint recorded, a new run gets one starting at its first scan.
     """
     sim = _resolve(scenario)
     index = index or load_areas()
     offset_s = 0.0 if start_unix_s is None else start_unix_s - sim.start_unix_s
-    run_id = f"{sim.scenario.name}-{int(sim.start_unix_s + offset_s)}"
+    run_id = run_id_for(sim.scenario.name, sim.start_unix_s + offset_s)
     config = LifecycleConfig({a.id: a.shelter_s for a in index.areas}, hold_s, run_id)
     if stores is not None and len(stores) != len(policies):
         raise ValueError("give one store per policy")
     stores = stores or [SQLiteEventStore(":memory:") for _ in policies]
-    wall_start = time.time() if start_unix_s is None else start_unix_s
-    clock = Clock() if speed is None else Clock(wall_start, sim.start_unix_s + offset_s, speed)
     taken = [] if locks is not None else [LifecycleLock(store.path) for store in stores]
     try:
         for held in taken:
-            if not held.try_acquire():
-                raise StoreError(
-                    f"the alert lifecycle of {held.path} is being written by {held.holder()};"
-                    " wait for it to finish or use another --db"
-                )
+            held.acquire()
+        made = [make_policy(p, index, sim) if isinstance(p, str) else p for p in policies]
+        if clock is None:
+            clock = Clock(time.time(), sim.start_unix_s + offset_s, speed) if speed else Clock()
         lanes = []
-        for spec, store in zip(policies, stores, strict=True):
-            policy = make_policy(spec, index, sim) if isinstance(spec, str) else spec
+        for spec, policy, store in zip(policies, made, stores, strict=True):
             name = spec if isinstance(spec, str) else policy.name
             lifecycle = DurableLifecycle(
                 store, config.shelter_s, config=config, clock=clock, offset_s=offset_s
             )
             lanes.append(_Lane(name, policy, lifecycle, LaneResult(name)))
-        return _run(sim, lanes, speed, wall_start, offset_s, live_from_unix_s, on_events, progress)
+        pacer = _Pacer(speed, (clock.origin_unix_s - offset_s, clock.wall_origin_unix_s))
+        return _run(sim, lanes, pacer, offset_s, live_from_unix_s, on_events, progress)
     finally:
         for held in taken:
             held.release()
@@ -200,15 +208,15 @@ def run_lanes(
 def _run(
     sim: SimulationResult,
     lanes: list[_Lane],
-    speed: float | None,
-    wall_start_unix_s: float,
+    pacer: _Pacer,
     offset_s: float,
     live_from_unix_s: float | None,
     on_events: EventsCallback | None,
     progress: ProgressCallback | None,
 ) -> RunResult:
     core = TrackPredict(sim.registrations, ground_alt_m=sim.scenario.ground_alt_m)
-    pacer = _Pacer(speed, (sim.start_unix_s, wall_start_unix_s))
+    live = live_from_unix_s is None
+    floor = -np.inf if live_from_unix_s is None else live_from_unix_s
     latency: list[float] = []
     track: list[float] = []
     latest: dict[str, ImpactPrediction] = {}
@@ -216,7 +224,7 @@ def _run(
     scans = sim.scans
     total = len(scans) if hasattr(scans, "__len__") else None
     for n, scan in enumerate(scans, start=1):
-        live = live_from_unix_s is None or scan.t >= live_from_unix_s
+        live = live or scan.t >= max(floor, pacer.now())
         if live:
             pacer.wait(scan.t)
         arrival = time.perf_counter()
@@ -232,7 +240,7 @@ def _run(
         _record(history, out.tracks)
         if progress is not None:
             progress(n, total)
-    _drain(lanes, pacer, on_events)
+    _drain(lanes, pacer, on_events, live_from_unix_s)
     lat, lon, ids = _track_geodetic(history, core)
     return RunResult(
         scenario=sim.scenario.name,
@@ -264,14 +272,22 @@ def _step(
         on_events(lane.name, stored)
 
 
-def _drain(lanes: Sequence[_Lane], pacer: _Pacer, on_events: EventsCallback | None) -> None:
-    """Run the lifecycles on past the last scan until every area has had its all-clear."""
+def _drain(
+    lanes: Sequence[_Lane],
+    pacer: _Pacer,
+    on_events: EventsCallback | None,
+    live_from_unix_s: float | None,
+) -> None:
+    """Run the lifecycles on past the last scan until every area has had its all-clear (a
+    continued run issues what fell due while it was down now, not back-dated)."""
     while True:
         states = (lane.lifecycle.state for lane in lanes)
         due = [t for t in (next_due_unix_s(s) for s in states) if t is not None]
         if not due:
             return
         now = min(due)
+        if live_from_unix_s is not None:
+            now = max(now, live_from_unix_s, pacer.now())
         pacer.wait(now)
         for lane in lanes:
             _step(lane, [], now, on_events)
@@ -279,8 +295,8 @@ def _drain(lanes: Sequence[_Lane], pacer: _Pacer, on_events: EventsCallback | No
 
 class _Pacer:
     """Sleeps so that scenario time ``t`` happens ``(t - t0) / speed`` after wall time ``w0``,
-    where ``origin = (t0, w0)`` (the scenario's start and the run's start on the wall clock;
-    an interrupted run that continues keeps its original origin)."""
+    where ``origin = (t0, w0)`` (from the run's :class:`Clock`, so an interrupted run that
+    continues keeps its original pace)."""
 
     def __init__(self, speed: float | None, origin: tuple[float, float]) -> None:
         if speed is not None and not speed > 0:
@@ -288,6 +304,13 @@ class _Pacer:
         self.speed = speed
         t0, wall0_unix_s = origin
         self._origin = (t0, time.monotonic() - (time.time() - wall0_unix_s))
+
+    def now(self) -> float:
+        """The scenario time it is now (-inf when not paced)."""
+        if self.speed is None:
+            return -np.inf
+        t0, mono0 = self._origin
+        return t0 + (time.monotonic() - mono0) * self.speed
 
     def wait(self, t_unix_s: float) -> None:
         if self.speed is None:

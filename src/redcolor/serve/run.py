@@ -7,19 +7,24 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from redcolor.alerts.durable import LifecycleLock
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.jetstream import StreamSpec, publish_log, replicate
 from redcolor.channels.mqtt import parse_broker, run_mqtt
 from redcolor.errors import InputError
 from redcolor.serve.app import Service, create_app
+from redcolor.serve.keeper import run_keeper
 from redcolor.serve.rawws import FanoutWebSocketProtocol
 from redcolor.serve.state import ServeConfig, ServerState
 from redcolor.sim.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from redcolor.pipeline.resume import RunPlan
 
 log = logging.getLogger("redcolor.serve")
 
@@ -63,25 +68,40 @@ def build_state(config: ServeConfig, areas: Any = None) -> ServerState:
     return ServerState(config=config, store=SQLiteEventStore(config.db), areas=areas)
 
 
-def start_simulation(state: ServerState, scenario: Scenario, speed: float) -> threading.Thread:
-    """Run the pipeline over ``scenario`` in a thread starting now, at ``speed`` x real time,
-    writing to the server's store file and waking the follower after each append."""
-    from redcolor import pipeline
+def start_simulation(
+    state: ServerState, scenario: Scenario, speed: float, plan: RunPlan | None = None
+) -> threading.Thread:
+    """Run the pipeline over ``scenario`` in a thread at ``speed`` x real time, writing to the
+    server's store file and waking the follower after each append.
+
+    ``plan`` (default: :func:`~redcolor.pipeline.resume.plan_run` now) says whether this starts
+    the run or continues it. The lifecycle lock is taken here, before the keeper can, and held
+    until the pipeline ends; StoreError (one line) if another process holds it.
+    """
+    from redcolor.pipeline.resume import plan_run, run_planned
+
+    if plan is None:
+        hold_s = state.config.hold_s
+        plan = plan_run(state.store, scenario, speed=speed, hold_s=hold_s, now_unix_s=time.time())
+    lock = LifecycleLock(state.config.db)
+    lock.acquire()
 
     def work() -> None:
         store = SQLiteEventStore(state.config.db)
         try:
-            pipeline.run(
+            run_planned(
+                plan,
                 scenario,
-                store=store,
-                speed=speed,
-                start_unix_s=time.time(),
+                store,
+                lock=lock,
+                wall_clock=time.time,
                 on_events=lambda events: state.follower.notify(),
             )
             log.info("simulation %s finished", scenario.name)
         except Exception:  # the server keeps serving what was written; the log says why
             log.exception("simulation %s failed", scenario.name)
         finally:
+            lock.release()  # the keeper takes over whatever is still open
             store.close()
 
     thread = threading.Thread(target=work, name="pipeline", daemon=True)
@@ -109,7 +129,13 @@ def channel_services(config: ServeConfig) -> list[Service]:
         parse_broker(url)  # a bad URL fails at startup, not in the background
 
         async def mqtt(state: ServerState) -> None:
-            await run_mqtt(state.hub, state.store, url, on_sent=_delivered(state, "mqtt"))
+            await run_mqtt(
+                state.hub,
+                state.store,
+                url,
+                on_sent=_delivered(state, "mqtt"),
+                start_seq=state.opened_seq,
+            )
 
         services.append(mqtt)
     if config.nats_publish_url and config.nats_follow_url:
@@ -128,6 +154,12 @@ def channel_services(config: ServeConfig) -> list[Service]:
             await replicate(follow_spec, state.store, on_append=state.follower.notify)
 
         services.append(nats_follow)
+    else:  # an edge only copies the core's log; the core keeps its lifecycle going
+
+        async def keeper(state: ServerState) -> None:
+            await run_keeper(state)
+
+        services.append(keeper)
     return services
 
 
@@ -137,13 +169,23 @@ def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.
     scenario = load_scenario(simulate) if simulate is not None else None
     services = channel_services(config)
     state = build_state(config)
+    plan = None
+    if scenario is not None:  # a run this store holds is continued, not run again
+        from redcolor.pipeline.resume import plan_run
+
+        plan = plan_run(
+            state.store, scenario, speed=speed, hold_s=config.hold_s, now_unix_s=time.time()
+        )
     listener = listen(config.host, config.port)
     app = create_app(state, services)
     server = uvicorn.Server(
         uvicorn_config(app, host=config.host, port=config.port, log_level="info")
     )
-    if scenario is not None:
-        start_simulation(state, scenario, speed)
+    if scenario is not None and plan is not None:
+        if plan.finished:
+            log.info("store already holds finished run %s; serving its log", plan.record.run_id)
+        else:
+            start_simulation(state, scenario, speed, plan)
     server.run(sockets=[listener])
 
 

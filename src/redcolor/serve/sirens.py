@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from redcolor.bus.follow import consume
 from redcolor.bus.frames import EventFrames
-from redcolor.bus.hub import ResumeCursor
+from redcolor.bus.position import DurableCursor
 from redcolor.channels.sirens import Command
 from redcolor.errors import InputError
 from redcolor.model import EVENT_DECODER
@@ -112,9 +112,9 @@ async def run_sirens(state: ServerState) -> None:
                 )
 
     watcher = asyncio.create_task(watch_acks())
+    position = DurableCursor(state.store, "sirens", state.opened_seq)
     try:
-        await consume(
-            state.hub, state.store, on_event, ResumeCursor(state.hub.last_seq), channel="sirens"
-        )
+        await consume(state.hub, state.store, on_event, position, channel="sirens")
     finally:
+        position.flush()
         watcher.cancel()

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from redcolor.alerts.lifecycle import DEFAULT_HOLD_S
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
@@ -61,6 +62,7 @@ class ServeConfig:
     dropped (``ws_sndbuf_bytes``, when set, also caps the kernel's send buffer per WebSocket, so
     a stalled client is noticed after that much rather than after the kernel's autotuned
     megabytes); ``poll_s`` is how often the store is polled when no in-process writer notifies.
+    ``hold_s`` is how long after a simulated threat is over its areas get their all-clear.
     """
 
     db: Path
@@ -79,6 +81,7 @@ class ServeConfig:
     nats_follow_url: str | None = None
     push_dir: Path | None = None
     siren_ack_s: float = 1.0
+    hold_s: float = DEFAULT_HOLD_S
 
 
 @dataclass
@@ -91,6 +94,7 @@ class ServerState:
     metrics: Metrics = field(default_factory=Metrics)
     active: ActiveAlerts = field(default_factory=ActiveAlerts)
     hub: Hub = field(init=False)
+    opened_seq: int = field(init=False)
     follower: StoreFollower = field(init=False)
     _area_ids: frozenset[int] = field(init=False)
     areas_json: bytes = field(init=False)
@@ -106,7 +110,9 @@ class ServerState:
         # Rebuild the active view from the log, then stream from its end.
         for row_event in self.store.iter_all():
             self.active.apply(row_event)
-        self.hub = Hub(last_seq=self.store.last_seq(), on_drop=self._on_drop)
+        # Where a channel with no durable position yet starts (redcolor.bus.position).
+        self.opened_seq = self.store.last_seq()
+        self.hub = Hub(last_seq=self.opened_seq, on_drop=self._on_drop)
         self.metrics.last_seq.set(self.hub.last_seq)
         self.follower = StoreFollower(
             self.store,
