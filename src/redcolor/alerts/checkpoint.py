@@ -16,7 +16,9 @@ event. A step that changes the state without an event writes the checkpoint alon
 a writer that keeps no checkpoint (an older version, a hand-written event); with no checkpoint
 at all it folds the whole log that way. The conservative fold holds every area of an open alert
 until that alert's last ``expires_at_unix_s`` (never sooner than announced) and knows of no
-schedules; an event without an expiry is left to whoever wrote it to end.
+schedules; an event without an expiry is left to whoever wrote it to end. The lifecycle keeps
+one alert per area, so a foreign alert naming an area already under another alert takes the
+area over: that area is then ended under the foreign alert's id only.
 
 Times in a checkpoint are the store's (the events' clock). :class:`Clock` maps wall time to it,
 for a simulation run at ``speed`` x real time, so a keeper that takes over gives the all-clears

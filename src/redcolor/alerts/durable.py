@@ -147,12 +147,12 @@ class DurableLifecycle:
         """Reload if anyone wrote to the store since this lifecycle last looked; write the
         checkpoint if events without one had to be folded (so the next look is quick)."""
         saved = self.store.checkpoint()
-        if (0 if saved is None else saved.version, self.store.last_seq()) == (
+        if (0 if saved is None else saved.version, self.store.last_seq()) != (
             self.version,
             self.seq,
         ):
-            return
-        self.load()
+            self.load()
+            saved = self.store.checkpoint()
         if self.seq != (0 if saved is None else saved.seq):
             try:
                 self._write(self.state, [])

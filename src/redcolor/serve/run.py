@@ -69,22 +69,28 @@ def build_state(config: ServeConfig, areas: Any = None) -> ServerState:
 
 
 def start_simulation(
-    state: ServerState, scenario: Scenario, speed: float, plan: RunPlan | None = None
+    state: ServerState,
+    scenario: Scenario,
+    speed: float,
+    plan: RunPlan | None = None,
+    lock: LifecycleLock | None = None,
 ) -> threading.Thread:
     """Run the pipeline over ``scenario`` in a thread at ``speed`` x real time, writing to the
     server's store file and waking the follower after each append.
 
-    ``plan`` (default: :func:`~redcolor.pipeline.resume.plan_run` now) says whether this starts
-    the run or continues it. The lifecycle lock is taken here, before the keeper can, and held
-    until the pipeline ends; StoreError (one line) if another process holds it.
+    ``lock`` is the store's lifecycle lock, held (default: taken here, before the keeper can;
+    StoreError in one line if another process holds it); the thread releases it when the
+    pipeline ends. ``plan`` (default: :func:`~redcolor.pipeline.resume.plan_run` now) says
+    whether this starts the run or continues it.
     """
     from redcolor.pipeline.resume import plan_run, run_planned
 
+    if lock is None:
+        lock = LifecycleLock(state.config.db)
+        lock.acquire()
     if plan is None:
         hold_s = state.config.hold_s
         plan = plan_run(state.store, scenario, speed=speed, hold_s=hold_s, now_unix_s=time.time())
-    lock = LifecycleLock(state.config.db)
-    lock.acquire()
 
     def work() -> None:
         store = SQLiteEventStore(state.config.db)
@@ -169,10 +175,11 @@ def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.
     scenario = load_scenario(simulate) if simulate is not None else None
     services = channel_services(config)
     state = build_state(config)
-    plan = None
+    plan, lock = None, LifecycleLock(config.db)
     if scenario is not None:  # a run this store holds is continued, not run again
         from redcolor.pipeline.resume import plan_run
 
+        lock.acquire()  # before the plan, so no run is recorded that another process runs
         plan = plan_run(
             state.store, scenario, speed=speed, hold_s=config.hold_s, now_unix_s=time.time()
         )
@@ -183,9 +190,10 @@ def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.
     )
     if scenario is not None and plan is not None:
         if plan.finished:
-            log.info("store already holds finished run %s; serving its log", plan.record.run_id)
+            log.warning("store already holds finished run %s; serving its log", plan.record.run_id)
+            lock.release()
         else:
-            start_simulation(state, scenario, speed, plan)
+            start_simulation(state, scenario, speed, plan, lock)
     server.run(sockets=[listener])
 
 
