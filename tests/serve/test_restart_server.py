@@ -48,6 +48,7 @@ def _serve(db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         *(sys.executable, "-c", "from redcolor.cli.main import run; run()"),
         *("serve", "--simulate", SCENARIO, "--speed", SPEED, "--hold-s", HOLD_S),
         *("--db", str(db), "--port", str(port), "--mqtt", "mqtt://127.0.0.1:1883"),
+        *("--push-dir", str(db.parent / "push")),
     ]
     env = dict(os.environ, PYTHONPATH=f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     return subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
@@ -196,3 +197,6 @@ async def test_kill_9_mid_salvo_then_restart_forgets_nothing(tmp_path, areas) ->
     extra = _openings(ours) - _openings(uninterrupted)
     assert not extra, f"areas alerted again after the restart: {dict(extra)}"
     assert live.status_code == 200 and live.content == b""
+    # push and the sirens consumed every event too: their durable positions reached the end
+    positions = dict(SQLiteEventStore(db)._db.execute("SELECT * FROM channel_positions"))
+    assert positions == {"mqtt": events[-1].seq, "push": events[-1].seq, "sirens": events[-1].seq}
