@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+from collections.abc import Iterator
+
 import pytest
 
 from redcolor.cli.main import main
@@ -34,3 +38,48 @@ def test_busy_port_is_one_line(capsys, tmp_path) -> None:
         assert main(["serve", "--db", str(tmp_path / "a.db"), "--port", str(port)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("redcolor: error: cannot listen on 127.0.0.1:") and "\n" not in err
+
+
+@contextlib.contextmanager
+def _busy_port() -> Iterator[int]:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        yield busy.getsockname()[1]
+
+
+def test_simulate_refuses_a_run_it_cannot_continue_in_one_line(capsys, tmp_path) -> None:
+    """The store holds an unfinished run of the scenario at another speed: continuing it at
+    this one would not be that run, and starting again would alert its projectiles twice."""
+    import time
+
+    from redcolor.alerts.store import SQLiteEventStore
+    from redcolor.pipeline.resume import plan_run
+    from redcolor.sim.scenario import load_scenario
+
+    db = tmp_path / "a.db"
+    store = SQLiteEventStore(db)
+    scenario = load_scenario("meron-2024-01-06")
+    plan_run(store, scenario, speed=10.0, hold_s=600.0, now_unix_s=time.time())
+    store.close()
+    args = ["serve", "--simulate", "meron-2024-01-06", "--speed", "20", "--db", str(db)]
+    with _busy_port() as port:  # refused before it would listen (so it cannot hang here)
+        assert main([*args, "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("redcolor: error: store ") and "already holds unfinished run" in err
+    assert len(err.splitlines()) == 1
+    assert len(SQLiteEventStore(db).runs()) == 1  # nothing new recorded
+
+
+def test_simulate_refuses_a_store_whose_lifecycle_another_process_writes(capsys, tmp_path):
+    from redcolor.alerts.durable import LifecycleLock
+
+    db = tmp_path / "a.db"
+    other = LifecycleLock(db)
+    assert other.try_acquire()
+    try:
+        with _busy_port() as port:
+            args = ["serve", "--simulate", "meron-2024-01-06", "--db", str(db)]
+            assert main([*args, "--port", str(port)]) == 2
+    finally:
+        other.release()
+    err = capsys.readouterr().err.strip()
+    assert "is being written by process" in err and len(err.splitlines()) == 1

@@ -80,7 +80,7 @@ class AlertRecord:
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class _Scheduled:
+class Scheduled:
     """An alert due later for one (threat, area): when, until when, in which category."""
 
     alert_at_unix_s: float
@@ -96,7 +96,7 @@ class LifecycleState:
     areas: Mapping[int, AreaAlert] = field(default_factory=dict)
     alerts: Mapping[str, AlertRecord] = field(default_factory=dict)
     threat_alert: Mapping[str, str] = field(default_factory=dict)
-    schedule: Mapping[str, Mapping[int, _Scheduled]] = field(default_factory=dict)
+    schedule: Mapping[str, Mapping[int, Scheduled]] = field(default_factory=dict)
     next_alert: int = 1
 
 
@@ -151,13 +151,13 @@ class _Work:
     def take(self, decision: ThreatDecision) -> None:
         threat = decision.threat_id
         self.schedule.pop(threat, None)
-        later: dict[int, _Scheduled] = {}
+        later: dict[int, Scheduled] = {}
         for area_np, at_np in zip(decision.area_ids, decision.alert_at_unix_s, strict=True):
             area, alert_at = int(area_np), float(at_np)
             stage: AreaStage = "alert" if alert_at <= self.now else "pre_alert"
             if stage == "pre_alert":
                 if np.isfinite(alert_at):
-                    later[area] = _Scheduled(alert_at, decision.until_unix_s, decision.category)
+                    later[area] = Scheduled(alert_at, decision.until_unix_s, decision.category)
                 if not decision.pre_alert:
                     continue
             current = self.areas.get(area)
@@ -198,7 +198,7 @@ class _Work:
         getattr(self.touched(alert_id), stage).add(area)
 
     def raise_due(self) -> None:
-        due: list[tuple[str, int, _Scheduled]] = []
+        due: list[tuple[str, int, Scheduled]] = []
         for threat, items in list(self.schedule.items()):
             if min(i.alert_at_unix_s for i in items.values()) > self.now:
                 continue

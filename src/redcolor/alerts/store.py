@@ -4,12 +4,17 @@ The store gives every event its global ``seq`` inside the transaction that makes
 ``seq`` is gap-free and an event is never visible half-written: a reader sees whole transactions
 or nothing. SQLite in WAL mode with ``synchronous=FULL`` is the embedded default; several
 processes may read while one writes (``redcolor serve`` follows a store that ``simulate`` writes).
+
+Beside the log the store keeps what a restart must not forget: the alert lifecycle's checkpoint
+(written in the same transaction as the events it produced, so the two never disagree, and
+versioned so a second writer cannot overwrite it unseen), each channel's last delivered ``seq``
+and the simulated runs it holds (see :mod:`redcolor.alerts.durable`).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -35,6 +40,21 @@ CREATE TABLE IF NOT EXISTS event_areas (
     seq INTEGER NOT NULL REFERENCES events (seq),
     PRIMARY KEY (area_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lifecycle (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    version INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS channel_positions (
+    channel TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    body BLOB NOT NULL,
+    finished_unix_s REAL
+);
 """
 
 
@@ -47,6 +67,20 @@ class StoredEvent:
 
     def decode(self) -> AlertEvent:
         return EVENT_DECODER.decode(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The stored lifecycle checkpoint: its ``version`` (bumped by every write), the log's last
+    ``seq`` it accounts for, and its encoded body (:mod:`redcolor.alerts.checkpoint`)."""
+
+    version: int
+    seq: int
+    body: bytes
+
+
+class CheckpointConflict(StoreError):
+    """The lifecycle checkpoint moved under a writer: another writer owns the lifecycle."""
 
 
 class EventStore(Protocol):
@@ -94,12 +128,7 @@ class SQLiteEventStore:
             return []
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-            stored: list[AlertEvent] = []
-            for offset, event in enumerate(events, start=1):
-                done = msgspec.structs.replace(event, seq=last + offset)
-                self._insert(done, EVENT_ENCODER.encode(done))
-                stored.append(done)
+            stored = self._insert(events)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self._db.in_transaction:
@@ -120,7 +149,7 @@ class SQLiteEventStore:
             for event, body in events:
                 if event.seq != last + 1:
                     raise StoreError(f"replica event seq {event.seq} does not follow seq {last}")
-                self._insert(event, body)
+                self._insert_row(event, body)
                 last = event.seq
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -129,7 +158,7 @@ class SQLiteEventStore:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
 
-    def _insert(self, event: AlertEvent, body: bytes) -> None:
+    def _insert_row(self, event: AlertEvent, body: bytes) -> None:
         """One event row and its area index rows (inside the caller's transaction)."""
         self._db.execute(
             "INSERT INTO events (seq, id, category, stage, issued_at_unix_s, body)"
@@ -140,6 +169,111 @@ class SQLiteEventStore:
             "INSERT OR IGNORE INTO event_areas (area_id, seq) VALUES (?, ?)",
             [(area.id, event.seq) for area in event.areas],
         )
+
+    def _insert(self, events: Sequence[AlertEvent]) -> list[AlertEvent]:
+        """Number and insert ``events`` inside the caller's transaction."""
+        (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        stored: list[AlertEvent] = []
+        for offset, event in enumerate(events, start=1):
+            done = msgspec.structs.replace(event, seq=last + offset)
+            self._insert_row(done, EVENT_ENCODER.encode(done))
+            stored.append(done)
+        return stored
+
+    def append_checkpointed(
+        self,
+        events: Sequence[AlertEvent],
+        checkpoint: Callable[[list[AlertEvent]], bytes],
+        version: int,
+        after_seq: int,
+    ) -> tuple[list[AlertEvent], Checkpoint]:
+        """Append ``events`` and the lifecycle checkpoint they lead to in one transaction.
+
+        ``checkpoint`` is called inside the transaction with the stored events (their ``seq``
+        set) and returns the encoded lifecycle state after them. ``version`` is the version of
+        the checkpoint the writer started from (0: none) and ``after_seq`` the last ``seq`` it
+        has seen; if either has moved (another writer), :class:`CheckpointConflict` is raised
+        and nothing is written.
+        """
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute("SELECT version FROM lifecycle WHERE one = 1").fetchone()
+            (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+            if (row[0] if row else 0) != version or last != after_seq:
+                self._db.execute("ROLLBACK")
+                raise CheckpointConflict(
+                    f"the alert store {self.path} changed under its lifecycle writer (checkpoint"
+                    f" {row[0] if row else 0}, seq {last}; expected {version}, {after_seq})"
+                )
+            stored = self._insert(events)
+            (seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+            saved = Checkpoint(version + 1, int(seq), checkpoint(stored))
+            self._db.execute(
+                "INSERT INTO lifecycle (one, version, seq, body) VALUES (1, ?, ?, ?)"
+                " ON CONFLICT (one) DO UPDATE SET version = excluded.version,"
+                " seq = excluded.seq, body = excluded.body",
+                (saved.version, saved.seq, saved.body),
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+        return stored, saved
+
+    def checkpoint(self) -> Checkpoint | None:
+        """The stored lifecycle checkpoint, or None when no lifecycle writer has written one."""
+        row = self._db.execute("SELECT version, seq, body FROM lifecycle WHERE one = 1").fetchone()
+        return None if row is None else Checkpoint(int(row[0]), int(row[1]), bytes(row[2]))
+
+    def channel_position(self, channel: str, missing_seq: int) -> int:
+        """The last ``seq`` ``channel`` delivered; a channel with no row yet is given one at
+        ``missing_seq`` first (so its position is durable from its first start)."""
+        try:
+            self._db.execute(
+                "INSERT OR IGNORE INTO channel_positions (channel, last_seq) VALUES (?, ?)",
+                (channel, missing_seq),
+            )
+            (seq,) = self._db.execute(
+                "SELECT last_seq FROM channel_positions WHERE channel = ?", (channel,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+        return int(seq)
+
+    def save_channel_position(self, channel: str, last_seq: int) -> None:
+        """Record that ``channel`` delivered everything up to ``last_seq`` (never moves back)."""
+        try:
+            self._db.execute(
+                "INSERT INTO channel_positions (channel, last_seq) VALUES (?, ?)"
+                " ON CONFLICT (channel) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
+                (channel, last_seq),
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+
+    def runs(self) -> list[tuple[str, bytes, float | None]]:
+        """Every recorded run as (run id, body, finished time or None), oldest first."""
+        rows = self._db.execute(
+            "SELECT run_id, body, finished_unix_s FROM runs ORDER BY rowid"
+        ).fetchall()
+        return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+    def record_run(self, run_id: str, body: bytes) -> None:
+        """Remember a run that starts writing to this store."""
+        try:
+            self._db.execute("INSERT INTO runs (run_id, body) VALUES (?, ?)", (run_id, body))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+
+    def finish_run(self, run_id: str, finished_unix_s: float) -> None:
+        """Mark a run as having written its last all-clear."""
+        try:
+            self._db.execute(
+                "UPDATE runs SET finished_unix_s = ? WHERE run_id = ?", (finished_unix_s, run_id)
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
 
     def read_since(self, after_seq: int, limit: int = 1000) -> list[StoredEvent]:
         """Events with ``seq > after_seq`` in ``seq`` order, at most ``limit``."""

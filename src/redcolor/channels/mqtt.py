@@ -2,8 +2,10 @@
 
 The payload is the stored event JSON, byte for byte. Off unless a broker URL is configured. When
 the broker goes away the channel reconnects with backoff and resumes from the last event it
-published, so no event is skipped (QoS 1 may repeat one across a reconnect; clients dedupe by
-``seq``).
+published, so no event is skipped; its position is durable (:mod:`redcolor.bus.position`), so
+after a restart it publishes every event stored since, those stored while the server was down
+included. Delivery is at least once (QoS 1 may repeat one across a reconnect, a restart up to
+100 ms worth): clients dedupe by (``id``, ``seq``).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 
-from redcolor.alerts.store import EventStore
+from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.follow import consume
 from redcolor.bus.frames import EventFrames
-from redcolor.bus.hub import Hub, ResumeCursor
+from redcolor.bus.hub import Hub
+from redcolor.bus.position import DurableCursor
 from redcolor.errors import InputError
 
 log = logging.getLogger("redcolor.mqtt")
@@ -46,21 +49,40 @@ def topics(frames: EventFrames) -> list[str]:
 
 async def run_mqtt(
     hub: Hub,
-    store: EventStore,
+    store: SQLiteEventStore,
     url: str,
     *,
     on_sent: Callable[[EventFrames], None] | None = None,
     on_status: Callable[[str | None], None] | None = None,
     retry_s: float = 1.0,
+    start_seq: int | None = None,
 ) -> None:
-    """Publish the live log to the broker at ``url`` until cancelled.
+    """Publish the log to the broker at ``url`` until cancelled, from the channel's durable
+    position (``start_seq``, default the hub's last seq, where it has none yet).
 
     ``on_status(reason)`` is called when the broker cannot be reached or the connection is
     lost, ``on_status(None)`` when connected: the server's supervisor shows it on ``/health``.
     A lost connection is noticed when it drops, not at the next publish.
     """
     host, port = parse_broker(url)
-    position = ResumeCursor(hub.last_seq)
+    start = hub.last_seq if start_seq is None else start_seq
+    position = DurableCursor(store, "mqtt", start)
+    try:
+        await _publish_forever(hub, store, (host, port), position, on_sent, on_status, retry_s)
+    finally:
+        position.flush()
+
+
+async def _publish_forever(
+    hub: Hub,
+    store: SQLiteEventStore,
+    broker: tuple[str, int],
+    position: DurableCursor,
+    on_sent: Callable[[EventFrames], None] | None,
+    on_status: Callable[[str | None], None] | None,
+    retry_s: float,
+) -> None:
+    host, port = broker
     logged: str | None = None  # a broker that stays away is logged once, not every retry
     while True:
         try:

@@ -21,6 +21,14 @@ def register(app: typer.Typer) -> None:
             "(scaled) real time.",
         ),
         speed: float = typer.Option(1.0, min=0.01, max=1000.0, help="Simulation speed factor."),
+        hold_s: float | None = typer.Option(
+            None,
+            "--hold-s",
+            min=0.0,
+            max=86_400.0,
+            help="With --simulate: seconds after a threat is over before its areas get the "
+            "all-clear (scenario time; default the standard hold).",
+        ),
         edition: str = typer.Option("current", help="Alert-area edition."),
         mqtt: str | None = typer.Option(None, help="Publish to this MQTT broker (mqtt://h:p)."),
         public_url: str | None = typer.Option(
@@ -83,5 +91,6 @@ def register(app: typer.Typer) -> None:
             nats_nkey_seed=nats_nkey_seed,
             signing_key=signing_key,
             verify_key=verify_key,
+            **({} if hold_s is None else {"hold_s": hold_s}),
         )
         run_server(config, simulate=simulate, speed=speed)

@@ -10,6 +10,14 @@ All lanes see the same predictions, so ``--policy all`` compares policies on the
 Times inside the lifecycle are the scenario's; with ``start_unix_s`` the events written to the
 store (and given to ``on_events``) are shifted to start then, while :attr:`LaneResult.events`
 keep the scenario clock for scoring.
+
+Each lane drives its store's lifecycle through :class:`~redcolor.alerts.durable.DurableLifecycle`:
+it starts from the store's checkpoint (so open alerts of an earlier run on that store carry on
+and alert ids never repeat) and writes each step's events with the checkpoint after them. A
+file store's lifecycle has one writer at a time: pass the :class:`LifecycleLock` you hold in
+``locks``, or the run takes (and at the end releases) one itself, refusing a store another
+process is writing. ``live_from_unix_s`` continues a run that was interrupted: scans before it
+are tracked but nothing is decided or written, the checkpoint standing for what they did.
 """
 
 from __future__ import annotations
@@ -18,20 +26,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-from redcolor.alerts.lifecycle import (
-    DEFAULT_HOLD_S,
-    LifecycleConfig,
-    LifecycleState,
-    apply,
-    initial_state,
-    next_due_unix_s,
-    record_stored,
-)
-from redcolor.alerts.store import EventStore, SQLiteEventStore
+from redcolor.alerts.checkpoint import Clock
+from redcolor.alerts.durable import DurableLifecycle, LifecycleLock
+from redcolor.alerts.lifecycle import DEFAULT_HOLD_S, LifecycleConfig, next_due_unix_s
+from redcolor.alerts.store import SQLiteEventStore
 from redcolor.geo import AreaIndex, load_areas
 from redcolor.model import AlertEvent
 from redcolor.pipeline.policies import make_policy
@@ -92,9 +93,14 @@ class RunResult:
 class _Lane:
     name: str
     policy: Policy
-    store: EventStore
-    state: LifecycleState
+    lifecycle: DurableLifecycle
     result: LaneResult
+
+
+def run_id_for(scenario: str, start_unix_s: float) -> str:
+    """The id of a run of ``scenario`` whose store clock starts at ``start_unix_s``: the prefix
+    of its alert ids."""
+    return f"{scenario}-{int(start_unix_s)}"
 
 
 def _resolve(scenario: str | Scenario | SimulationResult) -> SimulationResult:
@@ -109,12 +115,15 @@ def run(
     scenario: str | Scenario | SimulationResult,
     *,
     policy: str | Policy = "predicted",
-    store: EventStore | None = None,
+    store: SQLiteEventStore | None = None,
     speed: float | None = None,
     start_unix_s: float | None = None,
     on_events: Callable[[list[AlertEvent]], None] | None = None,
     progress: ProgressCallback | None = None,
     hold_s: float = DEFAULT_HOLD_S,
+    lock: LifecycleLock | None = None,
+    live_from_unix_s: float | None = None,
+    clock: Clock | None = None,
 ) -> RunResult:
     """Run one policy end to end; see :func:`run_lanes` (this is its one-lane form).
 
@@ -130,6 +139,9 @@ def run(
         on_events=callback,
         progress=progress,
         hold_s=hold_s,
+        locks=None if lock is None else [lock],
+        live_from_unix_s=live_from_unix_s,
+        clock=clock,
     )
 
 
@@ -137,13 +149,16 @@ def run_lanes(
     scenario: str | Scenario | SimulationResult,
     policies: Sequence[str | Policy],
     *,
-    stores: Sequence[EventStore] | None = None,
+    stores: Sequence[SQLiteEventStore] | None = None,
     speed: float | None = None,
     start_unix_s: float | None = None,
     on_events: EventsCallback | None = None,
     progress: ProgressCallback | None = None,
     hold_s: float = DEFAULT_HOLD_S,
     index: AreaIndex | None = None,
+    locks: Sequence[LifecycleLock] | None = None,
+    live_from_unix_s: float | None = None,
+    clock: Clock | None = None,
 ) -> RunResult:
     """Run several policies side by side on one simulation and one tracker.
 
@@ -155,22 +170,53 @@ def run_lanes(
     stores : one event store per policy (default: a fresh in-memory SQLite store each).
     speed, start_unix_s, on_events, progress, hold_s : see the module docstring; ``progress``
         is called with (scans done, total scans or None).
+    locks, live_from_unix_s : see the module docstring (``live_from_unix_s`` on the
+        scenario clock; with ``speed`` the run goes live no sooner than the scenario time the
+        clock says it is now, so a continued run catches up with the wall clock).
+    clock : the store clock against the wall clock (:class:`Clock`); a continued run passes
+        the one its checkpoint recorded, a new run gets one starting at its first scan.
     """
     sim = _resolve(scenario)
     index = index or load_areas()
     offset_s = 0.0 if start_unix_s is None else start_unix_s - sim.start_unix_s
-    run_id = f"{sim.scenario.name}-{int(sim.start_unix_s + offset_s)}"
+    run_id = run_id_for(sim.scenario.name, sim.start_unix_s + offset_s)
     config = LifecycleConfig({a.id: a.shelter_s for a in index.areas}, hold_s, run_id)
     if stores is not None and len(stores) != len(policies):
         raise ValueError("give one store per policy")
-    lanes = []
-    for i, spec in enumerate(policies):
-        policy = make_policy(spec, index, sim) if isinstance(spec, str) else spec
-        name = spec if isinstance(spec, str) else policy.name
-        store = stores[i] if stores is not None else SQLiteEventStore(":memory:")
-        lanes.append(_Lane(name, policy, store, initial_state(config), LaneResult(name)))
+    stores = stores or [SQLiteEventStore(":memory:") for _ in policies]
+    taken = [] if locks is not None else [LifecycleLock(store.path) for store in stores]
+    try:
+        for held in taken:
+            held.acquire()
+        made = [make_policy(p, index, sim) if isinstance(p, str) else p for p in policies]
+        if clock is None:
+            clock = Clock(time.time(), sim.start_unix_s + offset_s, speed) if speed else Clock()
+        lanes = []
+        for spec, policy, store in zip(policies, made, stores, strict=True):
+            name = spec if isinstance(spec, str) else policy.name
+            lifecycle = DurableLifecycle(
+                store, config.shelter_s, config=config, clock=clock, offset_s=offset_s
+            )
+            lanes.append(_Lane(name, policy, lifecycle, LaneResult(name)))
+        pacer = _Pacer(speed, (clock.origin_unix_s - offset_s, clock.wall_origin_unix_s))
+        return _run(sim, lanes, pacer, offset_s, live_from_unix_s, on_events, progress)
+    finally:
+        for held in taken:
+            held.release()
+
+
+def _run(
+    sim: SimulationResult,
+    lanes: list[_Lane],
+    pacer: _Pacer,
+    offset_s: float,
+    live_from_unix_s: float | None,
+    on_events: EventsCallback | None,
+    progress: ProgressCallback | None,
+) -> RunResult:
     core = TrackPredict(sim.registrations, ground_alt_m=sim.scenario.ground_alt_m)
-    pacer = _Pacer(speed)
+    live = live_from_unix_s is None
+    floor = -np.inf if live_from_unix_s is None else live_from_unix_s
     latency: list[float] = []
     track: list[float] = []
     latest: dict[str, ImpactPrediction] = {}
@@ -178,13 +224,15 @@ def run_lanes(
     scans = sim.scans
     total = len(scans) if hasattr(scans, "__len__") else None
     for n, scan in enumerate(scans, start=1):
-        pacer.wait(scan.t)
+        live = live or scan.t >= max(floor, pacer.now())
+        if live:
+            pacer.wait(scan.t)
         arrival = time.perf_counter()
         out = core.step(scan)
         track.append((time.perf_counter() - arrival) * 1e3)
         fresh = [p for p in out.predictions if latest.get(p.track_id) is not p]
-        for i, lane in enumerate(lanes):
-            _step(lane, fresh, out.t_unix_s, offset_s, on_events)
+        for i, lane in enumerate(lanes if live else ()):
+            _step(lane, fresh, out.t_unix_s, on_events)
             if i == 0:
                 latency.append((time.perf_counter() - arrival) * 1e3)
         for p in fresh:
@@ -192,7 +240,7 @@ def run_lanes(
         _record(history, out.tracks)
         if progress is not None:
             progress(n, total)
-    _drain(lanes, pacer, offset_s, on_events)
+    _drain(lanes, pacer, on_events, live_from_unix_s)
     lat, lon, ids = _track_geodetic(history, core)
     return RunResult(
         scenario=sim.scenario.name,
@@ -213,64 +261,62 @@ def _step(
     lane: _Lane,
     predictions: Sequence[ImpactPrediction],
     now_unix_s: float,
-    offset_s: float,
     on_events: EventsCallback | None,
 ) -> None:
     decisions: list[ThreatDecision] = lane.policy.decide(predictions, now_unix_s)
-    lane.state, events = apply(lane.state, decisions, now_unix_s)
+    events, stored = lane.lifecycle.step(decisions, now_unix_s)
     if not events:
         return
-    stored = lane.store.append([_shift(e, offset_s) for e in events])
-    lane.state = record_stored(lane.state, stored)
-    lane.result.events.extend(
-        msgspec.structs.replace(e, seq=s.seq) for e, s in zip(events, stored, strict=True)
-    )
+    lane.result.events.extend(events)
     if on_events is not None:
         on_events(lane.name, stored)
 
 
 def _drain(
-    lanes: Sequence[_Lane], pacer: _Pacer, offset_s: float, on_events: EventsCallback | None
+    lanes: Sequence[_Lane],
+    pacer: _Pacer,
+    on_events: EventsCallback | None,
+    live_from_unix_s: float | None,
 ) -> None:
-    """Run the lifecycles on past the last scan until every area has had its all-clear."""
+    """Run the lifecycles on past the last scan until every area has had its all-clear (a
+    continued run issues what fell due while it was down now, not back-dated)."""
     while True:
-        due = [t for t in (next_due_unix_s(lane.state) for lane in lanes) if t is not None]
+        states = (lane.lifecycle.state for lane in lanes)
+        due = [t for t in (next_due_unix_s(s) for s in states) if t is not None]
         if not due:
             return
         now = min(due)
+        if live_from_unix_s is not None:
+            now = max(now, live_from_unix_s, pacer.now())
         pacer.wait(now)
         for lane in lanes:
-            _step(lane, [], now, offset_s, on_events)
-
-
-def _shift(event: AlertEvent, offset_s: float) -> AlertEvent:
-    if offset_s == 0.0:
-        return event
-    expires = event.expires_at_unix_s
-    return msgspec.structs.replace(
-        event,
-        issued_at_unix_s=event.issued_at_unix_s + offset_s,
-        expires_at_unix_s=None if expires is None else expires + offset_s,
-    )
+            _step(lane, [], now, on_events)
 
 
 class _Pacer:
-    """Sleeps so that scenario time ``t`` happens at ``t / speed`` after the first call."""
+    """Sleeps so that scenario time ``t`` happens ``(t - t0) / speed`` after wall time ``w0``,
+    where ``origin = (t0, w0)`` (from the run's :class:`Clock`, so an interrupted run that
+    continues keeps its original pace)."""
 
-    def __init__(self, speed: float | None) -> None:
+    def __init__(self, speed: float | None, origin: tuple[float, float]) -> None:
         if speed is not None and not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.speed = speed
-        self._origin: tuple[float, float] | None = None
+        t0, wall0_unix_s = origin
+        self._origin = (t0, time.monotonic() - (time.time() - wall0_unix_s))
+
+    def now(self) -> float:
+        """The scenario time it is now (-inf when not paced)."""
+        if self.speed is None:
+            return -np.inf
+        t0, mono0 = self._origin
+        return t0 + (time.monotonic() - mono0) * self.speed
 
     def wait(self, t_unix_s: float) -> None:
         if self.speed is None:
             return
-        if self._origin is None:
-            self._origin = (t_unix_s, time.monotonic())
-            return
-        t0, wall0 = self._origin
-        delay = wall0 + (t_unix_s - t0) / self.speed - time.monotonic()
+        t0, mono0 = self._origin
+        delay = mono0 + (t_unix_s - t0) / self.speed - time.monotonic()
         if delay > 0:
             time.sleep(delay)
 

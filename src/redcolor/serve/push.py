@@ -34,7 +34,7 @@ from py_vapid import Vapid02
 
 from redcolor.bus.follow import consume
 from redcolor.bus.frames import EventFrames
-from redcolor.bus.hub import ResumeCursor
+from redcolor.bus.position import DurableCursor
 from redcolor.channels import webpush
 from redcolor.channels.push_guard import (
     EndpointPolicy,
@@ -253,11 +253,11 @@ async def run_push(state: ServerState, registry: PushService) -> None:
         async def on_event(frames: EventFrames) -> None:
             sender.enqueue(frames)
 
+        position = DurableCursor(state.store, "push", state.opened_seq)
         try:
-            await consume(
-                state.hub, state.store, on_event, ResumeCursor(state.hub.last_seq), channel="push"
-            )
+            await consume(state.hub, state.store, on_event, position, channel="push")
         finally:
+            position.flush()
             await sender.close()
 
 

@@ -8,10 +8,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from redcolor.alerts.durable import LifecycleLock
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.jetstream import publish_log, replicate
@@ -23,12 +24,16 @@ from redcolor.errors import InputError, RedcolorError, ScenarioError
 from redcolor.serve import feeds, push
 from redcolor.serve.app import Service, create_app
 from redcolor.serve.httpproto import BoundedHttpToolsProtocol
+from redcolor.serve.keeper import run_keeper
 from redcolor.serve.rawws import FanoutWebSocketProtocol
 from redcolor.serve.state import ServeConfig, ServerState
 from redcolor.serve.supervise import describe, in_thread
 from redcolor.sim import run as sim_run
 from redcolor.sim.run import SimulationResult
 from redcolor.sim.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from redcolor.pipeline.resume import RunPlan
 
 log = logging.getLogger("redcolor.serve")
 WS_MAX_MESSAGE_BYTES = 64 * 1024  # clients send acks and nothing else; a bigger message is 1009
@@ -77,33 +82,71 @@ def build_state(config: ServeConfig, areas: Any = None) -> ServerState:
 
 
 def _simulation(
-    state: ServerState, simulated: SimulationResult, speed: float
+    state: ServerState,
+    simulated: SimulationResult,
+    speed: float,
+    plan: RunPlan,
+    lock: LifecycleLock,
 ) -> Callable[[], None]:
-    """The pipeline over ``simulated``, starting when called, at ``speed`` x real time, writing
-    to the server's store file and waking the follower after each append (blocking)."""
-    from redcolor import pipeline
+    """The pipeline over ``simulated`` as ``plan`` says (start the run, or continue it), at
+    ``speed`` x real time, writing to the server's store file and waking the follower after each
+    append (blocking). It holds the store's lifecycle ``lock`` and releases it when it ends,
+    however it ends, so the keeper takes over whatever is still open."""
+    from redcolor.pipeline.resume import run_planned
 
     def work() -> None:
         store = SQLiteEventStore(state.config.db)
         try:
-            pipeline.run(
+            run_planned(
+                plan,
                 simulated,
-                store=store,
-                speed=speed,
-                start_unix_s=time.time(),
+                store,
+                lock=lock,
+                wall_clock=time.time,
                 on_events=lambda events: state.follower.notify(),
             )
         finally:
+            lock.release()  # the keeper takes over whatever is still open
             store.close()
         log.info("simulation %s finished", simulated.scenario.name)
 
     return work
 
 
+def plan_simulation(
+    state: ServerState, simulated: SimulationResult, speed: float
+) -> tuple[RunPlan, LifecycleLock]:
+    """Take the store's lifecycle lock (StoreError in one line if another process holds it) and
+    plan the run: start it, continue the unfinished run of that scenario the store holds, or
+    (a finished one) nothing; an InputError when the stored run cannot be continued. A finished
+    plan's lock is released at once."""
+    from redcolor.pipeline.resume import plan_run
+
+    lock = LifecycleLock(state.config.db)
+    lock.acquire()  # before the plan, so no run is recorded that another process runs
+    try:
+        plan = plan_run(
+            state.store,
+            simulated.scenario,
+            speed=speed,
+            hold_s=state.config.hold_s,
+            now_unix_s=time.time(),
+        )
+    except BaseException:
+        lock.release()
+        raise
+    if plan.finished:
+        log.warning("store already holds finished run %s; serving its log", plan.record.run_id)
+        lock.release()
+    return plan, lock
+
+
 def start_simulation(state: ServerState, scenario: Scenario, speed: float) -> threading.Thread:
-    """Simulate ``scenario`` and run the pipeline over it in a thread (unsupervised: the
-    server runs :func:`simulation_service` instead)."""
-    work = _simulation(state, simulate_scenario(scenario), speed)
+    """Simulate ``scenario`` and run (or continue) it in a thread (unsupervised: the server runs
+    :func:`simulation_service` instead)."""
+    simulated = simulate_scenario(scenario)
+    plan, lock = plan_simulation(state, simulated, speed)
+    work = _simulation(state, simulated, speed, plan, lock)
 
     def logged() -> None:
         try:
@@ -126,12 +169,14 @@ def simulate_scenario(scenario: Scenario) -> SimulationResult:
         raise ScenarioError(f"{scenario.source}: the simulator failed: {describe(exc)}") from exc
 
 
-def simulation_service(simulated: SimulationResult, speed: float) -> Service:
+def simulation_service(
+    simulated: SimulationResult, speed: float, plan: RunPlan, lock: LifecycleLock
+) -> Service:
     """The pipeline over ``simulated`` in its own thread, as the server's supervised
     ``pipeline`` task (see ``create_app``): a fault in it makes ``/health`` answer 503."""
 
     async def pipeline(state: ServerState) -> None:
-        await in_thread(_simulation(state, simulated, speed), name="pipeline")
+        await in_thread(_simulation(state, simulated, speed, plan, lock), name="pipeline")
 
     return pipeline
 
@@ -164,6 +209,7 @@ def channel_services(config: ServeConfig) -> list[Service]:
                 url,
                 on_sent=_delivered(state, "mqtt"),
                 on_status=state.tasks.reporter(mqtt.__name__),  # its task name
+                start_seq=state.opened_seq,
             )
 
         services.append(mqtt)
@@ -208,6 +254,12 @@ def channel_services(config: ServeConfig) -> list[Service]:
             )
 
         services.append(nats_follow)
+    else:  # an edge only copies the core's log; the core keeps its lifecycle going
+
+        async def keeper(state: ServerState) -> None:
+            await run_keeper(state)
+
+        services.append(keeper)
     return services
 
 
@@ -231,9 +283,12 @@ def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.
     state = build_state(config)
     try:
         pipeline = None
-        if scenario is not None:
+        if scenario is not None:  # a run this store holds is continued, not run again
             log.info("simulating %s", scenario.name)
-            pipeline = simulation_service(simulate_scenario(scenario), speed)
+            simulated = simulate_scenario(scenario)
+            plan, lock = plan_simulation(state, simulated, speed)
+            if not plan.finished:
+                pipeline = simulation_service(simulated, speed, plan, lock)
         listener = listen(config.host, config.port)
     except BaseException:
         state.store.close()

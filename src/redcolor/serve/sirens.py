@@ -33,7 +33,7 @@ from fastapi.responses import JSONResponse
 from redcolor.auth import authorize_siren, bearer_token
 from redcolor.bus.follow import consume
 from redcolor.bus.frames import EventFrames
-from redcolor.bus.hub import ResumeCursor
+from redcolor.bus.position import DurableCursor
 from redcolor.channels.sirens import Command
 from redcolor.errors import AuthError, ForbiddenError, RedcolorError, StoreError
 from redcolor.model import EVENT_DECODER
@@ -257,9 +257,9 @@ async def run_sirens(state: ServerState) -> None:
                 link.offer(command)
 
     watcher = asyncio.create_task(_watch(state))
+    position = DurableCursor(state.store, "sirens", state.opened_seq)
     try:
-        await consume(
-            state.hub, state.store, on_event, ResumeCursor(state.hub.last_seq), channel="sirens"
-        )
+        await consume(state.hub, state.store, on_event, position, channel="sirens")
     finally:
+        position.flush()
         watcher.cancel()

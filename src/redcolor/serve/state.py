@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from redcolor.alerts.lifecycle import DEFAULT_HOLD_S
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
@@ -65,7 +66,8 @@ class ServeConfig:
     a stalled client is noticed after that much rather than after the kernel's autotuned
     megabytes); ``poll_s`` is how often the store is polled when no in-process writer notifies.
     A siren is dropped when more than ``siren_queue_items`` commands wait for it or one send
-    takes over ``siren_send_timeout_s``.
+    takes over ``siren_send_timeout_s``. ``hold_s`` is how long after a simulated threat is
+    over its areas get their all-clear.
     """
 
     db: Path
@@ -99,6 +101,7 @@ class ServeConfig:
     siren_ack_s: float = 1.0
     siren_send_timeout_s: float = 2.0
     siren_queue_items: int = 256
+    hold_s: float = DEFAULT_HOLD_S
 
 
 @dataclass
@@ -111,6 +114,7 @@ class ServerState:
     metrics: Metrics = field(default_factory=Metrics)
     active: ActiveAlerts = field(default_factory=ActiveAlerts)
     hub: Hub = field(init=False)
+    opened_seq: int = field(init=False)
     follower: StoreFollower = field(init=False)
     _area_ids: frozenset[int] = field(init=False)
     areas_json: bytes = field(init=False)
@@ -132,7 +136,9 @@ class ServerState:
         for row_event in self.store.iter_all():
             self.active.apply(row_event)
         self.sirens.restore(self.active.areas(self.now_unix_s()))
-        self.hub = Hub(last_seq=self.store.last_seq(), on_drop=self._on_drop)
+        # Where a channel with no durable position yet starts (redcolor.bus.position).
+        self.opened_seq = self.store.last_seq()
+        self.hub = Hub(last_seq=self.opened_seq, on_drop=self._on_drop)
         self.metrics.last_seq.set(self.hub.last_seq)
         self.follower = StoreFollower(
             self.store,
