@@ -70,7 +70,9 @@ async def test_edge_serves_only_the_core_signed_log_with_the_same_seqs(
     core_config, edge_config = _configs(tmp_path, natsd.url)
     core = SQLiteEventStore(core_config.db)
     core_state = make_state(core, areas)
-    (publish,) = channel_services(core_config)
+    services = {s.__name__: s for s in channel_services(core_config)}
+    assert sorted(services) == ["keeper", "nats_publish"]  # a core keeps its lifecycle
+    publish = services["nats_publish"]
     writer = SalvoWriter(core, areas)
     before = writer.lifecycle(meron_ids[:3], end=False)
     publisher = asyncio.create_task(publish(core_state))

@@ -13,6 +13,7 @@ from redcolor.alerts.checkpoint import Clock
 from redcolor.alerts.durable import DurableLifecycle, LifecycleLock
 from redcolor.alerts.lifecycle import LifecycleConfig
 from redcolor.alerts.store import SQLiteEventStore
+from redcolor.bus.keys import load_or_create_signing_key
 from redcolor.serve.keeper import run_keeper
 from redcolor.serve.run import channel_services
 from redcolor.serve.state import ServeConfig
@@ -78,7 +79,14 @@ async def test_keeper_follows_the_clock_of_a_sped_up_run(tmp_path, areas, meron_
 
 def test_edges_run_no_keeper(tmp_path) -> None:
     core = channel_services(ServeConfig(db=tmp_path / "a.db"))
-    edge = channel_services(ServeConfig(db=tmp_path / "a.db", nats_follow_url="nats://127.0.0.1:1"))
+    key = tmp_path / "core.key"
+    load_or_create_signing_key(key)  # an edge needs the core's public key
+    edge_config = ServeConfig(
+        db=tmp_path / "a.db",
+        nats_follow_url="nats://127.0.0.1:1",
+        verify_key=key.with_name("core.key.pub"),
+    )
+    edge = channel_services(edge_config)
     assert "keeper" in [s.__name__ for s in core]
     assert "keeper" not in [s.__name__ for s in edge]
 
