@@ -103,3 +103,23 @@ async def test_a_full_queue_drops_are_counted_and_do_not_hold_the_position(
             await until(lambda: writer.store.channel_position("push", 0) == mine[-1])
             assert await errors() == dropped  # the held push was retried, not given up on
     assert set(_seqs(endpoint, "slow")) < set(mine)
+
+
+async def test_a_subscription_gone_with_pushes_queued_does_not_hold_the_position(
+    tmp_path, areas, meron_ids
+) -> None:
+    writer = SalvoWriter(SQLiteEventStore(tmp_path / "push.db"), areas)
+    endpoint = PushEndpoint(tmp_path / "tls", refusals=(410,))
+    with endpoint, _server(tmp_path, areas, endpoint) as server:
+        await _subscribe(server, endpoint, "gone", meron_ids[0])
+        endpoint.held.add("gone")
+        mine = _naming(writer.lifecycle([meron_ids[0], meron_ids[1]]), meron_ids[0])
+        await until(lambda: endpoint.holding == 1)
+        await asyncio.sleep(0.3)
+        assert writer.store.channel_position("push", 0) < mine[0]
+        endpoint.held.clear()  # 503, then 410 on the retry: the subscription is forgotten
+        await until(lambda: writer.store.channel_position("push", 0) == mine[-1])
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            text = (await client.get("/metrics")).text
+    assert "redcolor_push_subscriptions 0.0" in text
+    assert endpoint.attempts == 2 and not endpoint.received  # the queued two were never sent
