@@ -266,8 +266,8 @@ async def run_push(state: ServerState, registry: PushService) -> None:
         try:
             await consume(state.hub, state.store, on_event, position, channel="push")
         finally:
+            durable.flush()  # the pushes still queued or in flight stay owed: pushed again
             await sender.close()
-            durable.flush()
 
 
 _Queue = asyncio.Queue[tuple[EventFrames, list[int]]]
