@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import ipaddress
@@ -104,9 +105,19 @@ class PushEndpoint:
         self.received: list[tuple[dict, dict]] = []
         self.refusals = list(refusals)  # statuses answered, in turn, before accepting
         self.attempts = 0
+        self.held: set[str] = set()  # tokens whose pushes get no answer until released
+        self.holding = 0  # pushes waiting for an answer now
+        self.by_token: dict[str, list[dict]] = {}  # messages accepted, per endpoint token
 
         async def receive(request: Request) -> Response:
             self.attempts += 1
+            token = request.path_params["token"]
+            if token in self.held:  # answered 503 once released: never accepted
+                self.holding += 1
+                while token in self.held:
+                    await asyncio.sleep(0.01)
+                self.holding -= 1
+                return Response(status_code=503)
             if self.refusals:
                 return Response(status_code=self.refusals.pop(0), headers={"Retry-After": "0"})
             body = await request.body()
@@ -114,6 +125,7 @@ class PushEndpoint:
                 body, private_key=self.ua_key, auth_secret=self.auth, version="aes128gcm"
             )
             self.received.append((dict(request.headers), json.loads(plain)))
+            self.by_token.setdefault(token, []).append(json.loads(plain))
             return Response(status_code=201)
 
         app = Starlette(routes=[Route("/push/{token}", receive, methods=["POST"])])

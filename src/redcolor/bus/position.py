@@ -15,6 +15,10 @@ Where a channel starts: at its stored position; a channel with no row yet (a fre
 store from before positions were kept, or a channel just turned on) starts at ``start_seq``,
 the end of the log when the server opened the store, so an upgraded store does not flood a
 broker with its whole history, and a fresh one starts at 0.
+
+A channel that hands events on to senders of its own (Web Push: a queue per subscription) wraps
+its durable cursor in a :class:`LowWaterCursor`, so the stored position passes an event only
+once every send owed for it is finished, not when it was queued.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.hub import ResumeCursor
@@ -87,3 +92,75 @@ class DurableCursor(ResumeCursor):
             return
         self._saved_seq = self.last_seq
         self._saved_mono_s = time.monotonic()
+
+
+class LowWaterCursor(ResumeCursor):
+    """A resume cursor for a channel whose sends finish out of order; moves ``durable`` only
+    past events whose every send is finished. Sans-I/O: it does no waiting and no writing of
+    its own (``durable`` does the writing).
+
+    ``last_seq`` is the last event handed on (:func:`~redcolor.bus.follow.consume` resumes a
+    dropped subscription from it, as with any cursor). While handling an event the channel
+    calls :meth:`owe` once per send it queued for it (none if it queued nothing: a message it
+    could not queue is counted by the channel, never owed, so it cannot hold the mark), and
+    :meth:`finish` once per send when it is done with it however that went. :attr:`mark` is
+    the low-water mark: the highest seq with nothing owed at or below it; ``durable`` is moved
+    to it at every change. One send that takes long holds the mark (and so, after a crash, more
+    is delivered again) but no other send.
+
+    Examples
+    --------
+    >>> durable = ResumeCursor(0)
+    >>> c = LowWaterCursor(durable)
+    >>> c.owe(1); c.owe(1); c.accept(1)
+    True
+    >>> c.owe(2); c.accept(2); c.accept(3)  # 3 owes nothing
+    True
+    True
+    >>> c.finish(2); durable.last_seq  # 1 is still owed twice
+    0
+    >>> c.finish(1); c.finish(1); durable.last_seq
+    3
+    """
+
+    __slots__ = ("_order", "_owed", "durable")
+
+    def __init__(self, durable: ResumeCursor) -> None:
+        super().__init__(durable.last_seq)
+        self.durable = durable
+        self._owed: dict[int, int] = {}
+        self._order: deque[int] = deque()  # seqs owed, ascending (finished ones popped lazily)
+
+    def owe(self, seq: int) -> None:
+        """One more send is owed for event ``seq`` (not yet accepted: the one being handled)."""
+        if seq <= self.last_seq or (self._order and seq < self._order[-1]):
+            raise ValueError(f"seq {seq} is owed out of order (handed on up to {self.last_seq})")
+        if seq not in self._owed:
+            self._owed[seq] = 0
+            self._order.append(seq)
+        self._owed[seq] += 1
+
+    def accept(self, seq: int) -> bool:
+        """Event ``seq`` is handed on (every send it needs is owed); True if it was new."""
+        if not super().accept(seq):
+            return False
+        self.durable.accept(self.mark)
+        return True
+
+    def finish(self, seq: int) -> None:
+        """One send owed for ``seq`` is done (accepted, given up on, or no longer wanted)."""
+        left = self._owed.get(seq, 0) - 1
+        if left < 0:
+            raise ValueError(f"nothing is owed for seq {seq}")
+        if left:
+            self._owed[seq] = left
+            return
+        del self._owed[seq]
+        self.durable.accept(self.mark)
+
+    @property
+    def mark(self) -> int:
+        """The highest seq handed on with no send owed for it or any seq before it."""
+        while self._order and self._order[0] not in self._owed:
+            self._order.popleft()
+        return min(self._order[0] - 1, self.last_seq) if self._order else self.last_seq

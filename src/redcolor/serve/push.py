@@ -34,7 +34,7 @@ from py_vapid import Vapid02
 
 from redcolor.bus.follow import consume
 from redcolor.bus.frames import EventFrames
-from redcolor.bus.position import DurableCursor
+from redcolor.bus.position import DurableCursor, LowWaterCursor
 from redcolor.channels import webpush
 from redcolor.channels.push_guard import (
     EndpointPolicy,
@@ -240,6 +240,14 @@ async def run_push(state: ServerState, registry: PushService) -> None:
     and a slow or failing push service delays no one else's. Connections go through
     ``GuardedBackend``: each resolves and checks its host anew and connects to a checked address
     (an idle one is closed after 5 s, so sends after a pause resolve and check again).
+
+    The durable position (``push``) passes an event only once every push due for it and for
+    all before it is finished: accepted, given up on after its tries, dropped from a full queue
+    (counted) or its subscription gone (a low-water mark over all the queues). After a crash or
+    a restart of this task all after it is pushed again to every subscription it names: at
+    least once, deduplicated downstream by (``id``, ``seq``). A slow subscription holds the
+    position back (by up to its ``PUSH_QUEUE`` messages and their tries) but nobody's sends: it
+    only means more is pushed again after a crash.
     """
     async with httpcore.AsyncConnectionPool(
         ssl_context=registry.ssl_context,
@@ -248,29 +256,39 @@ async def run_push(state: ServerState, registry: PushService) -> None:
         keepalive_expiry=5.0,
         network_backend=GuardedBackend(registry.policy),
     ) as client:
-        sender = _Sender(client, registry, state)
+        durable = DurableCursor(state.store, "push", state.opened_seq)
+        position = LowWaterCursor(durable)
+        sender = _Sender(client, registry, state, position)
 
         async def on_event(frames: EventFrames) -> None:
             sender.enqueue(frames)
 
-        position = DurableCursor(state.store, "push", state.opened_seq)
         try:
             await consume(state.hub, state.store, on_event, position, channel="push")
         finally:
-            position.flush()
+            durable.flush()  # the pushes still queued or in flight stay owed: pushed again
             await sender.close()
 
 
+_Queue = asyncio.Queue[tuple[EventFrames, list[int]]]
+
+
 class _Sender:
-    """Per-subscription queues and tasks that send, retry and forget gone subscriptions."""
+    """Per-subscription queues and tasks that send, retry and forget gone subscriptions; every
+    message queued is owed on ``position`` until it is finished."""
 
     def __init__(
-        self, client: httpcore.AsyncConnectionPool, registry: PushService, state: ServerState
+        self,
+        client: httpcore.AsyncConnectionPool,
+        registry: PushService,
+        state: ServerState,
+        position: LowWaterCursor,
     ):
         self.client, self.registry, self.metrics = client, registry, state.metrics
+        self.position = position
         self.sent = state.metrics.deliveries.labels("push")
         self.failed = state.metrics.channel_errors.labels("push")
-        self.queues: dict[str, asyncio.Queue[tuple[EventFrames, list[int]]]] = {}
+        self.queues: dict[str, _Queue] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
     def enqueue(self, frames: EventFrames) -> None:
@@ -280,6 +298,8 @@ class _Sender:
                 continue
             queue = self.queues.get(sub_id)
             if queue is None or self.tasks[sub_id].done():
+                if queue is not None:  # its sender died: what it held is not owed any more
+                    self._release(queue)
                 queue = self.queues[sub_id] = asyncio.Queue(PUSH_QUEUE)
                 self.tasks[sub_id] = asyncio.create_task(self._work(sub_id, queue))
             try:
@@ -287,17 +307,39 @@ class _Sender:
             except asyncio.QueueFull:
                 self.failed.inc()
                 log.warning("push queue of %s is full: event %d dropped", sub_id, frames.seq)
+            else:
+                self.position.owe(frames.seq)
 
-    async def _work(self, sub_id: str, queue: asyncio.Queue[tuple[EventFrames, list[int]]]) -> None:
+    async def _work(self, sub_id: str, queue: _Queue) -> None:
+        """Send ``queue`` in order until the subscription is gone; each message is finished on
+        ``position`` when done with, however (on cancellation, at shutdown, it stays owed)."""
         while True:
             frames, areas = await queue.get()
-            for area in areas:
-                sub = self.registry.store.subs.get(sub_id)
-                if sub is None:  # unsubscribed or gone: drop what is left and stop
-                    self.queues.pop(sub_id, None)
-                    self.tasks.pop(sub_id, None)
-                    return
-                await self._deliver(sub_id, sub, frames, area)
+            try:
+                gone = await self._send(sub_id, frames, areas)
+            except Exception as exc:  # a bug here must not stall the position nor this queue
+                self.failed.inc()
+                log.error("push of event %d to %s failed: %r", frames.seq, sub_id, exc)
+                gone = False
+            self.position.finish(frames.seq)
+            if gone:  # unsubscribed or gone: drop what is left and stop
+                self.queues.pop(sub_id, None)
+                self.tasks.pop(sub_id, None)
+                self._release(queue)
+                return
+
+    async def _send(self, sub_id: str, frames: EventFrames, areas: list[int]) -> bool:
+        """Push ``frames`` once per area; True if the subscription is gone."""
+        for area in areas:
+            sub = self.registry.store.subs.get(sub_id)
+            if sub is None:
+                return True
+            await self._deliver(sub_id, sub, frames, area)
+        return sub_id not in self.registry.store.subs
+
+    def _release(self, queue: _Queue) -> None:
+        while not queue.empty():
+            self.position.finish(queue.get_nowait()[0].seq)
 
     async def _deliver(
         self, sub_id: str, sub: webpush.Subscription, frames: EventFrames, area: int
