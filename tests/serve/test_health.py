@@ -22,7 +22,12 @@ import pytest
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.serve.metrics import Metrics
-from redcolor.serve.run import channel_services, simulate_scenario, simulation_service
+from redcolor.serve.run import (
+    channel_services,
+    plan_simulation,
+    simulate_scenario,
+    simulation_service,
+)
 from redcolor.serve.state import ServeConfig
 from redcolor.serve.supervise import Backoff, Supervisor, Task, TaskRecord, describe, overall
 from redcolor.sim.scenario import load_scenario
@@ -371,7 +376,7 @@ async def test_pipeline_thread_death_is_a_503_with_its_reason(tmp_path, areas) -
     store = SQLiteEventStore(tmp_path / "a.db")
     state = make_state(store, areas)
     state.config = ServeConfig(db=tmp_path)  # the pipeline thread opens the store at config.db
-    pipeline = simulation_service(simulated, speed=1000.0)
+    pipeline = simulation_service(simulated, 1000.0, *plan_simulation(state, simulated, 1000.0))
     with LiveServer(state, pipeline=pipeline) as server:
         async with httpx.AsyncClient(base_url=server.http, timeout=5) as client:
             _, code, body = await _poll_until(client, lambda c, b: b["status"] != "ok")
@@ -390,7 +395,8 @@ async def test_pipeline_thread_death_is_a_503_with_its_reason(tmp_path, areas) -
 async def test_a_pipeline_that_runs_to_its_end_is_finished_not_a_fault(tmp_path, areas) -> None:
     simulated = simulate_scenario(load_scenario("meron-2024-01-06"))
     state = make_state(SQLiteEventStore(tmp_path / "a.db"), areas, poll_s=0.005)
-    with LiveServer(state, pipeline=simulation_service(simulated, speed=1000.0)) as server:
+    pipeline = simulation_service(simulated, 1000.0, *plan_simulation(state, simulated, 1000.0))
+    with LiveServer(state, pipeline=pipeline) as server:
         async with httpx.AsyncClient(base_url=server.http, timeout=5) as client:
             _, code, body = await _poll_until(
                 client,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 
 import httpx
 import pytest
@@ -172,9 +173,14 @@ async def test_slow_ws_client_is_dropped_with_a_reason_and_others_continue(
 
         task = asyncio.create_task(fast())
         await asyncio.sleep(0.1)
-        for _ in range(500):
+        for i in range(500):
             writer.lifecycle(meron_ids)
             await asyncio.sleep(0.002)
+            # Keep the reading client within ~40 events (well inside its 32 kB allowance), so
+            # a busy machine cannot make it "slow" too; the stalled one falls behind regardless.
+            deadline = time.monotonic() + 10
+            while len(fast_got) < 4 * i - 40 and time.monotonic() < deadline and not task.done():
+                await asyncio.sleep(0.002)
         await asyncio.wait_for(task, 30)
         assert fast_got == list(range(1, 2001))
         assert state.metrics.dropped.labels("ws")._value.get() >= 1
