@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	$(BIN)/redcolor simulate meron-2024-01-06 --policy all --report meron-report.png
 
 # System packages the tests need (installed only where missing; CI runs as root).
-SYSTEM_PACKAGES := chromium
+SYSTEM_PACKAGES := chromium nats-server mosquitto
 
 system-deps:
 	@bash scripts/system-deps.sh $(SYSTEM_PACKAGES)
