@@ -28,9 +28,9 @@ from pathlib import Path  # noqa: E402
 import msgspec  # noqa: E402
 import numpy as np  # noqa: E402
 
+from redcolor.physics.ballistics import EarthModel, FlatTerrain, propagate_to_ground  # noqa: E402
+from redcolor.physics.catalogue import CATALOGUE  # noqa: E402
 from redcolor.sim.aim import range_table  # noqa: E402
-from redcolor.sim.catalogue import CATALOGUE  # noqa: E402
-from redcolor.sim.physics import EarthModel, FlatTerrain, propagate_to_ground  # noqa: E402
 from redcolor.sim.plots import plot_range_tables  # noqa: E402
 from redcolor.sim.run import simulate  # noqa: E402
 from redcolor.sim.scenario import load_scenario  # noqa: E402

@@ -4,7 +4,9 @@ The pipeline runs one way, one package per stage::
 
     sensors -> tracking -> prediction -> warning -> alerts -> bus -> channels
 
-``geo`` and ``sim`` sit at the left; ``model`` and ``errors`` are shared by every stage.
+``geo`` and ``physics`` sit at the left; ``sim`` (the simulated world) uses ``physics`` and is
+flown only by the composition stages (``pipeline``, ``serve --simulate``, ``eval``, ``cli``);
+``model`` and ``errors`` are shared by every stage.
 """
 
 __version__ = "0.1.0"

@@ -8,7 +8,7 @@ import pytest
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.errors import InputError
 from redcolor.geo import load_areas
-from redcolor.pipeline import make_policy, run, run_lanes
+from redcolor.pipeline import Feed, make_policy, run, run_lanes
 from redcolor.pipeline.truth import first_detections
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
@@ -94,3 +94,25 @@ def test_paced_run_sleeps_to_speed(sim):
 def test_unknown_policy_lists_choices(sim):
     with pytest.raises(InputError, match="predicted, radius, zone, oracle"):
         make_policy("nearest", load_areas(), sim)
+
+
+def test_any_feed_of_scans_runs_like_the_simulation(lanes, sim):
+    """The runner needs only scans and their radars: a one-shot stream of the simulation's
+    scans gives the same events as the simulation itself."""
+    result, _, _ = lanes
+    feed = Feed(
+        sim.scenario.name,
+        sim.registrations,
+        (scan for scan in sim.scans),
+        sim.start_unix_s,
+        ground_alt_m=sim.scenario.ground_alt_m,
+    )
+    fed = run_lanes(feed, ["predicted"], start_unix_s=sim.start_unix_s + 1000.0)
+    assert fed.sim is None and fed.start_unix_s == sim.start_unix_s
+    assert fed.lanes["predicted"].events == result.lanes["predicted"].events
+    assert len(fed.latency_ms) == sim.scan_count()
+
+
+def test_the_oracle_refuses_a_feed_without_ground_truth(sim):
+    with pytest.raises(InputError, match="ground truth"):
+        make_policy("oracle", load_areas(), None)

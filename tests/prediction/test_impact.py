@@ -7,8 +7,8 @@ import pytest
 import shapely
 
 from redcolor.geo.frame import LocalFrame
+from redcolor.physics.ballistics import EarthModel, FlatTerrain, propagate_to_ground
 from redcolor.prediction import ImpactPredictor, PredictionSettings
-from redcolor.sim.physics import EarthModel, FlatTerrain, propagate_to_ground
 from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE, TrackSnapshot
 
 FRAME = LocalFrame(33.0, 35.5, 300.0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from redcolor.prediction.evaluate import track_simulation
-from redcolor.sim.catalogue import get_projectile
+from redcolor.eval.track_score import track_simulation
+from redcolor.physics.catalogue import get_projectile
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
 

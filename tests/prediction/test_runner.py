@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from redcolor.cli.main import main
+from redcolor.eval.track_score import track_simulation
 from redcolor.model import Plot, Scan
-from redcolor.prediction.evaluate import track_simulation
 from redcolor.prediction.runner import iter_track_predictions
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario

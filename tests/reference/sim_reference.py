@@ -1,12 +1,13 @@
-"""Slow, per-object reference implementations for redcolor.sim, written line by line from the
-docstring equations of ``redcolor.sim.physics`` and ``redcolor.sim.radar`` with plain floats."""
+"""Slow, per-object reference implementations for redcolor.physics and redcolor.sim, written
+line by line from the docstring equations of ``redcolor.physics.ballistics`` and
+``redcolor.sim.radar`` with plain floats."""
 
 from __future__ import annotations
 
 import math
 
-from redcolor.sim.atmosphere import isa_density_kg_m3, isa_speed_of_sound_m_s
-from redcolor.sim.physics import (
+from redcolor.physics.atmosphere import isa_density_kg_m3, isa_speed_of_sound_m_s
+from redcolor.physics.ballistics import (
     EARTH_GM_M3_S2,
     EARTH_MEAN_RADIUS_M,
     EARTH_OMEGA_RAD_S,

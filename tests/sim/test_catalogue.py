@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from redcolor.sim.catalogue import CATALOGUE
+from redcolor.physics.catalogue import CATALOGUE
 
 KINDS = {"rocket", "mortar", "ballistic", "drone"}
 ISSUE_NAMES = {

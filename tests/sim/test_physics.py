@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from redcolor.sim.atmosphere import isa_density_kg_m3, isa_speed_of_sound_m_s
-from redcolor.sim.catalogue import CATALOGUE
-from redcolor.sim.flight import fly
-from redcolor.sim.physics import (
+from redcolor.physics.atmosphere import isa_density_kg_m3, isa_speed_of_sound_m_s
+from redcolor.physics.ballistics import (
     EARTH_GM_M3_S2,
     EARTH_MEAN_RADIUS_M,
     EarthModel,
@@ -18,6 +16,8 @@ from redcolor.sim.physics import (
     propagate_to_ground,
     speed_of_sound_m_s,
 )
+from redcolor.physics.catalogue import CATALOGUE
+from redcolor.sim.flight import fly
 
 
 def test_isa_matches_published_table() -> None:

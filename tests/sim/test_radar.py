@@ -7,7 +7,7 @@ import pytest
 
 from redcolor.geo.frame import LocalFrame
 from redcolor.model import SensorRegistration
-from redcolor.sim.physics import EarthModel
+from redcolor.physics.ballistics import EarthModel
 from redcolor.sim.radar import RadarModel
 
 ORIGIN = (32.9, 35.4, 100.0)

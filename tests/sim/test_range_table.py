@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from redcolor.errors import ScenarioError
+from redcolor.physics.catalogue import CATALOGUE, get_projectile
 from redcolor.sim.aim import range_table
-from redcolor.sim.catalogue import CATALOGUE, get_projectile
 
 FIRED = [name for name, p in CATALOGUE.items() if p.kind != "drone"]
 

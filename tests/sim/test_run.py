@@ -184,7 +184,7 @@ def test_cli_run_writes_the_files_and_a_picture(tmp_path: Path, capsys) -> None:
 
 
 def test_branch_follows_apogee_or_flight_time_requests() -> None:
-    from redcolor.sim.catalogue import get_projectile
+    from redcolor.physics.catalogue import get_projectile
     from redcolor.sim.salvo import choose_branch
 
     mortar, qassam, here = get_projectile("mortar-120mm"), get_projectile("qassam"), Place(31, 34)

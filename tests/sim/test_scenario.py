@@ -165,7 +165,7 @@ def test_drones_turn_at_waypoints_at_a_bounded_rate() -> None:
     # drones-galilee's routes turn 60-90 degrees at waypoints; a 30-degree-bank turn at up to
     # 60 m/s changes heading by at most g tan(30 deg) / v = 5.4 deg/s (more at lower speed), so
     # no 5-s window may hold an instant corner's 60-90 degrees
-    from redcolor.sim.atmosphere import G0_M_S2
+    from redcolor.physics.atmosphere import G0_M_S2
     from redcolor.sim.run import simulate
     from redcolor.sim.salvo import DRONE_BANK_DEG
 

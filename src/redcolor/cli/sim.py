@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from redcolor.sim.catalogue import CATALOGUE, get_projectile
+from redcolor.physics.catalogue import CATALOGUE, get_projectile
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import builtin_names, load_scenario
 from redcolor.sim.summary import catalogue_summary, range_table_rows, scenario_summary

@@ -112,7 +112,7 @@ def _run(sim: Any, policies: list[str], store: Any, index: Any) -> Evaluation:
 
 def _timeline(evaluation: Evaluation, index: Any) -> None:
     name, outcome = next(iter(evaluation.outcomes.items()))
-    t0 = evaluation.run.sim.start_unix_s
+    t0 = evaluation.run.start_unix_s
     table = Table(title=f"Alert events ({name})", title_justify="left")
     for col in ("t+ s", "seq", "alert", "stage", "category", "areas", "first area", "tracks"):
         table.add_column(col, justify="right" if col in ("t+ s", "seq", "areas") else "left")

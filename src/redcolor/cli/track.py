@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from redcolor.prediction.evaluate import TrackingReport
+    from redcolor.eval.track_score import TrackingReport
 
 
 def _fmt(value: object, unit: str = "") -> str:
@@ -65,13 +65,13 @@ def register(app: typer.Typer) -> None:
         """Run simulator, tracker and impact prediction on SCENARIO and print the metrics."""
         if plot is not None and plot.suffix.lower() != ".png":
             raise typer.BadParameter(f"--plot must name a .png file, got {plot}")
-        from redcolor.prediction.evaluate import track_simulation
+        from redcolor.eval.track_score import track_simulation
         from redcolor.sim.run import simulate
         from redcolor.sim.scenario import load_scenario
 
         report = track_simulation(simulate(load_scenario(scenario)), progress=progress)
         if plot is not None:
-            from redcolor.prediction.plot import plot_report
+            from redcolor.eval.track_plot import plot_report
 
             plot_report(report, plot)
         if as_json:

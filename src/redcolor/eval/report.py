@@ -163,7 +163,7 @@ def _html(evaluation: Evaluation, png: bytes) -> str:
         ]
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     events = evaluation.outcomes[next(iter(evaluation.outcomes))].events
-    t0 = evaluation.run.sim.start_unix_s
+    t0 = evaluation.run.start_unix_s
     timeline = "".join(
         f"<tr><td>{e.seq}</td><td>{e.issued_at_unix_s - t0:.1f}</td><td>{html.escape(e.id)}</td>"
         f"<td>{e.stage}</td><td>{e.category}</td><td>{len(e.areas)}</td></tr>"

@@ -1,8 +1,9 @@
-"""redcolor.pipeline: the end-to-end runner, sim -> tracking -> prediction -> warning -> alerts.
+"""redcolor.pipeline: the end-to-end runner, scans -> tracking -> prediction -> warning -> alerts.
 
-``run(scenario, policy=..., store=..., speed=..., start_unix_s=..., on_events=...)`` runs one
+``run(source, policy=..., store=..., speed=..., start_unix_s=..., on_events=...)`` runs one
 policy (``redcolor serve --simulate`` calls it in a background thread); ``run_lanes`` runs
-several side by side on the same tracker output.
+several side by side on the same tracker output. The source is a :class:`Feed` of scans, or a
+scenario that is flown and fed the same way.
 """
 
 from redcolor.pipeline.policies import (
@@ -12,12 +13,13 @@ from redcolor.pipeline.policies import (
     make_policy,
     oracle_threats,
 )
-from redcolor.pipeline.runner import LaneResult, RunResult, run, run_lanes
+from redcolor.pipeline.runner import Feed, LaneResult, RunResult, run, run_lanes
 
 __all__ = [
     "DEFAULT_RADIUS_M",
     "POLICY_NAMES",
     "RADIUS_CHOICES_M",
+    "Feed",
     "LaneResult",
     "RunResult",
     "make_policy",

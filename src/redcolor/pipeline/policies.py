@@ -27,10 +27,11 @@ DEFAULT_RADIUS_M = 3000.0
 RADIUS_CHOICES_M = (1000.0, 2000.0, 3000.0, 5000.0, 8000.0)
 
 
-def make_policy(name: str, index: AreaIndex, sim: SimulationResult) -> Policy:
+def make_policy(name: str, index: AreaIndex, sim: SimulationResult | None) -> Policy:
     """The policy called ``name``; :class:`InputError` listing the choices otherwise.
 
-    The oracle replays the simulation's scans once to find each projectile's first detection.
+    The oracle replays the simulation's scans once to find each projectile's first detection;
+    without a simulation (``sim`` None: a feed of scans only) it is refused with InputError.
     """
     base, _, arg = name.partition(":")
     if base == "predicted" and not arg:
@@ -38,6 +39,8 @@ def make_policy(name: str, index: AreaIndex, sim: SimulationResult) -> Policy:
     if base == "zone" and not arg:
         return ZonePolicy(PredictedPolicy(index))
     if base == "oracle" and not arg:
+        if sim is None:
+            raise InputError("the oracle policy needs a simulation's ground truth, a feed has none")
         return OraclePolicy(oracle_threats(sim, index, first_detections(sim)))
     if base == "radius":
         try:

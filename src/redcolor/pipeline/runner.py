@@ -1,6 +1,11 @@
-"""The end-to-end runner: sim -> tracking -> prediction -> warning -> lifecycle -> store.
+"""The end-to-end runner: scans -> tracking -> prediction -> warning -> lifecycle -> store.
 
-Each scan, in simulated time order: the tracker and predictor take it (``TrackPredict.step``),
+The scans come from a :class:`Feed`: any time-ordered source of :class:`~redcolor.model.Scan`
+with the registrations of the radars that made them (a receiver, a recording). A scenario name,
+a loaded scenario or a finished simulation is flown and fed the same way; only the ``oracle``
+policy needs more than scans (the simulation's ground truth).
+
+Each scan, in time order: the tracker and predictor take it (``TrackPredict.step``),
 every policy lane decides on the predictions that changed, its lifecycle turns decisions into
 events, and the events are appended to the lane's store (durable) before ``on_events`` sees
 them. Latency is measured per scan on the first lane: from the scan's arrival to its events
@@ -23,7 +28,7 @@ are tracked but nothing is decided or written, the checkpoint standing for what 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +39,7 @@ from redcolor.alerts.durable import DurableLifecycle, LifecycleLock
 from redcolor.alerts.lifecycle import DEFAULT_HOLD_S, LifecycleConfig, next_due_unix_s
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.geo import AreaIndex, load_areas
-from redcolor.model import AlertEvent
+from redcolor.model import AlertEvent, Scan, SensorRegistration
 from redcolor.pipeline.policies import make_policy
 from redcolor.prediction import ImpactPrediction
 from redcolor.prediction.runner import TrackPredict
@@ -45,6 +50,36 @@ from redcolor.warning.base import Policy, ThreatDecision
 
 EventsCallback = Callable[[str, list[AlertEvent]], None]
 ProgressCallback = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A source of scans for a run.
+
+    ``scans`` in time order (an iterator is consumed once); ``registrations`` the radars that
+    made them; ``start_unix_s`` where the run's clock starts (its first scan or before);
+    ``ground_alt_m`` the flat terrain the predictor lands tracks on; ``total`` the number of
+    scans when known (passed to the progress callback); ``name`` the run's name (the prefix of
+    its alert ids, with the start time).
+    """
+
+    name: str
+    registrations: Sequence[SensorRegistration]
+    scans: Iterable[Scan]
+    start_unix_s: float
+    ground_alt_m: float = 0.0
+    total: int | None = None
+
+
+def feed_of(sim: SimulationResult) -> Feed:
+    """A finished simulation's scans (a fresh lazy stream) as a :class:`Feed`."""
+    return Feed(
+        sim.scenario.name,
+        sim.registrations,
+        sim.scans,
+        sim.start_unix_s,
+        ground_alt_m=sim.scenario.ground_alt_m,
+    )
 
 
 @dataclass
@@ -68,11 +103,13 @@ class RunResult:
     """What a run produced.
 
     ``latency_ms`` per scan: arrival to the first lane's events durable; ``track_ms`` the part
-    spent in tracking and prediction.
+    spent in tracking and prediction. ``sim`` is the simulation that was fed, None for any
+    other :class:`Feed`; ``start_unix_s`` the feed's start (scenario clock).
     """
 
     scenario: str
-    sim: SimulationResult
+    sim: SimulationResult | None
+    start_unix_s: float
     lanes: dict[str, LaneResult]
     latency_ms: NDArray[np.float64]
     track_ms: NDArray[np.float64]
@@ -103,16 +140,21 @@ def run_id_for(scenario: str, start_unix_s: float) -> str:
     return f"{scenario}-{int(start_unix_s)}"
 
 
-def _resolve(scenario: str | Scenario | SimulationResult) -> SimulationResult:
-    if isinstance(scenario, SimulationResult):
-        return scenario
-    if isinstance(scenario, str):
-        scenario = load_scenario(scenario)
-    return simulate(scenario)
+Source = str | Scenario | SimulationResult | Feed
+"""What a run consumes: a feed of scans, or a scenario (name, TOML path, loaded, or flown)."""
+
+
+def _resolve(source: Source) -> tuple[Feed, SimulationResult | None]:
+    if isinstance(source, Feed):
+        return source, None
+    if isinstance(source, str):
+        source = load_scenario(source)
+    sim = source if isinstance(source, SimulationResult) else simulate(source)
+    return feed_of(sim), sim
 
 
 def run(
-    scenario: str | Scenario | SimulationResult,
+    scenario: Source,
     *,
     policy: str | Policy = "predicted",
     store: SQLiteEventStore | None = None,
@@ -146,7 +188,7 @@ def run(
 
 
 def run_lanes(
-    scenario: str | Scenario | SimulationResult,
+    scenario: Source,
     policies: Sequence[str | Policy],
     *,
     stores: Sequence[SQLiteEventStore] | None = None,
@@ -160,11 +202,12 @@ def run_lanes(
     live_from_unix_s: float | None = None,
     clock: Clock | None = None,
 ) -> RunResult:
-    """Run several policies side by side on one simulation and one tracker.
+    """Run several policies side by side on one feed of scans and one tracker.
 
     Parameters
     ----------
-    scenario : built-in name, TOML path, loaded scenario or finished simulation.
+    scenario : a :class:`Feed`, or a built-in name, TOML path, loaded scenario or finished
+        simulation (flown and fed).
     policies : names (see :func:`redcolor.pipeline.policies.make_policy`) or policy objects;
         the first is the one whose latency is measured.
     stores : one event store per policy (default: a fresh in-memory SQLite store each).
@@ -176,10 +219,10 @@ def run_lanes(
     clock : the store clock against the wall clock (:class:`Clock`); a continued run passes
         the one its checkpoint recorded, a new run gets one starting at its first scan.
     """
-    sim = _resolve(scenario)
+    feed, sim = _resolve(scenario)
     index = index or load_areas()
-    offset_s = 0.0 if start_unix_s is None else start_unix_s - sim.start_unix_s
-    run_id = run_id_for(sim.scenario.name, sim.start_unix_s + offset_s)
+    offset_s = 0.0 if start_unix_s is None else start_unix_s - feed.start_unix_s
+    run_id = run_id_for(feed.name, feed.start_unix_s + offset_s)
     config = LifecycleConfig({a.id: a.shelter_s for a in index.areas}, hold_s, run_id)
     if stores is not None and len(stores) != len(policies):
         raise ValueError("give one store per policy")
@@ -190,7 +233,7 @@ def run_lanes(
             held.acquire()
         made = [make_policy(p, index, sim) if isinstance(p, str) else p for p in policies]
         if clock is None:
-            clock = Clock(time.time(), sim.start_unix_s + offset_s, speed) if speed else Clock()
+            clock = Clock(time.time(), feed.start_unix_s + offset_s, speed) if speed else Clock()
         lanes = []
         for spec, policy, store in zip(policies, made, stores, strict=True):
             name = spec if isinstance(spec, str) else policy.name
@@ -199,14 +242,14 @@ def run_lanes(
             )
             lanes.append(_Lane(name, policy, lifecycle, LaneResult(name)))
         pacer = _Pacer(speed, (clock.origin_unix_s - offset_s, clock.wall_origin_unix_s))
-        return _run(sim, lanes, pacer, offset_s, live_from_unix_s, on_events, progress)
+        return _run((feed, sim), lanes, pacer, offset_s, live_from_unix_s, on_events, progress)
     finally:
         for held in taken:
             held.release()
 
 
 def _run(
-    sim: SimulationResult,
+    source: tuple[Feed, SimulationResult | None],
     lanes: list[_Lane],
     pacer: _Pacer,
     offset_s: float,
@@ -214,15 +257,16 @@ def _run(
     on_events: EventsCallback | None,
     progress: ProgressCallback | None,
 ) -> RunResult:
-    core = TrackPredict(sim.registrations, ground_alt_m=sim.scenario.ground_alt_m)
+    feed, sim = source
+    core = TrackPredict(feed.registrations, ground_alt_m=feed.ground_alt_m)
     live = live_from_unix_s is None
     floor = -np.inf if live_from_unix_s is None else live_from_unix_s
     latency: list[float] = []
     track: list[float] = []
     latest: dict[str, ImpactPrediction] = {}
     history = TrackHistory()
-    scans = sim.scans
-    total = len(scans) if hasattr(scans, "__len__") else None
+    scans = feed.scans
+    total = feed.total
     for n, scan in enumerate(scans, start=1):
         live = live or scan.t >= max(floor, pacer.now())
         if live:
@@ -243,8 +287,9 @@ def _run(
     _drain(lanes, pacer, on_events, live_from_unix_s)
     lat, lon, ids = _track_geodetic(history, core)
     return RunResult(
-        scenario=sim.scenario.name,
+        scenario=feed.name,
         sim=sim,
+        start_unix_s=feed.start_unix_s,
         lanes={lane.name: lane.result for lane in lanes},
         latency_ms=np.asarray(latency, dtype=np.float64),
         track_ms=np.asarray(track, dtype=np.float64),

@@ -6,7 +6,7 @@ Ballistic tracks: the unscented transform. For a state ``x`` (7) with covariance
     X_0 = x,   X_{+-k} = x +- sqrt(n) L[:, k],   L L^T = P,   w_{+-k} = 1 / (2n)
 
 are flown to the terrain through the simulator's own coast physics
-(:func:`redcolor.sim.physics.propagate_to_ground`, with the *estimated* ballistic coefficient
+(:func:`redcolor.physics.ballistics.propagate_to_ground`, with the *estimated* ballistic coefficient
 of each sigma point, never the projectile's true one). The impact points are moved into the
 local east/north plane at the mean impact; their weighted mean and covariance give the impact
 point and its 2x2 covariance, and the impact times the mean time and its spread.
@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from scipy.stats import chi2
 
 from redcolor.geo.frame import LocalFrame
-from redcolor.sim.physics import EarthModel, FlatTerrain, propagate_to_ground
+from redcolor.physics.ballistics import EarthModel, FlatTerrain, propagate_to_ground
 from redcolor.tracking.state import KIND_DRONE, KIND_NAMES, LN_BETA, STATE_DIM, TrackSnapshot
 
 F64 = NDArray[np.float64]

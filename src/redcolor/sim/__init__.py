@@ -1,9 +1,5 @@
-"""redcolor.sim: the world the sensors see.
+"""redcolor.sim: the world the sensors see (flown with :mod:`redcolor.physics`).
 
-* ``atmosphere`` - ISA 1976 density and speed of sound.
-* ``physics`` - 3-DOF flight in a local ENU frame (spherical rotating Earth, Mach-dependent
-  drag); ``propagate_to_ground`` is shared with the prediction stage.
-* ``catalogue`` - projectiles, each with its public source and labelled assumptions.
 * ``flight`` / ``aim`` / ``salvo`` - powered flight, range tables and aim solving, salvos with
   dispersion, drones on waypoints.
 * ``radar`` - what a radar reports at one scan.

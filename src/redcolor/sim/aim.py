@@ -16,9 +16,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from redcolor.errors import ScenarioError
-from redcolor.sim.catalogue import Branch, get_projectile
+from redcolor.physics.ballistics import EarthModel, FlatTerrain, FloatArray
+from redcolor.physics.catalogue import Branch, get_projectile
 from redcolor.sim.flight import fly
-from redcolor.sim.physics import EarthModel, FlatTerrain, FloatArray
 
 LAUNCHER_HEIGHT_M = 1.5
 """Height above ground at which a projectile leaves its launcher (assumption)."""

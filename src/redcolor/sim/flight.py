@@ -10,7 +10,7 @@ turns a Grad by kilometres in a 10 m/s crosswind, which we judge implausible; wi
 same wind moves the impact ~260 m downwind.) Guided ballistic missiles thrust along the fixed
 launch direction until burnout (assumption: a constant-attitude boost stands in for the real
 pitch programme). After burnout all projectiles coast under
-:func:`redcolor.sim.physics.coast_accel`.
+:func:`redcolor.physics.ballistics.coast_accel`.
 
 Trajectories are recorded at every burn step and every ``record_step_s`` in the coast, and
 read back with cubic Hermite interpolation of position and velocity (exact to well under a
@@ -25,8 +25,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from redcolor.sim.catalogue import Projectile
-from redcolor.sim.physics import (
+from redcolor.physics.ballistics import (
     AccelFn,
     BoolArray,
     EarthModel,
@@ -37,6 +36,7 @@ from redcolor.sim.physics import (
     coast_accel,
     step_to_ground,
 )
+from redcolor.physics.catalogue import Projectile
 
 IntArray = NDArray[np.intp]
 MIN_BURN_STEPS = 40

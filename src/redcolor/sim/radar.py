@@ -32,7 +32,7 @@ import numpy as np
 
 from redcolor.geo.frame import LocalFrame
 from redcolor.model import Plot, Scan, SensorRegistration
-from redcolor.sim.physics import BoolArray, EarthModel, FloatArray
+from redcolor.physics.ballistics import BoolArray, EarthModel, FloatArray
 
 CLUTTER_MAX_RANGE_RATE_M_S = 600.0
 """False alarms carry radial velocities uniform in +- this (assumption)."""

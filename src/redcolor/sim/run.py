@@ -26,9 +26,9 @@ import numpy as np
 from redcolor.errors import InputError, ScenarioError
 from redcolor.geo.frame import LocalFrame
 from redcolor.model import Scan
-from redcolor.sim.catalogue import get_projectile
+from redcolor.physics.ballistics import EarthModel, FlatTerrain, FloatArray
+from redcolor.physics.catalogue import get_projectile
 from redcolor.sim.flight import Trajectory
-from redcolor.sim.physics import EarthModel, FlatTerrain, FloatArray
 from redcolor.sim.radar import RadarModel
 from redcolor.sim.salvo import IntArray, PolylineTrajectory, fly_ballistic, fly_drones
 from redcolor.sim.scenario import Scenario

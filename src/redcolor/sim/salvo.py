@@ -32,11 +32,11 @@ from numpy.typing import NDArray
 
 from redcolor.errors import ScenarioError
 from redcolor.geo.frame import LocalFrame
+from redcolor.physics.atmosphere import G0_M_S2
+from redcolor.physics.ballistics import EarthModel, FloatArray, Terrain
+from redcolor.physics.catalogue import Branch, Projectile, get_projectile
 from redcolor.sim.aim import LAUNCHER_HEIGHT_M, cross_track_m, launch_directions, range_table
-from redcolor.sim.atmosphere import G0_M_S2
-from redcolor.sim.catalogue import Branch, Projectile, get_projectile
 from redcolor.sim.flight import Trajectory, fly
-from redcolor.sim.physics import EarthModel, FloatArray, Terrain
 from redcolor.sim.scenario import Place, SalvoSpec
 
 IntArray = NDArray[np.intp]

@@ -35,7 +35,7 @@ from typing import Any
 
 from redcolor.errors import NotFoundError, ScenarioError
 from redcolor.model import SensorRegistration
-from redcolor.sim.catalogue import CATALOGUE, Branch
+from redcolor.physics.catalogue import CATALOGUE, Branch
 
 _MISSING: Any = object()
 

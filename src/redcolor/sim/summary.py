@@ -8,9 +8,9 @@ import numpy as np
 
 from redcolor.errors import ScenarioError
 from redcolor.geo.frame import LocalFrame
+from redcolor.physics.ballistics import EarthModel
+from redcolor.physics.catalogue import CATALOGUE, get_projectile
 from redcolor.sim.aim import range_table
-from redcolor.sim.catalogue import CATALOGUE, get_projectile
-from redcolor.sim.physics import EarthModel
 from redcolor.sim.salvo import choose_branch
 from redcolor.sim.scenario import Scenario
 

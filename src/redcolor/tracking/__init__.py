@@ -8,7 +8,6 @@ over the gated pairs, two-point initiation with M-of-N confirmation, and deletio
 
 from redcolor.tracking.frame import TrackingSetup, build_tracker
 from redcolor.tracking.measurement import RadarPose
-from redcolor.tracking.metrics import Gospa, gospa
 from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE, KIND_NAMES, TrackSnapshot
 from redcolor.tracking.tracker import REJECT_REASONS, Tracker, TrackerSettings
 
@@ -17,12 +16,10 @@ __all__ = [
     "KIND_DRONE",
     "KIND_NAMES",
     "REJECT_REASONS",
-    "Gospa",
     "RadarPose",
     "TrackSnapshot",
     "Tracker",
     "TrackerSettings",
     "TrackingSetup",
     "build_tracker",
-    "gospa",
 ]

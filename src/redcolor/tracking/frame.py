@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from redcolor.errors import InputError
 from redcolor.geo.frame import LocalFrame
 from redcolor.model import SensorRegistration
-from redcolor.sim.physics import EarthModel, coast_accel
+from redcolor.physics.ballistics import EarthModel, coast_accel
 from redcolor.tracking.measurement import RadarPose
 from redcolor.tracking.tracker import Tracker, TrackerSettings
 

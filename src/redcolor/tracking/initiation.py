@@ -25,12 +25,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from redcolor.physics.atmosphere import G0_M_S2
 from redcolor.tracking.gating import flatten_neighbours
 from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE, LN_BETA, STATE_DIM
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-G0_M_S2 = 9.80665
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from redcolor.model import Scan
+from redcolor.physics.ballistics import EARTH_MEAN_RADIUS_M
 from redcolor.tracking.association import GnnAssociator
 from redcolor.tracking.deletion import Deleter, DeleterSettings
 from redcolor.tracking.dynamics import AccelModel, Predictor, PredictorSettings
@@ -26,7 +27,6 @@ from redcolor.tracking.table import TrackTable
 from redcolor.tracking.update import ekf_update, innovation
 
 F64 = NDArray[np.float64]
-EARTH_RADIUS_M = 6_371_000.0
 DUPLICATE_WINDOW_S = 10.0
 """Tracks confirmed within this many seconds are checked for duplicating an existing one."""
 COVERAGE_SIGMAS = 2.0
@@ -178,9 +178,10 @@ class Tracker:
         tab = self.tracks
         if tab.size == 0:
             return
-        centre = np.array([0.0, 0.0, -(EARTH_RADIUS_M + self.origin_alt_m)])
+        radius_m = EARTH_MEAN_RADIUS_M
+        centre = np.array([0.0, 0.0, -(radius_m + self.origin_alt_m)])
         lower = COVERAGE_SIGMAS * np.sqrt(np.maximum(tab.P[:, 2, 2], 0.0))
-        seen = in_coverage(tab.x[:, 0:3], pose, centre, EARTH_RADIUS_M + self.ground_alt_m, lower)
+        seen = in_coverage(tab.x[:, 0:3], pose, centre, radius_m + self.ground_alt_m, lower)
         opportunity = hit | seen
         tab.record(hit, opportunity, t)
         speed = np.linalg.norm(tab.x[:, 3:6], axis=1)
@@ -218,7 +219,7 @@ class Tracker:
 
     def height_above_ground_m(self, pos_enu_m: F64) -> F64:
         """Height (N,) of common-frame positions (N, 3) above the flat terrain, spherical Earth."""
-        drop = (pos_enu_m[:, 0] ** 2 + pos_enu_m[:, 1] ** 2) / (2.0 * EARTH_RADIUS_M)
+        drop = (pos_enu_m[:, 0] ** 2 + pos_enu_m[:, 1] ** 2) / (2.0 * EARTH_MEAN_RADIUS_M)
         return pos_enu_m[:, 2] + drop + self.origin_alt_m - self.ground_alt_m
 
     def snapshot(self) -> TrackSnapshot:

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from redcolor.sim.catalogue import CATALOGUE
+from redcolor.physics.catalogue import CATALOGUE
 
 ThreatClass = Literal["rocket", "missile", "drone"]
 MISSILE_FLIGHT_S = 240.0

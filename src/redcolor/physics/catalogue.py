@@ -2,10 +2,11 @@
 
 Every entry carries a ``source`` (public figures it is built on) and ``assumptions`` (what this
 model adds). Two numbers of each powered entry are *calibrated* rather than published: the
-thrust is set so that the model reaches the stated burnout speed, and ``cd0`` (the low-subsonic
-drag coefficient that multiplies the shared Mach shape of :func:`redcolor.sim.physics.cd_shape`)
-is set so that the model's maximum range equals the published one. ``checks`` lists the cited
-figures the tests hold the model to (``tests/sim/test_range_table.py``).
+thrust is set so that the model reaches the stated burnout speed, and ``cd0`` (the
+low-subsonic drag coefficient that multiplies the shared Mach shape of
+:func:`redcolor.physics.ballistics.cd_shape`) is set so that the model's maximum range equals
+the published one. ``checks`` lists the cited figures the tests hold the model to
+(``tests/sim/test_range_table.py``).
 """
 
 from __future__ import annotations

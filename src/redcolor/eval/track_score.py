@@ -29,11 +29,11 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
+from redcolor.eval.gospa import gospa
 from redcolor.geo.frame import LocalFrame
 from redcolor.prediction.impact import PredictionSettings
 from redcolor.prediction.runner import ScanOutput, TrackPredict, drive
 from redcolor.sim.run import SimulationResult
-from redcolor.tracking.metrics import gospa
 from redcolor.tracking.tracker import TrackerSettings
 
 F64 = NDArray[np.float64]

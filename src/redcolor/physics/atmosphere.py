@@ -21,6 +21,7 @@ R_AIR_J_KG_K = 287.05287
 """Specific gas constant of dry air, R* / M0 (US 1976: 8314.32 / 28.9644)."""
 GAMMA_AIR = 1.4
 G0_M_S2 = 9.80665
+"""Standard gravity (US 1976), m/s^2: also the tracker's initial free-fall guess."""
 EARTH_R0_M = 6_356_766.0
 """Earth radius used by the 1976 standard for geopotential altitude."""
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from redcolor.prediction.evaluate import TrackingReport
+from redcolor.eval.track_score import TrackingReport
 
 
 def plot_report(report: TrackingReport, path: Path) -> Path:

@@ -1,4 +1,5 @@
-"""Tracking metrics: GOSPA between track and true positions at one instant.
+"""GOSPA between track and true positions at one instant: the tracking score of
+:mod:`redcolor.eval.track_score`.
 
 Generalised OSPA (Rahmathullah, Garcia-Fernandez & Svensson, FUSION 2017) with ``alpha = 2``::
 

@@ -10,7 +10,7 @@ from stonesoup.measures import Euclidean
 from stonesoup.metricgenerator.ospametric import GOSPAMetric
 from stonesoup.types.state import State
 
-from redcolor.tracking.metrics import gospa
+from redcolor.eval.gospa import gospa
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -23,7 +23,7 @@ Drag (shared with the prediction stage)
 
 ``cd_shape`` is one Mach-dependent shape, 1.0 at low subsonic speed, the same for every
 projectile, so a filter estimating ``beta`` uses exactly the simulator's physics. ``rho`` and the
-speed of sound ``a`` come from the ISA 1976 (:mod:`redcolor.sim.atmosphere`), read from a 10 m
+speed of sound ``a`` come from the ISA 1976 (:mod:`redcolor.physics.atmosphere`), read from a 10 m
 lookup table (log-linear for density; the relative error is below 1e-5).
 """
 
@@ -37,7 +37,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from redcolor.sim.atmosphere import isa_density_kg_m3, isa_speed_of_sound_m_s
+from redcolor.physics.atmosphere import isa_density_kg_m3, isa_speed_of_sound_m_s
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
