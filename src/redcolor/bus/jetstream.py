@@ -209,6 +209,24 @@ async def _publish_from(js, spec, store, signer: Signer, at: _Published, poll_s:
             await asyncio.sleep(poll_s)
 
 
+async def _session_lost(
+    who: str,
+    exc: BaseException,
+    spec: StreamSpec,
+    noise: _Throttled,
+    backoff: _Backoff,
+    on_status: StatusCallback | None,
+    on_reconnect: Callable[[], None] | None,
+) -> None:
+    """A NATS session of ``who`` (publisher or edge) ended in ``exc``: log (rate-limited), tell
+    the supervisor and the metrics, and wait out the backoff before the next session."""
+    noise.warning("NATS %s: %s: %s; reconnecting", who, type(exc).__name__, exc)
+    _report(on_status, f"NATS {spec.url}: {type(exc).__name__}: {exc}")
+    if on_reconnect is not None:
+        on_reconnect()
+    await backoff.wait()
+
+
 async def publish_log(
     store: SQLiteEventStore,
     spec: StreamSpec,
@@ -234,11 +252,7 @@ async def publish_log(
                 backoff.reset()
                 await _publish_from(js, spec, store, signer, at, poll_s)
         except _TRANSIENT as exc:
-            noise.warning("NATS publisher: %s: %s; reconnecting", type(exc).__name__, exc)
-            _report(on_status, f"NATS {spec.url}: {type(exc).__name__}: {exc}")
-            if on_reconnect is not None:
-                on_reconnect()
-            await backoff.wait()
+            await _session_lost("publisher", exc, spec, noise, backoff, on_status, on_reconnect)
 
 
 RefusedHook = Callable[[Reason], None]
@@ -351,8 +365,4 @@ async def replicate(
                 finally:
                     copy.flush()
         except _TRANSIENT as exc:
-            noise.warning("NATS edge: %s: %s; reconnecting", type(exc).__name__, exc)
-            _report(on_status, f"NATS {spec.url}: {type(exc).__name__}: {exc}")
-            if on_reconnect is not None:
-                on_reconnect()
-            await backoff.wait()
+            await _session_lost("edge", exc, spec, noise, backoff, on_status, on_reconnect)
