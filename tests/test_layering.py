@@ -26,7 +26,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "geo": frozenset(),
     "physics": frozenset({"geo"}),
-    "sim": frozenset({"geo", "physics"}),
+    "sensors": frozenset({"geo", "physics"}),
+    "sim": frozenset({"geo", "physics", "sensors"}),
     "tracking": frozenset({"geo", "physics"}),
     "prediction": frozenset({"geo", "physics", "tracking"}),
     "warning": frozenset({"geo", "physics", "tracking", "prediction"}),
@@ -50,7 +51,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 """Per package (or shared module), the other packages it may import besides :data:`SHARED`."""
 
-LIVE = ("physics", "tracking", "prediction", "warning", "alerts", "auth", "bus", "channels")
+LIVE = ("physics", "sensors", "tracking", "prediction", "warning", "alerts", "auth", "bus", "channels")
 """The stages a live core runs on real sensor data: none may reach the simulator, even through
 another package."""
 

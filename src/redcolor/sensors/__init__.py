@@ -1,0 +1,8 @@
+"""redcolor.sensors: real radars on the wire, the first live stage.
+
+* ``asterix`` - ASTERIX CAT048 target reports and CAT034 service messages, encoded and decoded
+  by hand for speed (libasterix is the reference in the tests), and the height/elevation
+  geometry of I048/110.
+
+It imports only ``geo``, ``physics`` and the shared modules; it never reaches the simulator.
+"""
