@@ -22,6 +22,7 @@ from asterix import base
 from redcolor.errors import InputError
 from redcolor.physics.ballistics import EARTH_MEAN_RADIUS_M
 from redcolor.sensors import asterix as ax
+from redcolor.sensors.cat048 import read_as_columns
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
 
@@ -400,7 +401,7 @@ def test_decoder_of_a_block_equals_one_record_at_a_time(layout: str) -> None:
     cols = _random_plots(rng, n) if layout == "mixed" else _uniform(rng, n, beyond=layout == "sp")
     (gram,) = ax.encode_plots(9, 9, 5.0, **cols, radar_alt_m=10.0, simulated=False,
                               max_datagram_bytes=ax.UDP_MAX_PAYLOAD_BYTES)  # fmt: skip
-    assert ax._columns_048(gram, 3, len(gram)) is not None  # read as columns
+    assert read_as_columns(gram, 3, len(gram)) is not None  # read as columns
     whole = ax.decode(gram).plots
     singles = [ax.encode_plots(9, 9, 5.0, *(cols[k][i : i + 1] for k in cols),
                                radar_alt_m=10.0, simulated=False)[0] for i in range(n)]  # fmt: skip
