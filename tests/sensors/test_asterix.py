@@ -457,6 +457,12 @@ def test_time_of_day(t_unix_s: float, tod_s: float) -> None:
     assert 0.0 <= got < 86_400.0 and got == pytest.approx(tod_s, abs=1e-6)
 
 
+@pytest.mark.parametrize("t_unix_s", [math.nan, math.inf, -math.inf])
+def test_time_of_day_of_a_non_finite_time_is_refused(t_unix_s: float) -> None:
+    with pytest.raises(InputError):
+        ax.tod_of_unix_s(t_unix_s)
+
+
 def test_a_time_of_day_rounding_up_to_24_h_is_midnight() -> None:
     (gram,) = ax.encode_plots(1, 1, 86_399.999, [1e4], [0.0], [0.1], None, radar_alt_m=0.0,
                               simulated=False)  # fmt: skip
@@ -566,3 +572,19 @@ def test_service_encoder_refuses(kwargs: dict[str, Any]) -> None:
     args: dict[str, Any] = {"sac": 1, "sic": 1, "kind": "north_marker", "tod_s": 1.0} | kwargs
     with pytest.raises(InputError):
         ax.encode_service(**args)
+
+
+def test_the_layout_cache_stays_bounded_and_right() -> None:
+    """Records whose layouts differ only in an I048/250 count (same FSPEC): many layouts, a
+    bounded cache, and each block still read as its records one by one."""
+    from redcolor.sensors import cat048
+
+    fspec = b"\xd1\x20"  # 010, 140, 040 (and FX), 250 (FRN 10)
+    for count in range(40):
+        rec = fspec + b"\x01\x02" + bytes((0, 0, count)) + b"\x10\x00\x20\x00"
+        rec += bytes((count,)) + b"\x00" * 8 * count
+        block = _block(48, [rec] * 9)
+        got = ax.decode(block).plots
+        assert len(got) == 9 and (got.tod_s == count / 128).all()
+        assert (got.range_m == 16 * 1852.0).all()
+        assert len(cat048._LAYOUTS[fspec]) <= cat048.MAX_LAYOUTS_PER_FSPEC

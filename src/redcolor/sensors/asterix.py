@@ -103,17 +103,26 @@ SERVICE_CODES = {"north_marker": 1, "sector_crossing": 2}
 
 @dataclass(frozen=True, slots=True)
 class PlotColumns:
-    """The CAT048 reports of one datagram, in order; NaN marks a field a report did not carry."""
+    """The CAT048 reports of one datagram, in order, one entry per report in each (N,) column;
+    NaN marks a field a report did not carry."""
 
     sac: NDArray[np.uint8]
     sic: NDArray[np.uint8]
     tod_s: NDArray[np.float64]
+    """I048/140, seconds since UTC midnight, [0, 86400)."""
     range_m: NDArray[np.float64]
+    """The SP range where present, else I048/040 RHO."""
     azimuth_rad: NDArray[np.float64]
+    """I048/040 THETA, clockwise from north, [0, 2 pi)."""
     height_m: NDArray[np.float64]
+    """I048/110, above the sphere (see :mod:`redcolor.sensors.geometry`)."""
     elevation_rad: NDArray[np.float64]
+    """The SP elevation (sent when I048/110 cannot carry the height)."""
     range_rate_m_s: NDArray[np.float64]
+    """The SP radial speed where present, else I048/120 CAL when valid (D = 0); positive
+    receding."""
     simulated: NDArray[np.bool_]
+    """I048/020 SIM (False where I048/020 is absent)."""
 
     def __len__(self) -> int:
         return int(self.sac.shape[0])
@@ -126,13 +135,19 @@ class ServiceMessage:
     sac: int
     sic: int
     kind: Literal["north_marker", "sector_crossing", "other"]
+    """I034/000: 1 north marker, 2 sector crossing, anything else "other"."""
     tod_s: float
+    """I034/030, seconds since UTC midnight; NaN if absent."""
     sector_rad: float | None
+    """I034/020, clockwise from north."""
     rotation_period_s: float | None
+    """I034/041."""
 
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
+    """What one datagram carried: its CAT048 reports and its CAT034 messages, each in order."""
+
     plots: PlotColumns
     services: tuple[ServiceMessage, ...]
 
@@ -140,6 +155,8 @@ class Decoded:
 def tod_of_unix_s(t_unix_s: float) -> float:
     """Seconds since the UTC midnight before ``t_unix_s``, in [0, 86400) (Unix time has no leap
     seconds, so every UTC day is 86,400 of its seconds)."""
+    if not math.isfinite(t_unix_s):
+        raise InputError(f"time must be finite, got {t_unix_s}")
     tod = math.fmod(t_unix_s, DAY_S)
     if tod < 0.0:
         tod += DAY_S
@@ -240,8 +257,14 @@ def encode_plots(
         "sp_r": sp_r_raw, "sp_e": sp_e_raw, "sp_s": sp_s_raw,
     }  # fmt: skip
     key = has110.astype(np.int64) | (has120.astype(np.int64) << 1) | (mask.astype(np.int64) << 2)
+    layouts = np.unique(key).tolist()
+    if len(layouts) == 1:  # one layout: as many records to a datagram as fit
+        k = layouts[0]
+        rows = _records_of_layout(bool(k & 1), bool(k & 2), k >> 2, np.arange(n), common)
+        per = (max_datagram_bytes - 3) // rows.shape[1]
+        return [_datablock(CAT_PLOTS, rows[i : i + per].tobytes()) for i in range(0, n, per)]
     records: list[bytes] = [b""] * n
-    for k in np.unique(key).tolist():
+    for k in layouts:
         idx = np.flatnonzero(key == k)
         rows = _records_of_layout(bool(k & 1), bool(k & 2), k >> 2, idx, common)
         width = rows.shape[1]
@@ -249,6 +272,11 @@ def encode_plots(
         for j, i in enumerate(idx.tolist()):
             records[i] = blob[j * width : (j + 1) * width]
     return _pack(CAT_PLOTS, records, max_datagram_bytes)
+
+
+def _datablock(cat: int, body: bytes) -> bytes:
+    size = 3 + len(body)
+    return bytes((cat, size >> 8, size & 0xFF)) + body
 
 
 def _records_of_layout(
@@ -305,12 +333,12 @@ def _pack(cat: int, records: list[bytes], max_bytes: int) -> list[bytes]:
     size = 3
     for rec in records:
         if size + len(rec) > max_bytes and chunk:
-            out.append(bytes((cat, size >> 8, size & 0xFF)) + b"".join(chunk))
+            out.append(_datablock(cat, b"".join(chunk)))
             chunk, size = [], 3
         chunk.append(rec)
         size += len(rec)
     if chunk:
-        out.append(bytes((cat, size >> 8, size & 0xFF)) + b"".join(chunk))
+        out.append(_datablock(cat, b"".join(chunk)))
     return out
 
 
@@ -341,8 +369,7 @@ def encode_service(
             raise InputError(f"rotation_period_s must be in (0, 512) s, got {rotation_period_s}")
         fspec |= 0x08
         body += raw.to_bytes(2, "big")
-    size = 4 + len(body)
-    return bytes((CAT_SERVICE, size >> 8, size & 0xFF, fspec)) + bytes(body)
+    return _datablock(CAT_SERVICE, bytes((fspec,)) + bytes(body))
 
 
 # --- decoder ---------------------------------------------------------------------------------
