@@ -544,6 +544,8 @@ def _libasterix_accepts(datagram: bytes) -> bool:
 def test_a_datagram_is_refused_as_a_whole() -> None:
     good = _good()
     assert len(ax.decode(good + good).plots) == 4
+    empty_block = ax.decode(b"\x30\x00\x03")  # a datablock of no records: nothing in it
+    assert len(empty_block.plots) == 0 and empty_block.services == ()
     with pytest.raises(ax.AsterixError):
         ax.decode(good + _rec048(b"\x00", b""))
 

@@ -220,6 +220,8 @@ def read_as_columns(d: bytes, p: int, end: int) -> Columns | None:
     array), the block is one numpy record array. Otherwise one pass finds each record's layout,
     and the records of each layout are gathered and read at once.
     """
+    if end - p < 3 * COLUMN_MIN_RECORDS:  # a record has 3 octets at least (FSPEC, I048/010)
+        return None
     first = _known_layout(d, p, end)
     m, rest = divmod(end - p, first.width)
     if m < COLUMN_MIN_RECORDS and not rest:
