@@ -36,14 +36,17 @@ CAT034 items written: I034/010, /000 message type (1 north marker, 2 sector cros
 of day (LSB 1/128 s), /020 sector number (LSB 360/2^8 deg) and /041 antenna rotation period
 (LSB 1/128 s) where given.
 
-The decoder knows the length rule of every item of both UAPs (fixed, FX-extended, repetitive,
-compound, explicit), so it skips the items it does not use (/070, /090, /130, /220, /250 ...).
-A datagram is accepted or refused as a whole: :class:`AsterixError` with one of
-:data:`DECODE_REASONS`.
+(I034/041 is titled "antenna rotation speed" but carries the period of one turn.)
 
-Height and elevation (ASSUMPTION, shared with ``sim/radar.py``): a spherical Earth of radius
-:data:`redcolor.physics.ballistics.EARTH_MEAN_RADIUS_M` and straight lines of sight (no
-refraction). The "height" of I048/110 is taken as the height above that sphere (mean sea level).
+The decoder knows the length rule of every item of both UAPs (fixed, FX-extended, repetitive,
+compound, explicit; :mod:`redcolor.sensors.uap`), so it skips the items it does not use (/070,
+/090, /130, /220, /250 ...). A datagram is accepted or refused as a whole:
+:class:`AsterixError` with one of :data:`DECODE_REASONS`. CAT048 blocks of many records are
+read as numpy record arrays, one per record layout (:mod:`redcolor.sensors.cat048`).
+
+Height and elevation (ASSUMPTION, shared with ``sim/radar.py``): a spherical Earth and straight
+lines of sight; the "height" of I048/110 is the height above that sphere (mean sea level). See
+:mod:`redcolor.sensors.geometry`.
 """
 
 from __future__ import annotations

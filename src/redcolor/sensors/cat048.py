@@ -116,10 +116,9 @@ def _layout(d: bytes, p: int, end: int) -> _Layout:
     at = [0] * 29
     dets: list[tuple[int, int, int]] = []
     width = walk_record(d, p, end, CAT_PLOTS, at, dets) - p
-    if not at[F048_010]:
+    if not (o := at[F048_010]):
         raise AsterixError("missing_item", "CAT048 record without I048/010")
-    fields: list[tuple[str, str, int]] = [("sac", "u1", at[F048_010]), ("sic", "u1",
-                                          at[F048_010] + 1)]  # fmt: skip
+    fields: list[tuple[str, str, int]] = [("sac", "u1", o), ("sic", "u1", o + 1)]
     if o := at[F048_140]:
         fields += [("tod_hi", "u1", o), ("tod_lo", ">u2", o + 1)]
     if o := at[F048_020]:
