@@ -9,8 +9,9 @@ Accounting
 Every datagram is counted once under (sensor, result): ``"accepted"`` or one reason, a decode
 reason of :data:`~redcolor.sensors.asterix.DECODE_REASONS` or one of
 :data:`DATAGRAM_REASONS`. The sensor is the one its SAC/SIC names; for a datagram that does not
-decode (or names none or several) the one sensor allowed to send from its source address, else
-:data:`~redcolor.sensors.registry.UNREGISTERED`. Every decoded plot (CAT048 report) and
+decode (or holds no record, or records of several sensors) the one sensor allowed to send from
+its source address, else :data:`~redcolor.sensors.registry.UNREGISTERED`, under which an
+unregistered SAC/SIC is always counted. Every decoded plot (CAT048 report) and
 service message (CAT034 record) is counted once too: ``"accepted"`` (it joined a scan, or the
 service message was taken as the scan clock), the reason of its refused datagram, or its own
 reason of :data:`ITEM_REASONS`. So ``sum(counts.datagrams.values())`` is the number of datagrams
@@ -20,8 +21,9 @@ Scan assembly (per sensor)
 --------------------------
 A CAT034 north marker opens a scan at its time of day; CAT048 plots with that time of day join
 it. The scan is handed over at the sensor's next CAT034 message (a sector crossing closes it; a
-north marker closes it and opens the next), when a plot with a later time of day arrives, or
-one scan period after its last datagram arrived (:meth:`Ingest.due`). Plots with no north
+north marker closes it and opens the next), when a plot with a later time of day arrives, or by
+:meth:`Ingest.due` one scan period after its last datagram arrived, or two after it opened
+(so a sensor whose clock stopped cannot keep one scan open for ever). Plots with no north
 marker before them open a scan at their time of day (a radar that sends no CAT034). A scan is
 handed over even with no plots: the radar looked and saw nothing. Within one datagram the items
 are taken in time order, at equal times north markers first, then plots, then other service
@@ -128,6 +130,7 @@ class IngestCounts:
 @dataclass
 class _Open:
     t_unix_s: float
+    opened_mono_s: float
     last_mono_s: float
     plots: list[Plot] = field(default_factory=list)
 
@@ -179,10 +182,14 @@ class Ingest:
             self._datagrams[(self._owner(source_ip), exc.reason)] += 1
             return []
         cfg, reason = self._sender(decoded, source_ip)
-        if cfg is None or reason is not None:
-            name = cfg.id if cfg is not None else self._owner(source_ip)
-            self._refuse(name, reason or "unregistered", decoded)
+        if reason is not None:
+            if cfg is not None:
+                name = cfg.id
+            else:
+                name = UNREGISTERED if reason == "unregistered" else self._owner(source_ip)
+            self._refuse(name, reason, decoded)
             return []
+        assert cfg is not None
         self._datagrams[(cfg.id, ACCEPTED)] += 1
         state = self._sensors[cfg.id]
         state.last_data_unix_s = now_unix_s
@@ -197,12 +204,17 @@ class Ingest:
         return out
 
     def due(self, now_unix_s: float, now_mono_s: float) -> list[Received]:
-        """The scans whose last datagram is one scan period old or more (oldest first)."""
+        """The scans whose last datagram is one scan period old or more, or that opened two
+        periods ago or more (oldest first)."""
         self._see(now_unix_s)
         out = []
         for state in self._sensors.values():
-            if state.open and now_mono_s - state.open.last_mono_s >= state.cfg.scan_period_s:
-                out.append(self._close(state, state.open.last_mono_s))
+            scan, period_s = state.open, state.cfg.scan_period_s
+            if scan is None:
+                continue
+            if (now_mono_s - scan.last_mono_s >= period_s
+                    or now_mono_s - scan.opened_mono_s >= 2.0 * period_s):
+                out.append(self._close(state, scan.last_mono_s))
         out.sort(key=lambda r: r.scan.t)
         return out
 
@@ -363,7 +375,7 @@ class Ingest:
         if state.open is not None and (rank == 2 or state.open.t_unix_s != t):
             out.append(self._close(state, arrival_mono_s))
         if rank == 0 and state.open is None:
-            state.open = _Open(t, arrival_mono_s)
+            state.open = _Open(t, arrival_mono_s, arrival_mono_s)
         elif state.open is not None:
             state.open.last_mono_s = arrival_mono_s
 
@@ -384,7 +396,7 @@ class Ingest:
         if state.open is not None and state.open.t_unix_s != t:
             out.append(self._close(state, arrival_mono_s))
         if state.open is None:
-            state.open = _Open(t, arrival_mono_s)
+            state.open = _Open(t, arrival_mono_s, arrival_mono_s)
         state.open.last_mono_s = arrival_mono_s
         plots, reasons = _checked_plots(state.cfg, decoded, idx)
         state.open.plots.extend(plots)
