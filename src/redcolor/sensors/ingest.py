@@ -276,8 +276,8 @@ class Ingest:
     ) -> tuple[SensorConfig | None, str | None]:
         """The sensor a decoded datagram is from, or the reason to refuse it."""
         p = decoded.plots
-        keys = {(int(a), int(b)) for a, b in zip(p.sac.tolist(), p.sic.tolist(), strict=True)}
-        keys |= {(s.sac, s.sic) for s in decoded.services}
+        ids = np.unique((p.sac.astype(np.int64) << 8) | p.sic).tolist()
+        keys = {(i >> 8, i & 0xFF) for i in ids} | {(s.sac, s.sic) for s in decoded.services}
         if not keys:
             return None, "no_records"
         if len(keys) > 1:
