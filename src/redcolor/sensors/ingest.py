@@ -59,7 +59,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -276,8 +276,10 @@ class Ingest:
     ) -> tuple[SensorConfig | None, str | None]:
         """The sensor a decoded datagram is from, or the reason to refuse it."""
         p = decoded.plots
-        ids = np.unique((p.sac.astype(np.int64) << 8) | p.sic).tolist()
-        keys = {(i >> 8, i & 0xFF) for i in ids} | {(s.sac, s.sic) for s in decoded.services}
+        keys = {(s.sac, s.sic) for s in decoded.services}
+        if len(p):
+            ids = np.unique((p.sac.astype(np.int64) << 8) | p.sic).tolist()
+            keys |= {(i >> 8, i & 0xFF) for i in ids}
         if not keys:
             return None, "no_records"
         if len(keys) > 1:
@@ -297,9 +299,10 @@ class Ingest:
             self._services[(name, reason)] += m
 
     # ------------------------------------------------------------------ items
-    def _unix_s(self, state: _Sensor, tod_s: NDArray[np.float64], now_unix_s: float
-                ) -> NDArray[np.float64]:
-        """Time of day (+ the sensor's offset) on the UTC day nearest ``now_unix_s``."""
+    @staticmethod
+    def _unix_s(state: _Sensor, tod_s: Any, now_unix_s: float) -> Any:
+        """Time of day (+ the sensor's offset) on the UTC day nearest ``now_unix_s``, for a
+        float or an array of them."""
         tod = tod_s + state.cfg.clock_offset_s
         return tod + DAY_S * np.round((now_unix_s - tod) / DAY_S)
 
@@ -311,23 +314,19 @@ class Ingest:
         refused before assembly (simulated, no time, skew) are counted here."""
         sid = state.cfg.id
         events: list[tuple[float, int, NDArray[np.intp] | None]] = []
-        services = decoded.services
-        if services:
-            tods = np.array([s.tod_s for s in services], dtype=np.float64)
-            times = self._unix_s(state, tods, now_unix_s)
-            for s, t in zip(services, times.tolist(), strict=True):
-                reason = self._time_reason(state, t, now_unix_s)
-                if reason is not None:
-                    self._services[(sid, reason)] += 1
-                else:
-                    events.append((t, 0 if s.kind == "north_marker" else 2, None))
+        for s in decoded.services:
+            t = float(self._unix_s(state, s.tod_s, now_unix_s))
+            reason = self._time_reason(state, t, now_unix_s)
+            if reason is not None:
+                self._services[(sid, reason)] += 1
+            else:
+                events.append((t, 0 if s.kind == "north_marker" else 2, None))
         p = decoded.plots
         if len(p):
             times = self._unix_s(state, p.tod_s, now_unix_s)
             bad_sim = p.simulated & (not state.cfg.simulated)
             no_time = ~bad_sim & np.isnan(times)
-            with np.errstate(invalid="ignore"):
-                skew = ~bad_sim & ~no_time & (np.abs(times - now_unix_s) > self.max_skew_s)
+            skew = ~bad_sim & ~no_time & (np.abs(times - now_unix_s) > self.max_skew_s)
             for reason, mask in (("simulated", bad_sim), ("no_time", no_time),
                                  ("clock_skew", skew)):  # fmt: skip
                 if n := int(mask.sum()):
@@ -335,9 +334,12 @@ class Ingest:
             good = np.flatnonzero(~(bad_sim | no_time | skew))
             if good.size:
                 ts = times[good]
-                self._advance(state, float(ts.max()), now_unix_s)
-                for t in np.unique(ts).tolist():
-                    events.append((t, 1, good[ts == t]))
+                lo, hi = float(ts.min()), float(ts.max())
+                self._advance(state, hi, now_unix_s)
+                if lo == hi:  # the usual case: one scan's plots
+                    events.append((lo, 1, good))
+                else:
+                    events += [(t, 1, good[ts == t]) for t in np.unique(ts).tolist()]
         events.sort(key=lambda e: (e[0], e[1]))
         return events
 
@@ -420,27 +422,29 @@ def _checked_plots(
 ) -> tuple[list[Plot], Counter[str]]:
     """The plots at ``idx`` that pass the content checks, and the others' reasons."""
     p = decoded.plots
-    r, az = p.range_m[idx], p.azimuth_rad[idx]
-    h, sp_el, rr = p.height_m[idx], p.elevation_rad[idx], p.range_rate_m_s[idx]
+    sel = slice(None) if idx.size == len(p) else idx  # a view when the run is the datagram
+    r, az = p.range_m[sel], p.azimuth_rad[sel]
+    h, sp_el, rr = p.height_m[sel], p.elevation_rad[sel], p.range_rate_m_s[sel]
     has_sp = ~np.isnan(sp_el)
-    with np.errstate(invalid="ignore"):
-        el = np.where(has_sp, sp_el, elevation_from_height_rad(r, h, cfg.alt_m))
-        max_r = cfg.max_range_km * 1_000.0 + RANGE_MARGIN_SIGMAS * cfg.range_sigma_m
-        checks = (
-            ("no_position", np.isnan(r) | np.isnan(az)),
-            ("bad_range", ~((r > 0.0) & (r <= max_r))),
-            ("bad_azimuth", ~((az >= 0.0) & (az < TWO_PI))),
-            ("no_elevation", ~has_sp & np.isnan(h)),
-            ("bad_elevation", ~(np.abs(el) <= 0.5 * math.pi)),
-            ("bad_range_rate", np.abs(rr) > MAX_RANGE_RATE_M_S),
-        )
+    el = np.where(has_sp, sp_el, elevation_from_height_rad(r, h, cfg.alt_m))
+    max_r = cfg.max_range_km * 1_000.0 + RANGE_MARGIN_SIGMAS * cfg.range_sigma_m
+    checks = (  # comparisons with NaN are False, so a NaN fails each "good" test
+        ("no_position", np.isnan(r) | np.isnan(az)),
+        ("bad_range", ~((r > 0.0) & (r <= max_r))),
+        ("bad_azimuth", ~((az >= 0.0) & (az < TWO_PI))),
+        ("no_elevation", ~has_sp & np.isnan(h)),
+        ("bad_elevation", ~(np.abs(el) <= 0.5 * math.pi)),
+        ("bad_range_rate", np.abs(rr) > MAX_RANGE_RATE_M_S),
+    )
     reasons: Counter[str] = Counter()
-    left = np.ones(idx.size, dtype=np.bool_)
-    for reason, bad in checks:
-        hit = left & bad
-        if n := int(hit.sum()):
-            reasons[reason] = n
-            left &= ~hit
+    left = ~np.logical_or.reduce([bad for _, bad in checks])
+    if not left.all():
+        left[:] = True
+        for reason, bad in checks:
+            hit = left & bad
+            if n := int(hit.sum()):
+                reasons[reason] = n
+                left &= ~hit
     keep = np.flatnonzero(left)
     plots = [
         Plot(r=a, az=b, el=c, rr=None if d != d else d)
