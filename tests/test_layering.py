@@ -36,17 +36,20 @@ ALLOWED: dict[str, frozenset[str]] = {
     "bus": frozenset({"geo", "alerts", "auth"}),
     "channels": frozenset({"geo", "alerts", "auth", "bus"}),
     # The composition stages: they may fly the simulator (``run(scenario)``, ``serve --simulate``).
-    "pipeline": frozenset({"geo", "physics", "sim", "tracking", "prediction", "warning", "alerts"}),
+    "pipeline": frozenset(
+        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts"}
+    ),
     "serve": frozenset(
-        {"geo", "physics", "sim", "tracking", "prediction", "warning", "alerts", "auth", "bus",
-         "channels", "pipeline"}
+        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
+         "auth", "bus", "channels", "pipeline"}
     ),
     "eval": frozenset(
-        {"geo", "physics", "sim", "tracking", "prediction", "warning", "alerts", "pipeline"}
+        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
+         "pipeline"}
     ),
     "cli": frozenset(
-        {"geo", "physics", "sim", "tracking", "prediction", "warning", "alerts", "auth", "bus",
-         "channels", "pipeline", "serve", "eval"}
+        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
+         "auth", "bus", "channels", "pipeline", "serve", "eval"}
     ),
 }
 """Per package (or shared module), the other packages it may import besides :data:`SHARED`."""
