@@ -59,6 +59,34 @@ class TruthRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     beta_kg_m2: float | None
 
 
+class RunInfo(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``run.json``: what was flown and on which clock.
+
+    ``sim run --out`` writes it on the scenario clock (no ``offset_s``); ``sim emit
+    --truth-out`` on the clock it sent the scans on: every time in its files is the scenario's
+    plus ``offset_s`` (``start_unix_s``, ``end_unix_s`` included), the scans went out at
+    ``speed`` x real time, and ``radars`` lists the radars it sent. ``source`` is what
+    :func:`~redcolor.sim.scenario.load_scenario` takes to fly the same scenario again (a
+    built-in name or a file path). ``scans`` and ``plots`` count what was written or sent, when
+    known when the file was written.
+    """
+
+    scenario: str
+    description: str
+    seed: int
+    start_unix_s: float
+    end_unix_s: float
+    origin: dict[str, float]
+    ground_alt_m: float
+    projectiles: int
+    scans: int | None = None
+    plots: int | None = None
+    source: str | None = None
+    offset_s: float | None = None
+    speed: float | None = None
+    radars: tuple[str, ...] | None = None
+
+
 @dataclass(frozen=True)
 class TruthState:
     """Objects in flight at one time: ids (M,) and ENU states (M, 3)."""
@@ -211,6 +239,23 @@ class SimulationResult:
                     "lat_lon_alt": lla.tolist(),
                 }
 
+    def run_info(self, offset_s: float = 0.0) -> RunInfo:
+        """This run's ``run.json`` with its times ``offset_s`` later (without counts, offset
+        and speed: the writer adds those it knows)."""
+        s = self.scenario
+        source = Path(s.source)
+        return RunInfo(
+            scenario=s.name,
+            description=s.description,
+            seed=s.seed,
+            start_unix_s=self.start_unix_s + offset_s,
+            end_unix_s=self.end_unix_s + offset_s,
+            origin={"lat": self.origin[0], "lon": self.origin[1], "alt_m": self.origin[2]},
+            ground_alt_m=s.ground_alt_m,
+            projectiles=len(self.truth),
+            source=str(source.resolve()) if source.is_file() else s.name,
+        )
+
     def write(self, out_dir: Path, on_scan: Callable[[int], None] | None = None) -> dict[str, int]:
         """Write ``truth.jsonl``, ``measurements.jsonl``, ``sensors.jsonl``,
         ``trajectories.jsonl`` and ``run.json`` into ``out_dir``; return line counts.
@@ -245,20 +290,8 @@ class SimulationResult:
                 plots += len(scan.plots)
                 if on_scan is not None:
                     on_scan(scans)
-        s = self.scenario
-        run = {
-            "scenario": s.name,
-            "description": s.description,
-            "seed": s.seed,
-            "start_unix_s": self.start_unix_s,
-            "end_unix_s": self.end_unix_s,
-            "origin": {"lat": self.origin[0], "lon": self.origin[1], "alt_m": self.origin[2]},
-            "ground_alt_m": s.ground_alt_m,
-            "projectiles": len(self.truth),
-            "scans": scans,
-            "plots": plots,
-        }
-        (out_dir / "run.json").write_bytes(msgspec.json.format(enc.encode(run)) + b"\n")
+        info = msgspec.structs.replace(self.run_info(), scans=scans, plots=plots)
+        (out_dir / "run.json").write_bytes(msgspec.json.format(enc.encode(info)) + b"\n")
         return {"projectiles": len(self.truth), "scans": scans, "plots": plots}
 
 
