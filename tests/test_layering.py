@@ -26,7 +26,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "geo": frozenset(),
     "physics": frozenset({"geo"}),
-    "sim": frozenset({"geo", "physics"}),
+    "sensors": frozenset({"geo", "physics"}),
+    "sim": frozenset({"geo", "physics", "sensors"}),
     "tracking": frozenset({"geo", "physics"}),
     "prediction": frozenset({"geo", "physics", "tracking"}),
     "warning": frozenset({"geo", "physics", "tracking", "prediction"}),
@@ -35,22 +36,27 @@ ALLOWED: dict[str, frozenset[str]] = {
     "bus": frozenset({"geo", "alerts", "auth"}),
     "channels": frozenset({"geo", "alerts", "auth", "bus"}),
     # The composition stages: they may fly the simulator (``run(scenario)``, ``serve --simulate``).
-    "pipeline": frozenset({"geo", "physics", "sim", "tracking", "prediction", "warning", "alerts"}),
+    "pipeline": frozenset(
+        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts"}
+    ),
     "serve": frozenset(
-        {"geo", "physics", "sim", "tracking", "prediction", "warning", "alerts", "auth", "bus",
-         "channels", "pipeline"}
+        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
+         "auth", "bus", "channels", "pipeline"}
     ),
     "eval": frozenset(
-        {"geo", "physics", "sim", "tracking", "prediction", "warning", "alerts", "pipeline"}
+        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
+         "pipeline"}
     ),
     "cli": frozenset(
-        {"geo", "physics", "sim", "tracking", "prediction", "warning", "alerts", "auth", "bus",
-         "channels", "pipeline", "serve", "eval"}
+        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
+         "auth", "bus", "channels", "pipeline", "serve", "eval"}
     ),
 }
 """Per package (or shared module), the other packages it may import besides :data:`SHARED`."""
 
-LIVE = ("physics", "tracking", "prediction", "warning", "alerts", "auth", "bus", "channels")
+LIVE = (
+    "physics", "sensors", "tracking", "prediction", "warning", "alerts", "auth", "bus", "channels"
+)
 """The stages a live core runs on real sensor data: none may reach the simulator, even through
 another package."""
 
