@@ -141,13 +141,14 @@ def score_store(
         events = _events_on_scenario_clock(store, align.offset_s)
     finally:
         store.close()
-    events = [e for e in events if e.issued_at_unix_s >= sim.start_unix_s]
-    if events and not any(e.issued_at_unix_s <= sim.end_unix_s for e in events):
+    within = [sim.start_unix_s <= e.issued_at_unix_s <= sim.end_unix_s for e in events]
+    if events and not any(within):
         raise InputError(
             f"store {db}: no alert event falls within the run of {truth.info.scenario} in "
             f"{truth_dir} (clock offset {align.offset_s:.3f} s from {align.source}); is this "
             "the store that run wrote?"
         )
+    events = [e for e in events if e.issued_at_unix_s >= sim.start_unix_s]
     oracle = oracle_score(sim, impacts, index, progress)
     outcome = PolicyOutcome(policy, events, score_events(events, impacts, index))
     alignment: dict[str, Any] = {"offset_s": align.offset_s, "source": align.source}

@@ -16,7 +16,7 @@ the spherical sea level); latitudes and longitudes come from ``LocalFrame`` (WGS
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,9 +209,16 @@ class SimulationResult:
     @property
     def scans(self) -> Iterator[Scan]:
         """A fresh, lazy iterator over every radar's scans in time order (ties by radar)."""
+        return self.scans_of(range(len(self.radars)))
+
+    def scans_of(self, radars: Iterable[int]) -> Iterator[Scan]:
+        """The scans of the radars numbered ``radars`` (indices into :attr:`radars`) as
+        :attr:`scans` yields them: each radar draws from its own random stream, so its scans
+        are the same whichever others are flown beside it."""
         seed = self.scenario.seed
-        rngs = [np.random.default_rng([seed, 2, j]) for j in range(len(self.radars))]
-        streams = [self._tagged_times(j) for j in range(len(self.radars))]
+        chosen = sorted(set(radars))
+        rngs = {j: np.random.default_rng([seed, 2, j]) for j in chosen}
+        streams = [self._tagged_times(j) for j in chosen]
         for t, j in heapq.merge(*streams):
             states = [(p, v) for _, _, p, v in self._in_flight(t)]
             pos = np.concatenate([p for p, _ in states]) if states else np.empty((0, 3))
