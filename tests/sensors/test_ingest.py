@@ -319,10 +319,11 @@ def test_datagrams_that_do_not_decode_count_under_the_sender_of_their_address() 
     run.send(b"")
     run.send(bytes([62, 0, 3]), source="10.0.0.9")
     run.send(bytes([48, 0, 9, 0]), source="8.8.8.8")
-    run.send(bytes([34, 0, 3]))  # a CAT034 datablock of no record
+    run.send(bytes([34, 0, 3]))  # datablocks of no record
+    run.send(bytes([48, 0, 3, 48, 0, 3]))
     assert run.datagrams("a", "empty") == 1 and run.datagrams("a", "wrong_category") == 1
     assert run.datagrams("unregistered", "bad_length") == 1
-    assert run.datagrams("a", "no_records") == 1
+    assert run.datagrams("a", "no_records") == 2
     run.check_totals()
 
 
