@@ -29,6 +29,14 @@ handed over even with no plots: the radar looked and saw nothing. Within one dat
 are taken in time order, at equal times north markers first, then plots, then other service
 messages (so one datagram "north marker, plots, sector crossing" is one whole scan).
 
+Hand-over order
+---------------
+The tracker takes scans in time order, across sensors. So a completed scan waits while another
+sensor's older scan is still being assembled, and the scans come out oldest first, each with
+the arrival of the datagram that completed it. The wait is short (the other scan's last
+datagrams), at most two scan periods of the other sensor if it falls silent mid-scan. Only a
+scan that starts after a newer scan of another sensor was handed over can come out of order.
+
 Times
 -----
 Time of day (I048/140, I034/030) plus the sensor's ``clock_offset_s``, on the UTC day that puts
@@ -56,6 +64,7 @@ or when its time of day has not advanced for more than two periods while it keep
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -156,6 +165,8 @@ class Ingest:
         self.max_skew_s = max_skew_s
         self._sensors = {cfg.id: _Sensor(cfg) for cfg in registry.sensors}
         self._started_unix_s: float | None = None
+        self._held: list[tuple[float, int, Received]] = []  # a heap by scan time, then order
+        self._seq = 0
         self._datagrams: Counter[tuple[str, str]] = Counter()
         self._plots: Counter[tuple[str, str]] = Counter()
         self._services: Counter[tuple[str, str]] = Counter()
@@ -174,7 +185,8 @@ class Ingest:
     def datagram(
         self, data: bytes, source_ip: str, now_unix_s: float, arrival_mono_s: float
     ) -> list[Received]:
-        """Take one datagram; return the scans it completed (oldest first)."""
+        """Take one datagram; return the scans it released (oldest first): those it completed,
+        and earlier ones that waited for it (see "Hand-over order")."""
         self._see(now_unix_s)
         try:
             decoded = decode(data)
@@ -195,33 +207,33 @@ class Ingest:
         state.last_data_unix_s = now_unix_s
         if state.advanced_unix_s is None:
             state.advanced_unix_s = now_unix_s
-        out: list[Received] = []
         for t, rank, idx in self._events(state, decoded, now_unix_s):
             if idx is not None:
-                self._plot_run(state, t, idx, decoded, arrival_mono_s, out)
+                self._plot_run(state, t, idx, decoded, arrival_mono_s)
             else:
-                self._service(state, t, rank, arrival_mono_s, out)
-        return out
+                self._service(state, t, rank, arrival_mono_s)
+        return self._release()
 
     def due(self, now_unix_s: float, now_mono_s: float) -> list[Received]:
-        """The scans whose last datagram is one scan period old or more, or that opened two
-        periods ago or more (oldest first)."""
+        """Close the scans whose last datagram is one scan period old or more, or that opened
+        two periods ago or more; return the scans released (oldest first)."""
         self._see(now_unix_s)
-        out = []
         for state in self._sensors.values():
             scan, period_s = state.open, state.cfg.scan_period_s
             if scan is None:
                 continue
             if (now_mono_s - scan.last_mono_s >= period_s
                     or now_mono_s - scan.opened_mono_s >= 2.0 * period_s):
-                out.append(self._close(state, scan.last_mono_s))
-        out.sort(key=lambda r: r.scan.t)
-        return out
+                self._close(state, scan.last_mono_s)
+        return self._release()
 
     def pending_unix_s(self) -> float | None:
-        """The time of the oldest scan still being assembled, or None: scans handed over later
-        are at or after it (or are this late sensor's), so a pipeline may run up to it."""
+        """The time of the oldest scan still being assembled or held, or None: scans handed
+        over later are at or after it (unless a sensor sends a scan later than another sensor's
+        next one), so a pipeline may run up to it."""
         times = [s.open.t_unix_s for s in self._sensors.values() if s.open is not None]
+        if self._held:
+            times.append(self._held[0][0])
         return min(times) if times else None
 
     def health(self, now_unix_s: float) -> list[SensorHealth]:
@@ -367,7 +379,7 @@ class Ingest:
         return None
 
     def _service(
-        self, state: _Sensor, t: float, rank: int, arrival_mono_s: float, out: list[Received]
+        self, state: _Sensor, t: float, rank: int, arrival_mono_s: float
     ) -> None:
         sid = state.cfg.id
         reason = self._order_reason(state, t)
@@ -376,7 +388,7 @@ class Ingest:
             return
         self._services[(sid, ACCEPTED)] += 1
         if state.open is not None and (rank == 2 or state.open.t_unix_s != t):
-            out.append(self._close(state, arrival_mono_s))
+            self._close(state, arrival_mono_s)
         if rank == 0 and state.open is None:
             state.open = _Open(t, arrival_mono_s, arrival_mono_s)
         elif state.open is not None:
@@ -389,7 +401,6 @@ class Ingest:
         idx: NDArray[np.intp],
         decoded: Decoded,
         arrival_mono_s: float,
-        out: list[Received],
     ) -> None:
         sid = state.cfg.id
         reason = self._order_reason(state, t)
@@ -397,7 +408,7 @@ class Ingest:
             self._plots[(sid, reason)] += int(idx.size)
             return
         if state.open is not None and state.open.t_unix_s != t:
-            out.append(self._close(state, arrival_mono_s))
+            self._close(state, arrival_mono_s)
         if state.open is None:
             state.open = _Open(t, arrival_mono_s, arrival_mono_s)
         state.open.last_mono_s = arrival_mono_s
@@ -408,13 +419,25 @@ class Ingest:
         for r, n in reasons.items():
             self._plots[(sid, r)] += n
 
-    def _close(self, state: _Sensor, arrival_mono_s: float) -> Received:
+    def _close(self, state: _Sensor, arrival_mono_s: float) -> None:
+        """End the sensor's open scan; it waits in ``_held`` until :meth:`_release`."""
         scan = state.open
         assert scan is not None
         state.open = None
         state.last_t_unix_s = scan.t_unix_s
         state.scans += 1
-        return Received(Scan(state.cfg.id, scan.t_unix_s, scan.plots), arrival_mono_s)
+        received = Received(Scan(state.cfg.id, scan.t_unix_s, scan.plots), arrival_mono_s)
+        self._seq += 1
+        heapq.heappush(self._held, (scan.t_unix_s, self._seq, received))
+
+    def _release(self) -> list[Received]:
+        """The held scans no open scan is older than, oldest first."""
+        opened = [s.open.t_unix_s for s in self._sensors.values() if s.open is not None]
+        horizon = min(opened, default=math.inf)
+        out = []
+        while self._held and self._held[0][0] <= horizon:
+            out.append(heapq.heappop(self._held)[2])
+        return out
 
 
 def _checked_plots(
