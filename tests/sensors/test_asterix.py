@@ -22,6 +22,7 @@ from asterix import base
 from redcolor.errors import InputError
 from redcolor.physics.ballistics import EARTH_MEAN_RADIUS_M
 from redcolor.sensors import asterix as ax
+from redcolor.sensors.cat048 import read_as_columns
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
 
@@ -381,24 +382,44 @@ def test_packing_keeps_order_and_fills_each_datagram() -> None:
     assert ax.encode_plots(1, 1, 10.0, [], [], [], None, radar_alt_m=0.0, simulated=True) == []
 
 
-def test_decoder_of_mixed_layouts_equals_one_record_at_a_time() -> None:
-    """A block whose records share a layout and one whose layouts differ decode as the same
-    records sent one per datablock."""
+def _uniform(rng: np.random.Generator, n: int, *, beyond: bool) -> dict[str, np.ndarray]:
+    """Plots all in one layout: standard items only, or every SP field."""
+    if beyond:
+        return {"range_m": rng.uniform(5e5, 2e6, n), "azimuth_rad": rng.uniform(0, 6.28, n),
+                "elevation_rad": rng.uniform(0.3, 1.5, n),
+                "range_rate_m_s": rng.uniform(600, 3000, n) * rng.choice([-1, 1], n)}
+    return {"range_m": rng.uniform(10, 1e5, n), "azimuth_rad": rng.uniform(0, 6.28, n),
+            "elevation_rad": rng.uniform(0, 0.3, n), "range_rate_m_s": rng.uniform(-511, 511, n)}
+
+
+@pytest.mark.parametrize("layout", ["standard", "sp", "mixed"])
+def test_decoder_of_a_block_equals_one_record_at_a_time(layout: str) -> None:
+    """A block read as columns (records of one layout, or of several) decodes as the same
+    records sent one per datablock (read record by record)."""
     rng = np.random.default_rng(8)
-    for cols in (_random_plots(rng, 400), {"range_m": rng.uniform(10, 4e5, 400),
-                 "azimuth_rad": rng.uniform(0, 6, 400), "elevation_rad": rng.uniform(0, 0.5, 400),
-                 "range_rate_m_s": rng.uniform(-500, 500, 400)}):  # fmt: skip
-        grams = ax.encode_plots(9, 9, 5.0, **cols, radar_alt_m=10.0, simulated=False,
-                                max_datagram_bytes=ax.UDP_MAX_PAYLOAD_BYTES)  # fmt: skip
-        (gram,) = grams
-        whole = ax.decode(gram).plots
-        singles = [ax.encode_plots(9, 9, 5.0, *(cols[k][i : i + 1] for k in cols),
-                                   radar_alt_m=10.0, simulated=False)[0] for i in range(400)]
-        one_by_one = [ax.decode(g).plots for g in singles]
-        for field in ax.PlotColumns.__slots__:
-            np.testing.assert_array_equal(
-                getattr(whole, field), np.concatenate([getattr(p, field) for p in one_by_one])
-            )
+    n = 400
+    cols = _random_plots(rng, n) if layout == "mixed" else _uniform(rng, n, beyond=layout == "sp")
+    (gram,) = ax.encode_plots(9, 9, 5.0, **cols, radar_alt_m=10.0, simulated=False,
+                              max_datagram_bytes=ax.UDP_MAX_PAYLOAD_BYTES)  # fmt: skip
+    assert read_as_columns(gram, 3, len(gram)) is not None  # read as columns
+    whole = ax.decode(gram).plots
+    singles = [ax.encode_plots(9, 9, 5.0, *(cols[k][i : i + 1] for k in cols),
+                               radar_alt_m=10.0, simulated=False)[0] for i in range(n)]  # fmt: skip
+    one_by_one = [ax.decode(g).plots for g in singles]
+    for field in ax.PlotColumns.__slots__:
+        got = getattr(whole, field)
+        np.testing.assert_array_equal(got, np.concatenate([getattr(p, field) for p in one_by_one]))
+        assert got.dtype == getattr(one_by_one[0], field).dtype and got.flags.owndata
+
+
+def test_a_block_with_another_producers_sp_among_ours_is_read_one_by_one() -> None:
+    ours = b"\x81\x01\x01\x04\x01\x02\x07\xc1\x80\x00\x00\x27\x10"  # SP range 100 m
+    other = ours[:7] + b"\x55" + ours[8:]
+    for records in ([other] + [ours] * 9, [ours] * 9 + [other]):
+        got = ax.decode(_block(48, records)).plots.range_m
+        want = [ax.decode(_block(48, [r])).plots.range_m[0] for r in records]
+        np.testing.assert_array_equal(got, want)
+        assert set(got[~np.isnan(got)]) == {100.0}
 
 
 # --- geometry and time of day ----------------------------------------------------------------
@@ -434,6 +455,12 @@ def test_height_and_elevation_are_inverses_and_match_vector_geometry() -> None:
 def test_time_of_day(t_unix_s: float, tod_s: float) -> None:
     got = ax.tod_of_unix_s(t_unix_s)
     assert 0.0 <= got < 86_400.0 and got == pytest.approx(tod_s, abs=1e-6)
+
+
+@pytest.mark.parametrize("t_unix_s", [math.nan, math.inf, -math.inf])
+def test_time_of_day_of_a_non_finite_time_is_refused(t_unix_s: float) -> None:
+    with pytest.raises(InputError):
+        ax.tod_of_unix_s(t_unix_s)
 
 
 def test_a_time_of_day_rounding_up_to_24_h_is_midnight() -> None:
@@ -475,8 +502,11 @@ REFUSED = {
                  _rec048(b"\x82", b"\x01\x02\x01\x00"),  # /130 primary extended
                  _rec048(b"\x81\x01\x01\x04", b"\x01\x02\x00")],  # SP LEN 0
     "missing_item": [_rec048(b"\x00", b""), _rec048(b"\x10", b"\x00\x00\x00\x00"),
+                     _block(48, [b"\x10\x00\x00\x00\x00"] * 9),
                      _block(34, [b"\x80\x01\x02"]), _block(34, [b"\x40\x01"])],
     "bad_value": [_rec048(b"\xc0", b"\x01\x02\xa8\xc0\x00"),  # 24:00:00
+                  _block(48, [b"\xc0\x01\x02\x00\x00\x00"] * 8 + [b"\xc0\x01\x02\xa8\xc0\x00"]),
+                  _block(48, [b"\x81\x01\x01\x04\x01\x02\x04\xc1\x80\x00"] * 9),
                   _block(34, [b"\xe0\x01\x02\x01\xff\xff\xff"]),
                   _rec048(b"\x81\x01\x01\x04", b"\x01\x02\x04\xc1\x80\x00"),  # SP LEN short
                   _rec048(b"\x81\x01\x01\x04", b"\x01\x02\x07\xc1\x10\x00\x00\x00\x00")],
@@ -514,6 +544,8 @@ def _libasterix_accepts(datagram: bytes) -> bool:
 def test_a_datagram_is_refused_as_a_whole() -> None:
     good = _good()
     assert len(ax.decode(good + good).plots) == 4
+    empty_block = ax.decode(b"\x30\x00\x03")  # a datablock of no records: nothing in it
+    assert len(empty_block.plots) == 0 and empty_block.services == ()
     with pytest.raises(ax.AsterixError):
         ax.decode(good + _rec048(b"\x00", b""))
 
@@ -542,3 +574,52 @@ def test_service_encoder_refuses(kwargs: dict[str, Any]) -> None:
     args: dict[str, Any] = {"sac": 1, "sic": 1, "kind": "north_marker", "tod_s": 1.0} | kwargs
     with pytest.raises(InputError):
         ax.encode_service(**args)
+
+
+def test_the_layout_cache_stays_bounded_and_right() -> None:
+    """Records whose layouts differ only in an I048/250 count (same FSPEC): many layouts, a
+    bounded cache, and each block still read as its records one by one."""
+    from redcolor.sensors import cat048
+
+    fspec = b"\xd1\x20"  # 010, 140, 040 (and FX), 250 (FRN 10)
+    for count in range(40):
+        rec = fspec + b"\x01\x02" + bytes((0, 0, count)) + b"\x10\x00\x20\x00"
+        rec += bytes((count,)) + b"\x00" * 8 * count
+        block = _block(48, [rec] * 9)
+        got = ax.decode(block).plots
+        assert len(got) == 9 and (got.tod_s == count / 128).all()
+        assert (got.range_m == 16 * 1852.0).all()
+        assert len(cat048._LAYOUTS[fspec]) <= cat048.MAX_LAYOUTS_PER_FSPEC
+
+
+def test_mutated_datagrams_are_accepted_or_refused_as_libasterix_does() -> None:
+    """Differential fuzzing: only AsterixError escapes; whatever libasterix refuses, ours
+    refuses; whatever ours accepts, libasterix accepts; ours refuses what libasterix accepts
+    only for a reason libasterix does not check (a missing item, a value out of its domain)."""
+    rng = np.random.default_rng(13)
+    goods = ax.encode_plots(1, 2, 10.0, **_random_plots(rng, 30), radar_alt_m=0.0,
+                            simulated=True, max_datagram_bytes=200)  # fmt: skip
+    goods.append(ax.encode_service(1, 2, "north_marker", 5.0, sector_rad=1.0,
+                                   rotation_period_s=4.0))  # fmt: skip
+    semantic = {"missing_item", "bad_value"}
+    outcomes: set[str] = set()
+    for _ in range(800):
+        g = bytearray(goods[rng.integers(len(goods))])
+        for _ in range(rng.integers(1, 4)):
+            op = rng.integers(3)
+            if op == 0 and len(g) > 3:
+                g[rng.integers(3, len(g))] ^= 1 << rng.integers(8)
+            elif op == 1:
+                g = g[: max(3, int(rng.integers(len(g) + 1)))]
+            else:
+                g += rng.integers(0, 256, rng.integers(1, 5), dtype=np.uint8).tobytes()
+        g[0] = int(rng.choice([34, 48]))
+        try:
+            ax.decode(bytes(g))
+            reason = "accepted"
+        except ax.AsterixError as err:
+            reason = err.reason
+        outcomes.add(reason)
+        lib = _libasterix_accepts(bytes(g))
+        assert lib == (reason == "accepted") or (lib and reason in semantic), (reason, g.hex())
+    assert {"accepted", "truncated", "bad_length"} <= outcomes
