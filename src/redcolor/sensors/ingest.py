@@ -9,8 +9,9 @@ Accounting
 Every datagram is counted once under (sensor, result): ``"accepted"`` or one reason, a decode
 reason of :data:`~redcolor.sensors.asterix.DECODE_REASONS` or one of
 :data:`DATAGRAM_REASONS`. The sensor is the one its SAC/SIC names; for a datagram that does not
-decode (or names none or several) the one sensor allowed to send from its source address, else
-:data:`~redcolor.sensors.registry.UNREGISTERED`. Every decoded plot (CAT048 report) and
+decode (or holds no record, or records of several sensors) the one sensor allowed to send from
+its source address, else :data:`~redcolor.sensors.registry.UNREGISTERED`, under which an
+unregistered SAC/SIC is always counted. Every decoded plot (CAT048 report) and
 service message (CAT034 record) is counted once too: ``"accepted"`` (it joined a scan, or the
 service message was taken as the scan clock), the reason of its refused datagram, or its own
 reason of :data:`ITEM_REASONS`. So ``sum(counts.datagrams.values())`` is the number of datagrams
@@ -20,8 +21,9 @@ Scan assembly (per sensor)
 --------------------------
 A CAT034 north marker opens a scan at its time of day; CAT048 plots with that time of day join
 it. The scan is handed over at the sensor's next CAT034 message (a sector crossing closes it; a
-north marker closes it and opens the next), when a plot with a later time of day arrives, or
-one scan period after its last datagram arrived (:meth:`Ingest.due`). Plots with no north
+north marker closes it and opens the next), when a plot with a later time of day arrives, or by
+:meth:`Ingest.due` one scan period after its last datagram arrived, or two after it opened
+(so a sensor whose clock stopped cannot keep one scan open for ever). Plots with no north
 marker before them open a scan at their time of day (a radar that sends no CAT034). A scan is
 handed over even with no plots: the radar looked and saw nothing. Within one datagram the items
 are taken in time order, at equal times north markers first, then plots, then other service
@@ -57,7 +59,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -128,6 +130,7 @@ class IngestCounts:
 @dataclass
 class _Open:
     t_unix_s: float
+    opened_mono_s: float
     last_mono_s: float
     plots: list[Plot] = field(default_factory=list)
 
@@ -179,30 +182,39 @@ class Ingest:
             self._datagrams[(self._owner(source_ip), exc.reason)] += 1
             return []
         cfg, reason = self._sender(decoded, source_ip)
-        if cfg is None or reason is not None:
-            name = cfg.id if cfg is not None else self._owner(source_ip)
-            self._refuse(name, reason or "unregistered", decoded)
+        if reason is not None:
+            if cfg is not None:
+                name = cfg.id
+            else:
+                name = UNREGISTERED if reason == "unregistered" else self._owner(source_ip)
+            self._refuse(name, reason, decoded)
             return []
+        assert cfg is not None
         self._datagrams[(cfg.id, ACCEPTED)] += 1
         state = self._sensors[cfg.id]
         state.last_data_unix_s = now_unix_s
         if state.advanced_unix_s is None:
             state.advanced_unix_s = now_unix_s
         out: list[Received] = []
-        for t, rank, item in self._events(state, decoded, now_unix_s):
-            if rank == 1:
-                self._plot_run(state, t, item, decoded, arrival_mono_s, out)
+        for t, rank, idx in self._events(state, decoded, now_unix_s):
+            if idx is not None:
+                self._plot_run(state, t, idx, decoded, arrival_mono_s, out)
             else:
                 self._service(state, t, rank, arrival_mono_s, out)
         return out
 
     def due(self, now_unix_s: float, now_mono_s: float) -> list[Received]:
-        """The scans whose last datagram is one scan period old or more (oldest first)."""
+        """The scans whose last datagram is one scan period old or more, or that opened two
+        periods ago or more (oldest first)."""
         self._see(now_unix_s)
         out = []
         for state in self._sensors.values():
-            if state.open and now_mono_s - state.open.last_mono_s >= state.cfg.scan_period_s:
-                out.append(self._close(state, state.open.last_mono_s))
+            scan, period_s = state.open, state.cfg.scan_period_s
+            if scan is None:
+                continue
+            if (now_mono_s - scan.last_mono_s >= period_s
+                    or now_mono_s - scan.opened_mono_s >= 2.0 * period_s):
+                out.append(self._close(state, scan.last_mono_s))
         out.sort(key=lambda r: r.scan.t)
         return out
 
@@ -213,12 +225,13 @@ class Ingest:
         return min(times) if times else None
 
     def health(self, now_unix_s: float) -> list[SensorHealth]:
-        """Every registered sensor's health at ``now_unix_s``, in registry order."""
+        """Every registered sensor's health at ``now_unix_s``, in registry order (it reads a
+        copy of the counts, so another thread may call it)."""
         self._see(now_unix_s)
         started = self._started_unix_s if self._started_unix_s is not None else now_unix_s
         dropped: dict[str, dict[str, int]] = {sid: {} for sid in self._sensors}
         accepted: Counter[str] = Counter()
-        for (sid, result), n in self._plots.items():
+        for (sid, result), n in dict(self._plots).items():
             if sid not in dropped:
                 continue
             if result == ACCEPTED:
@@ -263,8 +276,10 @@ class Ingest:
     ) -> tuple[SensorConfig | None, str | None]:
         """The sensor a decoded datagram is from, or the reason to refuse it."""
         p = decoded.plots
-        keys = {(int(a), int(b)) for a, b in zip(p.sac.tolist(), p.sic.tolist(), strict=True)}
-        keys |= {(s.sac, s.sic) for s in decoded.services}
+        keys = {(s.sac, s.sic) for s in decoded.services}
+        if len(p):
+            ids = np.unique((p.sac.astype(np.int64) << 8) | p.sic).tolist()
+            keys |= {(i >> 8, i & 0xFF) for i in ids}
         if not keys:
             return None, "no_records"
         if len(keys) > 1:
@@ -284,37 +299,34 @@ class Ingest:
             self._services[(name, reason)] += m
 
     # ------------------------------------------------------------------ items
-    def _unix_s(self, state: _Sensor, tod_s: NDArray[np.float64], now_unix_s: float
-                ) -> NDArray[np.float64]:
-        """Time of day (+ the sensor's offset) on the UTC day nearest ``now_unix_s``."""
+    @staticmethod
+    def _unix_s(state: _Sensor, tod_s: Any, now_unix_s: float) -> Any:
+        """Time of day (+ the sensor's offset) on the UTC day nearest ``now_unix_s``, for a
+        float or an array of them."""
         tod = tod_s + state.cfg.clock_offset_s
         return tod + DAY_S * np.round((now_unix_s - tod) / DAY_S)
 
     def _events(
         self, state: _Sensor, decoded: Decoded, now_unix_s: float
-    ) -> list[tuple[float, int, object]]:
-        """The datagram's timed items in processing order: (t, rank, item) with rank 0 north
-        marker, 1 a run of plots (item: their indices), 2 another service message. Items
+    ) -> list[tuple[float, int, NDArray[np.intp] | None]]:
+        """The datagram's timed items in processing order: (t, rank, plot indices) with rank 0
+        a north marker, 1 a run of plots at t (their indices), 2 another service message. Items
         refused before assembly (simulated, no time, skew) are counted here."""
         sid = state.cfg.id
-        events: list[tuple[float, int, object]] = []
-        services = decoded.services
-        if services:
-            tods = np.array([s.tod_s for s in services], dtype=np.float64)
-            times = self._unix_s(state, tods, now_unix_s)
-            for s, t in zip(services, times.tolist(), strict=True):
-                reason = self._time_reason(state, t, now_unix_s)
-                if reason is not None:
-                    self._services[(sid, reason)] += 1
-                else:
-                    events.append((t, 0 if s.kind == "north_marker" else 2, None))
+        events: list[tuple[float, int, NDArray[np.intp] | None]] = []
+        for s in decoded.services:
+            t = float(self._unix_s(state, s.tod_s, now_unix_s))
+            reason = self._time_reason(state, t, now_unix_s)
+            if reason is not None:
+                self._services[(sid, reason)] += 1
+            else:
+                events.append((t, 0 if s.kind == "north_marker" else 2, None))
         p = decoded.plots
         if len(p):
             times = self._unix_s(state, p.tod_s, now_unix_s)
             bad_sim = p.simulated & (not state.cfg.simulated)
             no_time = ~bad_sim & np.isnan(times)
-            with np.errstate(invalid="ignore"):
-                skew = ~bad_sim & ~no_time & (np.abs(times - now_unix_s) > self.max_skew_s)
+            skew = ~bad_sim & ~no_time & (np.abs(times - now_unix_s) > self.max_skew_s)
             for reason, mask in (("simulated", bad_sim), ("no_time", no_time),
                                  ("clock_skew", skew)):  # fmt: skip
                 if n := int(mask.sum()):
@@ -322,9 +334,12 @@ class Ingest:
             good = np.flatnonzero(~(bad_sim | no_time | skew))
             if good.size:
                 ts = times[good]
-                self._advance(state, float(ts.max()), now_unix_s)
-                for t in np.unique(ts).tolist():
-                    events.append((t, 1, good[ts == t]))
+                lo, hi = float(ts.min()), float(ts.max())
+                self._advance(state, hi, now_unix_s)
+                if lo == hi:  # the usual case: one scan's plots
+                    events.append((lo, 1, good))
+                else:
+                    events += [(t, 1, good[ts == t]) for t in np.unique(ts).tolist()]
         events.sort(key=lambda e: (e[0], e[1]))
         return events
 
@@ -363,7 +378,7 @@ class Ingest:
         if state.open is not None and (rank == 2 or state.open.t_unix_s != t):
             out.append(self._close(state, arrival_mono_s))
         if rank == 0 and state.open is None:
-            state.open = _Open(t, arrival_mono_s)
+            state.open = _Open(t, arrival_mono_s, arrival_mono_s)
         elif state.open is not None:
             state.open.last_mono_s = arrival_mono_s
 
@@ -384,7 +399,7 @@ class Ingest:
         if state.open is not None and state.open.t_unix_s != t:
             out.append(self._close(state, arrival_mono_s))
         if state.open is None:
-            state.open = _Open(t, arrival_mono_s)
+            state.open = _Open(t, arrival_mono_s, arrival_mono_s)
         state.open.last_mono_s = arrival_mono_s
         plots, reasons = _checked_plots(state.cfg, decoded, idx)
         state.open.plots.extend(plots)
@@ -407,27 +422,29 @@ def _checked_plots(
 ) -> tuple[list[Plot], Counter[str]]:
     """The plots at ``idx`` that pass the content checks, and the others' reasons."""
     p = decoded.plots
-    r, az = p.range_m[idx], p.azimuth_rad[idx]
-    h, sp_el, rr = p.height_m[idx], p.elevation_rad[idx], p.range_rate_m_s[idx]
+    sel = slice(None) if idx.size == len(p) else idx  # a view when the run is the datagram
+    r, az = p.range_m[sel], p.azimuth_rad[sel]
+    h, sp_el, rr = p.height_m[sel], p.elevation_rad[sel], p.range_rate_m_s[sel]
     has_sp = ~np.isnan(sp_el)
-    with np.errstate(invalid="ignore"):
-        el = np.where(has_sp, sp_el, elevation_from_height_rad(r, h, cfg.alt_m))
-        max_r = cfg.max_range_km * 1_000.0 + RANGE_MARGIN_SIGMAS * cfg.range_sigma_m
-        checks = (
-            ("no_position", np.isnan(r) | np.isnan(az)),
-            ("bad_range", ~((r > 0.0) & (r <= max_r))),
-            ("bad_azimuth", ~((az >= 0.0) & (az < TWO_PI))),
-            ("no_elevation", ~has_sp & np.isnan(h)),
-            ("bad_elevation", ~(np.abs(el) <= 0.5 * math.pi)),
-            ("bad_range_rate", np.abs(rr) > MAX_RANGE_RATE_M_S),
-        )
+    el = np.where(has_sp, sp_el, elevation_from_height_rad(r, h, cfg.alt_m))
+    max_r = cfg.max_range_km * 1_000.0 + RANGE_MARGIN_SIGMAS * cfg.range_sigma_m
+    checks = (  # comparisons with NaN are False, so a NaN fails each "good" test
+        ("no_position", np.isnan(r) | np.isnan(az)),
+        ("bad_range", ~((r > 0.0) & (r <= max_r))),
+        ("bad_azimuth", ~((az >= 0.0) & (az < TWO_PI))),
+        ("no_elevation", ~has_sp & np.isnan(h)),
+        ("bad_elevation", ~(np.abs(el) <= 0.5 * math.pi)),
+        ("bad_range_rate", np.abs(rr) > MAX_RANGE_RATE_M_S),
+    )
     reasons: Counter[str] = Counter()
-    left = np.ones(idx.size, dtype=np.bool_)
-    for reason, bad in checks:
-        hit = left & bad
-        if n := int(hit.sum()):
-            reasons[reason] = n
-            left &= ~hit
+    left = ~np.logical_or.reduce([bad for _, bad in checks])
+    if not left.all():
+        left[:] = True
+        for reason, bad in checks:
+            hit = left & bad
+            if n := int(hit.sum()):
+                reasons[reason] = n
+                left &= ~hit
     keep = np.flatnonzero(left)
     plots = [
         Plot(r=a, az=b, el=c, rr=None if d != d else d)

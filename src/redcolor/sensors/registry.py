@@ -32,6 +32,7 @@ zero).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
@@ -77,8 +78,8 @@ FIELD_BOUNDS: dict[str, tuple[float, float]] = {
     "range_rate_sigma_m_s": (1e-3, 1_000.0),
     "clock_offset_s": (-86_400.0, 86_400.0),
 }
-"""Closed ranges of the numeric fields (the same bounds scenario files use for radars; the
-clock offset at most a day either way)."""
+"""Closed ranges of the numeric fields; a scenario file's ``[[radar]]`` tables are held to the
+same (``sim/scenario.py``). The clock offset is at most a day either way."""
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 """A sensor id: 1-64 characters, letters, digits and ``. _ : -`` (it becomes a metric label)."""
@@ -160,8 +161,10 @@ class Registry:
         return owners[0] if len(owners) == 1 else None
 
 
+@functools.lru_cache(maxsize=4_096)
 def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """An IP address (IPv4-mapped IPv6 as IPv4, zone dropped), or None if ``text`` is not one."""
+    """An IP address (IPv4-mapped IPv6 as IPv4, zone dropped), or None if ``text`` is not one
+    (remembered for the last few thousand addresses: a sensor sends from the same few)."""
     try:
         addr = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
