@@ -203,11 +203,12 @@ def oracle_score(
 
 
 def _scan_times(sim: SimulationResult) -> Iterator[Scan]:
-    """``sim.scans`` without their plots: the same sensors and times in the same order."""
+    """``sim.scans`` without their plots: the same sensors and times (to the microsecond, as
+    :meth:`~redcolor.sim.radar.RadarModel.scan` gives them) in the same order."""
     ids = [reg.id for reg in sim.registrations]
     tagged = [((float(t), j) for t in sim.scan_times(j)) for j in range(len(ids))]
     for t, j in heapq.merge(*tagged):
-        yield Scan(ids[j], t, [])
+        yield Scan(ids[j], round(t, 6), [])
 
 
 def _check_policy(policy: str) -> None:
