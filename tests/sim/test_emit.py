@@ -338,3 +338,18 @@ def test_emit_in_process_stops_when_told_and_sends_only_its_radars() -> None:
     assert summary.datagrams == len(got) == sum(s.datagrams for s in sent)
     records = [rec for data, _ in got for _, rec in _records(data)]
     assert {rec.get_item("010").variation.get_item("SIC").as_uint() for rec in records} == {1}
+
+
+def test_a_continued_run_sends_only_the_scans_from_where_it_went_live() -> None:
+    sim = simulate(load_scenario("meron-2024-01-06"))
+    times = sim.scan_times(1)
+    rx = Receiver()
+    sent: list[ScanSent] = []
+    try:
+        summary = emit(sim, registry_of(sim), rx.url, speed=1000.0, radars=["carmel-1"],
+                       live_from_unix_s=float(times[-4]), on_scan=sent.append)  # fmt: skip
+    finally:
+        got = rx.close()
+    assert not summary.stopped and summary.scans == 4 and sent[-1].total == 4
+    assert [s.t_unix_s - summary.offset_s for s in sent] == pytest.approx(times[-4:].tolist())
+    assert summary.datagrams == len(got)

@@ -1,6 +1,7 @@
 """`redcolor score`: score the alert events in a store against a run's ground truth.
 
-Parses the arguments, calls :func:`redcolor.eval.stored.score_store`, renders the result.
+Parses the arguments, calls :func:`redcolor.eval.stored.load_stored_run` and
+:func:`~redcolor.eval.stored.score_stored`, renders the result.
 No logic here.
 """
 
@@ -50,7 +51,9 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
     """Score the alert events in --db against the ground truth in --truth, as simulate does."""
-    from redcolor.eval.stored import score_store
+    from redcolor.eval.stored import load_stored_run, score_stored
+
+    stored = load_stored_run(db, truth, policy=policy)
 
     columns = (
         TextColumn("{task.description}"),
@@ -64,7 +67,7 @@ def score(
         def progress(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
-        doc = score_store(db, truth, policy=policy, progress=progress)
+        doc = score_stored(stored, progress=progress)
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return

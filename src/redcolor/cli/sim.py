@@ -302,7 +302,7 @@ def emit_scans(
     errors = sum(summary.send_errors.values())
     _out.print(
         f"{sim.scenario.name}: {summary.scans} scans, {summary.plots} plots in "
-        f"{summary.datagrams} datagrams ({summary.bytes} bytes) sent to {url} at speed "
+        f"{summary.datagrams} datagrams ({summary.bytes_sent} bytes) sent to {url} at speed "
         f"{speed:g}; at worst {summary.max_late_s * 1e3:.1f} ms late, "
         f"{summary.max_scan_s * 1e3:.1f} ms to make and send a scan"
         + (f"; {errors} datagrams refused by the kernel {summary.send_errors}" if errors else "")

@@ -105,21 +105,26 @@ def read_truth(path: Path) -> Truth:
     return Truth(path, info, records)
 
 
-def score_store(
-    db: Path,
-    truth_dir: Path,
-    *,
-    policy: str = "predicted",
-    index: AreaIndex | None = None,
-    progress: ProgressCallback | None = None,
-) -> dict[str, Any]:
-    """Score the alert events in store ``db`` against the ground truth in ``truth_dir``.
+@dataclass(frozen=True)
+class StoredRun:
+    """A store's events and the truth of the run that wrote them, on the scenario clock.
 
-    Returns ``{"scenario", "impacts", "policies": {policy: figures}, "events", "alignment"}``:
-    ``policies`` as in ``simulate --json`` (``policy`` names the policy that ran; the store
-    does not record it); ``events`` how many events were scored; ``alignment`` the store's
-    offset from the scenario clock and where it came from (module docstring). ``progress``
-    follows the oracle lane's scans.
+    ``events`` in ``seq`` order, those issued from the run's start on; ``impacts`` from the
+    truth file; ``sim`` the scenario flown again (for the oracle); ``policy`` the name the
+    figures go under.
+    """
+
+    truth: Truth
+    sim: SimulationResult
+    impacts: list[TrueImpact]
+    events: list[AlertEvent]
+    alignment: Alignment
+    policy: str
+
+
+def load_stored_run(db: Path, truth_dir: Path, *, policy: str = "predicted") -> StoredRun:
+    """Read the truth in ``truth_dir`` and the events in store ``db`` and put them on one clock
+    (module docstring); everything that can be wrong with the input is found here.
 
     Raises
     ------
@@ -131,7 +136,6 @@ def score_store(
     """
     _check_policy(policy)
     truth = read_truth(truth_dir)
-    index = index or load_areas()
     sim = simulate(load_scenario(truth.info.source or truth.info.scenario))
     impacts = impacts_of(truth.records, truth.offset_s)
     _check_same_flight(truth, impacts, sim)
@@ -149,16 +153,31 @@ def score_store(
             "the store that run wrote?"
         )
     events = [e for e in events if e.issued_at_unix_s >= sim.start_unix_s]
-    oracle = oracle_score(sim, impacts, index, progress)
-    outcome = PolicyOutcome(policy, events, score_events(events, impacts, index))
+    return StoredRun(truth, sim, impacts, events, align, policy)
+
+
+def score_stored(
+    run: StoredRun, *, index: AreaIndex | None = None, progress: ProgressCallback | None = None
+) -> dict[str, Any]:
+    """Score a stored run as ``simulate`` scores its lanes.
+
+    Returns ``{"scenario", "impacts", "policies": {policy: figures}, "events", "alignment"}``:
+    ``policies`` as in ``simulate --json``; ``events`` how many events were scored;
+    ``alignment`` the store's offset from the scenario clock and where it came from (module
+    docstring). ``progress`` follows the oracle lane's scans.
+    """
+    index = index or load_areas()
+    oracle = oracle_score(run.sim, run.impacts, index, progress)
+    outcome = PolicyOutcome(run.policy, run.events, score_events(run.events, run.impacts, index))
+    align = run.alignment
     alignment: dict[str, Any] = {"offset_s": align.offset_s, "source": align.source}
     if align.run_id is not None:
         alignment["run_id"] = align.run_id
     return {
-        "scenario": truth.info.scenario,
-        "impacts": len(impacts),
-        "policies": {policy: outcome.figures(oracle)},
-        "events": len(events),
+        "scenario": run.truth.info.scenario,
+        "impacts": len(run.impacts),
+        "policies": {run.policy: outcome.figures(oracle)},
+        "events": len(run.events),
         "alignment": alignment,
     }
 
@@ -184,11 +203,12 @@ def oracle_score(
 
 
 def _scan_times(sim: SimulationResult) -> Iterator[Scan]:
-    """``sim.scans`` without their plots: the same sensors and times in the same order."""
+    """``sim.scans`` without their plots: the same sensors and times (to the microsecond, as
+    :meth:`~redcolor.sim.radar.RadarModel.scan` gives them) in the same order."""
     ids = [reg.id for reg in sim.registrations]
     tagged = [((float(t), j) for t in sim.scan_times(j)) for j in range(len(ids))]
     for t, j in heapq.merge(*tagged):
-        yield Scan(ids[j], t, [])
+        yield Scan(ids[j], round(t, 6), [])
 
 
 def _check_policy(policy: str) -> None:

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
+import numpy as np
 
 from redcolor.errors import InputError
 from redcolor.model import Plot
@@ -58,6 +59,8 @@ LAST_SECTOR_RAD = 2.0 * math.pi * 255.0 / 256.0
 MULTICAST_TTL = 1
 """Hops a multicast datagram may take (assumption: the emitter feeds its own network only)."""
 DEFAULT_SOURCES = ("127.0.0.1", "::1")
+SCAN_TIME_LSB_S = 1e-6
+"""The resolution of a simulated scan's time (:class:`~redcolor.sim.radar.RadarModel` rounds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +76,7 @@ class ScanSent:
     t_unix_s: float
     plots: int
     datagrams: int
-    bytes: int
+    bytes_sent: int
     encode_s: float
     send_s: float
     late_s: float
@@ -91,7 +94,7 @@ class EmitSummary:
     scans: int = 0
     plots: int = 0
     datagrams: int = 0
-    bytes: int = 0
+    bytes_sent: int = 0
     max_late_s: float = 0.0
     max_scan_s: float = 0.0
     stopped: bool = False
@@ -183,6 +186,7 @@ def emit(
     speed: float = 1.0,
     start_unix_s: float | None = None,
     radars: Sequence[str] | None = None,
+    live_from_unix_s: float | None = None,
     stop: threading.Event | None = None,
     on_scan: Callable[[ScanSent], None] | None = None,
 ) -> EmitSummary:
@@ -197,6 +201,8 @@ def emit(
     start_unix_s : the wall-clock time the scenario start is shifted to (default now); several
         emitters given the same one send on one clock.
     radars : the ids of the radars to send (default all).
+    live_from_unix_s : send only the scans from this scenario time on (a continued run whose
+        earlier scans were fed in process); the pace and the shift are unchanged.
     stop : set it to stop after the scan being sent; the emitter returns ``stopped`` True.
     on_scan : called after each scan is sent (in the emitting thread).
 
@@ -218,7 +224,9 @@ def emit(
     offset_s = start - sim.start_unix_s
     summary = EmitSummary(offset_s, speed, tuple(configs))
     stop = stop or threading.Event()
-    total = sum(len(sim.scan_times(j)) for j in chosen)
+    # a scan carries its time to the microsecond (the radar model rounds it)
+    floor = -math.inf if live_from_unix_s is None else live_from_unix_s - SCAN_TIME_LSB_S
+    total = sum(int(np.count_nonzero(sim.scan_times(j) >= floor)) for j in chosen)
     sockets = {reg_id: _sender(url) for reg_id in configs}
     try:
         # the monotonic instant of the scenario start
@@ -229,6 +237,8 @@ def emit(
             scan = next(scans, None)
             if scan is None:
                 break
+            if scan.t < floor:
+                continue
             cfg = configs[scan.sensor]
             datagrams = _datagrams(cfg, scan.t + offset_s, scan.plots)
             encoded = time.perf_counter()
@@ -241,7 +251,7 @@ def emit(
             summary.scans += 1
             summary.plots += len(scan.plots)
             summary.datagrams += len(datagrams)
-            summary.bytes += sent
+            summary.bytes_sent += sent
             late_s = max(0.0, -delay)
             summary.max_late_s = max(summary.max_late_s, late_s)
             summary.max_scan_s = max(summary.max_scan_s, (encoded - began) + (done - sending))
