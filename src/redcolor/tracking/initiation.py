@@ -155,9 +155,7 @@ class TwoPointInitiator:
         chosen = greedy_matching(ni, oi, shortest_first(dist, ni, oi))
         return ni[chosen], oi[chosen]
 
-    def _candidates(
-        self, t_unix_s: float, pos_enu_m: F64, old_ids: I64
-    ) -> tuple[I64, I64]:
+    def _candidates(self, t_unix_s: float, pos_enu_m: F64, old_ids: I64) -> tuple[I64, I64]:
         """(new, old) index pairs (K,) within reach at ``max_speed_m_s``: one k-d tree query
         per distinct time of the waiting plots (a plot of each radar's scan), so each radius is
         that time's reach rather than the oldest one's. A superset of the pairs the speed test
