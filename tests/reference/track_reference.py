@@ -80,3 +80,33 @@ def brute_force_assignment(n_tracks, n_plots, pairs, miss_cost):
         if total < best_cost - 1e-12:
             best, best_cost = choice, total
     return list(best), best_cost
+
+
+def greedy_pairs_one(a, b, dist):
+    """Pairs taken shortest first (equal distances by a, then b), each end at most once: the
+    indices of the kept pairs in the order taken."""
+    used_a, used_b, kept = set(), set(), []
+    for k in sorted(range(len(dist)), key=lambda k: (dist[k], a[k], b[k])):
+        if a[k] in used_a or b[k] in used_b:
+            continue
+        used_a.add(a[k])
+        used_b.add(b[k])
+        kept.append(k)
+    return kept
+
+
+def gate_one(track_pos, track_pos_cov, plot_var, z_pred, s_inv, plot_pos, plot_z, sigmas, thr):
+    """Every (track, plot) pair inside the Cartesian sphere of ``sigmas`` standard deviations
+    and the Mahalanobis gate ``thr`` in the polar frame, with d2; one pair at a time."""
+    out = []
+    for i in range(len(track_pos)):
+        radius = sigmas * math.sqrt(float(np.trace(track_pos_cov[i])) + plot_var[i])
+        for j in range(len(plot_pos)):
+            if np.linalg.norm(plot_pos[j] - track_pos[i]) > radius:
+                continue
+            nu = plot_z[j] - z_pred[i]
+            nu[1] = (nu[1] + math.pi) % (2 * math.pi) - math.pi
+            d2 = float(nu @ s_inv[i] @ nu)
+            if d2 <= thr:
+                out.append((i, j, d2))
+    return out

@@ -4,10 +4,13 @@ Minimise ``sum of cost over assigned pairs + sum of miss_cost over unassigned tr
 plot used at most once. The gated pairs form a sparse bipartite graph; its connected components
 are solved independently: a component of one track and one plot directly (vectorised), larger
 ones by ``scipy.optimize.linear_sum_assignment`` on the dense block augmented with one "miss"
-column per track (cost ``miss_cost``; other entries of the augmentation forbidden).
+column per track (cost ``miss_cost``; other entries of the augmentation forbidden). The blocks'
+row and column numbering is computed for all components at once; only the solve is a loop.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,19 +56,41 @@ class GnnAssociator:
         sizes = np.diff(np.r_[starts, comp_sorted.size])
         single = starts[sizes == 1]
         out[track[order[single]]] = plot[order[single]]
-        for s, k in zip(starts[sizes > 1], sizes[sizes > 1], strict=True):
-            idx = order[s : s + k]
-            self._solve_block(track[idx], plot[idx], cost[idx], miss_cost, out)
+        multi = np.flatnonzero(np.repeat(sizes > 1, sizes))  # positions in the sorted pairs
+        if multi.size == 0:
+            return out
+        idx = order[multi]
+        t, p, c, g = track[idx], plot[idx], cost[idx], comp_sorted[multi]
+        # each block's tracks and plots numbered from 0 in ascending order, all blocks at once
+        row, col = _local_index(g, t, n_tracks), _local_index(g, p, n_plots)
+        bounds = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), g.size]
+        for lo, hi in itertools.pairwise(bounds):
+            self._solve_block(t[lo:hi], p[lo:hi], c[lo:hi], row[lo:hi], col[lo:hi], miss_cost,
+                              out)  # fmt: skip
         return out
 
     @staticmethod
-    def _solve_block(track: I64, plot: I64, cost: F64, miss_cost: F64, out: I64) -> None:
-        rows, ti = np.unique(track, return_inverse=True)
-        cols, pj = np.unique(plot, return_inverse=True)
-        nr, nc = rows.size, cols.size
+    def _solve_block(
+        track: I64, plot: I64, cost: F64, ti: I64, pj: I64, miss_cost: F64, out: I64
+    ) -> None:
+        """One component: pairs ``(track, plot, cost)`` and their block indices ``(ti, pj)``
+        (each block's tracks and plots numbered 0.. in ascending order)."""
+        nr, nc = int(ti.max()) + 1, int(pj.max()) + 1
+        rows = np.empty(nr, np.int64)
+        rows[ti] = track
+        cols = np.empty(nc, np.int64)
+        cols[pj] = plot
         block = np.full((nr, nc + nr), _FORBIDDEN)
         block[ti, pj] = cost
         block[np.arange(nr), nc + np.arange(nr)] = miss_cost[rows]
         r, c = linear_sum_assignment(block)
         real = c < nc
         out[rows[r[real]]] = cols[c[real]]
+
+
+def _local_index(group: I64, value: I64, n_values: int) -> I64:
+    """Each ``value``'s number (K,) among the distinct values of its ``group``, ascending."""
+    uniq, inv = np.unique(group * n_values + value, return_inverse=True)
+    first = np.flatnonzero(np.r_[True, uniq[1:] // n_values != uniq[:-1] // n_values])
+    starts = np.repeat(first, np.diff(np.r_[first, uniq.size]))
+    return inv - starts[inv]

@@ -26,7 +26,6 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from redcolor.physics.atmosphere import G0_M_S2
-from redcolor.tracking.gating import flatten_neighbours
 from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE, LN_BETA, STATE_DIM
 
 F64 = NDArray[np.float64]
@@ -146,28 +145,34 @@ class TwoPointInitiator:
         older = self._t <= t_unix_s - s.min_gap_s
         if pos_enu_m.shape[0] == 0 or not np.any(older):
             return none, none
-        radius = s.max_speed_m_s * float(t_unix_s - self._t[older].min())
-        old_ids = np.flatnonzero(older)
-        found = cKDTree(self._pos[older]).query_ball_point(pos_enu_m, r=radius)
-        ni, oj = flatten_neighbours(found)
+        ni, oi = self._candidates(t_unix_s, pos_enu_m, np.flatnonzero(older))
         if ni.size == 0:
             return none, none
-        oi = old_ids[oj]
         dist = np.linalg.norm(pos_enu_m[ni] - self._pos[oi], axis=1)
         speed = dist / (t_unix_s - self._t[oi])
         ok = (speed >= s.min_speed_m_s) & (speed <= s.max_speed_m_s)
         ni, oi, dist = ni[ok], oi[ok], dist[ok]
-        used_new, used_old = set(), set()
-        out_new, out_old = [], []
-        for j in np.argsort(dist, kind="stable"):
-            a, b = int(ni[j]), int(oi[j])
-            if a in used_new or b in used_old:
-                continue
-            used_new.add(a)
-            used_old.add(b)
-            out_new.append(a)
-            out_old.append(b)
-        return np.asarray(out_new, np.int64), np.asarray(out_old, np.int64)
+        chosen = greedy_matching(ni, oi, shortest_first(dist, ni, oi))
+        return ni[chosen], oi[chosen]
+
+    def _candidates(self, t_unix_s: float, pos_enu_m: F64, old_ids: I64) -> tuple[I64, I64]:
+        """(new, old) index pairs (K,) within reach at ``max_speed_m_s``: one k-d tree query
+        per distinct time of the waiting plots (a plot of each radar's scan), so each radius is
+        that time's reach rather than the oldest one's. A superset of the pairs the speed test
+        keeps (the radius has a relative margin of 1e-9 for rounding)."""
+        s = self.settings
+        new_tree = cKDTree(pos_enu_m)
+        times, group = np.unique(self._t[old_ids], return_inverse=True)
+        parts_new, parts_old = [], []
+        for g, t_old in enumerate(times):
+            ids = old_ids[group == g]
+            reach = s.max_speed_m_s * float(t_unix_s - t_old) * (1.0 + 1e-9)
+            near = new_tree.sparse_distance_matrix(
+                cKDTree(self._pos[ids]), reach, output_type="ndarray"
+            )
+            parts_new.append(near["i"].astype(np.int64))
+            parts_old.append(ids[near["j"]])
+        return np.concatenate(parts_new), np.concatenate(parts_old)
 
     def confirmed(self, hit_history: NDArray[np.int64]) -> NDArray[np.bool_]:
         """M-of-N test on bit histories (N,) (bit 0 = the latest opportunity, 1 = a plot)."""
@@ -176,3 +181,48 @@ class TwoPointInitiator:
         for b in range(self.settings.confirm_window):
             counts += (window >> b) & 1
         return counts >= self.settings.confirm_hits
+
+
+def shortest_first(dist: F64, a: I64, b: I64) -> I64:
+    """The permutation sorting pairs by ``dist``, equal distances by ``a`` then ``b`` (the
+    order of ``np.lexsort((b, a, dist))``; only the rare runs of equal distances are sorted
+    on all three keys)."""
+    order = np.argsort(dist)
+    d = dist[order]
+    tie = np.flatnonzero(d[1:] == d[:-1])
+    if tie.size:
+        at = np.unique(np.concatenate([tie, tie + 1]))
+        sub = order[at]
+        order[at] = sub[np.lexsort((b[sub], a[sub], d[at]))]
+    return order
+
+
+def greedy_matching(a: I64, b: I64, order: I64) -> I64:
+    """Greedy matching of candidate pairs ``(a[k], b[k])`` (K,): taken in ``order`` (a
+    permutation of the K pairs), each pair is kept unless its ``a`` or its ``b`` is already
+    used. Returns the kept pairs' indices in that order.
+
+    Vectorised in rounds: a pair that comes first, among the pairs left, for both its ``a``
+    and its ``b`` is kept by the sequential rule (nothing before it can claim either end);
+    the pairs touching a kept end are then dropped, and the round repeats on the rest.
+    """
+    rank = np.empty(order.size, np.int64)
+    rank[order] = np.arange(order.size)
+    kept = []
+    left = np.arange(a.size)
+    while left.size:
+        ra, rb = a[left], b[left]
+        first_a = np.full(int(ra.max()) + 1, order.size, np.int64)
+        first_b = np.full(int(rb.max()) + 1, order.size, np.int64)
+        r = rank[left]
+        np.minimum.at(first_a, ra, r)
+        np.minimum.at(first_b, rb, r)
+        win = (first_a[ra] == r) & (first_b[rb] == r)
+        kept.append(left[win])
+        used_a = np.zeros(first_a.size, bool)
+        used_b = np.zeros(first_b.size, bool)
+        used_a[ra[win]] = True
+        used_b[rb[win]] = True
+        left = left[~(used_a[ra] | used_b[rb])]
+    out = np.concatenate(kept) if kept else np.zeros(0, np.int64)
+    return out[np.argsort(rank[out])]

@@ -1,0 +1,273 @@
+"""Benchmark: tracking and prediction per scan at 10,000 tracks (issue 12), and the rest of the
+pipeline at that load.
+
+The scenario is ``bench/scenarios/barrage-10000.toml``: 11,000 rockets launched within 30 s,
+at least 10,000 of them in the air together from ~27 s to ~52 s after the start, seen by four
+radars scanning once a second (four scans a second in all). Two passes over the same scans
+(the simulator is deterministic, so both passes see the same tracks):
+
+1. ``TrackPredict.step`` alone, scan by scan: wall and CPU time per scan, split into the
+   impact predictor and the rest (the tracker), with the live tracks (tentative and
+   confirmed), the confirmed ones and the projectiles in the air at each scan. The predictor
+   flies its sigma points on ``--predict-workers`` threads (default 1).
+2. The whole pipeline (``redcolor.pipeline.run``, ``predicted`` policy, a SQLite file store):
+   per scan, from the scan's arrival to its alert events being durable, and the warning +
+   lifecycle + store part alone (the whole minus tracking and prediction). ``--no-pipeline``
+   skips it.
+
+Figures are over the scans at the peak: those with at least 90% of the largest number of live
+tracks. Goals (issue 12): tracking under 100 ms a scan at 10,000 tracks; p99 under 250 ms from
+a datagram to durable events (this bench has no datagrams: it measures the part after the
+decoder). One core for BLAS (threads set to 1). Writes ``bench/results/scale.json``.
+
+Run: ``python bench/bench_scale.py [--until-s 60] [--no-pipeline] [--json]``.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import itertools  # noqa: E402
+import json  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.progress import (  # noqa: E402
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table  # noqa: E402
+
+from redcolor.alerts.store import SQLiteEventStore  # noqa: E402
+from redcolor.model import Scan  # noqa: E402
+from redcolor.pipeline import run  # noqa: E402
+from redcolor.pipeline.runner import Feed  # noqa: E402
+from redcolor.prediction.impact import ImpactPredictor, PredictionSettings  # noqa: E402
+from redcolor.prediction.runner import TrackPredict  # noqa: E402
+from redcolor.sim.run import SimulationResult, simulate  # noqa: E402
+from redcolor.sim.scenario import load_scenario  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+SCENARIO = HERE / "scenarios" / "barrage-10000.toml"
+OUT = HERE / "results" / "scale.json"
+GOAL_TRACK_MS = 100.0
+GOAL_P99_MS = 250.0
+PEAK_FRACTION = 0.9
+
+
+@dataclass
+class TimedPredictor:
+    """The core's impact predictor with the time spent in it counted (wall and CPU s)."""
+
+    inner: ImpactPredictor
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+
+    def predict(self, tracks, rows=None):  # the signature of ImpactPredictor.predict
+        w0, c0 = time.perf_counter(), time.process_time()
+        try:
+            return self.inner.predict(tracks, rows)
+        finally:
+            self.wall_s += time.perf_counter() - w0
+            self.cpu_s += time.process_time() - c0
+
+
+@dataclass
+class Rows:
+    """Per-scan figures of the tracking pass."""
+
+    t_s: list[float] = field(default_factory=list)
+    plots: list[int] = field(default_factory=list)
+    in_air: list[int] = field(default_factory=list)
+    tracks: list[int] = field(default_factory=list)
+    confirmed: list[int] = field(default_factory=list)
+    step_ms: list[float] = field(default_factory=list)
+    step_cpu_ms: list[float] = field(default_factory=list)
+    predict_ms: list[float] = field(default_factory=list)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v) for k, v in self.__dict__.items()}
+
+
+def scans_until(sim: SimulationResult, until_s: float | None) -> Iterator[Scan]:
+    """The simulation's scans up to ``until_s`` seconds after its start (all if None)."""
+    scans = sim.scans
+    if until_s is None:
+        return scans
+    end = sim.start_unix_s + until_s
+    return itertools.takewhile(lambda s: s.t <= end, scans)
+
+
+def n_scans(sim: SimulationResult, until_s: float | None) -> int:
+    end = np.inf if until_s is None else sim.start_unix_s + until_s
+    return sum(int((sim.scan_times(j) <= end).sum()) for j in range(len(sim.radars)))
+
+
+def in_air(sim: SimulationResult) -> tuple[np.ndarray, np.ndarray]:
+    launch = np.array([r.launch.t for r in sim.truth])
+    impact = np.array([r.impact.t for r in sim.truth])
+    return np.sort(launch), np.sort(impact)
+
+
+def track_pass(sim: SimulationResult, until_s: float | None, workers: int, bar: Progress) -> Rows:
+    settings = PredictionSettings() if workers == 1 else PredictionSettings(workers=workers)
+    core = TrackPredict(
+        sim.registrations, ground_alt_m=sim.scenario.ground_alt_m, prediction_settings=settings
+    )
+    timed = TimedPredictor(core.predictor)
+    core.predictor = timed  # type: ignore[assignment]
+    launch, impact = in_air(sim)
+    rows = Rows()
+    task = bar.add_task("tracking + prediction", total=n_scans(sim, until_s), tracks=0)
+    for scan in scans_until(sim, until_s):
+        p0 = timed.wall_s
+        w0, c0 = time.perf_counter(), time.process_time()
+        core.step(scan)
+        rows.step_ms.append((time.perf_counter() - w0) * 1e3)
+        rows.step_cpu_ms.append((time.process_time() - c0) * 1e3)
+        rows.predict_ms.append((timed.wall_s - p0) * 1e3)
+        tab = core.tracker.tracks
+        rows.t_s.append(scan.t - sim.start_unix_s)
+        rows.plots.append(len(scan.plots))
+        flying = np.searchsorted(launch, scan.t, "right") - np.searchsorted(impact, scan.t, "right")
+        rows.in_air.append(int(flying))
+        rows.tracks.append(tab.size)
+        rows.confirmed.append(int(tab.confirmed.sum()))
+        bar.update(task, advance=1, tracks=tab.size)
+    return rows
+
+
+def pipeline_pass(
+    sim: SimulationResult, until_s: float | None, bar: Progress
+) -> tuple[np.ndarray, np.ndarray, int]:
+    total = n_scans(sim, until_s)
+    task = bar.add_task("whole pipeline", total=total, tracks=0)
+    feed = Feed(
+        sim.scenario.name,
+        sim.registrations,
+        scans_until(sim, until_s),
+        sim.start_unix_s,
+        ground_alt_m=sim.scenario.ground_alt_m,
+        total=total,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteEventStore(Path(tmp) / "alerts.db")
+        result = run(feed, store=store, progress=lambda n, _t: bar.update(task, completed=n))
+        events = store.last_seq()
+        store.close()
+    return result.latency_ms, result.track_ms, events
+
+
+def _stats(values: np.ndarray) -> dict[str, float]:
+    if values.size == 0:
+        return {"p50": float("nan"), "p99": float("nan"), "max": float("nan")}
+    return {q: round(float(np.percentile(values, p)), 2)
+            for q, p in (("p50", 50), ("p99", 99), ("max", 100))}  # fmt: skip
+
+
+def summarise(
+    rows: Rows, pipeline: tuple[np.ndarray, np.ndarray, int] | None, workers: int
+) -> dict:
+    a = rows.arrays()
+    peak_tracks = int(a["tracks"].max())
+    at_peak = a["tracks"] >= PEAK_FRACTION * peak_tracks
+    step, pred, t = a["step_ms"][at_peak], a["predict_ms"][at_peak], a["t_s"][at_peak]
+    out: dict[str, object] = {
+        "scenario": str(SCENARIO.relative_to(HERE.parent)),
+        "scans": int(a["tracks"].size),
+        "predict_workers": workers,
+        "peak_in_air": int(a["in_air"].max()),
+        "peak_tracks": peak_tracks,
+        "peak_confirmed": int(a["confirmed"].max()),
+        "scans_at_peak": int(at_peak.sum()),
+        "peak_window_s": [round(float(t.min()), 1), round(float(t.max()), 1)],
+        "median_plots_at_peak": float(np.median(a["plots"][at_peak])),
+        "track_predict_ms": _stats(step),
+        "track_predict_cpu_ms": _stats(a["step_cpu_ms"][at_peak]),
+        "tracker_ms": _stats(step - pred),
+        "predictor_ms": _stats(pred),
+        "goal_track_ms": GOAL_TRACK_MS,
+        "tracker_meets_goal": bool(np.median(step - pred) < GOAL_TRACK_MS),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+    if pipeline is not None:
+        latency, track, events = pipeline
+        if latency.size == at_peak.size:
+            out["pipeline_ms"] = _stats(latency[at_peak])
+            out["warn_lifecycle_store_ms"] = _stats((latency - track)[at_peak])
+            out["pipeline_meets_goal"] = bool(np.percentile(latency[at_peak], 99) < GOAL_P99_MS)
+        out["pipeline_ms_all_scans"] = _stats(latency)
+        out["events"] = events
+        out["goal_p99_ms"] = GOAL_P99_MS
+    return out
+
+
+def render(console: Console, res: dict) -> None:
+    console.print(
+        f"{res['scenario']}: {res['scans']} scans; at the peak ({res['scans_at_peak']} scans, "
+        f"{res['peak_window_s'][0]}-{res['peak_window_s'][1]} s) {res['peak_in_air']} in the air, "
+        f"{res['peak_tracks']} live tracks ({res['peak_confirmed']} confirmed), "
+        f"{res['median_plots_at_peak']:.0f} plots a scan"
+    )
+    table = Table(title="per scan at the peak, ms", title_justify="left")
+    for col in ("part", "p50", "p99", "max", "goal"):
+        table.add_column(col, justify="left" if col == "part" else "right")
+    parts = [
+        ("tracking + prediction (wall)", "track_predict_ms", ""),
+        ("tracking + prediction (CPU)", "track_predict_cpu_ms", ""),
+        ("  tracker", "tracker_ms", f"p50 < {GOAL_TRACK_MS:g}"),
+        ("  impact predictor", "predictor_ms", ""),
+        ("warning + lifecycle + store", "warn_lifecycle_store_ms", ""),
+        ("scan arrival -> events durable", "pipeline_ms", f"p99 < {GOAL_P99_MS:g}"),
+    ]
+    for label, key, goal in parts:
+        if key in res:
+            s = res[key]
+            table.add_row(label, f"{s['p50']:.1f}", f"{s['p99']:.1f}", f"{s['max']:.1f}", goal)
+    console.print(table)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--until-s", type=float, default=60.0,
+                    help="stop this many seconds after the start (the peak ends ~52 s; "
+                         "0 runs the whole scenario)")  # fmt: skip
+    ap.add_argument("--no-pipeline", action="store_true", help="skip the whole-pipeline pass")
+    ap.add_argument("--predict-workers", type=int, default=1,
+                    help="threads of the impact predictor in the tracking pass (the pipeline "
+                         "pass runs the pipeline's defaults)")  # fmt: skip
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = ap.parse_args()
+    until = None if args.until_s <= 0 else args.until_s
+    console = Console(stderr=args.json)
+    sim = simulate(load_scenario(SCENARIO))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("tracks {task.fields[tracks]}"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        rows = track_pass(sim, until, args.predict_workers, bar)
+        pipeline = None if args.no_pipeline else pipeline_pass(sim, until, bar)
+    res = summarise(rows, pipeline, args.predict_workers)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        render(console, res)
+        console.print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

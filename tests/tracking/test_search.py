@@ -1,0 +1,81 @@
+"""The candidate searches of gating and initiation against one-pair-at-a-time references."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from redcolor.tracking.gating import Gater, GaterSettings
+from redcolor.tracking.initiation import greedy_matching, shortest_first
+from redcolor.tracking.measurement import RadarPose, enu_from_polar
+from redcolor.tracking.update import innovation
+
+HERE = Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location(
+    "track_reference", HERE.parent / "reference" / "track_reference.py"
+)
+ref = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ref)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_greedy_matching_matches_sequential(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 400))
+    a = rng.integers(0, 40, k)
+    b = rng.integers(0, 30, k)
+    dist = rng.integers(0, 25, k).astype(float)  # many equal distances
+    keep = np.unique(a * 1000 + b, return_index=True)[1]  # one candidate per pair
+    a, b, dist = a[keep], b[keep], dist[keep]
+    order = shortest_first(dist, a, b)
+    np.testing.assert_array_equal(order, np.lexsort((b, a, dist)))
+    got = greedy_matching(a, b, order)
+    assert got.tolist() == ref.greedy_pairs_one(a.tolist(), b.tolist(), dist.tolist())
+
+
+def test_greedy_matching_empty() -> None:
+    none = np.zeros(0, np.int64)
+    assert greedy_matching(none, none, none).size == 0
+
+
+@pytest.mark.parametrize(("seed", "with_rr"), [(0, False), (1, True), (2, False), (3, True)])
+def test_gate_matches_reference(seed: int, with_rr: bool) -> None:
+    """Dense plots around the tracks, tracks near azimuth 0 (the wrap) and near the radar,
+    tight and loose covariances: the gated pairs and d2 are those of the plain tests."""
+    rng = np.random.default_rng(seed)
+    pose = RadarPose("r", np.zeros(3), np.eye(3), 15.0, 2e-3, 2.0 if with_rr else None,
+                     1e5, 0.0)  # fmt: skip
+    n, m = 60, 150
+    az = np.concatenate([rng.uniform(-0.01, 0.01, n // 2), rng.uniform(0.3, 0.32, n - n // 2)])
+    rng_m = rng.uniform(2_000.0, 6_000.0, n)
+    el = rng.uniform(0.05, 0.6, n)
+    truth = np.stack([rng_m, np.mod(az, 2 * np.pi), el], axis=1)
+    pos, _ = enu_from_polar(truth, pose)
+    x = np.zeros((n, 7))
+    x[:, 0:3] = pos + rng.normal(0, 20.0, (n, 3))
+    x[:, 3:6] = rng.normal(0, 300.0, (n, 3))
+    x[:, 6] = 9.0
+    scale = rng.choice([5.0, 30.0, 300.0], n)
+    p = np.zeros((n, 7, 7))
+    p[:, range(7), range(7)] = np.array([1, 1, 1, 4, 4, 4, 0.1]) * (scale**2)[:, None]
+    pick = rng.integers(0, n, m)
+    z = truth[pick] + rng.normal(0, 1.0, (m, 3)) * [30.0, 4e-3, 4e-3]
+    z[:, 1] = np.mod(z[:, 1], 2 * np.pi)
+    if with_rr:
+        z = np.concatenate([z, rng.normal(0, 300.0, (m, 1))], axis=1)
+    plot_pos, _ = enu_from_polar(z, pose)
+    inno = innovation(x, p, pose, with_rr)
+    plot_var = pose.range_sigma_m**2 + 2.0 * (inno.z_pred[:, 0] * pose.angle_sigma_rad) ** 2
+    gater = Gater(GaterSettings())
+    got = gater.gate(x[:, 0:3], p[:, 0:3, 0:3], inno, plot_pos, plot_var, z)
+    want = ref.gate_one(x[:, 0:3], p[:, 0:3, 0:3], plot_var, inno.z_pred, inno.S_inv, plot_pos,
+                        z, gater.settings.coarse_sigmas, gater.threshold(z.shape[1]))  # fmt: skip
+    assert len(want) > n  # the test is dense enough to mean something
+    order = np.lexsort((got.plot, got.track))
+    assert list(zip(got.track[order].tolist(), got.plot[order].tolist(), strict=True)) == [
+        (i, j) for i, j, _ in want
+    ]
+    np.testing.assert_allclose(got.d2[order], [d for _, _, d in want], rtol=1e-9, atol=1e-12)
