@@ -3,16 +3,29 @@ Each command parses, calls one ``redcolor.sim`` function and renders the result.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import msgspec
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from redcolor.physics.catalogue import CATALOGUE, get_projectile
+from redcolor.sensors.registry import dump_registry
+from redcolor.sensors.udp import parse_udp_url
+from redcolor.sim.emit import (
+    DEFAULT_SOURCES,
+    ScanSent,
+    emit,
+    radar_indices,
+    registry_of,
+    write_truth,
+)
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import builtin_names, load_scenario
 from redcolor.sim.summary import catalogue_summary, range_table_rows, scenario_summary
@@ -27,6 +40,13 @@ sim_app = typer.Typer(
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 ScenarioArg = Annotated[str, typer.Argument(help="A built-in scenario name or a TOML file path.")]
+Sources = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--source",
+        help="An address or CIDR the radars send from (repeatable; default 127.0.0.1 and ::1).",
+    ),
+]
 
 
 @sim_app.callback(invoke_without_command=True)
@@ -208,3 +228,82 @@ def table(
         _out.print(t)
     if not doc:
         _out.print(f"{projectile} flies waypoints; it has no range table")
+
+
+@sim_app.command("sensors")
+def sensors(scenario: ScenarioArg, source: Sources = None, as_json: AsJson = False) -> None:
+    """Print the sensor registry (TOML) of a scenario's radars, for serve --sensors."""
+    registry = registry_of(simulate(load_scenario(scenario)), source or DEFAULT_SOURCES)
+    if as_json:
+        _print_json([msgspec.to_builtins(cfg) for cfg in registry.sensors])
+        return
+    typer.echo(dump_registry(registry), nl=False)
+
+
+@sim_app.command("emit")
+def emit_scans(
+    scenario: ScenarioArg,
+    to: Annotated[str, typer.Option("--to", help="Where to send: udp://HOST:PORT.")],
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.01, max=1000.0, help="Times faster than real time.")
+    ] = 1.0,
+    truth_out: Annotated[
+        Path | None,
+        typer.Option("--truth-out", help="Write truth.jsonl, sensors.toml, run.json here."),
+    ] = None,
+    radar: Annotated[
+        list[str] | None, typer.Option("--radar", help="Send only this radar (repeatable).")
+    ] = None,
+    start_unix_s: Annotated[
+        float | None,
+        typer.Option(
+            "--start-unix-s",
+            help="Shift the scenario to start then (default now; give several "
+            "emitters the same one to send on one clock).",
+        ),
+    ] = None,
+    source: Sources = None,
+    as_json: AsJson = False,
+) -> None:
+    """Send a scenario's scans as ASTERIX CAT034 + CAT048 over UDP, in real time from now."""
+    url = parse_udp_url(to)
+    sim = simulate(load_scenario(scenario))
+    registry = registry_of(sim, source or DEFAULT_SOURCES)
+    total = sum(len(sim.scan_times(j)) for j in radar_indices(sim, radar))
+    start = time.time() if start_unix_s is None else start_unix_s
+    if truth_out is not None:
+        write_truth(sim, truth_out, registry, start_unix_s=start, speed=speed, radars=radar)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=_err,
+        disable=as_json,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"sending {sim.scenario.name} to {url}", total=total, note="")
+
+        def on_scan(sent: ScanSent) -> None:
+            note = f"{sent.sensor}: {sent.plots} plots, {sent.datagrams} datagrams"
+            if sent.late_s > 0.05:
+                note += f", {sent.late_s:.2f} s late"
+            progress.update(task, completed=sent.done, note=note)
+
+        summary = emit(
+            sim, registry, url, speed=speed, start_unix_s=start, radars=radar, on_scan=on_scan
+        )
+    doc = {"to": str(url), "truth_out": None if truth_out is None else str(truth_out),
+           **dataclasses.asdict(summary)}  # fmt: skip
+    if as_json:
+        _print_json(doc)
+        return
+    errors = sum(summary.send_errors.values())
+    _out.print(
+        f"{sim.scenario.name}: {summary.scans} scans, {summary.plots} plots in "
+        f"{summary.datagrams} datagrams ({summary.bytes} bytes) sent to {url} at speed "
+        f"{speed:g}; at worst {summary.max_late_s * 1e3:.1f} ms late, "
+        f"{summary.max_scan_s * 1e3:.1f} ms to make and send a scan"
+        + (f"; {errors} datagrams refused by the kernel {summary.send_errors}" if errors else "")
+    )

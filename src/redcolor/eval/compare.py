@@ -7,7 +7,7 @@ hindsight, the smallest that misses nothing (the largest if every radius misses)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from redcolor.geo import AreaIndex, load_areas
 from redcolor.model import AlertEvent
 from redcolor.pipeline import POLICY_NAMES, RADIUS_CHOICES_M, RunResult, run_lanes
 from redcolor.pipeline.runner import ProgressCallback
-from redcolor.sim.run import SimulationResult, simulate
+from redcolor.sim.run import SimulationResult, TruthRecord, simulate
 from redcolor.sim.scenario import load_scenario
 from redcolor.warning.base import Policy
 from redcolor.warning.policies import PredictedPolicy, Staging, ZonePolicy
@@ -35,6 +35,14 @@ class PolicyOutcome:
     score: Score
     radius_m: float | None = None
 
+    def figures(self, oracle: Score) -> dict[str, Any]:
+        """The policy's entry in ``simulate --json``'s ``policies`` (issue keys, the oracle's
+        figures nested, ``radius_m`` for the radius baseline)."""
+        fig = self.score.figures(oracle, nest=self.name != "oracle")
+        if self.radius_m is not None:
+            fig["radius_m"] = self.radius_m
+        return fig
+
 
 @dataclass
 class Evaluation:
@@ -48,12 +56,7 @@ class Evaluation:
 
     def figures(self) -> dict[str, Any]:
         """The JSON document: ``policies`` (issue keys per policy) and ``latency_ms``."""
-        policies: dict[str, Any] = {}
-        for name, outcome in self.outcomes.items():
-            fig = outcome.score.figures(self.oracle, nest=name != "oracle")
-            if outcome.radius_m is not None:
-                fig["radius_m"] = outcome.radius_m
-            policies[name] = fig
+        policies = {name: o.figures(self.oracle) for name, o in self.outcomes.items()}
         lat = self.run.latency_ms
         return {
             "scenario": self.scenario,
@@ -79,15 +82,21 @@ def parse_policies(spec: str) -> list[str]:
 
 def true_impacts(sim: SimulationResult) -> list[TrueImpact]:
     """The simulation's ground truth as scoring needs it."""
+    return impacts_of(sim.truth)
+
+
+def impacts_of(records: Iterable[TruthRecord], offset_s: float = 0.0) -> list[TrueImpact]:
+    """Ground-truth records (``truth.jsonl`` lines) as scoring needs them, their times less
+    ``offset_s`` (the clock they were written on, less the scenario's)."""
     return [
         TrueImpact(
             id=rec.id,
-            impact_t_unix_s=rec.impact.t,
+            impact_t_unix_s=rec.impact.t - offset_s,
             lat=rec.impact.lat,
             lon=rec.impact.lon,
             danger_radius_m=rec.danger_radius_m,
         )
-        for rec in sim.truth
+        for rec in records
     ]
 
 

@@ -87,8 +87,8 @@ DECODE_REASONS: tuple[str, ...] = (
     "wrong_category",  # a datablock of another category than 34 or 48
     "bad_length",      # a datablock LEN below 3 or beyond the end of the datagram
     "truncated",       # a datablock header, record or item cut off by the end of its block
-    "bad_fspec",       # an FSPEC longer than the UAP allows
-    "unknown_item",    # an FSPEC bit for an FRN the UAP does not define
+    "bad_fspec",       # an FSPEC longer than the UAP allows (flags an FRN it does not define)
+    "unknown_item",    # an FSPEC bit for a subfield the UAP does not define
     "bad_item",        # an item against its own structure (extension bit, subfield, LEN 0 ...)
     "missing_item",    # a record without its mandatory items (I048/010; I034/010 and /000)
     "bad_value",       # a value outside its defined domain (time of day >= 24 h, SP layout)
@@ -102,7 +102,7 @@ SERVICE_CODES = {"north_marker": 1, "sector_crossing": 2}
 # ("rep", element bytes) with a one-octet count, ("compound", subfield rules), ("explicit",),
 # None where the UAP defines no item.
 _Rule = tuple
-_UAP_048: tuple[_Rule | None, ...] = (
+_UAP_048: tuple[_Rule, ...] = (
     ("fixed", 2), ("fixed", 3), ("fx", 6), ("fixed", 4), ("fixed", 2), ("fixed", 2),
     ("compound", (("fixed", 1),) * 7),                      # /130
     ("fixed", 3), ("fixed", 6), ("rep", 8), ("fixed", 2), ("fixed", 4), ("fixed", 4),
@@ -112,7 +112,7 @@ _UAP_048: tuple[_Rule | None, ...] = (
     ("fixed", 2), ("fixed", 7), ("fixed", 1), ("fixed", 2), ("fixed", 1), ("fixed", 2),
     ("explicit",), ("explicit",),                           # SP, RE
 )  # fmt: skip
-_UAP_034: tuple[_Rule | None, ...] = (
+_UAP_034: tuple[_Rule, ...] = (
     ("fixed", 2), ("fixed", 1), ("fixed", 3), ("fixed", 1), ("fixed", 2),
     ("compound", (("fixed", 1), None, None, ("fixed", 1), ("fixed", 1), ("fixed", 2))),  # /050
     ("compound", (("fixed", 1), None, None, ("fixed", 1), ("fixed", 1), ("fixed", 1))),  # /060
@@ -120,6 +120,8 @@ _UAP_034: tuple[_Rule | None, ...] = (
     ("explicit",), ("explicit",),                           # RE, SP
 )  # fmt: skip
 _FSPEC_MAX = {CAT_PLOTS: 4, CAT_SERVICE: 2}
+"""FSPEC octets at most: both UAPs define an item for every FRN these can flag (4 x 7 = 28 for
+CAT048, 2 x 7 = 14 for CAT034), so an unknown FRN shows as an FSPEC too long."""
 _UAPS = {CAT_PLOTS: _UAP_048, CAT_SERVICE: _UAP_034}
 # FRNs the decoder reads.
 F048_010, F048_140, F048_020, F048_040, F048_110, F048_120, F048_SP = 1, 2, 3, 4, 19, 20, 27
@@ -488,7 +490,7 @@ def _skip(d: bytes, q: int, end: int, rule: tuple, dets: list | None) -> int:
         for i in _SET_BITS[prim]:
             sub = arg[i] if i < len(arg) else None
             if sub is None:
-                raise AsterixError("bad_item", "compound item flags an undefined subfield")
+                raise AsterixError("unknown_item", "compound item flags an undefined subfield")
             q = _skip(d, q, end, sub, dets)
     if q > end:
         raise AsterixError("truncated", "item runs past its datablock")
@@ -514,11 +516,8 @@ def _walk(d: bytes, p: int, end: int, cat: int, at: list[int], dets: list | None
     for k in range(q - p):
         for i in _SET_BITS[d[p + k]]:
             frn = 7 * k + i + 1
-            rule = rules[frn - 1] if frn <= len(rules) else None
-            if rule is None:
-                raise AsterixError("unknown_item", f"CAT{cat:03d} FSPEC flags FRN {frn}")
             at[frn] = q
-            q = _skip(d, q, end, rule, dets)
+            q = _skip(d, q, end, rules[frn - 1], dets)
     return q
 
 

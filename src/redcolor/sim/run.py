@@ -16,7 +16,7 @@ the spherical sea level); latitudes and longitudes come from ``LocalFrame`` (WGS
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +57,34 @@ class TruthRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     flight_time_s: float
     impact_speed_m_s: float
     beta_kg_m2: float | None
+
+
+class RunInfo(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``run.json``: what was flown and on which clock.
+
+    ``sim run --out`` writes it on the scenario clock (no ``offset_s``); ``sim emit
+    --truth-out`` on the clock it sent the scans on: every time in its files is the scenario's
+    plus ``offset_s`` (``start_unix_s``, ``end_unix_s`` included), the scans went out at
+    ``speed`` x real time, and ``radars`` lists the radars it sent. ``source`` is what
+    :func:`~redcolor.sim.scenario.load_scenario` takes to fly the same scenario again (a
+    built-in name or a file path). ``scans`` and ``plots`` count what was written or sent, when
+    known when the file was written.
+    """
+
+    scenario: str
+    description: str
+    seed: int
+    start_unix_s: float
+    end_unix_s: float
+    origin: dict[str, float]
+    ground_alt_m: float
+    projectiles: int
+    scans: int | None = None
+    plots: int | None = None
+    source: str | None = None
+    offset_s: float | None = None
+    speed: float | None = None
+    radars: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -181,9 +209,16 @@ class SimulationResult:
     @property
     def scans(self) -> Iterator[Scan]:
         """A fresh, lazy iterator over every radar's scans in time order (ties by radar)."""
+        return self.scans_of(range(len(self.radars)))
+
+    def scans_of(self, radars: Iterable[int]) -> Iterator[Scan]:
+        """The scans of the radars numbered ``radars`` (indices into :attr:`radars`) as
+        :attr:`scans` yields them: each radar draws from its own random stream, so its scans
+        are the same whichever others are flown beside it."""
         seed = self.scenario.seed
-        rngs = [np.random.default_rng([seed, 2, j]) for j in range(len(self.radars))]
-        streams = [self._tagged_times(j) for j in range(len(self.radars))]
+        chosen = sorted(set(radars))
+        rngs = {j: np.random.default_rng([seed, 2, j]) for j in chosen}
+        streams = [self._tagged_times(j) for j in chosen]
         for t, j in heapq.merge(*streams):
             states = [(p, v) for _, _, p, v in self._in_flight(t)]
             pos = np.concatenate([p for p, _ in states]) if states else np.empty((0, 3))
@@ -210,6 +245,23 @@ class SimulationResult:
                     "enu_m": np.round(pos, 1).tolist(),
                     "lat_lon_alt": lla.tolist(),
                 }
+
+    def run_info(self, offset_s: float = 0.0) -> RunInfo:
+        """This run's ``run.json`` with its times ``offset_s`` later (without counts, offset
+        and speed: the writer adds those it knows)."""
+        s = self.scenario
+        source = Path(s.source)
+        return RunInfo(
+            scenario=s.name,
+            description=s.description,
+            seed=s.seed,
+            start_unix_s=self.start_unix_s + offset_s,
+            end_unix_s=self.end_unix_s + offset_s,
+            origin={"lat": self.origin[0], "lon": self.origin[1], "alt_m": self.origin[2]},
+            ground_alt_m=s.ground_alt_m,
+            projectiles=len(self.truth),
+            source=str(source.resolve()) if source.is_file() else s.name,
+        )
 
     def write(self, out_dir: Path, on_scan: Callable[[int], None] | None = None) -> dict[str, int]:
         """Write ``truth.jsonl``, ``measurements.jsonl``, ``sensors.jsonl``,
@@ -245,20 +297,8 @@ class SimulationResult:
                 plots += len(scan.plots)
                 if on_scan is not None:
                     on_scan(scans)
-        s = self.scenario
-        run = {
-            "scenario": s.name,
-            "description": s.description,
-            "seed": s.seed,
-            "start_unix_s": self.start_unix_s,
-            "end_unix_s": self.end_unix_s,
-            "origin": {"lat": self.origin[0], "lon": self.origin[1], "alt_m": self.origin[2]},
-            "ground_alt_m": s.ground_alt_m,
-            "projectiles": len(self.truth),
-            "scans": scans,
-            "plots": plots,
-        }
-        (out_dir / "run.json").write_bytes(msgspec.json.format(enc.encode(run)) + b"\n")
+        info = msgspec.structs.replace(self.run_info(), scans=scans, plots=plots)
+        (out_dir / "run.json").write_bytes(msgspec.json.format(enc.encode(info)) + b"\n")
         return {"projectiles": len(self.truth), "scans": scans, "plots": plots}
 
 
