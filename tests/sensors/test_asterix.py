@@ -381,24 +381,44 @@ def test_packing_keeps_order_and_fills_each_datagram() -> None:
     assert ax.encode_plots(1, 1, 10.0, [], [], [], None, radar_alt_m=0.0, simulated=True) == []
 
 
-def test_decoder_of_mixed_layouts_equals_one_record_at_a_time() -> None:
-    """A block whose records share a layout and one whose layouts differ decode as the same
-    records sent one per datablock."""
+def _uniform(rng: np.random.Generator, n: int, *, beyond: bool) -> dict[str, np.ndarray]:
+    """Plots all in one layout: standard items only, or every SP field."""
+    if beyond:
+        return {"range_m": rng.uniform(5e5, 2e6, n), "azimuth_rad": rng.uniform(0, 6.28, n),
+                "elevation_rad": rng.uniform(0.3, 1.5, n),
+                "range_rate_m_s": rng.uniform(600, 3000, n) * rng.choice([-1, 1], n)}
+    return {"range_m": rng.uniform(10, 1e5, n), "azimuth_rad": rng.uniform(0, 6.28, n),
+            "elevation_rad": rng.uniform(0, 0.3, n), "range_rate_m_s": rng.uniform(-511, 511, n)}
+
+
+@pytest.mark.parametrize("layout", ["standard", "sp", "mixed"])
+def test_decoder_of_a_block_equals_one_record_at_a_time(layout: str) -> None:
+    """A block read as columns (records of one layout, or of several) decodes as the same
+    records sent one per datablock (read record by record)."""
     rng = np.random.default_rng(8)
-    for cols in (_random_plots(rng, 400), {"range_m": rng.uniform(10, 4e5, 400),
-                 "azimuth_rad": rng.uniform(0, 6, 400), "elevation_rad": rng.uniform(0, 0.5, 400),
-                 "range_rate_m_s": rng.uniform(-500, 500, 400)}):  # fmt: skip
-        grams = ax.encode_plots(9, 9, 5.0, **cols, radar_alt_m=10.0, simulated=False,
-                                max_datagram_bytes=ax.UDP_MAX_PAYLOAD_BYTES)  # fmt: skip
-        (gram,) = grams
-        whole = ax.decode(gram).plots
-        singles = [ax.encode_plots(9, 9, 5.0, *(cols[k][i : i + 1] for k in cols),
-                                   radar_alt_m=10.0, simulated=False)[0] for i in range(400)]
-        one_by_one = [ax.decode(g).plots for g in singles]
-        for field in ax.PlotColumns.__slots__:
-            np.testing.assert_array_equal(
-                getattr(whole, field), np.concatenate([getattr(p, field) for p in one_by_one])
-            )
+    n = 400
+    cols = _random_plots(rng, n) if layout == "mixed" else _uniform(rng, n, beyond=layout == "sp")
+    (gram,) = ax.encode_plots(9, 9, 5.0, **cols, radar_alt_m=10.0, simulated=False,
+                              max_datagram_bytes=ax.UDP_MAX_PAYLOAD_BYTES)  # fmt: skip
+    assert ax._columns_048(gram, 3, len(gram)) is not None  # read as columns
+    whole = ax.decode(gram).plots
+    singles = [ax.encode_plots(9, 9, 5.0, *(cols[k][i : i + 1] for k in cols),
+                               radar_alt_m=10.0, simulated=False)[0] for i in range(n)]  # fmt: skip
+    one_by_one = [ax.decode(g).plots for g in singles]
+    for field in ax.PlotColumns.__slots__:
+        got = getattr(whole, field)
+        np.testing.assert_array_equal(got, np.concatenate([getattr(p, field) for p in one_by_one]))
+        assert got.dtype == getattr(one_by_one[0], field).dtype and got.flags.owndata
+
+
+def test_a_block_with_another_producers_sp_among_ours_is_read_one_by_one() -> None:
+    ours = b"\x81\x01\x01\x04\x01\x02\x07\xc1\x80\x00\x00\x27\x10"  # SP range 100 m
+    other = ours[:7] + b"\x55" + ours[8:]
+    for records in ([other] + [ours] * 9, [ours] * 9 + [other]):
+        got = ax.decode(_block(48, records)).plots.range_m
+        want = [ax.decode(_block(48, [r])).plots.range_m[0] for r in records]
+        np.testing.assert_array_equal(got, want)
+        assert set(got[~np.isnan(got)]) == {100.0}
 
 
 # --- geometry and time of day ----------------------------------------------------------------
@@ -475,8 +495,11 @@ REFUSED = {
                  _rec048(b"\x82", b"\x01\x02\x01\x00"),  # /130 primary extended
                  _rec048(b"\x81\x01\x01\x04", b"\x01\x02\x00")],  # SP LEN 0
     "missing_item": [_rec048(b"\x00", b""), _rec048(b"\x10", b"\x00\x00\x00\x00"),
+                     _block(48, [b"\x10\x00\x00\x00\x00"] * 9),
                      _block(34, [b"\x80\x01\x02"]), _block(34, [b"\x40\x01"])],
     "bad_value": [_rec048(b"\xc0", b"\x01\x02\xa8\xc0\x00"),  # 24:00:00
+                  _block(48, [b"\xc0\x01\x02\x00\x00\x00"] * 8 + [b"\xc0\x01\x02\xa8\xc0\x00"]),
+                  _block(48, [b"\x81\x01\x01\x04\x01\x02\x04\xc1\x80\x00"] * 9),
                   _block(34, [b"\xe0\x01\x02\x01\xff\xff\xff"]),
                   _rec048(b"\x81\x01\x01\x04", b"\x01\x02\x04\xc1\x80\x00"),  # SP LEN short
                   _rec048(b"\x81\x01\x01\x04", b"\x01\x02\x07\xc1\x10\x00\x00\x00\x00")],

@@ -521,8 +521,12 @@ def _walk(d: bytes, p: int, end: int, cat: int, at: list[int], dets: list | None
     return q
 
 
+_Columns = tuple[NDArray, ...]
+"""The nine columns of :class:`PlotColumns`, in its field order."""
+
+
 class _PlotLists:
-    """The CAT048 columns of a datagram, growing record by record."""
+    """The CAT048 columns of one datablock read record by record, growing as lists."""
 
     def __init__(self) -> None:
         self.sac: list[int] = []
@@ -535,15 +539,24 @@ class _PlotLists:
         self.range_rate_m_s: list[float] = []
         self.simulated: list[bool] = []
 
-    def columns(self) -> PlotColumns:
+    def columns(self) -> _Columns:
         f8 = np.float64
-        return PlotColumns(
+        return (
             np.array(self.sac, dtype=np.uint8), np.array(self.sic, dtype=np.uint8),
             np.array(self.tod_s, dtype=f8), np.array(self.range_m, dtype=f8),
             np.array(self.azimuth_rad, dtype=f8), np.array(self.height_m, dtype=f8),
             np.array(self.elevation_rad, dtype=f8), np.array(self.range_rate_m_s, dtype=f8),
             np.array(self.simulated, dtype=np.bool_),
         )  # fmt: skip
+
+
+def _joined(chunks: list[_Columns]) -> PlotColumns:
+    """The columns of a datagram's CAT048 blocks, in order."""
+    if len(chunks) == 1:
+        return PlotColumns(*chunks[0])
+    if not chunks:
+        chunks = [_PlotLists().columns()]
+    return PlotColumns(*(np.concatenate(cols) for cols in zip(*chunks, strict=True)))
 
 
 def _sp_fields(d: bytes, o: int) -> tuple[float, float, float] | None:
@@ -574,7 +587,182 @@ def _tod(d: bytes, o: int) -> float:
     return raw * TOD_LSB_S
 
 
-def _records_048(d: bytes, p: int, end: int, out: _PlotLists) -> None:
+COLUMN_MIN_RECORDS = 8
+"""Blocks of fewer records than this are read record by record (numpy's per-call cost)."""
+MAX_LAYOUTS = 1024
+"""FSPECs whose record layouts are remembered (a sender of ever new layouts makes the cache
+start over)."""
+MAX_LAYOUTS_PER_FSPEC = 16
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """The layout of a CAT048 record: its length, the octets that decide it, and where the
+    fields the decoder reads sit in it (a numpy record type over those octets)."""
+
+    width: int
+    checks: tuple[tuple[int, int, int], ...]
+    """(offset, mask, value) beyond the FSPEC: extension bits, counts, lengths, SP tag/mask."""
+    dtype: np.dtype
+    deciding: tuple[NDArray[np.intp], NDArray[np.uint8], NDArray[np.uint8]]
+    """All the deciding octets, FSPEC included, as (offsets, masks, values) arrays."""
+
+
+_LAYOUTS: dict[bytes, list[_Layout]] = {}
+
+
+def _layout(d: bytes, p: int, end: int) -> _Layout:
+    """Walk the record at ``p`` (refusing it as the one-by-one reader does) and describe its
+    layout; every record with the same FSPEC and ``checks`` parses the same way."""
+    at = [0] * 29
+    dets: list[tuple[int, int, int]] = []
+    width = _walk(d, p, end, CAT_PLOTS, at, dets) - p
+    if not at[F048_010]:
+        raise AsterixError("missing_item", "CAT048 record without I048/010")
+    fields: list[tuple[str, str, int]] = [("sac", "u1", at[F048_010]), ("sic", "u1",
+                                          at[F048_010] + 1)]  # fmt: skip
+    if o := at[F048_140]:
+        fields += [("tod_hi", "u1", o), ("tod_lo", ">u2", o + 1)]
+    if o := at[F048_020]:
+        fields.append(("i020", "u1", o))
+    if o := at[F048_040]:
+        fields += [("rho", ">u2", o), ("theta", ">u2", o + 2)]
+    if o := at[F048_110]:
+        fields.append(("h110", ">u2", o))
+    if (o := at[F048_120]) and d[o] & 0x80:
+        fields.append(("cal", ">u2", o + 1))
+    if o := at[F048_SP]:
+        if d[o] >= 2:
+            dets.append((o + 1, 0xFF, d[o + 1]))  # the producer's tag
+        if _sp_fields(d, o) is not None:  # ours, of a valid layout (else refused)
+            sp_mask = d[o + 2]
+            dets.append((o + 2, 0xFF, sp_mask))
+            q = o + 3
+            for bit, name, fmt in ((SP_RANGE, "sp_r", ">u4"), (SP_ELEVATION, "sp_e", ">i4"),
+                                   (SP_SPEED, "sp_s", ">i4")):  # fmt: skip
+                if sp_mask & bit:
+                    fields.append((name, fmt, q))
+                    q += 4
+    names, formats, offsets = zip(*fields, strict=True)
+    dtype = np.dtype({"names": list(names), "formats": list(formats),
+                      "offsets": [x - p for x in offsets], "itemsize": width})  # fmt: skip
+    fspec_end = p + 1
+    while d[fspec_end - 1] & 1:
+        fspec_end += 1
+    checks = tuple((x - p, m, v) for x, m, v in dets if x >= fspec_end)
+    offs, masks, vals = zip(*((x - p, m, v) for x, m, v in dets), strict=True)
+    deciding = (np.array(offs, dtype=np.intp), np.array(masks, dtype=np.uint8),
+                np.array(vals, dtype=np.uint8))  # fmt: skip
+    return _Layout(width, checks, dtype, deciding)
+
+
+def _columns_of(rec: NDArray, lay: _Layout) -> _Columns:
+    """The nine plot columns of records ``rec`` (of numpy record type ``lay.dtype``)."""
+    m = rec.shape[0]
+    names = lay.dtype.names or ()
+
+    def nan() -> NDArray[np.float64]:
+        return np.full(m, np.nan)
+
+    tod, rng, az, h, el, rr = nan(), nan(), nan(), nan(), nan(), nan()
+    if "tod_hi" in names:
+        raw = (rec["tod_hi"].astype(np.int64) << 16) | rec["tod_lo"]
+        if raw.max() >= _TOD_END:
+            raise AsterixError("bad_value", "a time of day not before 24 h")
+        tod = raw * TOD_LSB_S
+    if "rho" in names:
+        rng = rec["rho"] * _RHO_M
+        az = rec["theta"] * _THETA_RAD
+    if "h110" in names:
+        raw = rec["h110"].astype(np.int64) & 0x3FFF
+        h = (raw - ((raw & 0x2000) << 1)) * _HEIGHT_M
+    if "cal" in names:
+        raw = rec["cal"].astype(np.int64)
+        rr = np.where(raw & 0x8000, np.nan, ((raw & 0x3FF) - ((raw & 0x200) << 1)) * CAL_LSB_M_S)
+    if "sp_r" in names:
+        rng = rec["sp_r"] * SP_RANGE_LSB_M
+    if "sp_e" in names:
+        el = rec["sp_e"] * SP_ELEVATION_LSB_RAD
+    if "sp_s" in names:
+        rr = rec["sp_s"] * SP_SPEED_LSB_M_S
+    sim = (rec["i020"] & 0x10) != 0 if "i020" in names else np.zeros(m, dtype=np.bool_)
+    return (rec["sac"].copy(), rec["sic"].copy(), tod, rng, az, h, el, rr, sim)
+
+
+def _known_layout(d: bytes, p: int, end: int) -> _Layout:
+    """The layout of the record at ``p``: a remembered one whose FSPEC and deciding octets it
+    has, else a new one from a walk (which refuses a bad record)."""
+    q = p
+    while q < end and d[q] & 1:
+        q += 1
+    fspec = d[p : q + 1] if q < end else b""
+    for cand in _LAYOUTS.get(fspec, ()):
+        if p + cand.width <= end:
+            for o, k, v in cand.checks:
+                if d[p + o] & k != v:
+                    break
+            else:
+                return cand
+    lay = _layout(d, p, end)
+    if len(_LAYOUTS) >= MAX_LAYOUTS:
+        _LAYOUTS.clear()
+    known = _LAYOUTS.setdefault(fspec, [])
+    if len(known) >= MAX_LAYOUTS_PER_FSPEC:
+        known.clear()
+    known.append(lay)
+    return lay
+
+
+def _columns_048(d: bytes, p: int, end: int) -> _Columns | None:
+    """The plots of the CAT048 records from ``p`` to ``end``, read as columns; None for a block
+    of few records.
+
+    When every record has the first one's layout (checked at once on a (records, width) octet
+    array), the block is one numpy record array. Otherwise one pass finds each record's layout,
+    and the records of each layout are gathered and read at once.
+    """
+    first = _known_layout(d, p, end)
+    m, rest = divmod(end - p, first.width)
+    if m < COLUMN_MIN_RECORDS and not rest:
+        return None
+    if not rest:
+        rows = np.frombuffer(d, dtype=np.uint8, count=m * first.width, offset=p)
+        offs, masks, vals = first.deciding
+        if ((rows.reshape(m, first.width)[:, offs] & masks) == vals).all():
+            return _columns_of(rows.view(first.dtype), first)
+    starts: list[int] = []
+    kinds: list[_Layout] = []
+    lay = first
+    while True:
+        starts.append(p)
+        kinds.append(lay)
+        p += lay.width
+        if p >= end:
+            break
+        lay = _known_layout(d, p, end)
+    if len(starts) < COLUMN_MIN_RECORDS:
+        return None
+    buf = np.frombuffer(d, dtype=np.uint8)
+    at = np.array(starts)
+    order = np.array([id(k) for k in kinds])
+    out: _Columns | None = None
+    for lay in {id(k): k for k in kinds}.values():
+        sel = np.flatnonzero(order == id(lay))
+        rows = buf[at[sel, None] + np.arange(lay.width)]
+        cols = _columns_of(rows.view(lay.dtype).reshape(-1), lay)
+        if out is None:
+            out = tuple(np.empty(len(starts), dtype=c.dtype) for c in cols)
+        for o, c in zip(out, cols, strict=True):
+            o[sel] = c
+    return out
+
+
+def _records_048(d: bytes, p: int, end: int) -> _Columns:
+    """The plots of the CAT048 records from ``p`` to ``end``: all at once if they share one
+    layout, else record by record."""
+    if (cols := _columns_048(d, p, end)) is not None:
+        return cols
+    out = _PlotLists()
     nan = math.nan
     while p < end:
         at = [0] * 29
@@ -613,6 +801,7 @@ def _records_048(d: bytes, p: int, end: int, out: _PlotLists) -> None:
         out.height_m.append(h)
         out.elevation_rad.append(el)
         out.range_rate_m_s.append(rr)
+    return out.columns()
 
 
 def _records_034(d: bytes, p: int, end: int, out: list[ServiceMessage]) -> None:
@@ -641,7 +830,7 @@ def decode(datagram: bytes) -> Decoded:
         raise AsterixError("empty", "no bytes")
     if n > UDP_MAX_PAYLOAD_BYTES:
         raise AsterixError("too_large", f"{n} bytes")
-    plots = _PlotLists()
+    plots: list[_Columns] = []
     services: list[ServiceMessage] = []
     p = 0
     while p < n:
@@ -653,8 +842,8 @@ def decode(datagram: bytes) -> Decoded:
         if size < 3 or p + size > n:
             raise AsterixError("bad_length", f"datablock LEN {size} with {n - p} bytes left")
         if cat == CAT_PLOTS:
-            _records_048(d, p + 3, p + size, plots)
+            plots.append(_records_048(d, p + 3, p + size))
         else:
             _records_034(d, p + 3, p + size, services)
         p += size
-    return Decoded(plots.columns(), tuple(services))
+    return Decoded(_joined(plots), tuple(services))

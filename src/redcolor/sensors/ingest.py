@@ -196,9 +196,9 @@ class Ingest:
         if state.advanced_unix_s is None:
             state.advanced_unix_s = now_unix_s
         out: list[Received] = []
-        for t, rank, item in self._events(state, decoded, now_unix_s):
-            if rank == 1:
-                self._plot_run(state, t, item, decoded, arrival_mono_s, out)
+        for t, rank, idx in self._events(state, decoded, now_unix_s):
+            if idx is not None:
+                self._plot_run(state, t, idx, decoded, arrival_mono_s, out)
             else:
                 self._service(state, t, rank, arrival_mono_s, out)
         return out
@@ -225,12 +225,13 @@ class Ingest:
         return min(times) if times else None
 
     def health(self, now_unix_s: float) -> list[SensorHealth]:
-        """Every registered sensor's health at ``now_unix_s``, in registry order."""
+        """Every registered sensor's health at ``now_unix_s``, in registry order (it reads a
+        copy of the counts, so another thread may call it)."""
         self._see(now_unix_s)
         started = self._started_unix_s if self._started_unix_s is not None else now_unix_s
         dropped: dict[str, dict[str, int]] = {sid: {} for sid in self._sensors}
         accepted: Counter[str] = Counter()
-        for (sid, result), n in self._plots.items():
+        for (sid, result), n in dict(self._plots).items():
             if sid not in dropped:
                 continue
             if result == ACCEPTED:
@@ -304,12 +305,12 @@ class Ingest:
 
     def _events(
         self, state: _Sensor, decoded: Decoded, now_unix_s: float
-    ) -> list[tuple[float, int, object]]:
-        """The datagram's timed items in processing order: (t, rank, item) with rank 0 north
-        marker, 1 a run of plots (item: their indices), 2 another service message. Items
+    ) -> list[tuple[float, int, NDArray[np.intp] | None]]:
+        """The datagram's timed items in processing order: (t, rank, plot indices) with rank 0
+        a north marker, 1 a run of plots at t (their indices), 2 another service message. Items
         refused before assembly (simulated, no time, skew) are counted here."""
         sid = state.cfg.id
-        events: list[tuple[float, int, object]] = []
+        events: list[tuple[float, int, NDArray[np.intp] | None]] = []
         services = decoded.services
         if services:
             tods = np.array([s.tod_s for s in services], dtype=np.float64)

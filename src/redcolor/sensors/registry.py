@@ -77,8 +77,8 @@ FIELD_BOUNDS: dict[str, tuple[float, float]] = {
     "range_rate_sigma_m_s": (1e-3, 1_000.0),
     "clock_offset_s": (-86_400.0, 86_400.0),
 }
-"""Closed ranges of the numeric fields (the same bounds scenario files use for radars; the
-clock offset at most a day either way)."""
+"""Closed ranges of the numeric fields; a scenario file's ``[[radar]]`` tables are held to the
+same (``sim/scenario.py``). The clock offset is at most a day either way."""
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 """A sensor id: 1-64 characters, letters, digits and ``. _ : -`` (it becomes a metric label)."""

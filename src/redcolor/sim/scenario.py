@@ -36,6 +36,7 @@ from typing import Any
 from redcolor.errors import NotFoundError, ScenarioError
 from redcolor.model import SensorRegistration
 from redcolor.physics.catalogue import CATALOGUE, Branch
+from redcolor.sensors.registry import FIELD_BOUNDS
 
 _MISSING: Any = object()
 
@@ -205,23 +206,26 @@ def _start(t: _Table) -> float:
 
 
 def _radar(t: _Table, ground_alt_m: float) -> RadarSpec:
-    alt = t.num("alt_m", lo=-500.0, hi=9_000.0)
+    def num(key: str, default: Any = _MISSING) -> Any:
+        lo, hi = FIELD_BOUNDS[key]  # the sensor registry's bounds: one definition
+        return t.num(key, default, lo=lo, hi=hi)
+
+    alt = num("alt_m")
     if alt < ground_alt_m:
         raise t.fail("alt_m", f"at least the ground altitude {ground_alt_m:g} m", alt)
-    rr = t.num("range_rate_sigma_m_s", None, lo=1e-3, hi=1_000.0)
     reg = SensorRegistration(
         id=t.text("id"),
-        lat=t.num("lat", lo=-90.0, hi=90.0),
-        lon=t.num("lon", lo=-180.0, hi=180.0),
+        lat=num("lat"),
+        lon=num("lon"),
         alt_m=alt,
-        scan_period_s=t.num("scan_period_s", lo=0.05, hi=60.0),
-        range_sigma_m=t.num("range_sigma_m", lo=0.01, hi=10_000.0),
-        angle_sigma_mrad=t.num("angle_sigma_mrad", lo=0.001, hi=100.0),
-        detection_probability=t.num("detection_probability", lo=0.0, hi=1.0),
-        false_alarms_per_scan=t.num("false_alarms_per_scan", 0.0, lo=0.0, hi=10_000.0),
-        max_range_km=t.num("max_range_km", lo=0.1, hi=5_000.0),
-        min_elevation_deg=t.num("min_elevation_deg", 0.0, lo=-5.0, hi=60.0),
-        range_rate_sigma_m_s=rr,
+        scan_period_s=num("scan_period_s"),
+        range_sigma_m=num("range_sigma_m"),
+        angle_sigma_mrad=num("angle_sigma_mrad"),
+        detection_probability=num("detection_probability"),
+        false_alarms_per_scan=num("false_alarms_per_scan", 0.0),
+        max_range_km=num("max_range_km"),
+        min_elevation_deg=num("min_elevation_deg", 0.0),
+        range_rate_sigma_m_s=num("range_rate_sigma_m_s", None),
     )
     phase = t.num("phase_s", None, lo=0.0, hi=reg.scan_period_s)
     t.done()
