@@ -254,3 +254,55 @@ def _free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# ---- the map page --------------------------------------------------------------------------
+
+
+def test_the_map_shows_a_radar_notice_while_a_sensor_is_degraded(tmp_path, areas) -> None:
+    """Headless Chromium on the real page: the radars are registered and not heard (never_heard
+    after two scan periods): a radar-coverage notice naming them; once they send, it goes."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("needs Debian's chromium (make test installs it)")
+    sim = simulate(load_scenario("meron-2024-01-06"))
+    registry = registry_of(sim, sources=("127.0.0.1",))
+    db = tmp_path / "a.db"
+    state = make_state(SQLiteEventStore(db), areas, poll_s=0.01)
+    lock = LifecycleLock(db)
+    lock.acquire()
+    sensors = SensorInput(registry, bind_udp("udp://127.0.0.1:0"))
+    url = f"udp://127.0.0.1:{sensors.sock.getsockname()[1]}"
+    stop = threading.Event()
+    problems: list[str] = []
+    with (
+        LiveServer(state, pipeline=live_service(sensors, lock)) as server,
+        playwright.sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--headless"])
+        try:
+            page = browser.new_page()
+            page.on(
+                "console",
+                lambda m: m.type in ("error", "warning") and problems.append(m.text),
+            )
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.add_init_script("localStorage.setItem('redcolor.lang', 'en')")
+            page.goto(server.http + "/")
+            notice = page.locator("#health")
+            playwright.expect(notice).to_be_visible(timeout=15000)
+            playwright.expect(notice).to_contain_text("Radar coverage is degraded")
+            first = registry.sensors[0].id
+            playwright.expect(notice).to_contain_text(f"sensor {first}: never_heard")
+            assert notice.get_attribute("data-status") == "degraded"
+            assert notice.get_attribute("data-kind") == "sensors"
+            emitter = threading.Thread(
+                target=emit, args=(sim, registry, url), kwargs={"stop": stop}, daemon=True
+            )
+            emitter.start()
+            playwright.expect(notice).to_be_hidden(timeout=12000)
+        finally:
+            stop.set()
+            browser.close()
+    assert problems == []

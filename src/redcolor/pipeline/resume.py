@@ -10,8 +10,9 @@ store (after a crash or a kill -9), :func:`plan_run` finds that run:
   live writing resumes from now with the lifecycle rebuilt from the checkpoint. Open alerts keep
   their ids and run on to their all-clear; no projectile is alerted twice. What the pipeline
   would have decided while it was down is not made up afterwards: it decides from now on.
-  :func:`run_planned` feeds those earlier scans to the tracker in process (history) and takes
-  every later one from the wire (the scans the server's emitter sends over UDP).
+  :func:`run_planned` takes every scan from the wire (the server's emitter sends a continued
+  run from its start, the scans before now at once): those before now are only tracked, so the
+  tracker is rebuilt from the very plots (quantised by ASTERIX) the interrupted run saw.
 * unfinished but started with another speed, hold or definition: refused in one line (it cannot
   be continued faithfully; a fresh run would alert the same projectiles again).
 * finished: there is nothing left to do; the server serves its log.
@@ -25,9 +26,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import itertools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -36,7 +37,7 @@ from redcolor.alerts.checkpoint import Clock, checkpoint_clock
 from redcolor.alerts.durable import LifecycleLock
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.errors import InputError
-from redcolor.model import AlertEvent, Scan, SensorRegistration
+from redcolor.model import AlertEvent, SensorRegistration
 from redcolor.pipeline.runner import Feed, run, run_id_for
 from redcolor.sensors.ingest import Received
 from redcolor.sensors.live import Tick
@@ -153,31 +154,21 @@ def run_planned(
     on_events: Callable[[list[AlertEvent]], None] | None = None,
     on_latency: Callable[[float], None] | None = None,
 ) -> None:
-    """Run (or continue) ``plan`` over the flown ``sim`` on ``store`` on ``clock`` (from
-    :func:`run_clock`), holding ``lock``; mark the run finished after its last all-clear.
+    """Run (or continue) ``plan`` over the flown ``sim``'s radars on ``store`` on ``clock``
+    (from :func:`run_clock`), holding ``lock``; mark the run finished after its last all-clear.
 
     The scans come from ``wire`` (the scenario's radars on the wire, on the store clock,
-    ``registrations`` their sensors), until it ends. A continued run first tracks in process the
-    flown scans before ``live_from_unix_s`` (store clock), the history the checkpoint stands for,
-    and takes from the wire only what comes after it."""
+    ``registrations`` their sensors) until it ends; on a continued run those before
+    ``live_from_unix_s`` (store clock) are the history the checkpoint stands for: tracked,
+    nothing decided or written. The receiver's ticks are passed on only once the emitter has
+    caught up (:func:`_caught_up`)."""
     record = plan.record
     if plan.finished:
         return
-    offset_s = record.start_unix_s - sim.start_unix_s
-    items: Iterable[Scan | Received | Tick] = wire
-    if live_from_unix_s is not None:
-        floor = live_from_unix_s
-        history = (
-            msgspec.structs.replace(scan, t=scan.t + offset_s)
-            for scan in sim.scans
-            if scan.t + offset_s < floor
-        )
-        later = (i for i in wire if (i.t_unix_s if isinstance(i, Tick) else i.scan.t) >= floor)
-        items = itertools.chain(history, later)
     feed = Feed(
         sim.scenario.name,
         registrations,
-        items,
+        _caught_up(wire, -math.inf if live_from_unix_s is None else live_from_unix_s),
         record.start_unix_s,
         ground_alt_m=sim.scenario.ground_alt_m,
     )
@@ -193,3 +184,19 @@ def run_planned(
         on_latency=on_latency,
     )
     store.finish_run(record.run_id, wall_clock())
+
+
+def _caught_up(
+    wire: Iterable[Received | Tick], live_from_unix_s: float
+) -> Iterator[Received | Tick]:
+    """``wire`` without the ticks before its first scan at or after ``live_from_unix_s``: the
+    emitter sends what is already due (a continued run's history, a new run's first scans) at
+    once, late, so until then a tick ("no data up to now") would step the lifecycle past scans
+    still on their way, ending areas their decisions would have kept."""
+    live = False
+    for item in wire:
+        if isinstance(item, Received):
+            live = live or item.scan.t >= live_from_unix_s
+            yield item
+        elif live:
+            yield item

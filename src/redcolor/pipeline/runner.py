@@ -9,15 +9,22 @@ scans (the simulation's ground truth). A feed's items are
   with ``speed``; it arrives when the runner takes it;
 * :class:`~redcolor.sensors.ingest.Received`: a scan off the wire, with the
   ``time.monotonic()`` its last datagram arrived at; it is never paced (it came in real time);
-* :class:`~redcolor.sensors.live.Tick`: no data up to its time. Nothing is tracked; every lane
-  steps with no predictions at that time, so scheduled alerts and all-clears are issued while
-  the radars are quiet (or silent).
+* :class:`~redcolor.sensors.live.Tick`: no data up to its time. Nothing is tracked. Once no
+  scan has come for a whole scan period (the longest of the feed's radars), every lane steps
+  with no predictions at the tick's time, so scheduled alerts and all-clears are issued while
+  the radars are quiet (or silent). While scans keep coming they drive the lifecycle, as
+  without ticks: a scan's decisions may extend an area just before its all-clear would fall
+  due, and a tick between two scans must not end (and the next scan alert again) that area.
 
 Each scan, in time order: the tracker and predictor take it (``TrackPredict.step``),
 every policy lane decides on the predictions that changed, its lifecycle turns decisions into
 events, and the events are appended to the lane's store (durable) before ``on_events`` sees
 them. Latency is measured per scan on the first lane: from the scan's arrival to its events
-being durable (``on_latency`` gets each, in seconds). The lanes' time never runs backwards: an
+being durable (``on_latency`` gets each, in seconds). A continued run (``live_from_unix_s``)
+goes live on its first scan from then, whose lanes decide on every current prediction, not
+only the changed ones: the lifecycle missed every decision made while the run was down, so it
+is brought up to date before any all-clear is judged (else an area whose threat still flies
+could be ended there and alerted again at the next scan). The lanes' time never runs backwards: an
 item older than the latest one is decided at the latest time (a scan from a radar whose data
 came late). After the last scan the lifecycles run on to their last all-clear, except on a
 ``live`` feed: it ends only when the server stops it, and whatever is still open is the
@@ -296,19 +303,21 @@ def _run(
     live = live_from_unix_s is None
     floor = -np.inf if live_from_unix_s is None else live_from_unix_s
     lanes_t = -np.inf  # the lanes' time: it never runs backwards
+    scan_t = -np.inf  # the latest scan's time
+    quiet_s = max((r.scan_period_s for r in feed.registrations), default=0.0)
     latency: list[float] = []
     track: list[float] = []
     latest: dict[str, ImpactPrediction] = {}
     history = TrackHistory()
     n = 0
     for item in feed.scans:
-        if isinstance(item, Tick):
-            live = live or item.t_unix_s >= floor
-            if live and item.t_unix_s > lanes_t:
+        if isinstance(item, Tick):  # a run goes live on a scan, never on a tick
+            if live and item.t_unix_s > lanes_t and item.t_unix_s - scan_t >= quiet_s:
                 lanes_t = item.t_unix_s
                 for lane in lanes:
                     _step(lane, [], lanes_t, on_events)
             continue
+        was_live = live
         if isinstance(item, Received):
             scan, arrival_mono_s = item.scan, item.arrival_mono_s
             live = live or scan.t >= floor
@@ -319,9 +328,12 @@ def _run(
                 pacer.wait(scan.t)
             arrival_mono_s = time.monotonic()
         started_mono_s = time.monotonic()
+        scan_t = max(scan_t, scan.t)
         out = core.step(scan)
         track_ms = (time.monotonic() - started_mono_s) * 1e3
         fresh = [p for p in out.predictions if latest.get(p.track_id) is not p]
+        if live and not was_live:  # going live: decide on every current prediction
+            fresh = list(out.predictions)
         if live:
             lanes_t = max(lanes_t, out.t_unix_s)
         for i, lane in enumerate(lanes if live else ()):

@@ -11,10 +11,12 @@ UDP receiver (in the event loop, :func:`redcolor.sensors.udp.receive`) -> :class
   :func:`redcolor.sim.emit.emit` from their own sockets, in (``speed`` x) real time, to the
   core's socket on loopback, through the same encoder, socket and decoder as a real radar's.
   The core's clock is the run's (:func:`redcolor.pipeline.resume.run_clock`: the scenario shifted
-  to start when the run was first planned, ``speed`` x the wall clock). A continued run tracks
-  the scans before the restart in process (the history its checkpoint stands for) and takes the
-  rest from the wire; when the emitter has sent its last scan and the ingest has handed it over,
-  the feed ends and the run drains to its last all-clear.
+  to start when the run was first planned, ``speed`` x the wall clock). A continued run is
+  emitted from its start again: the scans before the restart come at once, late, and are only
+  tracked (the history its checkpoint stands for; the ingest's skew tolerance covers them), so
+  the tracker sees the same ASTERIX-quantised plots as before the restart. When the emitter has
+  sent its last scan and the ingest has handed it over, the feed ends and the run drains to its
+  last all-clear.
 
 The registry, the UDP address and its port are checked and bound by :func:`open_sensors` before
 the HTTP port is (one-line errors). The store's lifecycle lock is held by the caller's plan and
@@ -22,7 +24,8 @@ released by the runner thread however it ends.
 
 Skew (assumption): the ingest refuses times further than ``max_skew_s`` from the core's clock;
 on a clock running ``speed`` times faster than the wall, the tolerance is ``speed`` times
-:data:`MAX_SKEW_S`, so the same wall-clock delays are tolerated at any speed.
+:data:`MAX_SKEW_S`, so the same wall-clock delays are tolerated at any speed (plus, on a
+continued simulated run, how far it had got: its history is sent again at once).
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ def live_service(sensors: SensorInput, lock: LifecycleLock) -> Service:
             finally:
                 lock.release()  # the keeper takes over whatever is still open
 
-        await _core(state, sensors, Clock(), work)
+        await _core(state, sensors, Clock(), work, max_skew_s=MAX_SKEW_S)
 
     return pipeline
 
@@ -173,8 +176,11 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
             )
             return summary.datagrams - sum(summary.send_errors.values())
 
+        skew_s = MAX_SKEW_S * clock.speed  # the same wall-clock tolerance at any speed
+        if live_from is not None:  # the history before the restart comes late, at once
+            skew_s += live_from - record.start_unix_s
         try:
-            await _core(state, sensors, clock, work, emitter=emitter)
+            await _core(state, sensors, clock, work, max_skew_s=skew_s, emitter=emitter)
         finally:
             state.sensors = None  # the run is over: its radars are meant to be silent now
 
@@ -187,6 +193,7 @@ async def _core(
     clock: Clock,
     work: Work,
     *,
+    max_skew_s: float,
     emitter: Callable[[threading.Event], int] | None = None,
 ) -> None:
     """Receiver, ingest and runner thread (and the emitter, if any) until the runner ends; a
@@ -195,7 +202,7 @@ async def _core(
     def now() -> float:
         return clock.now(time.time())
 
-    ingest = Ingest(sensors.registry, max_skew_s=MAX_SKEW_S * clock.speed)
+    ingest = Ingest(sensors.registry, max_skew_s=max_skew_s)
     feed = LiveFeed()
     state.sensors = SensorWatch(ingest, now)
     latency = state.metrics.ingest_latency.observe
