@@ -21,13 +21,32 @@ def register(app: typer.Typer) -> None:
             "(scaled) real time.",
         ),
         speed: float = typer.Option(1.0, min=0.01, max=1000.0, help="Simulation speed factor."),
+        sensors: Path | None = typer.Option(
+            None,
+            "--sensors",
+            help="Live core: the sensor registry (TOML, one [[sensor]] each; see "
+            "`redcolor sim sensors`). Needs --asterix.",
+        ),
+        asterix: str | None = typer.Option(
+            None,
+            "--asterix",
+            help="Live core: receive ASTERIX CAT034/CAT048 here, udp://HOST:PORT or a multicast "
+            "group udp://GROUP:PORT?iface=ADDR.",
+        ),
+        ground_alt_m: float = typer.Option(
+            0.0,
+            "--ground-alt-m",
+            min=-500.0,
+            max=9000.0,
+            help="Live core: the terrain altitude (m) tracks are predicted to land at.",
+        ),
         hold_s: float | None = typer.Option(
             None,
             "--hold-s",
             min=0.0,
             max=86_400.0,
-            help="With --simulate: seconds after a threat is over before its areas get the "
-            "all-clear (scenario time; default the standard hold).",
+            help="Seconds after a threat is over before its areas get the all-clear "
+            "(with --simulate on the scenario's clock; default the standard hold).",
         ),
         edition: str = typer.Option("current", help="Alert-area edition."),
         mqtt: str | None = typer.Option(None, help="Publish to this MQTT broker (mqtt://h:p)."),
@@ -91,6 +110,9 @@ def register(app: typer.Typer) -> None:
             nats_nkey_seed=nats_nkey_seed,
             signing_key=signing_key,
             verify_key=verify_key,
+            sensors=sensors,
+            asterix_url=asterix,
+            ground_alt_m=ground_alt_m,
             **({} if hold_s is None else {"hold_s": hold_s}),
         )
         run_server(config, simulate=simulate, speed=speed)

@@ -10,6 +10,9 @@ store (after a crash or a kill -9), :func:`plan_run` finds that run:
   live writing resumes from now with the lifecycle rebuilt from the checkpoint. Open alerts keep
   their ids and run on to their all-clear; no projectile is alerted twice. What the pipeline
   would have decided while it was down is not made up afterwards: it decides from now on.
+  :func:`run_planned` takes every scan from the wire (the server's emitter sends a continued
+  run from its start, the scans before now at once): those before now are only tracked, so the
+  tracker is rebuilt from the very plots (quantised by ASTERIX) the interrupted run saw.
 * unfinished but started with another speed, hold or definition: refused in one line (it cannot
   be continued faithfully; a fresh run would alert the same projectiles again).
 * finished: there is nothing left to do; the server serves its log.
@@ -24,7 +27,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -33,8 +37,10 @@ from redcolor.alerts.checkpoint import Clock, checkpoint_clock
 from redcolor.alerts.durable import LifecycleLock
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.errors import InputError
-from redcolor.model import AlertEvent
-from redcolor.pipeline.runner import run, run_id_for
+from redcolor.model import AlertEvent, SensorRegistration
+from redcolor.pipeline.runner import Feed, run, run_id_for
+from redcolor.sensors.ingest import Received
+from redcolor.sensors.live import Tick
 from redcolor.sim.run import SimulationResult
 from redcolor.sim.scenario import Scenario
 
@@ -111,39 +117,86 @@ def plan_run(
     return RunPlan(wanted)
 
 
+def run_clock(
+    plan: RunPlan, store: SQLiteEventStore, wall_clock: Callable[[], float]
+) -> tuple[Clock, float | None]:
+    """The store clock of ``plan``'s run against the wall clock, and the store time from which
+    a continued run goes live again (None for a new run). A new run's clock starts at its
+    record's start; a continued one keeps the pace its last checkpoint recorded (or its record
+    says, if it was killed before its first write)."""
+    record = plan.record
+    started = Clock(record.start_unix_s, record.start_unix_s, record.speed)
+    if not plan.resume:
+        return started, None
+    saved = store.checkpoint()  # the pace the run kept, from its last checkpoint
+    clock = None if saved is None else checkpoint_clock(saved.body, record.run_id)
+    clock = clock or started
+    live_from = clock.now(wall_clock())
+    log.info(
+        "continuing run %s from scenario time +%.1f s",
+        record.run_id,
+        live_from - record.start_unix_s,
+    )
+    return clock, live_from
+
+
 def run_planned(
     plan: RunPlan,
     sim: SimulationResult,
     store: SQLiteEventStore,
+    wire: Iterable[Received | Tick],
     *,
+    registrations: Sequence[SensorRegistration],
     lock: LifecycleLock,
+    clock: Clock,
+    live_from_unix_s: float | None,
     wall_clock: Callable[[], float],
     on_events: Callable[[list[AlertEvent]], None] | None = None,
+    on_latency: Callable[[float], None] | None = None,
 ) -> None:
-    """Run (or continue) ``plan`` over the flown ``sim`` on ``store`` in scaled real time,
-    holding ``lock``; mark the run finished after its last all-clear."""
+    """Run (or continue) ``plan`` over the flown ``sim``'s radars on ``store`` on ``clock``
+    (from :func:`run_clock`), holding ``lock``; mark the run finished after its last all-clear.
+
+    The scans come from ``wire`` (the scenario's radars on the wire, on the store clock,
+    ``registrations`` their sensors) until it ends; on a continued run those before
+    ``live_from_unix_s`` (store clock) are the history the checkpoint stands for: tracked,
+    nothing decided or written. The receiver's ticks are passed on only once the emitter has
+    caught up (:func:`_caught_up`)."""
     record = plan.record
     if plan.finished:
         return
-    live_from = clock = None
-    if plan.resume:
-        saved = store.checkpoint()  # the pace the run kept, from its last checkpoint
-        clock = None if saved is None else checkpoint_clock(saved.body, record.run_id)
-        if clock is None:  # killed before its first write: its record says when it started
-            clock = Clock(record.start_unix_s, record.start_unix_s, record.speed)
-        offset_s = record.start_unix_s - sim.start_unix_s
-        live_from = clock.now(wall_clock()) - offset_s
-        ahead_s = live_from - sim.start_unix_s
-        log.info("continuing run %s from scenario time +%.1f s", record.run_id, ahead_s)
+    feed = Feed(
+        sim.scenario.name,
+        registrations,
+        _caught_up(wire, -math.inf if live_from_unix_s is None else live_from_unix_s),
+        record.start_unix_s,
+        ground_alt_m=sim.scenario.ground_alt_m,
+    )
     run(
-        sim,
+        feed,
         store=store,
         speed=record.speed,
-        start_unix_s=record.start_unix_s,
         on_events=on_events,
         hold_s=record.hold_s,
         lock=lock,
-        live_from_unix_s=live_from,
+        live_from_unix_s=live_from_unix_s,
         clock=clock,
+        on_latency=on_latency,
     )
     store.finish_run(record.run_id, wall_clock())
+
+
+def _caught_up(
+    wire: Iterable[Received | Tick], live_from_unix_s: float
+) -> Iterator[Received | Tick]:
+    """``wire`` without the ticks before its first scan at or after ``live_from_unix_s``: the
+    emitter sends what is already due (a continued run's history, a new run's first scans) at
+    once, late, so until then a tick ("no data up to now") would step the lifecycle past scans
+    still on their way, ending areas their decisions would have kept."""
+    live = False
+    for item in wire:
+        if isinstance(item, Received):
+            live = live or item.scan.t >= live_from_unix_s
+            yield item
+        elif live:
+            yield item

@@ -1,15 +1,35 @@
 """The end-to-end runner: scans -> tracking -> prediction -> warning -> lifecycle -> store.
 
-The scans come from a :class:`Feed`: any time-ordered source of :class:`~redcolor.model.Scan`
-with the registrations of the radars that made them (a receiver, a recording). A scenario name,
-a loaded scenario or a finished simulation is flown and fed the same way; only the ``oracle``
-policy needs more than scans (the simulation's ground truth).
+The scans come from a :class:`Feed`: any time-ordered source of scans with the registrations of
+the radars that made them (a receiver, a recording). A scenario name, a loaded scenario or a
+finished simulation is flown and fed the same way; only the ``oracle`` policy needs more than
+scans (the simulation's ground truth). A feed's items are
+
+* :class:`~redcolor.model.Scan`: a scan read from memory (a recording, a simulation), paced
+  with ``speed``; it arrives when the runner takes it;
+* :class:`~redcolor.sensors.ingest.Received`: a scan off the wire, with the
+  ``time.monotonic()`` its last datagram arrived at; it is never paced (it came in real time);
+* :class:`~redcolor.sensors.live.Tick`: no data up to its time. Nothing is tracked. Once no
+  scan has come for a whole scan period (the longest of the feed's radars), every lane steps
+  with no predictions at the tick's time, so scheduled alerts and all-clears are issued while
+  the radars are quiet (or silent). While scans keep coming they drive the lifecycle, as
+  without ticks: a scan's decisions may extend an area just before its all-clear would fall
+  due, and a tick between two scans must not end (and the next scan alert again) that area.
 
 Each scan, in time order: the tracker and predictor take it (``TrackPredict.step``),
 every policy lane decides on the predictions that changed, its lifecycle turns decisions into
 events, and the events are appended to the lane's store (durable) before ``on_events`` sees
 them. Latency is measured per scan on the first lane: from the scan's arrival to its events
-being durable. After the last scan the lifecycles run on to their last all-clear.
+being durable (``on_latency`` gets each, in seconds). A continued run (``live_from_unix_s``)
+goes live on its first scan from then, whose lanes decide on every current prediction, not
+only the changed ones: the lifecycle missed every decision made while the run was down, so it
+is brought up to date before any all-clear is judged (else an area whose threat still flies
+could be ended there and alerted again at the next scan). The lanes' time never runs backwards: an
+item older than the latest one is decided at the latest time (a scan from a radar whose data
+came late). After the last scan the lifecycles run on to their last all-clear, except on a
+``live`` feed: it ends only when the server stops it, and whatever is still open is the
+lifecycle keeper's (``redcolor.serve.keeper``). A live run keeps no track history and only the
+current tracks' predictions, so its memory does not grow with time.
 
 All lanes see the same predictions, so ``--policy all`` compares policies on the same inputs.
 Times inside the lifecycle are the scenario's; with ``start_unix_s`` the events written to the
@@ -43,6 +63,8 @@ from redcolor.model import AlertEvent, Scan, SensorRegistration
 from redcolor.pipeline.policies import make_policy
 from redcolor.prediction import ImpactPrediction
 from redcolor.prediction.runner import TrackPredict
+from redcolor.sensors.ingest import Received
+from redcolor.sensors.live import Tick
 from redcolor.sim.run import SimulationResult, simulate
 from redcolor.sim.scenario import Scenario, load_scenario
 from redcolor.tracking.state import TrackSnapshot
@@ -50,25 +72,30 @@ from redcolor.warning.base import Policy, ThreatDecision
 
 EventsCallback = Callable[[str, list[AlertEvent]], None]
 ProgressCallback = Callable[[int, int | None], None]
+LatencyCallback = Callable[[float], None]
+FeedItem = Scan | Received | Tick
+"""What a :class:`Feed` yields (module docstring)."""
 
 
 @dataclass(frozen=True)
 class Feed:
     """A source of scans for a run.
 
-    ``scans`` in time order (an iterator is consumed once); ``registrations`` the radars that
-    made them; ``start_unix_s`` where the run's clock starts (its first scan or before);
-    ``ground_alt_m`` the flat terrain the predictor lands tracks on; ``total`` the number of
-    scans when known (passed to the progress callback); ``name`` the run's name (the prefix of
-    its alert ids, with the start time).
+    ``scans`` in time order (an iterator is consumed once), :data:`FeedItem` s;
+    ``registrations`` the radars that made them; ``start_unix_s`` where the run's clock starts
+    (its first scan or before); ``ground_alt_m`` the flat terrain the predictor lands tracks
+    on; ``total`` the number of scans when known (passed to the progress callback); ``name`` the
+    run's name (the prefix of its alert ids, with the start time). ``live``: the feed ends only
+    when the server stops, and the run is not drained after it (module docstring).
     """
 
     name: str
     registrations: Sequence[SensorRegistration]
-    scans: Iterable[Scan]
+    scans: Iterable[FeedItem]
     start_unix_s: float
     ground_alt_m: float = 0.0
     total: int | None = None
+    live: bool = False
 
 
 def feed_of(sim: SimulationResult) -> Feed:
@@ -103,8 +130,9 @@ class RunResult:
     """What a run produced.
 
     ``latency_ms`` per scan: arrival to the first lane's events durable; ``track_ms`` the part
-    spent in tracking and prediction. ``sim`` is the simulation that was fed, None for any
-    other :class:`Feed`; ``start_unix_s`` the feed's start (scenario clock).
+    spent in tracking and prediction (a live run keeps neither: ``on_latency`` sees them).
+    ``sim`` is the simulation that was fed, None for any other :class:`Feed`; ``start_unix_s``
+    the feed's start (scenario clock).
     """
 
     scenario: str
@@ -166,6 +194,7 @@ def run(
     lock: LifecycleLock | None = None,
     live_from_unix_s: float | None = None,
     clock: Clock | None = None,
+    on_latency: LatencyCallback | None = None,
 ) -> RunResult:
     """Run one policy end to end; see :func:`run_lanes` (this is its one-lane form).
 
@@ -184,6 +213,7 @@ def run(
         locks=None if lock is None else [lock],
         live_from_unix_s=live_from_unix_s,
         clock=clock,
+        on_latency=on_latency,
     )
 
 
@@ -201,6 +231,7 @@ def run_lanes(
     locks: Sequence[LifecycleLock] | None = None,
     live_from_unix_s: float | None = None,
     clock: Clock | None = None,
+    on_latency: LatencyCallback | None = None,
 ) -> RunResult:
     """Run several policies side by side on one feed of scans and one tracker.
 
@@ -218,6 +249,8 @@ def run_lanes(
         clock says it is now, so a continued run catches up with the wall clock).
     clock : the store clock against the wall clock (:class:`Clock`); a continued run passes
         the one its checkpoint recorded, a new run gets one starting at its first scan.
+    on_latency : called with each scan's latency (s) from its arrival (a ``Received``'s
+        ``arrival_mono_s``) to the first lane's events durable.
     """
     feed, sim = _resolve(scenario)
     index = index or load_areas()
@@ -242,10 +275,18 @@ def run_lanes(
             )
             lanes.append(_Lane(name, policy, lifecycle, LaneResult(name)))
         pacer = _Pacer(speed, (clock.origin_unix_s - offset_s, clock.wall_origin_unix_s))
-        return _run((feed, sim), lanes, pacer, offset_s, live_from_unix_s, on_events, progress)
+        callbacks = _Callbacks(on_events, progress, on_latency)
+        return _run((feed, sim), lanes, pacer, offset_s, live_from_unix_s, callbacks)
     finally:
         for held in taken:
             held.release()
+
+
+@dataclass(frozen=True)
+class _Callbacks:
+    on_events: EventsCallback | None
+    progress: ProgressCallback | None
+    on_latency: LatencyCallback | None
 
 
 def _run(
@@ -254,37 +295,67 @@ def _run(
     pacer: _Pacer,
     offset_s: float,
     live_from_unix_s: float | None,
-    on_events: EventsCallback | None,
-    progress: ProgressCallback | None,
+    callbacks: _Callbacks,
 ) -> RunResult:
     feed, sim = source
+    on_events = callbacks.on_events
     core = TrackPredict(feed.registrations, ground_alt_m=feed.ground_alt_m)
     live = live_from_unix_s is None
     floor = -np.inf if live_from_unix_s is None else live_from_unix_s
+    lanes_t = -np.inf  # the lanes' time: it never runs backwards
+    scan_t = -np.inf  # the latest scan's time
+    quiet_s = max((r.scan_period_s for r in feed.registrations), default=0.0)
     latency: list[float] = []
     track: list[float] = []
     latest: dict[str, ImpactPrediction] = {}
     history = TrackHistory()
-    scans = feed.scans
-    total = feed.total
-    for n, scan in enumerate(scans, start=1):
-        live = live or scan.t >= max(floor, pacer.now())
-        if live:
-            pacer.wait(scan.t)
-        arrival = time.perf_counter()
+    n = 0
+    for item in feed.scans:
+        if isinstance(item, Tick):  # a run goes live on a scan, never on a tick
+            if live and item.t_unix_s > lanes_t and item.t_unix_s - scan_t >= quiet_s:
+                lanes_t = item.t_unix_s
+                for lane in lanes:
+                    _step(lane, [], lanes_t, on_events)
+            continue
+        was_live = live
+        if isinstance(item, Received):
+            scan, arrival_mono_s = item.scan, item.arrival_mono_s
+            live = live or scan.t >= floor
+        else:
+            scan = item
+            live = live or scan.t >= max(floor, pacer.now())
+            if live:
+                pacer.wait(scan.t)
+            arrival_mono_s = time.monotonic()
+        started_mono_s = time.monotonic()
+        scan_t = max(scan_t, scan.t)
         out = core.step(scan)
-        track.append((time.perf_counter() - arrival) * 1e3)
+        track_ms = (time.monotonic() - started_mono_s) * 1e3
         fresh = [p for p in out.predictions if latest.get(p.track_id) is not p]
+        if live and not was_live:  # going live: decide on every current prediction
+            fresh = list(out.predictions)
+        if live:
+            lanes_t = max(lanes_t, out.t_unix_s)
         for i, lane in enumerate(lanes if live else ()):
-            _step(lane, fresh, out.t_unix_s, on_events)
+            _step(lane, fresh, lanes_t, on_events)
             if i == 0:
-                latency.append((time.perf_counter() - arrival) * 1e3)
-        for p in fresh:
-            latest[p.track_id] = p
-        _record(history, out.tracks)
-        if progress is not None:
-            progress(n, total)
-    _drain(lanes, pacer, on_events, live_from_unix_s)
+                latency_s = time.monotonic() - arrival_mono_s
+                if callbacks.on_latency is not None:
+                    callbacks.on_latency(latency_s)
+                if not feed.live:
+                    latency.append(latency_s * 1e3)
+        if feed.live:  # only the current tracks: a live run's memory must not grow
+            latest = {p.track_id: p for p in out.predictions}
+        else:
+            track.append(track_ms)
+            for p in fresh:
+                latest[p.track_id] = p
+            _record(history, out.tracks)
+        n += 1
+        if callbacks.progress is not None:
+            callbacks.progress(n, feed.total)
+    if not feed.live:
+        _drain(lanes, pacer, on_events, live_from_unix_s, lanes_t)
     lat, lon, ids = _track_geodetic(history, core)
     return RunResult(
         scenario=feed.name,
@@ -322,15 +393,17 @@ def _drain(
     pacer: _Pacer,
     on_events: EventsCallback | None,
     live_from_unix_s: float | None,
+    lanes_t: float,
 ) -> None:
-    """Run the lifecycles on past the last scan until every area has had its all-clear (a
-    continued run issues what fell due while it was down now, not back-dated)."""
+    """Run the lifecycles on past the last scan (the lanes at ``lanes_t``) until every area has
+    had its all-clear (a continued run issues what fell due while it was down now, not
+    back-dated)."""
     while True:
         states = (lane.lifecycle.state for lane in lanes)
         due = [t for t in (next_due_unix_s(s) for s in states) if t is not None]
         if not due:
             return
-        now = min(due)
+        now = max(min(due), lanes_t)
         if live_from_unix_s is not None:
             now = max(now, live_from_unix_s, pacer.now())
         pacer.wait(now)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from redcolor.bus.signing import REASONS
+from redcolor.serve.sensors import SensorWatch
 
 _LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -17,11 +23,21 @@ class Metrics:
     per event, when the fan-out has written to the last WebSocket (the worst client); ``sse`` and
     ``ws`` (the queued fallback) per client; ``mqtt`` per event. ``deliveries{channel="stream"}``
     counts events handed to stream clients (WebSocket sockets and SSE queues).
+
+    The live core's sensor counts are read from its ingest at scrape time (a
+    :class:`SensorCollector` the server state registers); ``ingest_latency`` runs from a
+    datagram's arrival at the socket to the alert events of the scan it completed being durable.
     """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self.ingest_latency = Histogram(
+            "redcolor_ingest_latency_seconds",
+            "Datagram arrival at the socket -> the alert events of its scan durable",
+            buckets=_LATENCY_BUCKETS_S,
+            registry=r,
+        )
         self.events = Counter("redcolor_events", "Alert events published", registry=r)
         self.deliveries = Counter(
             "redcolor_deliveries", "Event deliveries to clients", ["channel"], registry=r
@@ -110,3 +126,50 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+
+
+class SensorCollector(Collector):
+    """The ingest's plain counts and the sensors' health, read when ``/metrics`` is scraped
+    (the ingest keeps the counts; nothing is counted twice). Labels are bounded: the registry's
+    sensors plus ``unregistered``, and the fixed results and reasons of the ingest."""
+
+    def __init__(self, source: Callable[[], SensorWatch | None]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        watch = self._source()
+        if watch is None:
+            return
+        counts = watch.counts()
+        for name, what, table in (
+            ("datagrams", "Datagrams received", counts.datagrams),
+            ("plots", "Plots (CAT048 reports) decoded", counts.plots),
+            ("services", "Service messages (CAT034 records) decoded", counts.services),
+        ):
+            family = CounterMetricFamily(
+                f"redcolor_sensor_{name}",
+                f"{what}, by sensor (or unregistered) and result (accepted or the drop reason)",
+                labels=["sensor", "result"],
+            )
+            for (sensor, result), n in sorted(table.items()):
+                family.add_metric([sensor, result], n)
+            yield family
+        scans = CounterMetricFamily(
+            "redcolor_sensor_scans", "Scans handed to the tracker", labels=["sensor"]
+        )
+        for sensor, n in sorted(counts.scans.items()):
+            scans.add_metric([sensor], n)
+        yield scans
+        up = GaugeMetricFamily(
+            "redcolor_sensor_up", "1 while a sensor is ok, 0 while degraded", labels=["sensor"]
+        )
+        age = GaugeMetricFamily(
+            "redcolor_sensor_last_data_age_seconds",
+            "Seconds since a sensor's last accepted datagram (NaN: never heard)",
+            labels=["sensor"],
+        )
+        for h in watch.health():
+            up.add_metric([h.id], int(h.state == "ok"))
+            age.add_metric([h.id], math.nan if h.last_data_age_s is None else h.last_data_age_s)
+        yield up
+        yield age

@@ -20,6 +20,7 @@ from shapely.geometry import mapping
 from redcolor.channels.active import ActiveArea
 from redcolor.errors import InputError
 from redcolor.model import AlertEvent, Category
+from redcolor.serve.sensors import degraded_reason, sensor_report
 from redcolor.serve.state import ServerState
 
 router = APIRouter()
@@ -200,28 +201,39 @@ def _brief(area: Any) -> dict[str, Any]:
 @router.get(
     "/health",
     tags=["ops"],
-    summary="Whether every background task works, and the log position",
+    summary="Whether every background task and sensor works, and the log position",
     responses={503: {"description": "The pipeline or the store follower is down"}},
 )
 async def health(request: Request) -> Response:
-    """``status`` ok | degraded (a task is down: ``reason`` says which and why) | down (a
-    critical task, the pipeline or the store follower, is down: HTTP 503); each task's
+    """``status`` ok | degraded (a task or a sensor is down: ``reason`` says which and why) |
+    down (a critical task, the pipeline or the store follower, is down: HTTP 503); each task's
     ``state`` (running | restarting | failed | finished), ``reason``, ``restarts``,
-    ``since_unix_s``."""
+    ``since_unix_s``; with a live core, each sensor's ``state`` (ok | degraded), ``reason``
+    (silent | clock_stopped | never_heard), ``last_data_age_s``, ``scans``, ``plots`` and
+    ``dropped`` plots by reason."""
     state = state_of(request)
     report = state.tasks.health()
+    status, reason = report["status"], report["reason"]
+    sensors = state.sensors.health() if state.sensors is not None else []
+    silent = degraded_reason(sensors)
+    if silent is not None:  # a blind spot is never "ok, nothing flying"
+        status = "degraded" if status == "ok" else status
+        reason = silent if reason is None else f"{reason}; {silent}"
     body = {
-        "status": report["status"],
-        "reason": report["reason"],
+        "status": status,
+        "reason": reason,
         "last_seq": state.hub.last_seq,
         "store": state.store.path,
         "tasks": report["tasks"],
+        "sensors": sensor_report(sensors),
     }
-    status_code = 503 if report["status"] == "down" else 200
+    status_code = 503 if status == "down" else 200
     return Response(msgspec.json.encode(body), status_code=status_code, media_type=_JSON)
 
 
 @router.get("/metrics", tags=["ops"], summary="Prometheus metrics")
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
+    """In the event loop (not a worker thread): the sensor counts are read from the ingest
+    the UDP receiver feeds there."""
     registry = state_of(request).metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

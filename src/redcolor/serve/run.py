@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import socket
@@ -25,9 +26,10 @@ from redcolor.serve import feeds, push
 from redcolor.serve.app import Service, create_app
 from redcolor.serve.httpproto import BoundedHttpToolsProtocol
 from redcolor.serve.keeper import run_keeper
+from redcolor.serve.live import live_service, open_sensors, simulated_service
 from redcolor.serve.rawws import FanoutWebSocketProtocol
 from redcolor.serve.state import ServeConfig, ServerState
-from redcolor.serve.supervise import describe, in_thread
+from redcolor.serve.supervise import describe
 from redcolor.sim import run as sim_run
 from redcolor.sim.run import SimulationResult
 from redcolor.sim.scenario import Scenario, load_scenario
@@ -81,38 +83,6 @@ def build_state(config: ServeConfig, areas: Any = None) -> ServerState:
     return ServerState(config=config, store=SQLiteEventStore(config.db), areas=areas)
 
 
-def _simulation(
-    state: ServerState,
-    simulated: SimulationResult,
-    speed: float,
-    plan: RunPlan,
-    lock: LifecycleLock,
-) -> Callable[[], None]:
-    """The pipeline over ``simulated`` as ``plan`` says (start the run, or continue it), at
-    ``speed`` x real time, writing to the server's store file and waking the follower after each
-    append (blocking). It holds the store's lifecycle ``lock`` and releases it when it ends,
-    however it ends, so the keeper takes over whatever is still open."""
-    from redcolor.pipeline.resume import run_planned
-
-    def work() -> None:
-        store = SQLiteEventStore(state.config.db)
-        try:
-            run_planned(
-                plan,
-                simulated,
-                store,
-                lock=lock,
-                wall_clock=time.time,
-                on_events=lambda events: state.follower.notify(),
-            )
-        finally:
-            lock.release()  # the keeper takes over whatever is still open
-            store.close()
-        log.info("simulation %s finished", simulated.scenario.name)
-
-    return work
-
-
 def plan_simulation(
     state: ServerState, simulated: SimulationResult, speed: float
 ) -> tuple[RunPlan, LifecycleLock]:
@@ -142,15 +112,14 @@ def plan_simulation(
 
 
 def start_simulation(state: ServerState, scenario: Scenario, speed: float) -> threading.Thread:
-    """Simulate ``scenario`` and run (or continue) it in a thread (unsupervised: the server runs
-    :func:`simulation_service` instead)."""
+    """Simulate ``scenario`` and run (or continue) it over loopback UDP in a thread with its
+    own event loop (unsupervised: the server runs :func:`simulation_service` instead)."""
     simulated = simulate_scenario(scenario)
-    plan, lock = plan_simulation(state, simulated, speed)
-    work = _simulation(state, simulated, speed, plan, lock)
+    service = simulation_service(simulated, speed, *plan_simulation(state, simulated, speed))
 
     def logged() -> None:
         try:
-            work()
+            asyncio.run(service(state))
         except Exception:  # the server keeps serving what was written; the log says why
             log.exception("simulation %s failed", scenario.name)
 
@@ -172,13 +141,13 @@ def simulate_scenario(scenario: Scenario) -> SimulationResult:
 def simulation_service(
     simulated: SimulationResult, speed: float, plan: RunPlan, lock: LifecycleLock
 ) -> Service:
-    """The pipeline over ``simulated`` in its own thread, as the server's supervised
-    ``pipeline`` task (see ``create_app``): a fault in it makes ``/health`` answer 503."""
-
-    async def pipeline(state: ServerState) -> None:
-        await in_thread(_simulation(state, simulated, speed, plan, lock), name="pipeline")
-
-    return pipeline
+    """The pipeline over ``simulated`` (its radars emitted over loopback UDP to the core,
+    :func:`redcolor.serve.live.simulated_service`) at ``speed`` x real time, as the server's
+    supervised ``pipeline`` task (see ``create_app``): a fault in it makes ``/health`` answer
+    503. It holds ``lock`` and releases it however it ends."""
+    if speed != plan.record.speed:
+        raise ValueError(f"the plan runs at speed {plan.record.speed:g}, not {speed:g}")
+    return simulated_service(simulated, plan, lock)
 
 
 def _delivered(state: ServerState, channel: str) -> Callable[[EventFrames], None]:
@@ -274,13 +243,23 @@ def _stream_spec(config: ServeConfig, url: str) -> StreamSpec:
 
 def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.0) -> None:
     """Serve until interrupted. ``simulate`` names a scenario (built-in name or TOML path) to run
-    through the pipeline in (scaled) real time. Whatever cannot work is refused here, in one
-    line, before the port is bound: a bad scenario (loaded and flown first), a bad channel URL,
-    a store that cannot be opened, a busy port."""
+    through the pipeline in (scaled) real time, its radars on loopback UDP; ``config.sensors``
+    with ``config.asterix_url`` runs the live core on real radars instead. Whatever cannot work
+    is refused here, in one line, before the port is bound: a bad scenario (loaded and flown
+    first), a bad registry, UDP address or busy UDP port, a bad channel URL, a store that cannot
+    be opened or whose lifecycle another process writes, a busy port."""
+    if simulate is not None and (config.sensors is not None or config.asterix_url is not None):
+        raise InputError("--simulate runs its own radars; it takes no --sensors or --asterix")
     scenario = load_scenario(simulate) if simulate is not None else None
-    feeds.base_url(config)  # a bad --public-url fails here, not on the first feed request
-    services = channel_services(config)
-    state = build_state(config)
+    sensors = open_sensors(config)
+    try:
+        feeds.base_url(config)  # a bad --public-url fails here, not on the first feed request
+        services = channel_services(config)
+        state = build_state(config)
+    except BaseException:
+        if sensors is not None:
+            sensors.sock.close()
+        raise
     try:
         pipeline = None
         if scenario is not None:  # a run this store holds is continued, not run again
@@ -289,15 +268,30 @@ def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.
             plan, lock = plan_simulation(state, simulated, speed)
             if not plan.finished:
                 pipeline = simulation_service(simulated, speed, plan, lock)
+        if sensors is not None:
+            pipeline = live_service(sensors, _take_lock(config))
+            log.info(
+                "live core: %d sensor(s) on %s", len(sensors.registry.sensors), config.asterix_url
+            )
         listener = listen(config.host, config.port)
     except BaseException:
         state.store.close()
+        if sensors is not None:
+            sensors.sock.close()
         raise
     app = create_app(state, services, pipeline=pipeline)
     server = uvicorn.Server(
         uvicorn_config(app, host=config.host, port=config.port, log_level="info")
     )
     server.run(sockets=[listener])
+
+
+def _take_lock(config: ServeConfig) -> LifecycleLock:
+    """The store's lifecycle lock for the live core (StoreError in one line if another process
+    writes that store's lifecycle)."""
+    lock = LifecycleLock(config.db)
+    lock.acquire()
+    return lock
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -22,7 +22,8 @@ from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
 from redcolor.model import EVENT_DECODER
-from redcolor.serve.metrics import Metrics
+from redcolor.serve.metrics import Metrics, SensorCollector
+from redcolor.serve.sensors import SensorWatch
 from redcolor.serve.siren_reports import SirenReports
 from redcolor.serve.supervise import Supervisor
 
@@ -102,6 +103,12 @@ class ServeConfig:
     siren_send_timeout_s: float = 2.0
     siren_queue_items: int = 256
     hold_s: float = DEFAULT_HOLD_S
+    sensors: Path | None = None
+    """The sensor registry (TOML) of the live core; with ``asterix_url`` it turns the core on."""
+    asterix_url: str | None = None
+    """Where the live core receives ASTERIX: ``udp://HOST:PORT`` (or a multicast group)."""
+    ground_alt_m: float = 0.0
+    """The flat terrain the live core's predictor lands tracks on (m above mean sea level)."""
 
 
 @dataclass
@@ -125,9 +132,12 @@ class ServerState:
     siren_reports: SirenReports = field(init=False, default_factory=SirenReports)
     tokens: TokenStore = field(init=False)
     tasks: Supervisor = field(init=False)
+    sensors: SensorWatch | None = field(init=False, default=None)
+    """The live core's sensors while it runs (``/health``, ``/metrics``, the map's notice)."""
 
     def __post_init__(self) -> None:
         self.tasks = Supervisor(self.metrics.task_up, self.metrics.task_restarts)
+        self.metrics.registry.register(SensorCollector(lambda: self.sensors))
         self.sirens = SirenBoard(ack_deadline_s=self.config.siren_ack_s)
         self.tokens = TokenStore(self.store.path)  # the same SQLite file as the event log
         self._area_ids = frozenset(a.id for a in self.areas.areas)

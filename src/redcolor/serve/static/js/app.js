@@ -4,7 +4,7 @@
 
 import { AlertState } from "./alertstate.js";
 import { AreaIndex } from "./geometry.js";
-import { HealthWatch } from "./health.js";
+import { HealthWatch, noticeKind } from "./health.js";
 import { fetchHistory } from "./history.js";
 import { applyLanguage, areaName, clock, initialLanguage, rememberLanguage, t } from "./i18n.js";
 import { MapView } from "./mapview.js";
@@ -163,7 +163,7 @@ function onEvent(event) {
 let announced = "";
 let health = null; // the last /health body that was not ok, null while the server is ok
 
-/** The notice over the map while the server reports a background task down. */
+/** The notice over the map while the server reports a background task or a radar down. */
 function renderHealth() {
   const notice = $("health");
   notice.hidden = health === null;
@@ -171,7 +171,10 @@ function renderHealth() {
   notice.dataset.status = health.status;
   const reason = Object.assign(document.createElement("span"), { className: "health-reason" });
   reason.textContent = String(health.reason ?? "");
-  notice.replaceChildren(t(lang, health.status === "down" ? "healthDown" : "healthDegraded"), reason);
+  const kind = noticeKind(health);
+  notice.dataset.kind = kind;
+  const key = { down: "healthDown", sensors: "healthSensors", degraded: "healthDegraded" }[kind];
+  notice.replaceChildren(t(lang, key), reason);
 }
 
 /** The header badge; screen readers hear only changes of state, not the replay clock. */

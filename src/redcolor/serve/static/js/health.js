@@ -1,6 +1,7 @@
 // The server's own health: /health polled every POLL_MS while the page is visible. While its
 // status is not "ok" (a background task is down: an alert channel, the pipeline, the store
-// follower) the page shows a notice, with the server's reason, that alerts may be late or missing.
+// follower; or a radar of the live core is degraded: silent, its clock stopped, never heard)
+// the page shows a notice, with the server's reason, that alerts may be late or missing.
 
 const POLL_MS = 5000;
 
@@ -39,4 +40,17 @@ export class HealthWatch {
     this.last = key;
     this.onChange(status === "ok" ? null : health);
   }
+}
+
+/**
+ * Which notice a /health body that is not ok calls for: "down" (the service cannot alert),
+ * "sensors" (a radar is degraded: part of the sky is unwatched, which must not read as quiet),
+ * else "degraded" (a channel or other background task is down).
+ * @param {object} health
+ * @returns {"down" | "sensors" | "degraded"}
+ */
+export function noticeKind(health) {
+  if (health.status === "down") return "down";
+  const sensors = Array.isArray(health.sensors) ? health.sensors : [];
+  return sensors.some((s) => s && s.state !== "ok") ? "sensors" : "degraded";
 }
