@@ -22,6 +22,7 @@ from asterix import base
 from redcolor.errors import InputError
 from redcolor.physics.ballistics import EARTH_MEAN_RADIUS_M
 from redcolor.sensors import asterix as ax
+from redcolor.sensors.cat048 import read_as_columns
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
 
@@ -400,7 +401,7 @@ def test_decoder_of_a_block_equals_one_record_at_a_time(layout: str) -> None:
     cols = _random_plots(rng, n) if layout == "mixed" else _uniform(rng, n, beyond=layout == "sp")
     (gram,) = ax.encode_plots(9, 9, 5.0, **cols, radar_alt_m=10.0, simulated=False,
                               max_datagram_bytes=ax.UDP_MAX_PAYLOAD_BYTES)  # fmt: skip
-    assert ax._columns_048(gram, 3, len(gram)) is not None  # read as columns
+    assert read_as_columns(gram, 3, len(gram)) is not None  # read as columns
     whole = ax.decode(gram).plots
     singles = [ax.encode_plots(9, 9, 5.0, *(cols[k][i : i + 1] for k in cols),
                                radar_alt_m=10.0, simulated=False)[0] for i in range(n)]  # fmt: skip
@@ -454,6 +455,12 @@ def test_height_and_elevation_are_inverses_and_match_vector_geometry() -> None:
 def test_time_of_day(t_unix_s: float, tod_s: float) -> None:
     got = ax.tod_of_unix_s(t_unix_s)
     assert 0.0 <= got < 86_400.0 and got == pytest.approx(tod_s, abs=1e-6)
+
+
+@pytest.mark.parametrize("t_unix_s", [math.nan, math.inf, -math.inf])
+def test_time_of_day_of_a_non_finite_time_is_refused(t_unix_s: float) -> None:
+    with pytest.raises(InputError):
+        ax.tod_of_unix_s(t_unix_s)
 
 
 def test_a_time_of_day_rounding_up_to_24_h_is_midnight() -> None:
@@ -537,6 +544,8 @@ def _libasterix_accepts(datagram: bytes) -> bool:
 def test_a_datagram_is_refused_as_a_whole() -> None:
     good = _good()
     assert len(ax.decode(good + good).plots) == 4
+    empty_block = ax.decode(b"\x30\x00\x03")  # a datablock of no records: nothing in it
+    assert len(empty_block.plots) == 0 and empty_block.services == ()
     with pytest.raises(ax.AsterixError):
         ax.decode(good + _rec048(b"\x00", b""))
 
@@ -565,3 +574,52 @@ def test_service_encoder_refuses(kwargs: dict[str, Any]) -> None:
     args: dict[str, Any] = {"sac": 1, "sic": 1, "kind": "north_marker", "tod_s": 1.0} | kwargs
     with pytest.raises(InputError):
         ax.encode_service(**args)
+
+
+def test_the_layout_cache_stays_bounded_and_right() -> None:
+    """Records whose layouts differ only in an I048/250 count (same FSPEC): many layouts, a
+    bounded cache, and each block still read as its records one by one."""
+    from redcolor.sensors import cat048
+
+    fspec = b"\xd1\x20"  # 010, 140, 040 (and FX), 250 (FRN 10)
+    for count in range(40):
+        rec = fspec + b"\x01\x02" + bytes((0, 0, count)) + b"\x10\x00\x20\x00"
+        rec += bytes((count,)) + b"\x00" * 8 * count
+        block = _block(48, [rec] * 9)
+        got = ax.decode(block).plots
+        assert len(got) == 9 and (got.tod_s == count / 128).all()
+        assert (got.range_m == 16 * 1852.0).all()
+        assert len(cat048._LAYOUTS[fspec]) <= cat048.MAX_LAYOUTS_PER_FSPEC
+
+
+def test_mutated_datagrams_are_accepted_or_refused_as_libasterix_does() -> None:
+    """Differential fuzzing: only AsterixError escapes; whatever libasterix refuses, ours
+    refuses; whatever ours accepts, libasterix accepts; ours refuses what libasterix accepts
+    only for a reason libasterix does not check (a missing item, a value out of its domain)."""
+    rng = np.random.default_rng(13)
+    goods = ax.encode_plots(1, 2, 10.0, **_random_plots(rng, 30), radar_alt_m=0.0,
+                            simulated=True, max_datagram_bytes=200)  # fmt: skip
+    goods.append(ax.encode_service(1, 2, "north_marker", 5.0, sector_rad=1.0,
+                                   rotation_period_s=4.0))  # fmt: skip
+    semantic = {"missing_item", "bad_value"}
+    outcomes: set[str] = set()
+    for _ in range(800):
+        g = bytearray(goods[rng.integers(len(goods))])
+        for _ in range(rng.integers(1, 4)):
+            op = rng.integers(3)
+            if op == 0 and len(g) > 3:
+                g[rng.integers(3, len(g))] ^= 1 << rng.integers(8)
+            elif op == 1:
+                g = g[: max(3, int(rng.integers(len(g) + 1)))]
+            else:
+                g += rng.integers(0, 256, rng.integers(1, 5), dtype=np.uint8).tobytes()
+        g[0] = int(rng.choice([34, 48]))
+        try:
+            ax.decode(bytes(g))
+            reason = "accepted"
+        except ax.AsterixError as err:
+            reason = err.reason
+        outcomes.add(reason)
+        lib = _libasterix_accepts(bytes(g))
+        assert lib == (reason == "accepted") or (lib and reason in semantic), (reason, g.hex())
+    assert {"accepted", "truncated", "bad_length"} <= outcomes

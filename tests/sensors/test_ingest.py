@@ -237,6 +237,41 @@ def test_a_plot_older_than_the_open_scan_does_not_close_it() -> None:
     assert got.scan.t == t1 and len(got.scan.plots) == 1
 
 
+def test_scans_come_out_in_time_order_across_sensors() -> None:
+    run = Run()
+    t0, t1 = run.now, run.now + 0.25
+    run.send(nm("a", t0))
+    run.send(nm("c", t1), "c")
+    run.send(plots("c", t1, [20_000.0]), "c")
+    assert run.send(sc("c", t1), "c") == []  # waits: a's older scan is still open
+    c_done = run.mono
+    assert run.ingest.pending_unix_s() == t0
+    run.wait(0.05)
+    run.send(plots("a", t0, [10_000.0]))
+    out = run.send(sc("a", t0))
+    assert [(r.scan.sensor, r.scan.t) for r in out] == [("a", t0), ("c", t1)]
+    assert out[0].arrival_mono_s == run.mono and out[1].arrival_mono_s == c_done
+    assert run.ingest.pending_unix_s() is None
+
+
+def test_a_sensor_silent_mid_scan_holds_the_others_until_its_scan_times_out() -> None:
+    run = Run()
+    t0 = run.now
+    run.send(nm("a", t0))  # and then nothing more from a
+    for k in (1, 2):
+        t = t0 + 0.5 * k
+        assert run.send(nm("c", t) + plots("c", t, [20_000.0]) + sc("c", t), "c") == []
+        run.wait(0.5)
+        if k == 1:
+            assert run.ingest.due(run.now, run.mono) == []
+    # one period after a's only datagram its scan times out, and c's come out after it
+    out = run.ingest.due(run.now, run.mono)
+    assert [(r.scan.sensor, r.scan.t) for r in out] == [
+        ("a", t0), ("c", t0 + 0.5), ("c", t0 + 1.0)
+    ]
+    assert run.ingest.pending_unix_s() is None
+
+
 # --- times -----------------------------------------------------------------------------------
 
 
@@ -319,10 +354,11 @@ def test_datagrams_that_do_not_decode_count_under_the_sender_of_their_address() 
     run.send(b"")
     run.send(bytes([62, 0, 3]), source="10.0.0.9")
     run.send(bytes([48, 0, 9, 0]), source="8.8.8.8")
-    run.send(bytes([48, 0, 3]))
+    run.send(bytes([34, 0, 3]))  # datablocks of no record
+    run.send(bytes([48, 0, 3, 48, 0, 3]))
     assert run.datagrams("a", "empty") == 1 and run.datagrams("a", "wrong_category") == 1
     assert run.datagrams("unregistered", "bad_length") == 1
-    assert run.datagrams("a", "no_records") == 1
+    assert run.datagrams("a", "no_records") == 2
     run.check_totals()
 
 

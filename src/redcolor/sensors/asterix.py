@@ -36,14 +36,17 @@ CAT034 items written: I034/010, /000 message type (1 north marker, 2 sector cros
 of day (LSB 1/128 s), /020 sector number (LSB 360/2^8 deg) and /041 antenna rotation period
 (LSB 1/128 s) where given.
 
-The decoder knows the length rule of every item of both UAPs (fixed, FX-extended, repetitive,
-compound, explicit), so it skips the items it does not use (/070, /090, /130, /220, /250 ...).
-A datagram is accepted or refused as a whole: :class:`AsterixError` with one of
-:data:`DECODE_REASONS`.
+(I034/041 is titled "antenna rotation speed" but carries the period of one turn.)
 
-Height and elevation (ASSUMPTION, shared with ``sim/radar.py``): a spherical Earth of radius
-:data:`redcolor.physics.ballistics.EARTH_MEAN_RADIUS_M` and straight lines of sight (no
-refraction). The "height" of I048/110 is taken as the height above that sphere (mean sea level).
+The decoder knows the length rule of every item of both UAPs (fixed, FX-extended, repetitive,
+compound, explicit; :mod:`redcolor.sensors.uap`), so it skips the items it does not use (/070,
+/090, /130, /220, /250 ...). A datagram is accepted or refused as a whole:
+:class:`AsterixError` with one of :data:`DECODE_REASONS`. CAT048 blocks of many records are
+read as numpy record arrays, one per record layout (:mod:`redcolor.sensors.cat048`).
+
+Height and elevation (ASSUMPTION, shared with ``sim/radar.py``): a spherical Earth and straight
+lines of sight; the "height" of I048/110 is the height above that sphere (mean sea level). See
+:mod:`redcolor.sensors.geometry`.
 """
 
 from __future__ import annotations
@@ -56,100 +59,73 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from redcolor.errors import InputError
-from redcolor.physics.ballistics import EARTH_MEAN_RADIUS_M
-
-CAT_PLOTS = 48
-CAT_SERVICE = 34
-NM_M = 1852.0
-"""International nautical mile, metres (exact by definition)."""
-FT_M = 0.3048
-"""International foot, metres (exact by definition)."""
-DAY_S = 86_400.0
-TOD_LSB_S = 1.0 / 128.0
-RHO_LSB_NM = 1.0 / 256.0
-THETA_LSB_DEG = 360.0 / 65_536.0
-HEIGHT_LSB_FT = 25.0
-CAL_LSB_M_S = 1.0
-SECTOR_LSB_DEG = 360.0 / 256.0
-SP_TAG = 0xC1
-SP_RANGE_LSB_M = 0.01
-SP_ELEVATION_LSB_RAD = 1e-7
-SP_SPEED_LSB_M_S = 0.01
-SP_RANGE, SP_ELEVATION, SP_SPEED = 0x80, 0x40, 0x20
-UDP_MAX_PAYLOAD_BYTES = 65_527
-"""The largest UDP payload (IPv6 without jumbograms; IPv4's is 65,507)."""
-MAX_DATAGRAM_BYTES = 1400
-"""What the encoder packs a datagram to: fits an Ethernet MTU of 1500 with IPv6 and UDP headers."""
-
-DECODE_REASONS: tuple[str, ...] = (
-    "empty",           # a datagram of no bytes
-    "too_large",       # more than UDP_MAX_PAYLOAD_BYTES
-    "wrong_category",  # a datablock of another category than 34 or 48
-    "bad_length",      # a datablock LEN below 3 or beyond the end of the datagram
-    "truncated",       # a datablock header, record or item cut off by the end of its block
-    "bad_fspec",       # an FSPEC longer than the UAP allows (flags an FRN it does not define)
-    "unknown_item",    # an FSPEC bit for a subfield the UAP does not define
-    "bad_item",        # an item against its own structure (extension bit, subfield, LEN 0 ...)
-    "missing_item",    # a record without its mandatory items (I048/010; I034/010 and /000)
-    "bad_value",       # a value outside its defined domain (time of day >= 24 h, SP layout)
+from redcolor.sensors.cat048 import Columns, PlotLists, read_plots
+from redcolor.sensors.geometry import elevation_from_height_rad, height_from_elevation_m
+from redcolor.sensors.uap import (
+    CAL_LSB_M_S,
+    CAT_PLOTS,
+    CAT_SERVICE,
+    DAY_S,
+    DECODE_REASONS,
+    F034_000,
+    F034_010,
+    F034_020,
+    F034_030,
+    F034_041,
+    FT_M,
+    HEIGHT_LSB_FT,
+    MAX_DATAGRAM_BYTES,
+    NM_M,
+    RHO_LSB_NM,
+    SECTOR_LSB_DEG,
+    SECTOR_RAD,
+    SP_ELEVATION,
+    SP_ELEVATION_LSB_RAD,
+    SP_RANGE,
+    SP_RANGE_LSB_M,
+    SP_SPEED,
+    SP_SPEED_LSB_M_S,
+    SP_TAG,
+    THETA_LSB_DEG,
+    TOD_LSB_S,
+    UDP_MAX_PAYLOAD_BYTES,
+    AsterixError,
+    read_tod,
+    walk_record,
 )
-"""Why :func:`decode` refuses a datagram (for counting)."""
+
+__all__ = [
+    "DECODE_REASONS", "MAX_DATAGRAM_BYTES", "UDP_MAX_PAYLOAD_BYTES", "AsterixError", "Decoded",
+    "PlotColumns", "ServiceMessage", "decode", "elevation_from_height_rad", "encode_plots",
+    "encode_service", "height_from_elevation_m", "tod_of_unix_s",
+]  # fmt: skip
 
 SERVICE_KINDS = {1: "north_marker", 2: "sector_crossing"}
 SERVICE_CODES = {"north_marker": 1, "sector_crossing": 2}
 
-# Length rules per FRN (index FRN - 1): ("fixed", n), ("fx", max octets or 0 = unlimited),
-# ("rep", element bytes) with a one-octet count, ("compound", subfield rules), ("explicit",),
-# None where the UAP defines no item.
-_Rule = tuple
-_UAP_048: tuple[_Rule, ...] = (
-    ("fixed", 2), ("fixed", 3), ("fx", 6), ("fixed", 4), ("fixed", 2), ("fixed", 2),
-    ("compound", (("fixed", 1),) * 7),                      # /130
-    ("fixed", 3), ("fixed", 6), ("rep", 8), ("fixed", 2), ("fixed", 4), ("fixed", 4),
-    ("fx", 2),                                              # /170
-    ("fixed", 4), ("fx", 0), ("fixed", 2), ("fixed", 4), ("fixed", 2),
-    ("compound", (("fixed", 2), ("rep", 6))),               # /120
-    ("fixed", 2), ("fixed", 7), ("fixed", 1), ("fixed", 2), ("fixed", 1), ("fixed", 2),
-    ("explicit",), ("explicit",),                           # SP, RE
-)  # fmt: skip
-_UAP_034: tuple[_Rule, ...] = (
-    ("fixed", 2), ("fixed", 1), ("fixed", 3), ("fixed", 1), ("fixed", 2),
-    ("compound", (("fixed", 1), None, None, ("fixed", 1), ("fixed", 1), ("fixed", 2))),  # /050
-    ("compound", (("fixed", 1), None, None, ("fixed", 1), ("fixed", 1), ("fixed", 1))),  # /060
-    ("rep", 2), ("fixed", 8), ("fixed", 1), ("fixed", 8), ("fixed", 2),
-    ("explicit",), ("explicit",),                           # RE, SP
-)  # fmt: skip
-_FSPEC_MAX = {CAT_PLOTS: 4, CAT_SERVICE: 2}
-"""FSPEC octets at most: both UAPs define an item for every FRN these can flag (4 x 7 = 28 for
-CAT048, 2 x 7 = 14 for CAT034), so an unknown FRN shows as an FSPEC too long."""
-_UAPS = {CAT_PLOTS: _UAP_048, CAT_SERVICE: _UAP_034}
-# FRNs the decoder reads.
-F048_010, F048_140, F048_020, F048_040, F048_110, F048_120, F048_SP = 1, 2, 3, 4, 19, 20, 27
-F034_010, F034_000, F034_030, F034_020, F034_041 = 1, 2, 3, 4, 5
-
-
-class AsterixError(InputError):
-    """A datagram the decoder refuses; ``reason`` is one of :data:`DECODE_REASONS`."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        assert reason in DECODE_REASONS, reason
-        super().__init__(f"ASTERIX datagram refused ({reason}): {detail}")
-        self.reason = reason
-
 
 @dataclass(frozen=True, slots=True)
 class PlotColumns:
-    """The CAT048 reports of one datagram, in order; NaN marks a field a report did not carry."""
+    """The CAT048 reports of one datagram, in order, one entry per report in each (N,) column;
+    NaN marks a field a report did not carry."""
 
     sac: NDArray[np.uint8]
     sic: NDArray[np.uint8]
     tod_s: NDArray[np.float64]
+    """I048/140, seconds since UTC midnight, [0, 86400)."""
     range_m: NDArray[np.float64]
+    """The SP range where present, else I048/040 RHO."""
     azimuth_rad: NDArray[np.float64]
+    """I048/040 THETA, clockwise from north, [0, 2 pi)."""
     height_m: NDArray[np.float64]
+    """I048/110, above the sphere (see :mod:`redcolor.sensors.geometry`)."""
     elevation_rad: NDArray[np.float64]
+    """The SP elevation (sent when I048/110 cannot carry the height)."""
     range_rate_m_s: NDArray[np.float64]
+    """The SP radial speed where present, else I048/120 CAL when valid (D = 0); positive
+    receding."""
     simulated: NDArray[np.bool_]
+    """I048/020 SIM (False where I048/020 is absent)."""
 
     def __len__(self) -> int:
         return int(self.sac.shape[0])
@@ -162,61 +138,28 @@ class ServiceMessage:
     sac: int
     sic: int
     kind: Literal["north_marker", "sector_crossing", "other"]
+    """I034/000: 1 north marker, 2 sector crossing, anything else "other"."""
     tod_s: float
+    """I034/030, seconds since UTC midnight; NaN if absent."""
     sector_rad: float | None
+    """I034/020, clockwise from north."""
     rotation_period_s: float | None
+    """I034/041."""
 
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
+    """What one datagram carried: its CAT048 reports and its CAT034 messages, each in order."""
+
     plots: PlotColumns
     services: tuple[ServiceMessage, ...]
-
-
-# --- geometry --------------------------------------------------------------------------------
-
-
-def height_from_elevation_m(
-    range_m: ArrayLike, elevation_rad: ArrayLike, radar_alt_m: ArrayLike
-) -> NDArray[np.float64]:
-    """Height above the sphere of a target at slant ``range_m`` and ``elevation_rad`` from a
-    radar ``radar_alt_m`` above it (spherical Earth, straight line of sight)::
-
-        (R + h)^2 = (R + a)^2 + r^2 + 2 r (R + a) sin(el)
-
-    solved as ``h = a + (r^2 + 2 r (R + a) sin el) / (sqrt(...) + R + a)`` (no cancellation).
-    Broadcasts its arguments.
-    """
-    r = np.asarray(range_m, dtype=np.float64)
-    ra = EARTH_MEAN_RADIUS_M + np.asarray(radar_alt_m, dtype=np.float64)
-    extra = r * (r + 2.0 * ra * np.sin(np.asarray(elevation_rad, dtype=np.float64)))
-    return ra - EARTH_MEAN_RADIUS_M + extra / (np.sqrt(ra * ra + extra) + ra)
-
-
-def elevation_from_height_rad(
-    range_m: ArrayLike, height_m: ArrayLike, radar_alt_m: ArrayLike
-) -> NDArray[np.float64]:
-    """Elevation of a target at slant ``range_m`` and ``height_m`` above the sphere, the inverse
-    of :func:`height_from_elevation_m`::
-
-        sin(el) = ((h - a) (2 R + h + a) - r^2) / (2 r (R + a))
-
-    NaN where no elevation fits (the height is out of reach at that range, or ``range_m <= 0``).
-    """
-    r = np.asarray(range_m, dtype=np.float64)
-    a = np.asarray(radar_alt_m, dtype=np.float64)
-    h = np.asarray(height_m, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = ((h - a) * (2.0 * EARTH_MEAN_RADIUS_M + h + a) - r * r) / (
-            2.0 * r * (EARTH_MEAN_RADIUS_M + a)
-        )
-        s = np.where((r > 0.0) & (np.abs(s) <= 1.0), s, np.nan)
-        return np.arcsin(s)
 
 
 def tod_of_unix_s(t_unix_s: float) -> float:
     """Seconds since the UTC midnight before ``t_unix_s``, in [0, 86400) (Unix time has no leap
     seconds, so every UTC day is 86,400 of its seconds)."""
+    if not math.isfinite(t_unix_s):
+        raise InputError(f"time must be finite, got {t_unix_s}")
     tod = math.fmod(t_unix_s, DAY_S)
     if tod < 0.0:
         tod += DAY_S
@@ -317,8 +260,14 @@ def encode_plots(
         "sp_r": sp_r_raw, "sp_e": sp_e_raw, "sp_s": sp_s_raw,
     }  # fmt: skip
     key = has110.astype(np.int64) | (has120.astype(np.int64) << 1) | (mask.astype(np.int64) << 2)
+    layouts = np.unique(key).tolist()
+    if len(layouts) == 1:  # one layout: as many records to a datagram as fit
+        k = layouts[0]
+        rows = _records_of_layout(bool(k & 1), bool(k & 2), k >> 2, np.arange(n), common)
+        per = (max_datagram_bytes - 3) // rows.shape[1]
+        return [_datablock(CAT_PLOTS, rows[i : i + per].tobytes()) for i in range(0, n, per)]
     records: list[bytes] = [b""] * n
-    for k in np.unique(key).tolist():
+    for k in layouts:
         idx = np.flatnonzero(key == k)
         rows = _records_of_layout(bool(k & 1), bool(k & 2), k >> 2, idx, common)
         width = rows.shape[1]
@@ -326,6 +275,11 @@ def encode_plots(
         for j, i in enumerate(idx.tolist()):
             records[i] = blob[j * width : (j + 1) * width]
     return _pack(CAT_PLOTS, records, max_datagram_bytes)
+
+
+def _datablock(cat: int, body: bytes) -> bytes:
+    size = 3 + len(body)
+    return bytes((cat, size >> 8, size & 0xFF)) + body
 
 
 def _records_of_layout(
@@ -382,12 +336,12 @@ def _pack(cat: int, records: list[bytes], max_bytes: int) -> list[bytes]:
     size = 3
     for rec in records:
         if size + len(rec) > max_bytes and chunk:
-            out.append(bytes((cat, size >> 8, size & 0xFF)) + b"".join(chunk))
+            out.append(_datablock(cat, b"".join(chunk)))
             chunk, size = [], 3
         chunk.append(rec)
         size += len(rec)
     if chunk:
-        out.append(bytes((cat, size >> 8, size & 0xFF)) + b"".join(chunk))
+        out.append(_datablock(cat, b"".join(chunk)))
     return out
 
 
@@ -418,404 +372,33 @@ def encode_service(
             raise InputError(f"rotation_period_s must be in (0, 512) s, got {rotation_period_s}")
         fspec |= 0x08
         body += raw.to_bytes(2, "big")
-    size = 4 + len(body)
-    return bytes((CAT_SERVICE, size >> 8, size & 0xFF, fspec)) + bytes(body)
+    return _datablock(CAT_SERVICE, bytes((fspec,)) + bytes(body))
 
 
 # --- decoder ---------------------------------------------------------------------------------
 
-_FIXED, _FX, _REP, _EXPLICIT, _COMPOUND = range(5)
-_KIND = {"fixed": _FIXED, "fx": _FX, "rep": _REP, "explicit": _EXPLICIT, "compound": _COMPOUND}
 
-
-def _compile(rule: _Rule | None) -> tuple | None:
-    """A length rule as (kind code, argument), subfield rules compiled too."""
-    if rule is None:
-        return None
-    if rule[0] == "compound":
-        return (_COMPOUND, tuple(_compile(s) for s in rule[1]))
-    return (_KIND[rule[0]], rule[1] if len(rule) > 1 else 0)
-
-
-_RULES = {cat: tuple(_compile(r) for r in uap) for cat, uap in _UAPS.items()}
-_SET_BITS = tuple(tuple(i for i in range(7) if b & (0x80 >> i)) for b in range(256))
-"""Per FSPEC octet value, the positions (0 = most significant) of its set item bits."""
-_TOD_END = round(DAY_S / TOD_LSB_S)
-_THETA_RAD = 2.0 * math.pi / 65_536.0
-_RHO_M = RHO_LSB_NM * NM_M
-_HEIGHT_M = HEIGHT_LSB_FT * FT_M
-_SECTOR_RAD = 2.0 * math.pi / 256.0
-
-
-def _skip(d: bytes, q: int, end: int, rule: tuple, dets: list | None) -> int:
-    """The offset after the item at ``q`` that follows ``rule``. ``dets`` collects the
-    (offset, mask, value) octet bits that decided its length."""
-    kind, arg = rule
-    if kind == _FIXED:
-        q += arg
-    elif kind == _FX:
-        octets = 0
-        while True:
-            if q >= end:
-                raise AsterixError("truncated", "extended item runs past its datablock")
-            octets += 1
-            more = d[q] & 1
-            if dets is not None:
-                dets.append((q, 1, more))
-            q += 1
-            if not more:
-                break
-            if octets == arg:
-                raise AsterixError("bad_item", "extended item goes on after its last octet")
-    elif kind in (_REP, _EXPLICIT):
-        if q >= end:
-            raise AsterixError("truncated", "item runs past its datablock")
-        if dets is not None:
-            dets.append((q, 0xFF, d[q]))
-        if kind == _REP:
-            q += 1 + d[q] * arg
-        elif d[q] == 0:
-            raise AsterixError("bad_item", "explicit item of length 0")
-        else:
-            q += d[q]
-    else:
-        if q >= end:
-            raise AsterixError("truncated", "compound item runs past its datablock")
-        prim = d[q]
-        if dets is not None:
-            dets.append((q, 0xFF, prim))
-        if prim & 1:
-            raise AsterixError("bad_item", "compound item with an extended primary subfield")
-        q += 1
-        for i in _SET_BITS[prim]:
-            sub = arg[i] if i < len(arg) else None
-            if sub is None:
-                raise AsterixError("unknown_item", "compound item flags an undefined subfield")
-            q = _skip(d, q, end, sub, dets)
-    if q > end:
-        raise AsterixError("truncated", "item runs past its datablock")
-    return q
-
-
-def _walk(d: bytes, p: int, end: int, cat: int, at: list[int], dets: list | None) -> int:
-    """Parse the FSPEC of the record at ``p`` and skip through its items, writing each
-    item's offset into ``at[frn]``; returns the offset after the record."""
-    rules = _RULES[cat]
-    q = p
-    while True:
-        if q >= end:
-            raise AsterixError("truncated", "FSPEC runs past its datablock")
-        more = d[q] & 1
-        q += 1
-        if not more:
-            break
-    if q - p > _FSPEC_MAX[cat]:
-        raise AsterixError("bad_fspec", f"CAT{cat:03d} FSPEC of {q - p} octets")
-    if dets is not None:
-        dets.extend((i, 0xFF, d[i]) for i in range(p, q))
-    for k in range(q - p):
-        for i in _SET_BITS[d[p + k]]:
-            frn = 7 * k + i + 1
-            at[frn] = q
-            q = _skip(d, q, end, rules[frn - 1], dets)
-    return q
-
-
-_Columns = tuple[NDArray, ...]
-"""The nine columns of :class:`PlotColumns`, in its field order."""
-
-
-class _PlotLists:
-    """The CAT048 columns of one datablock read record by record, growing as lists."""
-
-    def __init__(self) -> None:
-        self.sac: list[int] = []
-        self.sic: list[int] = []
-        self.tod_s: list[float] = []
-        self.range_m: list[float] = []
-        self.azimuth_rad: list[float] = []
-        self.height_m: list[float] = []
-        self.elevation_rad: list[float] = []
-        self.range_rate_m_s: list[float] = []
-        self.simulated: list[bool] = []
-
-    def columns(self) -> _Columns:
-        f8 = np.float64
-        return (
-            np.array(self.sac, dtype=np.uint8), np.array(self.sic, dtype=np.uint8),
-            np.array(self.tod_s, dtype=f8), np.array(self.range_m, dtype=f8),
-            np.array(self.azimuth_rad, dtype=f8), np.array(self.height_m, dtype=f8),
-            np.array(self.elevation_rad, dtype=f8), np.array(self.range_rate_m_s, dtype=f8),
-            np.array(self.simulated, dtype=np.bool_),
-        )  # fmt: skip
-
-
-def _joined(chunks: list[_Columns]) -> PlotColumns:
+def _joined(chunks: list[Columns]) -> PlotColumns:
     """The columns of a datagram's CAT048 blocks, in order."""
     if len(chunks) == 1:
         return PlotColumns(*chunks[0])
     if not chunks:
-        chunks = [_PlotLists().columns()]
+        chunks = [PlotLists().columns()]
     return PlotColumns(*(np.concatenate(cols) for cols in zip(*chunks, strict=True)))
-
-
-def _sp_fields(d: bytes, o: int) -> tuple[float, float, float] | None:
-    """(range m, elevation rad, radial speed m/s; NaN where absent) of redcolor's SP at ``o``,
-    None for another producer's SP."""
-    n = d[o]
-    if n < 2 or d[o + 1] != SP_TAG:
-        return None
-    if n < 3 or d[o + 2] & 0x1F or n != 3 + 4 * bin(d[o + 2]).count("1"):
-        raise AsterixError("bad_value", "redcolor SP field of a wrong layout")
-    mask = d[o + 2]
-    o += 3
-    out = [math.nan, math.nan, math.nan]
-    for j, (bit, lsb, signed) in enumerate(
-        ((SP_RANGE, SP_RANGE_LSB_M, False), (SP_ELEVATION, SP_ELEVATION_LSB_RAD, True),
-         (SP_SPEED, SP_SPEED_LSB_M_S, True))
-    ):  # fmt: skip
-        if mask & bit:
-            out[j] = int.from_bytes(d[o : o + 4], "big", signed=signed) * lsb
-            o += 4
-    return out[0], out[1], out[2]
-
-
-def _tod(d: bytes, o: int) -> float:
-    raw = (d[o] << 16) | (d[o + 1] << 8) | d[o + 2]
-    if raw >= _TOD_END:
-        raise AsterixError("bad_value", f"time of day {raw * TOD_LSB_S} s is not before 24 h")
-    return raw * TOD_LSB_S
-
-
-COLUMN_MIN_RECORDS = 8
-"""Blocks of fewer records than this are read record by record (numpy's per-call cost)."""
-MAX_LAYOUTS = 1024
-"""FSPECs whose record layouts are remembered (a sender of ever new layouts makes the cache
-start over)."""
-MAX_LAYOUTS_PER_FSPEC = 16
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """The layout of a CAT048 record: its length, the octets that decide it, and where the
-    fields the decoder reads sit in it (a numpy record type over those octets)."""
-
-    width: int
-    checks: tuple[tuple[int, int, int], ...]
-    """(offset, mask, value) beyond the FSPEC: extension bits, counts, lengths, SP tag/mask."""
-    dtype: np.dtype
-    deciding: tuple[NDArray[np.intp], NDArray[np.uint8], NDArray[np.uint8]]
-    """All the deciding octets, FSPEC included, as (offsets, masks, values) arrays."""
-
-
-_LAYOUTS: dict[bytes, list[_Layout]] = {}
-
-
-def _layout(d: bytes, p: int, end: int) -> _Layout:
-    """Walk the record at ``p`` (refusing it as the one-by-one reader does) and describe its
-    layout; every record with the same FSPEC and ``checks`` parses the same way."""
-    at = [0] * 29
-    dets: list[tuple[int, int, int]] = []
-    width = _walk(d, p, end, CAT_PLOTS, at, dets) - p
-    if not at[F048_010]:
-        raise AsterixError("missing_item", "CAT048 record without I048/010")
-    fields: list[tuple[str, str, int]] = [("sac", "u1", at[F048_010]), ("sic", "u1",
-                                          at[F048_010] + 1)]  # fmt: skip
-    if o := at[F048_140]:
-        fields += [("tod_hi", "u1", o), ("tod_lo", ">u2", o + 1)]
-    if o := at[F048_020]:
-        fields.append(("i020", "u1", o))
-    if o := at[F048_040]:
-        fields += [("rho", ">u2", o), ("theta", ">u2", o + 2)]
-    if o := at[F048_110]:
-        fields.append(("h110", ">u2", o))
-    if (o := at[F048_120]) and d[o] & 0x80:
-        fields.append(("cal", ">u2", o + 1))
-    if o := at[F048_SP]:
-        if d[o] >= 2:
-            dets.append((o + 1, 0xFF, d[o + 1]))  # the producer's tag
-        if _sp_fields(d, o) is not None:  # ours, of a valid layout (else refused)
-            sp_mask = d[o + 2]
-            dets.append((o + 2, 0xFF, sp_mask))
-            q = o + 3
-            for bit, name, fmt in ((SP_RANGE, "sp_r", ">u4"), (SP_ELEVATION, "sp_e", ">i4"),
-                                   (SP_SPEED, "sp_s", ">i4")):  # fmt: skip
-                if sp_mask & bit:
-                    fields.append((name, fmt, q))
-                    q += 4
-    names, formats, offsets = zip(*fields, strict=True)
-    dtype = np.dtype({"names": list(names), "formats": list(formats),
-                      "offsets": [x - p for x in offsets], "itemsize": width})  # fmt: skip
-    fspec_end = p + 1
-    while d[fspec_end - 1] & 1:
-        fspec_end += 1
-    checks = tuple((x - p, m, v) for x, m, v in dets if x >= fspec_end)
-    offs, masks, vals = zip(*((x - p, m, v) for x, m, v in dets), strict=True)
-    deciding = (np.array(offs, dtype=np.intp), np.array(masks, dtype=np.uint8),
-                np.array(vals, dtype=np.uint8))  # fmt: skip
-    return _Layout(width, checks, dtype, deciding)
-
-
-def _columns_of(rec: NDArray, lay: _Layout) -> _Columns:
-    """The nine plot columns of records ``rec`` (of numpy record type ``lay.dtype``)."""
-    m = rec.shape[0]
-    names = lay.dtype.names or ()
-
-    def nan() -> NDArray[np.float64]:
-        return np.full(m, np.nan)
-
-    tod, rng, az, h, el, rr = nan(), nan(), nan(), nan(), nan(), nan()
-    if "tod_hi" in names:
-        raw = (rec["tod_hi"].astype(np.int64) << 16) | rec["tod_lo"]
-        if raw.max() >= _TOD_END:
-            raise AsterixError("bad_value", "a time of day not before 24 h")
-        tod = raw * TOD_LSB_S
-    if "rho" in names:
-        rng = rec["rho"] * _RHO_M
-        az = rec["theta"] * _THETA_RAD
-    if "h110" in names:
-        raw = rec["h110"].astype(np.int64) & 0x3FFF
-        h = (raw - ((raw & 0x2000) << 1)) * _HEIGHT_M
-    if "cal" in names:
-        raw = rec["cal"].astype(np.int64)
-        rr = np.where(raw & 0x8000, np.nan, ((raw & 0x3FF) - ((raw & 0x200) << 1)) * CAL_LSB_M_S)
-    if "sp_r" in names:
-        rng = rec["sp_r"] * SP_RANGE_LSB_M
-    if "sp_e" in names:
-        el = rec["sp_e"] * SP_ELEVATION_LSB_RAD
-    if "sp_s" in names:
-        rr = rec["sp_s"] * SP_SPEED_LSB_M_S
-    sim = (rec["i020"] & 0x10) != 0 if "i020" in names else np.zeros(m, dtype=np.bool_)
-    return (rec["sac"].copy(), rec["sic"].copy(), tod, rng, az, h, el, rr, sim)
-
-
-def _known_layout(d: bytes, p: int, end: int) -> _Layout:
-    """The layout of the record at ``p``: a remembered one whose FSPEC and deciding octets it
-    has, else a new one from a walk (which refuses a bad record)."""
-    q = p
-    while q < end and d[q] & 1:
-        q += 1
-    fspec = d[p : q + 1] if q < end else b""
-    for cand in _LAYOUTS.get(fspec, ()):
-        if p + cand.width <= end:
-            for o, k, v in cand.checks:
-                if d[p + o] & k != v:
-                    break
-            else:
-                return cand
-    lay = _layout(d, p, end)
-    if len(_LAYOUTS) >= MAX_LAYOUTS:
-        _LAYOUTS.clear()
-    known = _LAYOUTS.setdefault(fspec, [])
-    if len(known) >= MAX_LAYOUTS_PER_FSPEC:
-        known.clear()
-    known.append(lay)
-    return lay
-
-
-def _columns_048(d: bytes, p: int, end: int) -> _Columns | None:
-    """The plots of the CAT048 records from ``p`` to ``end``, read as columns; None for a block
-    of few records.
-
-    When every record has the first one's layout (checked at once on a (records, width) octet
-    array), the block is one numpy record array. Otherwise one pass finds each record's layout,
-    and the records of each layout are gathered and read at once.
-    """
-    first = _known_layout(d, p, end)
-    m, rest = divmod(end - p, first.width)
-    if m < COLUMN_MIN_RECORDS and not rest:
-        return None
-    if not rest:
-        rows = np.frombuffer(d, dtype=np.uint8, count=m * first.width, offset=p)
-        offs, masks, vals = first.deciding
-        if ((rows.reshape(m, first.width)[:, offs] & masks) == vals).all():
-            return _columns_of(rows.view(first.dtype), first)
-    starts: list[int] = []
-    kinds: list[_Layout] = []
-    lay = first
-    while True:
-        starts.append(p)
-        kinds.append(lay)
-        p += lay.width
-        if p >= end:
-            break
-        lay = _known_layout(d, p, end)
-    if len(starts) < COLUMN_MIN_RECORDS:
-        return None
-    buf = np.frombuffer(d, dtype=np.uint8)
-    at = np.array(starts)
-    order = np.array([id(k) for k in kinds])
-    out: _Columns | None = None
-    for lay in {id(k): k for k in kinds}.values():
-        sel = np.flatnonzero(order == id(lay))
-        rows = buf[at[sel, None] + np.arange(lay.width)]
-        cols = _columns_of(rows.view(lay.dtype).reshape(-1), lay)
-        if out is None:
-            out = tuple(np.empty(len(starts), dtype=c.dtype) for c in cols)
-        for o, c in zip(out, cols, strict=True):
-            o[sel] = c
-    return out
-
-
-def _records_048(d: bytes, p: int, end: int) -> _Columns:
-    """The plots of the CAT048 records from ``p`` to ``end``: all at once if they share one
-    layout, else record by record."""
-    if (cols := _columns_048(d, p, end)) is not None:
-        return cols
-    out = _PlotLists()
-    nan = math.nan
-    while p < end:
-        at = [0] * 29
-        p = _walk(d, p, end, CAT_PLOTS, at, None)
-        o = at[F048_010]
-        if not o:
-            raise AsterixError("missing_item", "CAT048 record without I048/010")
-        out.sac.append(d[o])
-        out.sic.append(d[o + 1])
-        o = at[F048_140]
-        out.tod_s.append(_tod(d, o) if o else nan)
-        o = at[F048_020]
-        out.simulated.append(bool(o and d[o] & 0x10))
-        rng = az = h = el = rr = nan
-        o = at[F048_040]
-        if o:
-            rng = ((d[o] << 8) | d[o + 1]) * _RHO_M
-            az = ((d[o + 2] << 8) | d[o + 3]) * _THETA_RAD
-        o = at[F048_110]
-        if o:
-            raw = ((d[o] << 8) | d[o + 1]) & 0x3FFF
-            h = (raw - 0x4000 if raw & 0x2000 else raw) * _HEIGHT_M
-        o = at[F048_120]
-        if o and d[o] & 0x80 and not d[o + 1] & 0x80:  # CAL present, D = 0 (valid)
-            raw = ((d[o + 1] << 8) | d[o + 2]) & 0x3FF
-            rr = (raw - 0x400 if raw & 0x200 else raw) * CAL_LSB_M_S
-        o = at[F048_SP]
-        if o and (sp := _sp_fields(d, o)) is not None:
-            if sp[0] == sp[0]:
-                rng = sp[0]
-            el = sp[1]
-            if sp[2] == sp[2]:
-                rr = sp[2]
-        out.range_m.append(rng)
-        out.azimuth_rad.append(az)
-        out.height_m.append(h)
-        out.elevation_rad.append(el)
-        out.range_rate_m_s.append(rr)
-    return out.columns()
 
 
 def _records_034(d: bytes, p: int, end: int, out: list[ServiceMessage]) -> None:
     while p < end:
         at = [0] * 15
-        p = _walk(d, p, end, CAT_SERVICE, at, None)
+        p = walk_record(d, p, end, CAT_SERVICE, at, None)
         o, m = at[F034_010], at[F034_000]
         if not (o and m):
             raise AsterixError("missing_item", "CAT034 record without I034/010 or I034/000")
         t, s, w = at[F034_030], at[F034_020], at[F034_041]
         out.append(ServiceMessage(
             sac=d[o], sic=d[o + 1], kind=SERVICE_KINDS.get(d[m], "other"),  # type: ignore[arg-type]
-            tod_s=_tod(d, t) if t else math.nan,
-            sector_rad=d[s] * _SECTOR_RAD if s else None,
+            tod_s=read_tod(d, t) if t else math.nan,
+            sector_rad=d[s] * SECTOR_RAD if s else None,
             rotation_period_s=((d[w] << 8) | d[w + 1]) * TOD_LSB_S if w else None,
         ))  # fmt: skip
 
@@ -830,7 +413,7 @@ def decode(datagram: bytes) -> Decoded:
         raise AsterixError("empty", "no bytes")
     if n > UDP_MAX_PAYLOAD_BYTES:
         raise AsterixError("too_large", f"{n} bytes")
-    plots: list[_Columns] = []
+    plots: list[Columns] = []
     services: list[ServiceMessage] = []
     p = 0
     while p < n:
@@ -842,7 +425,7 @@ def decode(datagram: bytes) -> Decoded:
         if size < 3 or p + size > n:
             raise AsterixError("bad_length", f"datablock LEN {size} with {n - p} bytes left")
         if cat == CAT_PLOTS:
-            plots.append(_records_048(d, p + 3, p + size))
+            plots.append(read_plots(d, p + 3, p + size))
         else:
             _records_034(d, p + 3, p + size, services)
         p += size

@@ -29,6 +29,14 @@ handed over even with no plots: the radar looked and saw nothing. Within one dat
 are taken in time order, at equal times north markers first, then plots, then other service
 messages (so one datagram "north marker, plots, sector crossing" is one whole scan).
 
+Hand-over order
+---------------
+The tracker takes scans in time order, across sensors. So a completed scan waits while another
+sensor's older scan is still being assembled, and the scans come out oldest first, each with
+the arrival of the datagram that completed it. The wait is short (the other scan's last
+datagrams), at most two scan periods of the other sensor if it falls silent mid-scan. Only a
+scan that starts after a newer scan of another sensor was handed over can come out of order.
+
 Times
 -----
 Time of day (I048/140, I034/030) plus the sensor's ``clock_offset_s``, on the UTC day that puts
@@ -56,10 +64,11 @@ or when its time of day has not advanced for more than two periods while it keep
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -156,6 +165,8 @@ class Ingest:
         self.max_skew_s = max_skew_s
         self._sensors = {cfg.id: _Sensor(cfg) for cfg in registry.sensors}
         self._started_unix_s: float | None = None
+        self._held: list[tuple[float, int, Received]] = []  # a heap by scan time, then order
+        self._seq = 0
         self._datagrams: Counter[tuple[str, str]] = Counter()
         self._plots: Counter[tuple[str, str]] = Counter()
         self._services: Counter[tuple[str, str]] = Counter()
@@ -174,7 +185,8 @@ class Ingest:
     def datagram(
         self, data: bytes, source_ip: str, now_unix_s: float, arrival_mono_s: float
     ) -> list[Received]:
-        """Take one datagram; return the scans it completed (oldest first)."""
+        """Take one datagram; return the scans it released (oldest first): those it completed,
+        and earlier ones that waited for it (see "Hand-over order")."""
         self._see(now_unix_s)
         try:
             decoded = decode(data)
@@ -195,33 +207,33 @@ class Ingest:
         state.last_data_unix_s = now_unix_s
         if state.advanced_unix_s is None:
             state.advanced_unix_s = now_unix_s
-        out: list[Received] = []
         for t, rank, idx in self._events(state, decoded, now_unix_s):
             if idx is not None:
-                self._plot_run(state, t, idx, decoded, arrival_mono_s, out)
+                self._plot_run(state, t, idx, decoded, arrival_mono_s)
             else:
-                self._service(state, t, rank, arrival_mono_s, out)
-        return out
+                self._service(state, t, rank, arrival_mono_s)
+        return self._release()
 
     def due(self, now_unix_s: float, now_mono_s: float) -> list[Received]:
-        """The scans whose last datagram is one scan period old or more, or that opened two
-        periods ago or more (oldest first)."""
+        """Close the scans whose last datagram is one scan period old or more, or that opened
+        two periods ago or more; return the scans released (oldest first)."""
         self._see(now_unix_s)
-        out = []
         for state in self._sensors.values():
             scan, period_s = state.open, state.cfg.scan_period_s
             if scan is None:
                 continue
             if (now_mono_s - scan.last_mono_s >= period_s
                     or now_mono_s - scan.opened_mono_s >= 2.0 * period_s):
-                out.append(self._close(state, scan.last_mono_s))
-        out.sort(key=lambda r: r.scan.t)
-        return out
+                self._close(state, scan.last_mono_s)
+        return self._release()
 
     def pending_unix_s(self) -> float | None:
-        """The time of the oldest scan still being assembled, or None: scans handed over later
-        are at or after it (or are this late sensor's), so a pipeline may run up to it."""
+        """The time of the oldest scan still being assembled or held, or None: scans handed
+        over later are at or after it (unless a sensor sends a scan later than another sensor's
+        next one), so a pipeline may run up to it."""
         times = [s.open.t_unix_s for s in self._sensors.values() if s.open is not None]
+        if self._held:
+            times.append(self._held[0][0])
         return min(times) if times else None
 
     def health(self, now_unix_s: float) -> list[SensorHealth]:
@@ -276,8 +288,10 @@ class Ingest:
     ) -> tuple[SensorConfig | None, str | None]:
         """The sensor a decoded datagram is from, or the reason to refuse it."""
         p = decoded.plots
-        keys = {(int(a), int(b)) for a, b in zip(p.sac.tolist(), p.sic.tolist(), strict=True)}
-        keys |= {(s.sac, s.sic) for s in decoded.services}
+        keys = {(s.sac, s.sic) for s in decoded.services}
+        if len(p):
+            ids = np.unique((p.sac.astype(np.int64) << 8) | p.sic).tolist()
+            keys |= {(i >> 8, i & 0xFF) for i in ids}
         if not keys:
             return None, "no_records"
         if len(keys) > 1:
@@ -297,9 +311,10 @@ class Ingest:
             self._services[(name, reason)] += m
 
     # ------------------------------------------------------------------ items
-    def _unix_s(self, state: _Sensor, tod_s: NDArray[np.float64], now_unix_s: float
-                ) -> NDArray[np.float64]:
-        """Time of day (+ the sensor's offset) on the UTC day nearest ``now_unix_s``."""
+    @staticmethod
+    def _unix_s(state: _Sensor, tod_s: Any, now_unix_s: float) -> Any:
+        """Time of day (+ the sensor's offset) on the UTC day nearest ``now_unix_s``, for a
+        float or an array of them."""
         tod = tod_s + state.cfg.clock_offset_s
         return tod + DAY_S * np.round((now_unix_s - tod) / DAY_S)
 
@@ -311,23 +326,19 @@ class Ingest:
         refused before assembly (simulated, no time, skew) are counted here."""
         sid = state.cfg.id
         events: list[tuple[float, int, NDArray[np.intp] | None]] = []
-        services = decoded.services
-        if services:
-            tods = np.array([s.tod_s for s in services], dtype=np.float64)
-            times = self._unix_s(state, tods, now_unix_s)
-            for s, t in zip(services, times.tolist(), strict=True):
-                reason = self._time_reason(state, t, now_unix_s)
-                if reason is not None:
-                    self._services[(sid, reason)] += 1
-                else:
-                    events.append((t, 0 if s.kind == "north_marker" else 2, None))
+        for s in decoded.services:
+            t = float(self._unix_s(state, s.tod_s, now_unix_s))
+            reason = self._time_reason(state, t, now_unix_s)
+            if reason is not None:
+                self._services[(sid, reason)] += 1
+            else:
+                events.append((t, 0 if s.kind == "north_marker" else 2, None))
         p = decoded.plots
         if len(p):
             times = self._unix_s(state, p.tod_s, now_unix_s)
             bad_sim = p.simulated & (not state.cfg.simulated)
             no_time = ~bad_sim & np.isnan(times)
-            with np.errstate(invalid="ignore"):
-                skew = ~bad_sim & ~no_time & (np.abs(times - now_unix_s) > self.max_skew_s)
+            skew = ~bad_sim & ~no_time & (np.abs(times - now_unix_s) > self.max_skew_s)
             for reason, mask in (("simulated", bad_sim), ("no_time", no_time),
                                  ("clock_skew", skew)):  # fmt: skip
                 if n := int(mask.sum()):
@@ -335,9 +346,12 @@ class Ingest:
             good = np.flatnonzero(~(bad_sim | no_time | skew))
             if good.size:
                 ts = times[good]
-                self._advance(state, float(ts.max()), now_unix_s)
-                for t in np.unique(ts).tolist():
-                    events.append((t, 1, good[ts == t]))
+                lo, hi = float(ts.min()), float(ts.max())
+                self._advance(state, hi, now_unix_s)
+                if lo == hi:  # the usual case: one scan's plots
+                    events.append((lo, 1, good))
+                else:
+                    events += [(t, 1, good[ts == t]) for t in np.unique(ts).tolist()]
         events.sort(key=lambda e: (e[0], e[1]))
         return events
 
@@ -365,7 +379,7 @@ class Ingest:
         return None
 
     def _service(
-        self, state: _Sensor, t: float, rank: int, arrival_mono_s: float, out: list[Received]
+        self, state: _Sensor, t: float, rank: int, arrival_mono_s: float
     ) -> None:
         sid = state.cfg.id
         reason = self._order_reason(state, t)
@@ -374,7 +388,7 @@ class Ingest:
             return
         self._services[(sid, ACCEPTED)] += 1
         if state.open is not None and (rank == 2 or state.open.t_unix_s != t):
-            out.append(self._close(state, arrival_mono_s))
+            self._close(state, arrival_mono_s)
         if rank == 0 and state.open is None:
             state.open = _Open(t, arrival_mono_s, arrival_mono_s)
         elif state.open is not None:
@@ -387,7 +401,6 @@ class Ingest:
         idx: NDArray[np.intp],
         decoded: Decoded,
         arrival_mono_s: float,
-        out: list[Received],
     ) -> None:
         sid = state.cfg.id
         reason = self._order_reason(state, t)
@@ -395,7 +408,7 @@ class Ingest:
             self._plots[(sid, reason)] += int(idx.size)
             return
         if state.open is not None and state.open.t_unix_s != t:
-            out.append(self._close(state, arrival_mono_s))
+            self._close(state, arrival_mono_s)
         if state.open is None:
             state.open = _Open(t, arrival_mono_s, arrival_mono_s)
         state.open.last_mono_s = arrival_mono_s
@@ -406,13 +419,25 @@ class Ingest:
         for r, n in reasons.items():
             self._plots[(sid, r)] += n
 
-    def _close(self, state: _Sensor, arrival_mono_s: float) -> Received:
+    def _close(self, state: _Sensor, arrival_mono_s: float) -> None:
+        """End the sensor's open scan; it waits in ``_held`` until :meth:`_release`."""
         scan = state.open
         assert scan is not None
         state.open = None
         state.last_t_unix_s = scan.t_unix_s
         state.scans += 1
-        return Received(Scan(state.cfg.id, scan.t_unix_s, scan.plots), arrival_mono_s)
+        received = Received(Scan(state.cfg.id, scan.t_unix_s, scan.plots), arrival_mono_s)
+        self._seq += 1
+        heapq.heappush(self._held, (scan.t_unix_s, self._seq, received))
+
+    def _release(self) -> list[Received]:
+        """The held scans no open scan is older than, oldest first."""
+        opened = [s.open.t_unix_s for s in self._sensors.values() if s.open is not None]
+        horizon = min(opened, default=math.inf)
+        out = []
+        while self._held and self._held[0][0] <= horizon:
+            out.append(heapq.heappop(self._held)[2])
+        return out
 
 
 def _checked_plots(
@@ -420,27 +445,29 @@ def _checked_plots(
 ) -> tuple[list[Plot], Counter[str]]:
     """The plots at ``idx`` that pass the content checks, and the others' reasons."""
     p = decoded.plots
-    r, az = p.range_m[idx], p.azimuth_rad[idx]
-    h, sp_el, rr = p.height_m[idx], p.elevation_rad[idx], p.range_rate_m_s[idx]
+    sel = slice(None) if idx.size == len(p) else idx  # a view when the run is the datagram
+    r, az = p.range_m[sel], p.azimuth_rad[sel]
+    h, sp_el, rr = p.height_m[sel], p.elevation_rad[sel], p.range_rate_m_s[sel]
     has_sp = ~np.isnan(sp_el)
-    with np.errstate(invalid="ignore"):
-        el = np.where(has_sp, sp_el, elevation_from_height_rad(r, h, cfg.alt_m))
-        max_r = cfg.max_range_km * 1_000.0 + RANGE_MARGIN_SIGMAS * cfg.range_sigma_m
-        checks = (
-            ("no_position", np.isnan(r) | np.isnan(az)),
-            ("bad_range", ~((r > 0.0) & (r <= max_r))),
-            ("bad_azimuth", ~((az >= 0.0) & (az < TWO_PI))),
-            ("no_elevation", ~has_sp & np.isnan(h)),
-            ("bad_elevation", ~(np.abs(el) <= 0.5 * math.pi)),
-            ("bad_range_rate", np.abs(rr) > MAX_RANGE_RATE_M_S),
-        )
+    el = np.where(has_sp, sp_el, elevation_from_height_rad(r, h, cfg.alt_m))
+    max_r = cfg.max_range_km * 1_000.0 + RANGE_MARGIN_SIGMAS * cfg.range_sigma_m
+    checks = (  # comparisons with NaN are False, so a NaN fails each "good" test
+        ("no_position", np.isnan(r) | np.isnan(az)),
+        ("bad_range", ~((r > 0.0) & (r <= max_r))),
+        ("bad_azimuth", ~((az >= 0.0) & (az < TWO_PI))),
+        ("no_elevation", ~has_sp & np.isnan(h)),
+        ("bad_elevation", ~(np.abs(el) <= 0.5 * math.pi)),
+        ("bad_range_rate", np.abs(rr) > MAX_RANGE_RATE_M_S),
+    )
     reasons: Counter[str] = Counter()
-    left = np.ones(idx.size, dtype=np.bool_)
-    for reason, bad in checks:
-        hit = left & bad
-        if n := int(hit.sum()):
-            reasons[reason] = n
-            left &= ~hit
+    left = ~np.logical_or.reduce([bad for _, bad in checks])
+    if not left.all():
+        left[:] = True
+        for reason, bad in checks:
+            hit = left & bad
+            if n := int(hit.sum()):
+                reasons[reason] = n
+                left &= ~hit
     keep = np.flatnonzero(left)
     plots = [
         Plot(r=a, az=b, el=c, rr=None if d != d else d)

@@ -32,6 +32,7 @@ zero).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
@@ -160,8 +161,10 @@ class Registry:
         return owners[0] if len(owners) == 1 else None
 
 
+@functools.lru_cache(maxsize=4_096)
 def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """An IP address (IPv4-mapped IPv6 as IPv4, zone dropped), or None if ``text`` is not one."""
+    """An IP address (IPv4-mapped IPv6 as IPv4, zone dropped), or None if ``text`` is not one
+    (remembered for the last few thousand addresses: a sensor sends from the same few)."""
     try:
         addr = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
