@@ -151,8 +151,11 @@ async def test_one_radar_lost_midway_the_core_tracks_on_and_health_says_so(
                 assert time.time() - stopped_at < 10 * period_s, body
                 await asyncio.sleep(0.02)
             assert response.status_code == 200 and body["status"] == "degraded"
-            assert seen[lost]["reason"] == "silent" and seen[kept]["state"] == "ok"
-            assert f"sensor {lost}: silent" in body["reason"]
+            # its last scan's time stops advancing as its data does: whichever the ingest
+            # notices first (the silence is certain a moment later, checked below)
+            first_reason = seen[lost]["reason"]
+            assert first_reason in ("silent", "clock_stopped") and seen[kept]["state"] == "ok"
+            assert f"sensor {lost}: {first_reason}" in body["reason"]
             # within two scan periods of its last datagram (+ the receiver's 0.1 s tick and
             # this poll's 20 ms: health is judged when asked, the datagram age exactly)
             assert detected_s <= 2 * period_s + 0.25, detected_s
@@ -166,7 +169,7 @@ async def test_one_radar_lost_midway_the_core_tracks_on_and_health_says_so(
         threads[kept].join(5)
         events = list(state.store.iter_all())
     assert seen[kept]["state"] == "ok" and seen[kept]["scans"] > scans_at_loss + 5
-    assert seen[lost]["state"] == "degraded"
+    assert (seen[lost]["state"], seen[lost]["reason"]) == ("degraded", "silent")
     # the core kept tracking on the remaining radar: alerts issued after the loss
     after = [e for e in events if e.issued_at_unix_s > stopped_at]
     assert any(e.stage == "alert" for e in after), [(e.stage, e.issued_at_unix_s) for e in events]
