@@ -1,0 +1,132 @@
+"""Issue 12 latency: a datagram's arrival at the core's socket to its alert events durable.
+
+Real loopback UDP, in one process: the emitter (:func:`redcolor.sim.emit.emit`, in a thread, at
+speed 1) -> the core's socket (:func:`redcolor.sensors.udp.bind_udp` / ``receive`` in an asyncio
+loop) -> :class:`~redcolor.sensors.ingest.Ingest` -> :class:`~redcolor.sensors.live.LiveFeed` ->
+the pipeline runner in its thread -> a SQLite file store. The latency per scan is the runner's
+(``Received.arrival_mono_s`` to the first lane's events durable), with the tracker's share
+(``track_ms``). Goal: p99 < 250 ms.
+
+    PYTHONPATH=src python bench/bench_live.py [--scenario NAME ...] [--json]
+
+Results go to ``bench/results/live.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from redcolor.alerts.store import SQLiteEventStore
+from redcolor.pipeline.runner import Feed, run
+from redcolor.sensors.ingest import Ingest
+from redcolor.sensors.live import LiveFeed
+from redcolor.sensors.udp import bind_udp, receive
+from redcolor.sim.emit import emit, registry_of
+from redcolor.sim.run import simulate
+from redcolor.sim.scenario import load_scenario
+
+RESULTS = Path(__file__).resolve().parent / "results" / "live.json"
+GOAL_P99_MS = 250.0
+
+
+def bench(name: str) -> dict[str, Any]:
+    """One scenario over loopback UDP at speed 1 (module docstring)."""
+    sim = simulate(load_scenario(name))
+    registry = registry_of(sim)
+    sock = bind_udp("udp://127.0.0.1:0")
+    port = sock.getsockname()[1]
+    ingest = Ingest(registry)
+    live = LiveFeed()
+    loop = asyncio.new_event_loop()
+    receiver = loop.create_task(receive(sock, ingest, live))
+
+    def serve_loop() -> None:
+        try:
+            loop.run_until_complete(receiver)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            loop.close()
+
+    loop_thread = threading.Thread(target=serve_loop, daemon=True)
+    loop_thread.start()
+    start_unix_s = time.time() + 1.0
+    emitted: dict[str, Any] = {}
+
+    def emitter() -> None:
+        summary = emit(sim, registry, f"udp://127.0.0.1:{port}", start_unix_s=start_unix_s)
+        emitted["summary"] = summary
+        time.sleep(2.0)  # the last scans' timeouts and ticks
+        live.close()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteEventStore(Path(tmp) / "live.db")
+        feed = Feed(
+            name,
+            sim.registrations,
+            live,
+            start_unix_s,
+            ground_alt_m=sim.scenario.ground_alt_m,
+        )
+        sender = threading.Thread(target=emitter)
+        sender.start()
+        result = run(feed, policy="predicted", store=store)
+        sender.join()
+        store.close()
+    loop.call_soon_threadsafe(receiver.cancel)
+    loop_thread.join()
+    lat, trk = result.latency_ms, result.track_ms
+    summary = emitted["summary"]
+    return {
+        "scenario": name,
+        "scans": int(lat.size),
+        "scans_sent": summary.scans,
+        "datagrams": summary.datagrams,
+        "p50_ms": round(float(np.percentile(lat, 50)), 3) if lat.size else None,
+        "p99_ms": round(float(np.percentile(lat, 99)), 3) if lat.size else None,
+        "max_ms": round(float(lat.max()), 3) if lat.size else None,
+        "track_p50_ms": round(float(np.percentile(trk, 50)), 3) if trk.size else None,
+        "track_p99_ms": round(float(np.percentile(trk, 99)), 3) if trk.size else None,
+        "emitter_max_late_ms": round(summary.max_late_s * 1e3, 3),
+        "goal_p99_ms": GOAL_P99_MS,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", action="append", help="Scenario (repeatable).")
+    parser.add_argument("--json", action="store_true", help="Print JSON for machines.")
+    args = parser.parse_args(argv)
+    rows = [bench(n) for n in args.scenario or ["meron-2024-01-06"]]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = Table(title="arrival at the socket -> events durable (speed 1, loopback UDP)")
+    for col in ("scenario", "scans", "p50 ms", "p99 ms", "max ms", "track p50", "track p99"):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    for r in rows:
+        table.add_row(
+            r["scenario"],
+            str(r["scans"]),
+            *(str(r[k]) for k in ("p50_ms", "p99_ms", "max_ms", "track_p50_ms", "track_p99_ms")),
+        )
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
