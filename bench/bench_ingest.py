@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
 import numpy as np
+from bench_asterix import _timed  # bench/ is on sys.path when run as a script
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -60,18 +59,6 @@ def _stream(scenario: str) -> tuple[Registry, list[tuple[bytes, float]], int]:
             plots += len(scan.plots)
         out.append((ax.encode_service(1, s, "sector_crossing", tod), scan.t))
     return registry, out, plots
-
-
-def _timed(fn: Callable[[], object], repeats: int, progress: Progress, name: str) -> dict:
-    task = progress.add_task(name, total=repeats)
-    wall, cpu = [], []
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - w0)
-        cpu.append(time.process_time() - c0)
-        progress.advance(task)
-    return {"median_wall_s": statistics.median(wall), "median_cpu_s": statistics.median(cpu)}
 
 
 def _ingest_all(registry: Registry, stream: list[tuple[bytes, float]]) -> int:
