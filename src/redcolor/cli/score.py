@@ -14,8 +14,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
+
+from redcolor.cli.simulate import progress_columns
 
 _out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -55,13 +57,7 @@ def score(
 
     stored = load_stored_run(db, truth, policy=policy)
 
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=_err, transient=True) as bar:
+    with Progress(*progress_columns(), console=_err, transient=True) as bar:
         task = bar.add_task("oracle: scans", total=None)
 
         def progress(done: int, total: int | None) -> None:

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from redcolor.errors import InputError
@@ -92,14 +99,18 @@ def simulate(
         _out.print(f"report written to {report}")
 
 
-def _run(sim: Any, policies: list[str], store: Any, index: Any) -> Evaluation:
-    columns = (
+def progress_columns() -> tuple[ProgressColumn, ...]:
+    """The columns of a long job's progress bar: what, how far, how long."""
+    return (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=_err, transient=True) as bar:
+
+
+def _run(sim: Any, policies: list[str], store: Any, index: Any) -> Evaluation:
+    with Progress(*progress_columns(), console=_err, transient=True) as bar:
         task = bar.add_task(f"{sim.scenario.name}: scans", total=sim.scan_count())
 
         def progress(done: int, total: int | None) -> None:
