@@ -27,7 +27,7 @@ from redcolor.model import Scan
 from redcolor.physics.ballistics import EARTH_MEAN_RADIUS_M
 from redcolor.sensors.ingest import Ingest
 from redcolor.sensors.registry import load_registry
-from redcolor.sim.emit import SIM_SAC, ScanSent, emit, registry_of, shifted
+from redcolor.sim.emit import SIM_SAC, ScanSent, emit, registry_of, replay, shifted
 from redcolor.sim.run import SimulationResult, simulate
 from redcolor.sim.scenario import load_scenario
 
@@ -353,3 +353,31 @@ def test_a_continued_run_sends_only_the_scans_from_where_it_went_live() -> None:
     assert not summary.stopped and summary.scans == 4 and sent[-1].total == 4
     assert [s.t_unix_s - summary.offset_s for s in sent] == pytest.approx(times[-4:].tolist())
     assert summary.datagrams == len(got)
+
+
+def _ingested(
+    sim: SimulationResult, got: list[tuple[bytes, tuple[str, int]]], now_unix_s: float
+) -> list[Scan]:
+    """What a core's ingest hands over from the datagrams ``got``, read at about ``now_unix_s``
+    (the day of their time of day; the whole run is within the skew tolerance)."""
+    ingest = Ingest(registry_of(sim), max_skew_s=3600.0)
+    out = [r.scan for data, (ip, _) in got for r in ingest.datagram(data, ip, now_unix_s, 0.0)]
+    return out + [r.scan for r in ingest.due(math.inf, math.inf)]
+
+
+def test_replayed_history_then_the_live_rest_is_exactly_the_whole_run_on_the_wire() -> None:
+    """A continued run tracks ``replay`` up to where it went live, then what ``emit`` sends
+    from there: scan for scan (sensor, time, every plot) the run sent whole over a socket."""
+    sim = simulate(load_scenario("sderot-gaza"))
+    start = time.time()  # the emitter paces from here (a later start would wait for it)
+    live_from = float(sorted(t for j in range(len(sim.radars)) for t in sim.scan_times(j))[7])
+    whole, rest = Receiver(), Receiver()
+    try:
+        emit(sim, registry_of(sim), whole.url, speed=1000.0, start_unix_s=start)
+        emit(sim, registry_of(sim), rest.url, speed=1000.0, start_unix_s=start,
+             live_from_unix_s=live_from)  # fmt: skip
+    finally:
+        everything, tail = whole.close(), rest.close()
+    history = [r.scan for r in replay(sim, start_unix_s=start, live_from_unix_s=live_from)]
+    assert len(history) == 7 and all(s.t < live_from + start - sim.start_unix_s for s in history)
+    assert history + _ingested(sim, tail, start) == _ingested(sim, everything, start)

@@ -10,9 +10,10 @@ store (after a crash or a kill -9), :func:`plan_run` finds that run:
   live writing resumes from now with the lifecycle rebuilt from the checkpoint. Open alerts keep
   their ids and run on to their all-clear; no projectile is alerted twice. What the pipeline
   would have decided while it was down is not made up afterwards: it decides from now on.
-  :func:`run_planned` takes every scan from the wire (the server's emitter sends a continued
-  run from its start, the scans before now at once): those before now are only tracked, so the
-  tracker is rebuilt from the very plots (quantised by ASTERIX) the interrupted run saw.
+  :func:`run_planned` takes its scans as the wire hands them over: a continued run's history
+  first (the server replays the scans before now through the ASTERIX encoder and decoder), then
+  the emitter's from now on; those before now are only tracked, so the tracker is rebuilt from
+  the very plots (quantised by ASTERIX) the interrupted run saw.
 * unfinished but started with another speed, hold or definition: refused in one line (it cannot
   be continued faithfully; a fresh run would alert the same projectiles again).
 * finished: there is nothing left to do; the server serves its log.
@@ -190,9 +191,10 @@ def _caught_up(
     wire: Iterable[Received | Tick], live_from_unix_s: float
 ) -> Iterator[Received | Tick]:
     """``wire`` without the ticks before its first scan at or after ``live_from_unix_s``: the
-    emitter sends what is already due (a continued run's history, a new run's first scans) at
-    once, late, so until then a tick ("no data up to now") would step the lifecycle past scans
-    still on their way, ending areas their decisions would have kept."""
+    first scans come at once, late (a continued run's replayed history; a new run's first
+    scans, already due when the emitter starts), so until then a tick ("no data up to now")
+    would step the lifecycle past scans still on their way, ending areas their decisions would
+    have kept."""
     live = False
     for item in wire:
         if isinstance(item, Received):

@@ -24,14 +24,14 @@ released by the runner thread however it ends.
 
 Skew (assumption): the ingest refuses times further than ``max_skew_s`` from the core's clock;
 on a clock running ``speed`` times faster than the wall, the tolerance is ``speed`` times
-:data:`MAX_SKEW_S`, so the same wall-clock delays are tolerated at any speed (plus, on a
-continued simulated run, how far it had got: its history is sent again at once).
+:data:`MAX_SKEW_S`, so the same wall-clock delays are tolerated at any speed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import socket
 import threading
@@ -53,7 +53,7 @@ from redcolor.serve.app import Service
 from redcolor.serve.sensors import SensorWatch
 from redcolor.serve.state import ServeConfig, ServerState
 from redcolor.serve.supervise import in_thread
-from redcolor.sim.emit import emit, registry_of
+from redcolor.sim.emit import emit, registry_of, replay
 from redcolor.sim.run import SimulationResult
 
 log = logging.getLogger("redcolor.serve")
@@ -141,6 +141,14 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
             lock.release()
             raise
         host, port = sensors.sock.getsockname()[:2]
+        # a continued run: what came before the restart is history, tracked from a replay
+        shift_s = record.start_unix_s - simulated.start_unix_s
+        resume_at = None if live_from is None else live_from - shift_s  # scenario clock
+        history = (
+            ()
+            if resume_at is None
+            else replay(simulated, start_unix_s=record.start_unix_s, live_from_unix_s=resume_at)
+        )
 
         def work(feed: LiveFeed, on_latency: Callable[[float], None]) -> None:
             try:
@@ -150,7 +158,7 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
                         plan,
                         simulated,
                         store,
-                        feed,
+                        itertools.chain(history, feed),
                         registrations=registry.sensors,
                         lock=lock,
                         clock=clock,
@@ -172,13 +180,12 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
                 f"udp://{host}:{port}",
                 speed=record.speed,
                 start_unix_s=record.start_unix_s,
+                live_from_unix_s=resume_at,
                 stop=stop,
             )
             return summary.datagrams - sum(summary.send_errors.values())
 
         skew_s = MAX_SKEW_S * clock.speed  # the same wall-clock tolerance at any speed
-        if live_from is not None:  # the history before the restart comes late, at once
-            skew_s += live_from - record.start_unix_s
         try:
             await _core(state, sensors, clock, work, max_skew_s=skew_s, emitter=emitter)
         finally:

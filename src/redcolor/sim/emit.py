@@ -38,7 +38,7 @@ import math
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +48,7 @@ import numpy as np
 from redcolor.errors import InputError
 from redcolor.model import Plot
 from redcolor.sensors.asterix import encode_plots, encode_service, tod_of_unix_s
+from redcolor.sensors.ingest import Ingest, Received
 from redcolor.sensors.registry import Registry, SensorConfig, dump_registry
 from redcolor.sensors.udp import UdpUrl, parse_udp_url
 from redcolor.sim.run import RunInfo, SimulationResult, TruthPoint, TruthRecord
@@ -224,8 +225,7 @@ def emit(
     offset_s = start - sim.start_unix_s
     summary = EmitSummary(offset_s, speed, tuple(configs))
     stop = stop or threading.Event()
-    # a scan carries its time to the microsecond (the radar model rounds it)
-    floor = -math.inf if live_from_unix_s is None else live_from_unix_s - SCAN_TIME_LSB_S
+    floor = _live_floor(live_from_unix_s)
     total = sum(int(np.count_nonzero(sim.scan_times(j) >= floor)) for j in chosen)
     sockets = {reg_id: _sender(url) for reg_id in configs}
     try:
@@ -275,6 +275,36 @@ def emit(
             sock.close()
     summary.stopped = summary.scans < total
     return summary
+
+
+def _live_floor(live_from_unix_s: float | None) -> float:
+    """The earliest scan time (scenario clock) :func:`emit` sends given ``live_from_unix_s``;
+    :func:`replay` takes the scans before it. A scan carries its time to the microsecond (the
+    radar model rounds it)."""
+    return -math.inf if live_from_unix_s is None else live_from_unix_s - SCAN_TIME_LSB_S
+
+
+def replay(
+    sim: SimulationResult, *, start_unix_s: float, live_from_unix_s: float
+) -> Iterator[Received]:
+    """The scans :func:`emit` leaves out for ``live_from_unix_s`` (scenario clock), as a core's
+    ingest hands them over from the wire: encoded as :func:`emit` sends them (shifted to
+    ``start_unix_s``, from the radars of :func:`registry_of`) and decoded by an ingest of their
+    own, at once, with no socket. A continued run tracks these as its history, so its tracker
+    is rebuilt from the very ASTERIX-quantised plots the interrupted run saw, while the emitter
+    sends only what is still to come."""
+    registry = registry_of(sim)
+    ingest = Ingest(registry)
+    offset_s = start_unix_s - sim.start_unix_s
+    floor = _live_floor(live_from_unix_s)
+    for scan in sim.scans:
+        if scan.t >= floor:
+            return
+        cfg = registry.by_id(scan.sensor)
+        assert cfg is not None  # the registry is made from the same radars
+        t = scan.t + offset_s
+        for data in _datagrams(cfg, t, scan.plots):
+            yield from ingest.datagram(data, DEFAULT_SOURCES[0], t, time.monotonic())
 
 
 def _datagrams(cfg: SensorConfig, t_unix_s: float, plots: Sequence[Plot]) -> list[bytes]:
