@@ -2,10 +2,12 @@
 
 Minimise ``sum of cost over assigned pairs + sum of miss_cost over unassigned tracks`` with each
 plot used at most once. The gated pairs form a sparse bipartite graph; its connected components
-are solved independently: a component of one track and one plot directly (vectorised), larger
-ones by ``scipy.optimize.linear_sum_assignment`` on the dense block augmented with one "miss"
-column per track (cost ``miss_cost``; other entries of the augmentation forbidden). The blocks'
-row and column numbering is computed for all components at once; only the solve is a loop.
+are solved independently. Those with one track (it takes its cheapest plot) or one plot (it
+goes to the track saving the most over its miss cost) are solved exactly for all components
+at once, ties broken as the solver below breaks them (or left to it); the others by
+``scipy.optimize.linear_sum_assignment`` on the dense block augmented with one "miss" column
+per track (cost ``miss_cost``; other entries of the augmentation forbidden). The blocks' row
+and column numbering is computed for all components at once; only that solve is a loop.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from scipy.sparse.csgraph import connected_components
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 _FORBIDDEN = 1.0e12
+TIE_MARGIN = 1.0e-9
+"""Relative gap below which two savings count as a tie (left to the LSAP solver)."""
 
 
 class GnnAssociator:
@@ -63,6 +67,18 @@ class GnnAssociator:
         t, p, c, g = track[idx], plot[idx], cost[idx], comp_sorted[multi]
         # each block's tracks and plots numbered from 0 in ascending order, all blocks at once
         row, col = _local_index(g, t, n_tracks), _local_index(g, p, n_plots)
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        size = np.diff(np.r_[starts, g.size])
+        one_track = np.repeat(np.maximum.reduceat(row, starts) == 0, size)
+        one_plot = np.repeat(np.maximum.reduceat(col, starts) == 0, size)
+        _assign_one_track(t[one_track], p[one_track], c[one_track], g[one_track], out)
+        solved = _assign_one_plot(t[one_plot], p[one_plot], c[one_plot], g[one_plot],
+                                  miss_cost, out)  # fmt: skip
+        rest = ~one_track
+        rest[np.flatnonzero(one_plot)[solved]] = False
+        if not np.any(rest):
+            return out
+        t, p, c, g, row, col = t[rest], p[rest], c[rest], g[rest], row[rest], col[rest]
         bounds = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), g.size]
         for lo, hi in itertools.pairwise(bounds):
             self._solve_block(t[lo:hi], p[lo:hi], c[lo:hi], row[lo:hi], col[lo:hi], miss_cost,
@@ -94,3 +110,38 @@ def _local_index(group: I64, value: I64, n_values: int) -> I64:
     first = np.flatnonzero(np.r_[True, uniq[1:] // n_values != uniq[:-1] // n_values])
     starts = np.repeat(first, np.diff(np.r_[first, uniq.size]))
     return inv - starts[inv]
+
+
+def _assign_one_track(track: I64, plot: I64, cost: F64, group: I64, out: I64) -> None:
+    """Blocks (pairs grouped by ``group``, contiguous) of one track and several plots: the
+    track takes its cheapest plot, equal costs to the lowest plot index (as
+    ``linear_sum_assignment`` on the block does: its one augmenting path keeps the first
+    column of least cost)."""
+    if track.size == 0:
+        return
+    order = np.lexsort((plot, cost, group))
+    g = group[order]
+    first = order[np.r_[True, g[1:] != g[:-1]]]
+    out[track[first]] = plot[first]
+
+
+def _assign_one_plot(
+    track: I64, plot: I64, cost: F64, group: I64, miss_cost: F64, out: I64
+) -> NDArray[np.bool_]:
+    """Blocks (pairs grouped by ``group``, contiguous) of one plot and several tracks: the
+    plot goes to the track saving the most, ``miss_cost - cost``. Returns, per pair, whether
+    its block was solved: a block whose best saving leads the next by less than
+    ``TIE_MARGIN`` (relative) is left to ``linear_sum_assignment``, whose choice between
+    near-equal savings depends on its rounding."""
+    solved = np.zeros(track.size, dtype=bool)
+    if track.size == 0:
+        return solved
+    saving = miss_cost[track] - cost
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    size = np.diff(np.r_[starts, group.size])
+    best = np.repeat(np.maximum.reduceat(saving, starts), size)
+    near = saving >= best - TIE_MARGIN * (1.0 + np.abs(best))
+    unique = np.repeat(np.add.reduceat(near.astype(np.int64), starts) == 1, size)
+    win = near & unique
+    out[track[win]] = plot[win]
+    return unique
