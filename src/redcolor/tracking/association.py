@@ -24,7 +24,9 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 _FORBIDDEN = 1.0e12
 TIE_MARGIN = 1.0e-9
-"""Relative gap below which two savings count as a tie (left to the LSAP solver)."""
+"""Relative gap below which two totals count as a tie (left to the LSAP solver)."""
+SMALL_BLOCK = 3
+"""Blocks of at most this many tracks and plots are solved by enumerating every assignment."""
 
 
 class GnnAssociator:
@@ -76,6 +78,12 @@ class GnnAssociator:
                                   miss_cost, out)  # fmt: skip
         rest = ~one_track
         rest[np.flatnonzero(one_plot)[solved]] = False
+        nr = np.repeat(np.maximum.reduceat(row, starts) + 1, size)
+        nc = np.repeat(np.maximum.reduceat(col, starts) + 1, size)
+        small = rest & (nr <= SMALL_BLOCK) & (nc <= SMALL_BLOCK)
+        rest[np.flatnonzero(small)[_assign_small(
+            t[small], p[small], c[small], g[small], row[small], col[small], miss_cost, out
+        )]] = False
         if not np.any(rest):
             return out
         t, p, c, g, row, col = t[rest], p[rest], c[rest], g[rest], row[rest], col[rest]
@@ -145,3 +153,44 @@ def _assign_one_plot(
     win = near & unique
     out[track[win]] = plot[win]
     return unique
+
+
+def _injections(n_rows: int, n_cols: int) -> I64:
+    """Every assignment (E, n_rows) of rows to distinct columns 0..n_cols-1 or to none
+    (``n_cols``)."""
+    options = itertools.product(range(n_cols + 1), repeat=n_rows)
+    return np.array([o for o in options
+                     if len({j for j in o if j < n_cols}) == sum(j < n_cols for j in o)],
+                    dtype=np.int64)  # fmt: skip
+
+
+_SMALL_ASSIGNMENTS = _injections(SMALL_BLOCK, SMALL_BLOCK)
+
+
+def _assign_small(
+    track: I64, plot: I64, cost: F64, group: I64, row: I64, col: I64, miss_cost: F64, out: I64
+) -> NDArray[np.bool_]:
+    """Blocks (pairs grouped by ``group``, contiguous; ``row``, ``col`` their block numbering)
+    of at most ``SMALL_BLOCK`` tracks and plots: every assignment is costed at once and the
+    cheapest taken. Returns, per pair, whether its block was solved: a block whose cheapest
+    assignment leads the next by less than ``TIE_MARGIN`` (relative) is left to
+    ``linear_sum_assignment``."""
+    solved = np.zeros(track.size, dtype=bool)
+    if track.size == 0:
+        return solved
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    size = np.diff(np.r_[starts, group.size])
+    blk = np.repeat(np.arange(starts.size), size)
+    k = SMALL_BLOCK
+    table = np.full((starts.size, k, k + 1), np.inf)
+    table[:, :, k] = 0.0  # rows beyond a block's tracks: free to stay unassigned
+    table[blk, row, k] = miss_cost[track]
+    table[blk, row, col] = cost
+    total = table[:, np.arange(k), _SMALL_ASSIGNMENTS].sum(axis=2)  # (B, E)
+    pick = np.argsort(total, axis=1)[:, :2]
+    best = np.take_along_axis(total, pick, axis=1)
+    clear = best[:, 1] - best[:, 0] >= TIE_MARGIN * (1.0 + np.abs(best[:, 0]))
+    choice = _SMALL_ASSIGNMENTS[pick[:, 0]]  # (B, k)
+    win = clear[blk] & (choice[blk, row] == col)
+    out[track[win]] = plot[win]
+    return clear[blk]
