@@ -180,3 +180,22 @@ def test_gnn_matches_per_component_lsap(seed: int, ties: bool) -> None:
         cmap = {(a, b): x for a, b, x in pairs}
         total = sum(miss[t] if got[t] < 0 else cmap[(t, int(got[t]))] for t in range(n))
         assert total == pytest.approx(float(whole[r, c].sum()), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gnn_large_block_matches_dense_lsap(seed: int) -> None:
+    """A component of hundreds of tracks (the sparse solver's case), costs of both signs:
+    the same assignment as linear_sum_assignment on the dense block."""
+    rng = np.random.default_rng(200 + seed)
+    n = 400
+    pairs = [
+        (t, int(p), float(rng.uniform(-3, 10)))
+        for t in range(n)
+        for p in set(rng.integers(max(0, t - 6), min(n, t + 7), 4))
+    ]
+    miss = rng.uniform(4, 12, n)
+    track = np.array([a for a, _, _ in pairs], np.int64)
+    plot = np.array([b for _, b, _ in pairs], np.int64)
+    cost = np.array([c for _, _, c in pairs])
+    got = GnnAssociator().assign(n, n, track, plot, cost, miss)
+    assert got.tolist() == ref.gnn_per_component_lsap(n, n, pairs, miss)

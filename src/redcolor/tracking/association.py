@@ -6,8 +6,12 @@ are solved independently. Those with one track (it takes its cheapest plot) or o
 goes to the track saving the most over its miss cost) are solved exactly for all components
 at once, ties broken as the solver below breaks them (or left to it); the others by
 ``scipy.optimize.linear_sum_assignment`` on the dense block augmented with one "miss" column
-per track (cost ``miss_cost``; other entries of the augmentation forbidden). The blocks' row
-and column numbering is computed for all components at once; only that solve is a loop.
+per track (cost ``miss_cost``; other entries of the augmentation forbidden), or, for blocks of
+more than ``SPARSE_TRACKS`` tracks (a dense block of 1,500 tracks is 10^7 entries), by
+``scipy.sparse.csgraph.min_weight_full_bipartite_matching`` on the same block kept sparse (the
+same optimum; only between exactly equal totals might the two choose differently). The
+blocks' row and column numbering is computed for all components at once; only that solve is
+a loop.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import itertools
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -27,6 +31,8 @@ TIE_MARGIN = 1.0e-9
 """Relative gap below which two totals count as a tie (left to the LSAP solver)."""
 SMALL_BLOCK = 3
 """Blocks of at most this many tracks and plots are solved by enumerating every assignment."""
+SPARSE_TRACKS = 40
+"""Blocks of more tracks than this go to the sparse solver (LAPJVsp), not the dense one."""
 
 
 class GnnAssociator:
@@ -81,9 +87,10 @@ class GnnAssociator:
         nr = np.repeat(np.maximum.reduceat(row, starts) + 1, size)
         nc = np.repeat(np.maximum.reduceat(col, starts) + 1, size)
         small = rest & (nr <= SMALL_BLOCK) & (nc <= SMALL_BLOCK)
-        rest[np.flatnonzero(small)[_assign_small(
+        done = _assign_small(
             t[small], p[small], c[small], g[small], row[small], col[small], miss_cost, out
-        )]] = False
+        )
+        rest[np.flatnonzero(small)[done]] = False
         if not np.any(rest):
             return out
         t, p, c, g, row, col = t[rest], p[rest], c[rest], g[rest], row[rest], col[rest]
@@ -104,10 +111,23 @@ class GnnAssociator:
         rows[ti] = track
         cols = np.empty(nc, np.int64)
         cols[pj] = plot
-        block = np.full((nr, nc + nr), _FORBIDDEN)
-        block[ti, pj] = cost
-        block[np.arange(nr), nc + np.arange(nr)] = miss_cost[rows]
-        r, c = linear_sum_assignment(block)
+        if nr > SPARSE_TRACKS:
+            # LAPJVsp wants non-zero weights: a shift common to every row (each row is
+            # matched once) leaves the optimum unchanged
+            miss = miss_cost[rows]
+            low = min(float(cost.min()), float(miss.min()))
+            shift = 1.0 - low if low <= 0.0 else 0.0
+            diag = np.arange(nr)
+            graph = csr_matrix(
+                (np.r_[cost, miss] + shift, (np.r_[ti, diag], np.r_[pj, nc + diag])),
+                shape=(nr, nc + nr),
+            )
+            r, c = min_weight_full_bipartite_matching(graph)
+        else:
+            block = np.full((nr, nc + nr), _FORBIDDEN)
+            block[ti, pj] = cost
+            block[np.arange(nr), nc + np.arange(nr)] = miss_cost[rows]
+            r, c = linear_sum_assignment(block)
         real = c < nc
         out[rows[r[real]]] = cols[c[real]]
 
