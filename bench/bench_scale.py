@@ -15,12 +15,18 @@ radars scanning once a second (four scans a second in all). Two passes over the 
    lifecycle + store part alone (the whole minus tracking and prediction). ``--no-pipeline``
    skips it.
 
+3. ``--baseline SRC``: the tracker alone (``Tracker.process``, no prediction) of this tree and
+   of the source tree ``SRC`` (e.g. ``/work/main/src``), in two worker processes fed the same
+   scans in lockstep, scan by scan, the order alternating (interleaved, so both see the same
+   machine load): wall ms per scan of each, their ratio, and whether their track tables
+   agree after every scan (digest of ids, states, covariances, confirmation, histories).
+
 Figures are over the scans at the peak: those with at least 90% of the largest number of live
 tracks. Goals (issue 12): tracking under 100 ms a scan at 10,000 tracks; p99 under 250 ms from
 a datagram to durable events (this bench has no datagrams: it measures the part after the
 decoder). One core for BLAS (threads set to 1). Writes ``bench/results/scale.json``.
 
-Run: ``python bench/bench_scale.py [--until-s 60] [--no-pipeline] [--json]``.
+Run: ``python bench/bench_scale.py [--until-s 60] [--no-pipeline] [--baseline SRC] [--json]``.
 """
 
 from __future__ import annotations
@@ -31,8 +37,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -58,6 +67,7 @@ from redcolor.prediction.impact import ImpactPredictor, PredictionSettings  # no
 from redcolor.prediction.runner import TrackPredict  # noqa: E402
 from redcolor.sim.run import SimulationResult, simulate  # noqa: E402
 from redcolor.sim.scenario import load_scenario  # noqa: E402
+from redcolor.tracking.frame import build_tracker  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "scenarios" / "barrage-10000.toml"
@@ -170,6 +180,80 @@ def pipeline_pass(
     return result.latency_ms, result.track_ms, events
 
 
+def worker(until_s: float | None) -> int:
+    """One side of ``--baseline``: the tracker of whichever ``redcolor`` is on the path, one
+    scan per line read from stdin; writes the scan's wall ms, live tracks and table digest."""
+    sim = simulate(load_scenario(SCENARIO))
+    tracker = build_tracker(sim.registrations, ground_alt_m=sim.scenario.ground_alt_m).tracker
+    print("ready", flush=True)
+    for scan in scans_until(sim, until_s):
+        if not sys.stdin.readline():
+            break
+        t0 = time.perf_counter()
+        tracker.process(scan)
+        wall_ms = (time.perf_counter() - t0) * 1e3
+        tab = tracker.tracks
+        digest = hashlib.sha256()
+        for a in (tab.ids, tab.x, tab.P, tab.confirmed, tab.hist, tab.misses, tab.kind):
+            digest.update(np.ascontiguousarray(a).tobytes())
+        print(f"{wall_ms:.4f} {tab.size} {digest.hexdigest()[:16]}", flush=True)
+    return 0
+
+
+def baseline_pass(
+    sim: SimulationResult, until_s: float | None, baseline_src: Path, bar: Progress
+) -> dict:
+    """Tracker alone, this tree against ``baseline_src``, interleaved scan by scan."""
+    srcs = {"new": HERE.parent / "src", "baseline": baseline_src}
+    argv = [sys.executable, str(Path(__file__).resolve()), "--worker",
+            "--until-s", str(until_s or 0)]  # fmt: skip
+    procs = {}
+    for k, src in srcs.items():
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        procs[k] = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+        )
+    for p in procs.values():
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    total = n_scans(sim, until_s)
+    task = bar.add_task("tracker: new vs baseline", total=total, tracks=0)
+    ms: dict[str, list[float]] = {k: [] for k in procs}
+    tracks: list[int] = []
+    agree = 0
+    for i in range(total):
+        got = {}
+        for k in ("new", "baseline") if i % 2 == 0 else ("baseline", "new"):
+            p = procs[k]
+            assert p.stdin is not None and p.stdout is not None
+            p.stdin.write("step\n")
+            p.stdin.flush()
+            wall, size, digest = p.stdout.readline().split()
+            ms[k].append(float(wall))
+            got[k] = (int(size), digest)
+        tracks.append(got["new"][0])
+        agree += got["new"] == got["baseline"]
+        bar.update(task, advance=1, tracks=got["new"][0])
+    for p in procs.values():
+        assert p.stdin is not None
+        p.stdin.close()
+        p.wait()
+    size = np.asarray(tracks)
+    at_peak = size >= PEAK_FRACTION * size.max()
+    new, base = np.asarray(ms["new"])[at_peak], np.asarray(ms["baseline"])[at_peak]
+    return {
+        "baseline_src": str(baseline_src),
+        "scans": total,
+        "scans_at_peak": int(at_peak.sum()),
+        "peak_tracks": int(size.max()),
+        "tracker_ms_new": _stats(new),
+        "tracker_ms_baseline": _stats(base),
+        "ratio_p50": round(float(np.median(base) / np.median(new)), 2),
+        "ratio_p99": round(float(np.percentile(base, 99) / np.percentile(new, 99)), 2),
+        "scans_with_identical_tables": agree,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+
+
 def _stats(values: np.ndarray) -> dict[str, float]:
     if values.size == 0:
         return {"p50": float("nan"), "p99": float("nan"), "max": float("nan")}
@@ -237,6 +321,16 @@ def render(console: Console, res: dict) -> None:
             s = res[key]
             table.add_row(label, f"{s['p50']:.1f}", f"{s['p99']:.1f}", f"{s['max']:.1f}", goal)
     console.print(table)
+    if "tracker_vs_baseline" in res:
+        v = res["tracker_vs_baseline"]
+        new, base = v["tracker_ms_new"], v["tracker_ms_baseline"]
+        console.print(
+            f"tracker alone, interleaved with {v['baseline_src']} ({v['scans_at_peak']} scans at "
+            f"the peak of {v['peak_tracks']} tracks): p50 {new['p50']:.1f} ms against "
+            f"{base['p50']:.1f} ms ({v['ratio_p50']:.2f}x), p99 {new['p99']:.1f} against "
+            f"{base['p99']:.1f} ({v['ratio_p99']:.2f}x); identical tables after "
+            f"{v['scans_with_identical_tables']} of {v['scans']} scans"
+        )
 
 
 def main() -> int:
@@ -248,9 +342,15 @@ def main() -> int:
     ap.add_argument("--predict-workers", type=int, default=1,
                     help="threads of the impact predictor in the tracking pass (the pipeline "
                          "pass runs the pipeline's defaults)")  # fmt: skip
+    ap.add_argument("--baseline", type=Path, metavar="SRC",
+                    help="also time the tracker alone against the one in this source tree, "
+                         "interleaved (e.g. /work/main/src)")  # fmt: skip
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     until = None if args.until_s <= 0 else args.until_s
+    if args.worker:
+        return worker(until)
     console = Console(stderr=args.json)
     sim = simulate(load_scenario(SCENARIO))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -258,7 +358,10 @@ def main() -> int:
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         rows = track_pass(sim, until, args.predict_workers, bar)
         pipeline = None if args.no_pipeline else pipeline_pass(sim, until, bar)
+        versus = None if args.baseline is None else baseline_pass(sim, until, args.baseline, bar)
     res = summarise(rows, pipeline, args.predict_workers)
+    if versus is not None:
+        res["tracker_vs_baseline"] = versus
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
     if args.json:

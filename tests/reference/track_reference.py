@@ -110,3 +110,40 @@ def gate_one(track_pos, track_pos_cov, plot_var, z_pred, s_inv, plot_pos, plot_z
             if d2 <= thr:
                 out.append((i, j, d2))
     return out
+
+
+def gnn_per_component_lsap(n_tracks, n_plots, pairs, miss_cost):
+    """GNN one connected component at a time (graph walk over the pairs cheaper than the
+    miss cost), each by ``linear_sum_assignment`` on the dense block (tracks and plots in
+    ascending order) augmented with one miss column per track."""
+    from scipy.optimize import linear_sum_assignment
+
+    pairs = [(t, p, c) for t, p, c in pairs if c < miss_cost[t]]
+    by_track, by_plot = {}, {}
+    for t, p, c in pairs:
+        by_track.setdefault(t, []).append((p, c))
+        by_plot.setdefault(p, []).append(t)
+    out, seen = [-1] * n_tracks, set()
+    for start in sorted(by_track):
+        if start in seen:
+            continue
+        tracks, plots, todo = set(), set(), [start]
+        while todo:
+            t = todo.pop()
+            if t in tracks:
+                continue
+            tracks.add(t)
+            for p, _ in by_track[t]:
+                plots.add(p)
+                todo.extend(by_plot[p])
+        seen |= tracks
+        rows, cols = sorted(tracks), sorted(plots)
+        block = np.full((len(rows), len(cols) + len(rows)), 1.0e12)
+        for i, t in enumerate(rows):
+            for p, c in by_track[t]:
+                block[i, cols.index(p)] = c
+            block[i, len(cols) + i] = miss_cost[t]
+        for i, j in zip(*linear_sum_assignment(block), strict=True):
+            if j < len(cols):
+                out[rows[i]] = cols[j]
+    return out

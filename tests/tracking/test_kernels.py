@@ -143,3 +143,59 @@ def test_gnn_matches_brute_force(seed: int) -> None:
     assert total == pytest.approx(best, abs=1e-9)
     used = got[got >= 0]
     assert len(set(used.tolist())) == used.size
+
+
+def _clustered_pairs(rng: np.random.Generator, n: int, ties: bool):
+    """Gated pairs as a scan gives them: each track near a few plots of its own area, so the
+    graph falls into many small components (one track, one plot, or several of each)."""
+    pairs = []
+    for t in range(n):
+        for p in set(rng.integers(max(0, t - 3), min(n, t + 4), int(rng.integers(0, 4)))):
+            c = float(rng.integers(0, 6)) if ties else float(rng.uniform(0, 10))
+            pairs.append((t, int(p), c))
+    miss = np.full(n, 5.0) if ties else rng.uniform(3, 12, n)
+    return pairs, miss
+
+
+@pytest.mark.parametrize(("seed", "ties"), [(s, s % 2 == 0) for s in range(12)])
+def test_gnn_matches_per_component_lsap(seed: int, ties: bool) -> None:
+    """The vectorised one-track and one-plot blocks give the same assignment, ties included,
+    as linear_sum_assignment on every component; with distinct costs the total also equals
+    that of linear_sum_assignment on the whole problem."""
+    rng = np.random.default_rng(100 + seed)
+    n = 300
+    pairs, miss = _clustered_pairs(rng, n, ties)
+    track = np.array([a for a, _, _ in pairs], np.int64)
+    plot = np.array([b for _, b, _ in pairs], np.int64)
+    cost = np.array([c for _, _, c in pairs])
+    got = GnnAssociator().assign(n, n, track, plot, cost, miss)
+    assert got.tolist() == ref.gnn_per_component_lsap(n, n, pairs, miss)
+    if not ties:
+        from scipy.optimize import linear_sum_assignment
+
+        whole = np.full((n, 2 * n), 1.0e12)
+        whole[track, plot] = np.where(cost < miss[track], cost, 1.0e12)
+        whole[np.arange(n), n + np.arange(n)] = miss
+        r, c = linear_sum_assignment(whole)
+        cmap = {(a, b): x for a, b, x in pairs}
+        total = sum(miss[t] if got[t] < 0 else cmap[(t, int(got[t]))] for t in range(n))
+        assert total == pytest.approx(float(whole[r, c].sum()), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gnn_large_block_matches_dense_lsap(seed: int) -> None:
+    """A component of hundreds of tracks (the sparse solver's case), costs of both signs:
+    the same assignment as linear_sum_assignment on the dense block."""
+    rng = np.random.default_rng(200 + seed)
+    n = 400
+    pairs = [
+        (t, int(p), float(rng.uniform(-3, 10)))
+        for t in range(n)
+        for p in set(rng.integers(max(0, t - 6), min(n, t + 7), 4))
+    ]
+    miss = rng.uniform(4, 12, n)
+    track = np.array([a for a, _, _ in pairs], np.int64)
+    plot = np.array([b for _, b, _ in pairs], np.int64)
+    cost = np.array([c for _, _, c in pairs])
+    got = GnnAssociator().assign(n, n, track, plot, cost, miss)
+    assert got.tolist() == ref.gnn_per_component_lsap(n, n, pairs, miss)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from redcolor.tracking.gating import Gater, GaterSettings
+from redcolor.tracking.gating import Gater, GaterSettings, _polar_candidates
 from redcolor.tracking.initiation import greedy_matching, shortest_first
 from redcolor.tracking.measurement import RadarPose, enu_from_polar
-from redcolor.tracking.update import innovation
+from redcolor.tracking.update import Innovation, innovation
 
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location(
@@ -79,3 +79,42 @@ def test_gate_matches_reference(seed: int, with_rr: bool) -> None:
         (i, j) for i, j, _ in want
     ]
     np.testing.assert_allclose(got.d2[order], [d for _, _, d in want], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(("seed", "with_rr"), [(4, False), (5, True), (6, False), (7, True)])
+def test_polar_candidates_cover_the_mahalanobis_gate(seed: int, with_rr: bool) -> None:
+    """Correlated innovation covariances of many sizes, predictions around the azimuth wrap
+    and at tens of km: every pair inside the Mahalanobis gate (brute force, one pair at a
+    time) is a candidate, and the candidates are far fewer than all pairs."""
+    rng = np.random.default_rng(seed)
+    m_dim = 4 if with_rr else 3
+    n, m = 300, 400
+    z_pred = np.stack([rng.uniform(1e3, 6e4, n), rng.uniform(-0.05, 0.05, n),
+                       rng.uniform(0.0, 0.8, n)], axis=1)  # fmt: skip
+    if with_rr:
+        z_pred = np.concatenate([z_pred, rng.normal(0, 300.0, (n, 1))], axis=1)
+    z_pred[:, 1] = np.mod(z_pred[:, 1], 2 * np.pi)
+    sig = np.array([30.0, 4e-3, 4e-3, 5.0][:m_dim]) * rng.choice([0.3, 1.0, 10.0, 100.0], (n, 1))
+    corr = rng.uniform(-1, 1, (n, m_dim, m_dim))
+    s = corr @ np.transpose(corr, (0, 2, 1)) + 0.05 * np.eye(m_dim)
+    d = 1.0 / np.sqrt(np.diagonal(s, axis1=1, axis2=2))
+    s = s * (d * sig)[:, :, None] * (d * sig)[:, None, :]
+    inno = Innovation(z_pred, np.zeros((n, m_dim, 7)), s, np.linalg.inv(s), np.zeros(n))
+    near = rng.integers(0, n, m)
+    z = z_pred[near] + rng.normal(0, 1.0, (m, m_dim)) * sig[near] * 3.0
+    z[:, 1] = np.mod(z[:, 1], 2 * np.pi)
+    thr = Gater(GaterSettings()).threshold(m_dim)
+    ti, pj = _polar_candidates(inno, z, thr)
+    got = set(zip(ti.tolist(), pj.tolist(), strict=True))
+    assert len(got) == ti.size
+    want = set()
+    for i in range(n):
+        for j in range(m):
+            nu = z[j] - z_pred[i]
+            nu[1] = (nu[1] + np.pi) % (2 * np.pi) - np.pi
+            if nu @ inno.S_inv[i] @ nu <= thr:
+                want.add((i, j))
+    assert len(want) > m // 2  # dense enough to mean something
+    assert any(abs(z[j, 1] - z_pred[i, 1]) > np.pi for i, j in want)  # across the wrap
+    assert want <= got
+    assert len(got) < n * m // 5

@@ -10,16 +10,17 @@ kilometre); the one with fewer plots is dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
-from redcolor.tracking.gating import flatten_neighbours
 from redcolor.tracking.state import KIND_BALLISTIC
 
 F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,14 @@ class DeleterSettings:
     lost_plot_sigmas: float = 3.0
     below_ground_m: float = 30.0
     duplicate_probability: float = 0.99
+
+
+def flatten_neighbours(hits: NDArray[np.object_]) -> tuple[I64, I64]:
+    """``query_ball_point`` lists -> (row, neighbour) index arrays (K,), (K,)."""
+    lengths = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
+    rows = np.repeat(np.arange(len(hits), dtype=np.int64), lengths)
+    cols = np.fromiter(chain.from_iterable(hits), dtype=np.int64, count=int(lengths.sum()))
+    return rows, cols
 
 
 class Deleter:

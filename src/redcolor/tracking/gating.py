@@ -11,7 +11,8 @@ survivors pass the Mahalanobis gate in the radar's polar frame::
 and carry the assignment cost ``d2_ij + ln |S_i|`` (the negative log-likelihood up to a
 constant), so a plot contested by a tight and a loose track goes to the one it fits best.
 
-The candidates for both stages come from a k-d tree in the radar's scaled polar coordinates
+The candidates for both stages come from windows of the plots sorted by range, cut to the
+bounding box of each track's Mahalanobis ellipsoid in the radar's polar coordinates
 (:func:`_polar_candidates`): a superset of the pairs inside the Mahalanobis gate, so the gated
 pairs are exactly those of the two tests, at a fraction of the candidates a Cartesian sphere
 gives (the range of a plot is far sharper than its angles).
@@ -21,11 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
 from redcolor.tracking.update import AZ, Innovation, residual
@@ -63,14 +62,6 @@ class GatedPairs:
 @lru_cache(maxsize=64)
 def _chi2_ppf(p: float, dof: int) -> float:
     return float(chi2.ppf(p, dof))
-
-
-def flatten_neighbours(hits: NDArray[np.object_]) -> tuple[I64, I64]:
-    """``query_ball_point`` lists -> (row, neighbour) index arrays (K,), (K,)."""
-    lengths = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
-    rows = np.repeat(np.arange(len(hits), dtype=np.int64), lengths)
-    cols = np.fromiter(chain.from_iterable(hits), dtype=np.int64, count=int(lengths.sum()))
-    return rows, cols
 
 
 class Gater:
@@ -122,35 +113,54 @@ class Gater:
         return GatedPairs(ti, pj, d2, d2 + inno.log_det_S[ti])
 
 
-def _polar_candidates(inno: Innovation, plot_z: F64, threshold: float) -> tuple[I64, I64]:
+def _polar_candidates(
+    inno: Innovation, plot_z: F64, threshold: float, sector_halves: float = 1.0
+) -> tuple[I64, I64]:
     """(track, plot) pairs (K,) that may pass the Mahalanobis gate ``nu^T S^-1 nu <= thr``.
 
-    Inside that ellipsoid each component obeys ``|nu_k| <= sqrt(thr S_kk)`` (the bounding
-    box); so range, azimuth and elevation are scaled by the median half-widths and a k-d tree
-    over the scaled plots (periodic in azimuth) gives, for each track, the plots in the sphere
-    around that box (radius the box's half-diagonal, with a relative margin of 1e-9): a
-    superset of the gated pairs, far tighter than a sphere in Cartesian space when the range
-    is sharper than the angles.
+    Inside that ellipsoid each component obeys ``|nu_k| <= h_k = sqrt(thr S_kk)`` (the
+    bounding box). The plots are put in azimuth sectors (``sector_halves`` times the median
+    azimuth half-width wide) and sorted by sector, then range (range is by far the sharpest
+    coordinate); each track takes, in every sector its box's azimuth interval touches, the run
+    of plots inside its box's range interval. Those pairs are then tested against the whole
+    box (azimuth wrapped), all at once. The half-widths carry a relative margin of 1e-9, the
+    azimuth intervals one of 1e-6 sector and the range runs one of 1 m, for rounding, so the
+    result is a superset of the gated pairs.
     """
-    half = np.sqrt(threshold * np.maximum(np.diagonal(inno.S, axis1=1, axis2=2)[:, :3], 0.0))
+    none = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    half = np.sqrt(threshold * np.maximum(np.diagonal(inno.S, axis1=1, axis2=2), 0.0))
+    half *= 1.0 + 1e-9
     # a track with a non-finite prediction passes no gate
     rows = np.flatnonzero(np.all(np.isfinite(half), axis=1)
-                          & np.all(np.isfinite(inno.z_pred[:, :3]), axis=1))  # fmt: skip
-    if rows.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    half = half[rows]
-    scale = np.maximum(np.median(half, axis=0), 1e-12)
-    period = 2.0 * np.pi / scale[AZ]
-
-    def scaled(z: F64) -> F64:
-        u = z[:, :3] / scale
-        u[:, AZ] = np.mod(u[:, AZ], period)
-        u[:, AZ] = np.where(u[:, AZ] >= period, 0.0, u[:, AZ])
-        return u
-
-    tree = cKDTree(scaled(plot_z), boxsize=np.array([0.0, period, 0.0]))
-    reach = np.linalg.norm(half / scale, axis=1) * (1.0 + 1e-9)
-    ti, pj = flatten_neighbours(
-        tree.query_ball_point(scaled(inno.z_pred[rows]), r=reach, return_sorted=False)
-    )
+                          & np.all(np.isfinite(inno.z_pred), axis=1))  # fmt: skip
+    if rows.size == 0 or plot_z.shape[0] == 0:
+        return none
+    half, z_pred = half[rows], inno.z_pred[rows]
+    n_sectors = int(np.clip(2.0 * np.pi / (sector_halves * np.median(half[:, AZ])), 1, 4096))
+    width = 2.0 * np.pi / n_sectors
+    # sector * span + range orders plots by sector, then range, with no run crossing sectors
+    span = max(float(plot_z[:, 0].max()), float(z_pred[:, 0].max())) + float(half[:, 0].max())
+    span += 2.0
+    plot_sector = np.mod(np.floor(plot_z[:, AZ] / width).astype(np.int64), n_sectors)
+    by_key = np.lexsort((plot_z[:, 0], plot_sector))
+    key = (plot_sector * span + plot_z[:, 0])[by_key]
+    az_reach = half[:, AZ] + 1e-6 * width
+    first = np.floor((z_pred[:, AZ] - az_reach) / width).astype(np.int64)
+    n_cover = np.minimum(np.floor((z_pred[:, AZ] + az_reach) / width).astype(np.int64)
+                         - first + 1, n_sectors)  # fmt: skip
+    ts = np.repeat(np.arange(rows.size, dtype=np.int64), n_cover)
+    step = np.arange(ts.size, dtype=np.int64) - np.repeat(np.cumsum(n_cover) - n_cover, n_cover)
+    base = np.mod(first[ts] + step, n_sectors) * span
+    lo = np.searchsorted(key, base + (z_pred[ts, 0] - half[ts, 0] - 1.0), side="left")
+    hi = np.searchsorted(key, base + (z_pred[ts, 0] + half[ts, 0] + 1.0), side="right")
+    counts = hi - lo
+    ti = np.repeat(ts, counts)
+    pj = by_key[np.arange(ti.size, dtype=np.int64)
+                + np.repeat(lo - (np.cumsum(counts) - counts), counts)]  # fmt: skip
+    for k in (AZ, *(c for c in range(plot_z.shape[1]) if c != AZ)):
+        nu = np.abs(plot_z[pj, k] - z_pred[ti, k])
+        if k == AZ:
+            nu = np.minimum(nu, 2.0 * np.pi - nu)
+        inside = nu <= half[ti, k]
+        ti, pj = ti[inside], pj[inside]
     return rows[ti], pj
