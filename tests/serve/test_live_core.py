@@ -309,3 +309,49 @@ def test_the_map_shows_a_radar_notice_while_a_sensor_is_degraded(tmp_path, areas
             stop.set()
             browser.close()
     assert problems == []
+
+
+async def test_the_live_core_takes_radars_on_a_multicast_group(tmp_path, areas) -> None:
+    """``--asterix udp://GROUP:PORT?iface=...``: the core joins the group, and the emitter's
+    radars, sending to the group from their own sockets, are tracked and counted."""
+    group = "239.255.12.35"
+    try:
+        sock = bind_udp(f"udp://{group}:0?iface=127.0.0.1")
+    except Exception as exc:  # InputError: the kernel refuses the join here
+        pytest.skip(f"the kernel refuses to join {group} on the loopback: {exc}")
+    url = f"udp://{group}:{sock.getsockname()[1]}?iface=127.0.0.1"
+    sim = simulate(load_scenario("sderot-gaza"))
+    registry = registry_of(sim, sources=("127.0.0.1",))
+    db = tmp_path / "live.db"
+    state = make_state(SQLiteEventStore(db), areas, poll_s=0.01, hold_s=3.0)
+    lock = LifecycleLock(db)
+    lock.acquire()
+    stop = threading.Event()
+    sent: list[ScanSent] = []
+    thread = threading.Thread(
+        target=emit, args=(sim, registry, url),
+        kwargs={"stop": stop, "on_scan": sent.append}, daemon=True,
+    )  # fmt: skip
+    pipeline = live_service(SensorInput(registry, sock), lock)
+    with LiveServer(state, pipeline=pipeline) as server, CapturedLogs() as logs:
+        async with httpx.AsyncClient(base_url=server.http, timeout=5) as client:
+            thread.start()
+            deadline = time.monotonic() + 10.0
+            while True:
+                body = (await client.get("/health")).json()
+                scans = {s["id"]: s["scans"] for s in body["sensors"]}
+                if min(scans.values()) >= 3 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
+            metrics = (await client.get("/metrics")).text
+        stop.set()
+        thread.join(5)
+    assert body["status"] == "ok", body
+    assert min(scans.values()) >= 3, scans
+    for cfg in registry.sensors:
+        accepted = _metric(
+            metrics, "redcolor_sensor_datagrams_total", sensor=cfg.id, result="accepted"
+        )
+        assert accepted >= 2 * scans[cfg.id]
+    assert _sum_metric(metrics, "redcolor_sensor_datagrams_total", sensor="unregistered") == 0
+    assert sent and logs.bad() == [], logs.bad()
