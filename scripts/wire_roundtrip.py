@@ -23,7 +23,7 @@ prediction's 1-sigma (the square root of the larger eigenvalue of its east/north
 
     PYTHONPATH=src python scripts/wire_roundtrip.py [--scenario NAME ...] [--tracks] [--json]
 
-Results also go to ``bench/results/wire_roundtrip.json``.
+Results also go to ``bench/results/wire_roundtrip.json``, merged by scenario with what it holds.
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ class RecordingPolicy(PredictedPolicy):
         super().__init__(index)
         self.named: dict[int, list[tuple[str, float]]] = {}
         self.decisions: Counter[str] = Counter()
+        self.first: dict[str, float] = {}
 
     def decide(
         self, predictions: Sequence[PredictionLike], now_unix_s: float
@@ -122,17 +123,22 @@ class RecordingPolicy(PredictedPolicy):
         out = super().decide(predictions, now_unix_s)
         for d in out:
             self.decisions[d.threat_id] += 1
+            self.first.setdefault(d.threat_id, d.t_unix_s)
             for a in d.area_ids.tolist():
                 self.named.setdefault(a, []).append((d.threat_id, d.t_unix_s))
         return out
 
     def why(self, area: int, t0_unix_s: float) -> str:
-        """Which decisions named ``area``: "T12 3/140 at +41.0..+43.0 s" per track."""
+        """Which decisions named ``area``, per track: "T12 3/140 at +41.0..+43.0 s": k of
+        the track's n decisions, between those scenario times, with "(from its first
+        decision)" when the track's first decision was among them."""
         by: dict[str, list[float]] = {}
         for tid, t in self.named.get(area, []):
-            by.setdefault(tid, []).append(t - t0_unix_s)
+            by.setdefault(tid, []).append(t)
         return ", ".join(
-            f"{tid} {len(ts)}/{self.decisions[tid]} at +{min(ts):.1f}..+{max(ts):.1f} s"
+            f"{tid} {len(ts)}/{self.decisions[tid]} at +{min(ts) - t0_unix_s:.1f}.."
+            f"+{max(ts) - t0_unix_s:.1f} s"
+            + (" (from its first decision)" if min(ts) == self.first[tid] else "")
             for tid, ts in sorted(by.items())
         )
 
@@ -375,7 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"{name}: done in {studies[-1].wall_s} s", style="dim")
     doc = {"policy": POLICY, "studies": [asdict(s) for s in studies]}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(doc, indent=2) + "\n")
+    old = json.loads(RESULTS.read_text())["studies"] if RESULTS.exists() else []
+    by_name = {s["scenario"]: s for s in old} | {s["scenario"]: s for s in doc["studies"]}
+    order = builtin_names()
+    merged = sorted(by_name.values(), key=lambda s: order.index(s["scenario"]))
+    RESULTS.write_text(json.dumps({"policy": POLICY, "studies": merged}, indent=2) + "\n")
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
