@@ -59,6 +59,8 @@ from redcolor.sim.scenario import builtin_names, load_scenario
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results" / "udp_vs_inprocess.json"
 POLICY = "predicted"
+ROUNDTRIP = RESULTS.parent / "wire_roundtrip.json"
+"""What ``scripts/wire_roundtrip.py`` saved (for ``--markdown``)."""
 JACCARD_MIN = 0.9
 """The acceptance's "warned-area set within 10 %" (module docstring)."""
 SERVER_START_TIMEOUT_S = 60.0
@@ -262,6 +264,47 @@ def _table(outcomes: list[Outcome], console: Console) -> None:
     console.print(table)
 
 
+def markdown(doc: dict[str, Any], roundtrip_path: Path) -> str:
+    """The saved results ``doc`` as a markdown table; its last column the areas the socket-free
+    round trip (``wire`` variant of ``roundtrip_path``) warns beyond or short of in process."""
+    trips = {}
+    if roundtrip_path.exists():
+        for study in json.loads(roundtrip_path.read_text())["studies"]:
+            if "wire" in study["variants"]:
+                trips[study["scenario"]] = study["variants"]["wire"]
+    lines = [
+        "| scenario | missed a/b | late a/b | warned a/b | Jaccard | only in process (a) "
+        "| only over UDP (b) | round trip, no socket | emit late s | load 1/5/15 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in doc["scenarios"]:
+        a, b = row["inprocess"], row["wire"]
+        if a is None or b is None:
+            lines.append(f"| {row['scenario']} | error: {row['error']} |" + " |" * 8)
+            continue
+        only_a, only_b = set(a["areas"]) - set(b["areas"]), set(b["areas"]) - set(a["areas"])
+        tripped = _tripped(trips.get(row["scenario"]), only_a, only_b)
+        load = "/".join(f"{x:g}" for x in row.get("load_avg") or [])
+        lines.append(
+            f"| {row['scenario']} | {a['missed']}/{b['missed']} | {a['late']}/{b['late']} "
+            f"| {a['warned']}/{b['warned']} | {row['jaccard']:.3f} "
+            f"| {' '.join(map(str, sorted(only_a))) or '-'} "
+            f"| {' '.join(map(str, sorted(only_b))) or '-'} "
+            f"| {tripped} | {row.get('emit_max_late_s', '-')} | {load} |"
+        )
+    return "\n".join(lines)
+
+
+def _tripped(trip: dict[str, Any] | None, only_a: set[int], only_b: set[int]) -> str:
+    """The round trip's differing areas (-only in process, +only round-tripped), and whether
+    they are the UDP run's."""
+    if trip is None:
+        return "-"
+    listed = [f"-{x}" for x in trip["only_plain"]] + [f"+{x}" for x in trip["only_here"]]
+    same = (set(trip["only_plain"]), set(trip["only_here"])) == (only_a, only_b)
+    return (" ".join(listed) or "none") + (" (= UDP)" if same else " (differs from UDP)")
+
+
 def _merged(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """:data:`RESULTS` with ``rows`` in place of its rows of the same scenarios (so runs of a
     few scenarios at a time add up to the table), in built-in order."""
@@ -289,7 +332,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="Keep the stores, truth and logs here.")
     parser.add_argument("--json", action="store_true", help="Print JSON for machines.")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="Run nothing: print the saved results as a markdown table, with the socket-free "
+        "round trip's areas (scripts/wire_roundtrip.py) where saved.",
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(RESULTS.read_text()), ROUNDTRIP))
+        return 0
     names = args.scenario or builtin_names()
     unknown = sorted(set(names) - set(builtin_names()))
     if unknown or args.jobs < 1:
