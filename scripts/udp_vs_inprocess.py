@@ -4,9 +4,12 @@ Per scenario, two runs of the ``predicted`` policy through the real CLI:
 
 (a) in process: ``redcolor simulate NAME --policy predicted --json --db A.db``;
 (b) over the wire: ``redcolor sim sensors NAME`` > ``sensors.toml``; ``redcolor serve --db B.db
-    --sensors sensors.toml --asterix udp://127.0.0.1:PORT --host 127.0.0.1 --port HTTP`` (a
-    subprocess, waited for until its HTTP port answers); ``redcolor sim emit NAME --to
-    udp://127.0.0.1:PORT --truth-out DIR`` at speed 1 (real time); ``--grace-s`` for the last
+    --sensors sensors.toml --asterix udp://127.0.0.1:PORT --host 127.0.0.1 --port HTTP
+    --ground-alt-m G`` (G the scenario's flat terrain, on which ``simulate`` lands its tracks;
+    the live core's default is 0 m), a subprocess, waited for until its HTTP port answers;
+    ``redcolor sim emit NAME --to udp://127.0.0.1:PORT --truth-out DIR --json`` at speed 1
+    (real time; its worst lateness behind the scenario's pace is kept as ``emit_max_late_s``);
+    ``--grace-s`` for the last
     scans to be decided; the server stopped (SIGINT, as an operator's Ctrl-C); then ``redcolor
     score --db B.db --truth DIR --json``.
 
@@ -22,7 +25,8 @@ by only one).
 
     PYTHONPATH=src python scripts/udp_vs_inprocess.py [-j 2] [--scenario NAME ...] [--json]
 
-Results also go to ``bench/results/udp_vs_inprocess.json``. Each (b) run takes the scenario's
+Results also go to ``bench/results/udp_vs_inprocess.json``, merged by scenario with what it
+holds. Each (b) run takes the scenario's
 own duration (drones-galilee about 22 min); ``-j`` runs that many scenarios at once.
 """
 
@@ -51,10 +55,12 @@ from rich.table import Table
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.eval.score import warning_intervals
-from redcolor.sim.scenario import builtin_names
+from redcolor.sim.scenario import builtin_names, load_scenario
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results" / "udp_vs_inprocess.json"
 POLICY = "predicted"
+ROUNDTRIP = RESULTS.parent / "wire_roundtrip.json"
+"""What ``scripts/wire_roundtrip.py`` saved (for ``--markdown``)."""
 JACCARD_MIN = 0.9
 """The acceptance's "warned-area set within 10 %" (module docstring)."""
 SERVER_START_TIMEOUT_S = 60.0
@@ -82,6 +88,9 @@ class Outcome:
     jaccard: float | None = None
     passed: bool = False
     wall_s: float = 0.0
+    emit_max_late_s: float | None = None
+    load_avg: list[float] | None = None
+    """The 1, 5 and 15 min load averages when the comparison ended (the machine is shared)."""
     error: str | None = None
 
 
@@ -150,7 +159,7 @@ def _inprocess(name: str, work: Path) -> Side:
     return _side(doc, db)
 
 
-def _wire(name: str, work: Path, grace_s: float, phase: Any) -> Side:
+def _wire(name: str, work: Path, grace_s: float, phase: Any, outcome: Outcome) -> Side:
     registry = work / "sensors.toml"
     registry.write_text(_cli(["sim", "sensors", name]))
     db, truth, log = work / "wire.db", work / "truth", work / "serve.log"
@@ -171,6 +180,8 @@ def _wire(name: str, work: Path, grace_s: float, phase: Any) -> Side:
                 "127.0.0.1",
                 "--port",
                 str(http),
+                "--ground-alt-m",
+                str(load_scenario(name).ground_alt_m),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -179,7 +190,10 @@ def _wire(name: str, work: Path, grace_s: float, phase: Any) -> Side:
             _wait_http(http, server)
             phase("emitting (real time)")
             to = f"udp://127.0.0.1:{udp}"
-            _cli(["sim", "emit", name, "--to", to, "--truth-out", str(truth)])
+            sent = json.loads(
+                _cli(["sim", "emit", name, "--to", to, "--truth-out", str(truth), "--json"])
+            )
+            outcome.emit_max_late_s = round(float(sent["max_late_s"]), 3)
             phase("grace")
             time.sleep(grace_s)
         finally:
@@ -206,7 +220,7 @@ def compare(name: str, root: Path, grace_s: float, phase: Any) -> Outcome:
     try:
         phase("in process")
         outcome.inprocess = a = _inprocess(name, work)
-        outcome.wire = b = _wire(name, work, grace_s, phase)
+        outcome.wire = b = _wire(name, work, grace_s, phase, outcome)
         outcome.jaccard = round(_jaccard(a.areas, b.areas), 4)
         outcome.passed = (
             a.missed == b.missed and a.late == b.late and outcome.jaccard >= JACCARD_MIN
@@ -214,6 +228,7 @@ def compare(name: str, root: Path, grace_s: float, phase: Any) -> Outcome:
     except (StepError, subprocess.TimeoutExpired, json.JSONDecodeError, KeyError) as exc:
         outcome.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     outcome.wall_s = round(time.monotonic() - began, 1)
+    outcome.load_avg = [round(x, 2) for x in os.getloadavg()]
     phase("failed" if outcome.error else ("pass" if outcome.passed else "FAIL"))
     return outcome
 
@@ -249,6 +264,63 @@ def _table(outcomes: list[Outcome], console: Console) -> None:
     console.print(table)
 
 
+def markdown(doc: dict[str, Any], roundtrip_path: Path) -> str:
+    """The saved results ``doc`` as a markdown table; its last column the areas the socket-free
+    round trip (``wire`` variant of ``roundtrip_path``) warns beyond or short of in process."""
+    trips = {}
+    if roundtrip_path.exists():
+        for study in json.loads(roundtrip_path.read_text())["studies"]:
+            if "wire" in study["variants"]:
+                trips[study["scenario"]] = study["variants"]["wire"]
+    lines = [
+        "| scenario | missed a/b | late a/b | warned a/b | Jaccard | only in process (a) "
+        "| only over UDP (b) | round trip, no socket | emit late s | load 1/5/15 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in doc["scenarios"]:
+        a, b = row["inprocess"], row["wire"]
+        if a is None or b is None:
+            lines.append(f"| {row['scenario']} | error: {row['error']} |" + " |" * 8)
+            continue
+        only_a, only_b = set(a["areas"]) - set(b["areas"]), set(b["areas"]) - set(a["areas"])
+        tripped = _tripped(trips.get(row["scenario"]), only_a, only_b)
+        load = "/".join(f"{x:g}" for x in row.get("load_avg") or [])
+        lines.append(
+            f"| {row['scenario']} | {a['missed']}/{b['missed']} | {a['late']}/{b['late']} "
+            f"| {a['warned']}/{b['warned']} | {row['jaccard']:.3f} "
+            f"| {' '.join(map(str, sorted(only_a))) or '-'} "
+            f"| {' '.join(map(str, sorted(only_b))) or '-'} "
+            f"| {tripped} | {row.get('emit_max_late_s', '-')} | {load} |"
+        )
+    return "\n".join(lines)
+
+
+def _tripped(trip: dict[str, Any] | None, only_a: set[int], only_b: set[int]) -> str:
+    """The round trip's differing areas (-only in process, +only round-tripped), and whether
+    they are the UDP run's."""
+    if trip is None:
+        return "-"
+    listed = [f"-{x}" for x in trip["only_plain"]] + [f"+{x}" for x in trip["only_here"]]
+    same = (set(trip["only_plain"]), set(trip["only_here"])) == (only_a, only_b)
+    return (" ".join(listed) or "none") + (" (= UDP)" if same else " (differs from UDP)")
+
+
+def _merged(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """:data:`RESULTS` with ``rows`` in place of its rows of the same scenarios (so runs of a
+    few scenarios at a time add up to the table), in built-in order."""
+    old = json.loads(RESULTS.read_text()).get("scenarios", []) if RESULTS.exists() else []
+    by_name = {r["scenario"]: r for r in old} | {r["scenario"]: r for r in rows}
+    order = builtin_names()
+    kept = sorted(by_name.values(), key=lambda r: order.index(r["scenario"]))
+    return {
+        "policy": POLICY,
+        "jaccard_min": JACCARD_MIN,
+        "cores": os.cpu_count(),
+        "scenarios": kept,
+        "all_passed": all(r["passed"] for r in kept),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-j", "--jobs", type=int, default=2, help="Scenarios at once.")
@@ -260,7 +332,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="Keep the stores, truth and logs here.")
     parser.add_argument("--json", action="store_true", help="Print JSON for machines.")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="Run nothing: print the saved results as a markdown table, with the socket-free "
+        "round trip's areas (scripts/wire_roundtrip.py) where saved.",
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(RESULTS.read_text()), ROUNDTRIP))
+        return 0
     names = args.scenario or builtin_names()
     unknown = sorted(set(names) - set(builtin_names()))
     if unknown or args.jobs < 1:
@@ -292,16 +373,16 @@ def main(argv: list[str] | None = None) -> int:
 
             with ThreadPoolExecutor(args.jobs) as pool:
                 outcomes = list(pool.map(job, names))
+    rows = [asdict(o) | {"jobs": args.jobs} for o in outcomes]
     doc = {
         "policy": POLICY,
         "jaccard_min": JACCARD_MIN,
         "cores": os.cpu_count(),
-        "jobs": args.jobs,
-        "scenarios": [asdict(o) for o in outcomes],
+        "scenarios": rows,
         "all_passed": all(o.passed for o in outcomes),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(doc, indent=2) + "\n")
+    RESULTS.write_text(json.dumps(_merged(rows), indent=2) + "\n")
     if args.json:
         print(json.dumps(doc, indent=2))
     else:

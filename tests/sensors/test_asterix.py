@@ -442,6 +442,10 @@ def test_height_and_elevation_are_inverses_and_match_vector_geometry() -> None:
     assert float(ax.height_from_elevation_m(0.0, 1.0, 12.5)) == 12.5
     assert np.isnan(ax.elevation_from_height_rad(1_000.0, 5_000.0, 0.0))
     assert np.isnan(ax.elevation_from_height_rad(0.0, 5.0, 0.0))
+    # just beyond the reach (a +- r): straight up or down within the tolerance, else NaN
+    beyond = ax.elevation_from_height_rad(1_000.0, [1_053.0, -953.0, 1_050.0], 50.0, 3.5)
+    np.testing.assert_array_equal(beyond, [0.5 * np.pi, -0.5 * np.pi, 0.5 * np.pi])
+    assert np.isnan(ax.elevation_from_height_rad(1_000.0, [1_053.0, -953.0], 50.0, 2.5)).all()
     # at the horizon a target 100 km away is r^2 / 2R up, to first order
     assert float(ax.height_from_elevation_m(1e5, 0.0, 0.0)) == pytest.approx(
         1e10 / (2 * EARTH_MEAN_RADIUS_M), rel=1e-4)  # fmt: skip

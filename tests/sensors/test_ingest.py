@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from redcolor.sensors import asterix as ax
-from redcolor.sensors.ingest import ACCEPTED, Ingest, Received
+from redcolor.sensors.ingest import ACCEPTED, REACH_TOLERANCE_M, Ingest, Received
 from redcolor.sensors.registry import Registry, SensorConfig
 
 NOW = datetime(2026, 12, 2, 12, 0, 0, tzinfo=UTC).timestamp()
@@ -420,6 +420,22 @@ def test_each_bad_plot_is_dropped_with_its_reason() -> None:
         assert run.plots("a", reason) == n, reason
     assert run.plots("a", ACCEPTED) == 1
     assert sum(run.ingest.counts.plots.values()) == 8
+
+
+def test_a_target_over_the_radar_survives_the_rounding_of_its_range_and_height() -> None:
+    # near the zenith a target's height above the radar is nearly its range; RHO (1/256 NM) and
+    # I048/110 (25 ft) round separately, so the height may come out beyond the range
+    run = Run()
+    r = np.linspace(300.0, 3_000.0, 60)
+    el = 0.5 * math.pi - np.linspace(0.0, 0.05, 60)
+    run.send(nm("a", run.now))
+    run.send(plots("a", run.now, r.tolist(), el=el.tolist()))
+    (got,) = run.send(sc("a", run.now))
+    assert run.plots("a", "bad_elevation") == 0
+    assert len(got.scan.plots) == r.size
+    back = np.array([p.el for p in got.scan.plots])
+    # what the two roundings can do to sin(el) = (height above the radar) / range, at most
+    assert np.all(np.abs(np.sin(back) - np.sin(el)) <= 2.0 * REACH_TOLERANCE_M / (r - 4.0))
 
 
 def test_max_range_allows_six_range_sigmas_of_noise() -> None:

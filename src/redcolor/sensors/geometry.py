@@ -31,14 +31,17 @@ def height_from_elevation_m(
 
 
 def elevation_from_height_rad(
-    range_m: ArrayLike, height_m: ArrayLike, radar_alt_m: ArrayLike
+    range_m: ArrayLike, height_m: ArrayLike, radar_alt_m: ArrayLike, tolerance_m: float = 0.0
 ) -> NDArray[np.float64]:
     """Elevation of a target at slant ``range_m`` and ``height_m`` above the sphere, the inverse
     of :func:`height_from_elevation_m`::
 
         sin(el) = ((h - a) (2 R + h + a) - r^2) / (2 r (R + a))
 
-    NaN where no elevation fits (the height is out of reach at that range, or ``range_m <= 0``).
+    The reach at range ``r`` is ``a - r`` (straight down) to ``a + r`` (straight up); a height
+    beyond it by at most ``tolerance_m`` (rounding: the range and height a radar reports are
+    quantised separately) is taken as straight up or down. NaN where no elevation fits (the
+    height is further out of reach, or ``range_m <= 0``).
     """
     r = np.asarray(range_m, dtype=np.float64)
     a = np.asarray(radar_alt_m, dtype=np.float64)
@@ -47,5 +50,7 @@ def elevation_from_height_rad(
         s = ((h - a) * (2.0 * EARTH_MEAN_RADIUS_M + h + a) - r * r) / (
             2.0 * r * (EARTH_MEAN_RADIUS_M + a)
         )
+        beyond_m = np.abs(h - a) - r  # > 0: out of reach (NaN for a NaN input)
+        s = np.where((beyond_m >= 0.0) & (beyond_m <= tolerance_m), np.sign(h - a), s)
         s = np.where((r > 0.0) & (np.abs(s) <= 1.0), s, np.nan)
         return np.arcsin(s)

@@ -50,9 +50,10 @@ as simulated (``simulated``); no time of day (``no_time``); ``clock_skew``; ``ou
 ``replayed``; no I048/040 position (``no_position``); range not in (0, max range + 6 sigma]
 (``bad_range``); azimuth outside [0, 2 pi) (``bad_azimuth``); no elevation, neither SP nor
 I048/110 (``no_elevation``); an elevation outside +-pi/2, or a height out of geometric reach at
-that range (``bad_elevation``); a radial speed beyond :data:`MAX_RANGE_RATE_M_S`
-(``bad_range_rate``). The elevation is the SP one if present, else computed from the I048/110
-height with the sensor's ``alt_m`` (:func:`~redcolor.sensors.asterix.elevation_from_height_rad`).
+that range by more than the items' rounding (:data:`REACH_TOLERANCE_M`; ``bad_elevation``); a
+radial speed beyond :data:`MAX_RANGE_RATE_M_S` (``bad_range_rate``). The elevation is the SP
+one if present, else computed from the I048/110 height with the sensor's ``alt_m``
+(:func:`~redcolor.sensors.asterix.elevation_from_height_rad`).
 
 Health
 ------
@@ -76,6 +77,7 @@ from numpy.typing import NDArray
 from redcolor.model import Plot, Scan
 from redcolor.sensors.asterix import DAY_S, AsterixError, Decoded, decode, elevation_from_height_rad
 from redcolor.sensors.registry import UNREGISTERED, Registry, SensorConfig
+from redcolor.sensors.uap import HEIGHT_M, RHO_M
 
 ACCEPTED = "accepted"
 DATAGRAM_REASONS: tuple[str, ...] = (
@@ -98,6 +100,12 @@ anything ballistic a ground radar can see (an assumption with a wide margin)."""
 
 RANGE_MARGIN_SIGMAS = 6.0
 """A plot may lie this many range sigmas beyond the sensor's maximum range (noise)."""
+
+REACH_TOLERANCE_M = 0.5 * (HEIGHT_M + RHO_M)
+"""How far an I048/110 height may lie beyond the reach at its I048/040 range (straight up or
+down) and still be taken, as straight up or down: half of each item's LSB (25 ft, 1/256 NM), the
+most their two roundings add up to. Without it a target over the radar, whose height is its
+range, is refused as ``bad_elevation`` whenever the roundings go opposite ways."""
 
 TWO_PI = 2.0 * math.pi
 
@@ -449,7 +457,7 @@ def _checked_plots(
     r, az = p.range_m[sel], p.azimuth_rad[sel]
     h, sp_el, rr = p.height_m[sel], p.elevation_rad[sel], p.range_rate_m_s[sel]
     has_sp = ~np.isnan(sp_el)
-    el = np.where(has_sp, sp_el, elevation_from_height_rad(r, h, cfg.alt_m))
+    el = np.where(has_sp, sp_el, elevation_from_height_rad(r, h, cfg.alt_m, REACH_TOLERANCE_M))
     max_r = cfg.max_range_km * 1_000.0 + RANGE_MARGIN_SIGMAS * cfg.range_sigma_m
     checks = (  # comparisons with NaN are False, so a NaN fails each "good" test
         ("no_position", np.isnan(r) | np.isnan(az)),

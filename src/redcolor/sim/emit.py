@@ -240,7 +240,7 @@ def emit(
             if scan.t < floor:
                 continue
             cfg = configs[scan.sensor]
-            datagrams = _datagrams(cfg, scan.t + offset_s, scan.plots)
+            datagrams = scan_datagrams(cfg, scan.t + offset_s, scan.plots)
             encoded = time.perf_counter()
             delay = mono0 + (scan.t - sim.start_unix_s) / speed - time.monotonic()
             if delay > 0 and stop.wait(delay):
@@ -303,11 +303,11 @@ def replay(
         cfg = registry.by_id(scan.sensor)
         assert cfg is not None  # the registry is made from the same radars
         t = scan.t + offset_s
-        for data in _datagrams(cfg, t, scan.plots):
+        for data in scan_datagrams(cfg, t, scan.plots):
             yield from ingest.datagram(data, DEFAULT_SOURCES[0], t, time.monotonic())
 
 
-def _datagrams(cfg: SensorConfig, t_unix_s: float, plots: Sequence[Plot]) -> list[bytes]:
+def scan_datagrams(cfg: SensorConfig, t_unix_s: float, plots: Sequence[Plot]) -> list[bytes]:
     """North marker, plots, sector crossing: one scan of ``cfg`` at ``t_unix_s``."""
     tod_s = tod_of_unix_s(t_unix_s)
     r = [p.r for p in plots]
