@@ -328,11 +328,44 @@ def kernel_physics(earth: EarthModel) -> tuple[object, ...]:
 
 
 NO_RECORDS = np.empty((0, 0, 3))
-"""``rec_pos``/``rec_vel`` of :func:`redcolor.physics.kernel.coast_rows` when nothing is
-recorded."""
+"""Record arrays of :func:`coast` when nothing is recorded."""
 
 
-def wind_rows(wind_enu_m_s: ArrayLike | None, n: int) -> FloatArray:
+def coast(
+    state: FlightState,
+    landing: Landing,
+    flying: BoolArray,
+    beta_kg_m2: FloatArray,
+    earth: EarthModel,
+    terrain: FlatTerrain,
+    *,
+    t0_s: float,
+    dt_s: float,
+    n_steps: int,
+    wind_enu_m_s: ArrayLike | None = None,
+    records: tuple[FloatArray, FloatArray, int] = (NO_RECORDS, NO_RECORDS, 1),
+) -> NDArray[np.intp]:
+    """Coast the ``flying`` objects up to ``n_steps`` RK4 steps of ``dt_s`` from ``t0_s`` with
+    the compiled kernel (:func:`redcolor.physics.kernel.coast_rows`, the physics of
+    :func:`coast_accel`), in place: ``state`` advances, the objects that cross the ground get
+    their crossing in ``landing`` and leave ``flying``, as do objects whose state stops being
+    finite (not landed). ``records`` = ``(pos, vel, every)`` with ``pos``/``vel`` (R, N, 3)
+    takes the state after every ``every``-th step. Returns the steps each object took, (N,).
+    """
+    n = state.pos_enu_m.shape[0]
+    steps = np.zeros(n, np.intp)
+    rec_pos, rec_vel, every = records
+    coast_rows(
+        state.pos_enu_m, state.vel_enu_m_s, state.height_m, state.apogee_m, flying,
+        np.ascontiguousarray(np.broadcast_to(np.asarray(beta_kg_m2, np.float64), (n,))),
+        _wind_rows(wind_enu_m_s, n), float(terrain.alt_m), float(t0_s), float(dt_s),
+        int(n_steps), landing.pos_enu_m, landing.vel_enu_m_s, landing.time_s, steps,
+        rec_pos, rec_vel, int(every), kernel_physics(earth),
+    )  # fmt: skip
+    return steps
+
+
+def _wind_rows(wind_enu_m_s: ArrayLike | None, n: int) -> FloatArray:
     """The air velocity of each of ``n`` objects as the kernel takes it, (n, 3) (zero if None)."""
     if wind_enu_m_s is None:
         return np.zeros((n, 3))
@@ -378,16 +411,14 @@ def propagate_to_ground(
     pos = np.array(pos_enu_m, dtype=np.float64, ndmin=2, order="C")
     vel = np.array(vel_enu_m_s, dtype=np.float64, ndmin=2, order="C")
     n = pos.shape[0]
-    beta = np.broadcast_to(np.asarray(beta_kg_m2, dtype=np.float64), (n,)).copy()
     out_pos, out_vel = pos.copy(), vel.copy()
     out_t = np.full(n, np.nan)
     apogee = earth.altitude_m(pos)
-    height = apogee - terrain.alt_m
-    coast_rows(
-        pos, vel, height, apogee, np.ones(n, np.bool_), beta, wind_rows(wind_enu_m_s, n),
-        float(terrain.alt_m), 0.0, float(dt_s), int(np.ceil(max_time_s / dt_s)),
-        out_pos, out_vel, out_t, np.empty(n, np.intp), NO_RECORDS, NO_RECORDS,
-        kernel_physics(earth),
+    flying = np.ones(n, np.bool_)
+    coast(
+        FlightState(pos, vel, apogee - terrain.alt_m, apogee), Landing(out_pos, out_vel, out_t),
+        flying, beta_kg_m2, earth, terrain, t0_s=0.0, dt_s=dt_s,
+        n_steps=int(np.ceil(max_time_s / dt_s)), wind_enu_m_s=wind_enu_m_s,
     )  # fmt: skip
     landed = ~np.isnan(out_t)
     out_pos[~landed], out_vel[~landed] = pos[~landed], vel[~landed]

@@ -58,6 +58,24 @@ def _atmosphere(
 _atmosphere = _compiled(_atmosphere, inline="always")
 
 
+def _interp(x: float, xp: F64, fp: F64) -> float:
+    """``np.interp(x, xp, fp)`` for one ``x`` (end values outside ``xp``, NaN for NaN)."""
+    if x != x:
+        return math.nan
+    last = xp.shape[0] - 1
+    if x >= xp[last]:
+        return fp[last]
+    if x <= xp[0]:
+        return fp[0]
+    j = 0
+    while xp[j + 1] <= x:
+        j += 1
+    return (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]) * (x - xp[j]) + fp[j]
+
+
+_interp = _compiled(_interp, inline="always")
+
+
 def _accel(
     px: float, py: float, pz: float, vx: float, vy: float, vz: float, beta: float,
     wx: float, wy: float, wz: float, phys: Physics,
@@ -66,11 +84,11 @@ def _accel(
     centre, radius, gm, rotating, cor, cen, off, alt0, step, lr, dlr, snd, dsnd, cm, cs = phys
     rx, ry, rz = px - centre[0], py - centre[1], pz - centre[2]
     norm = math.sqrt(rx * rx + ry * ry + rz * rz)
-    g = -gm / norm**3
+    g = -gm / (norm * norm * norm)
     ux, uy, uz = vx - wx, vy - wy, vz - wz
     speed = math.sqrt(ux * ux + uy * uy + uz * uz)
     rho, a_sound = _atmosphere(norm - radius, alt0, step, lr, dlr, snd, dsnd)
-    k = rho * speed * np.interp(speed / a_sound, cm, cs) / (2.0 * beta)
+    k = rho * speed * _interp(speed / a_sound, cm, cs) / (2.0 * beta)
     ax, ay, az = g * rx - k * ux, g * ry - k * uy, g * rz - k * uz
     if rotating:
         ax += vx * cor[0, 0] + vy * cor[1, 0] + vz * cor[2, 0] + (
@@ -119,7 +137,7 @@ def coast_rows(
     pos: F64, vel: F64, height: F64, apogee: F64, flying: NDArray[np.bool_], beta: F64,
     wind: F64, ground_alt_m: float, t0_s: float, dt_s: float, n_steps: int,
     imp_pos: F64, imp_vel: F64, imp_t: F64, steps: NDArray[np.intp], rec_pos: F64,
-    rec_vel: F64, phys: Physics,
+    rec_vel: F64, record_every: int, phys: Physics,
 ) -> None:  # fmt: skip
     """Fly the ``flying`` rows up to ``n_steps`` RK4 steps of ``dt_s`` from time ``t0_s``.
 
@@ -128,14 +146,14 @@ def coast_rows(
     the crossing (linear in height within the step) goes to ``imp_pos``/``imp_vel`` (N, 3) and
     ``imp_t`` (N,), the row stops (the state kept is the one after that step) and ``flying[i]``
     turns False; a row whose height stops being finite stops too, not landed. ``steps[i]`` is
-    the number of steps the row took. When ``rec_pos``/``rec_vel`` (R, N, 3) have R > 0, the
-    state after every ``n_steps // R``-th step is recorded (a stopped row repeats its last
-    state); ``n_steps`` must then be a multiple of R. ``wind`` is (N, 3); ``phys`` is
+    the number of steps the row took. ``rec_pos``/``rec_vel`` (R, N, 3) record the state after
+    steps ``record_every``, ``2 record_every``, ... (up to R of them; a stopped row repeats its
+    last state); R may be 0. ``wind`` is (N, 3); ``phys`` is
     :func:`redcolor.physics.ballistics.kernel_physics`.
     """
     n = pos.shape[0]
     n_rec = rec_pos.shape[0]
-    every = n_steps // n_rec if n_rec > 0 else n_steps + 1
+    every = record_every
     for i in numba.prange(n):
         if not flying[i]:
             for r in range(n_rec):
@@ -176,7 +194,7 @@ def coast_rows(
                 flying[i] = False
             px, py, pz, vx, vy, vz, h0 = qx, qy, qz, ux, uy, uz, h1
             t += dt_s
-            if taken % every == 0:
+            if taken % every == 0 and taken // every <= n_rec:
                 r = taken // every - 1
                 rec_pos[r, i, 0], rec_pos[r, i, 1], rec_pos[r, i, 2] = px, py, pz
                 rec_vel[r, i, 0], rec_vel[r, i, 1], rec_vel[r, i, 2] = vx, vy, vz
