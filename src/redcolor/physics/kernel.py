@@ -67,9 +67,13 @@ def _interp(x: float, xp: F64, fp: F64) -> float:
         return fp[last]
     if x <= xp[0]:
         return fp[0]
-    j = 0
-    while xp[j + 1] <= x:
-        j += 1
+    j, hi = 0, last  # xp[j] < x < xp[hi]
+    while hi - j > 1:
+        mid = (j + hi) // 2
+        if xp[mid] <= x:
+            j = mid
+        else:
+            hi = mid
     return (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]) * (x - xp[j]) + fp[j]
 
 
