@@ -9,6 +9,10 @@ times and apogees to ~1e-9 relative.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -120,3 +124,21 @@ def test_non_finite_rows_do_not_land_and_leave_the_others_alone() -> None:
     ref = reference(pos[good], vel[good], beta[good], EARTH, GROUND_M, 1.0, 900.0)
     assert_same(Impact(kernel.pos_enu_m[good], kernel.vel_enu_m_s[good], kernel.time_s[good],
                        kernel.apogee_m[good], kernel.landed[good]), ref)  # fmt: skip
+
+
+def test_unwritable_cache_directory_compiles_in_memory() -> None:
+    # numba finds no usable cache locator (the only one allowed points under /proc): the kernel
+    # must still import and fly, compiled for this process only, with a warning.
+    code = (
+        "import warnings; warnings.simplefilter('always')\n"
+        "from redcolor.physics.ballistics import EarthModel, propagate_to_ground\n"
+        "imp = propagate_to_ground([[0.0, 0.0, 500.0]], [[80.0, 0.0, 0.0]], 5e3,"
+        " EarthModel(31.5, 34.5))\n"
+        "print(bool(imp.landed[0]))\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR="/proc/redcolor-no-cache",
+               NUMBA_CACHE_LOCATOR_CLASSES="UserProvidedCacheLocator")  # fmt: skip
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "True"
+    assert "numba cache unavailable" in res.stderr
