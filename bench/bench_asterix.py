@@ -110,8 +110,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="barrage-3000")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--lib-datagrams", type=int, default=60,
-                    help="datagrams libasterix decodes (a sample: it is slow)")
+    ap.add_argument(
+        "--lib-datagrams",
+        type=int,
+        default=60,
+        help="datagrams libasterix decodes (a sample: it is slow)",
+    )
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
     console = Console(stderr=args.json)
@@ -176,8 +180,13 @@ def main() -> int:
         table.add_column(col, justify="left" if col == "measure" else "right")
     for name, r in rows.items():
         p99 = r.get("p99_us_per_plot")
-        table.add_row(name, f"{r['plots']:,}", f"{r['wall_us_per_plot']:.2f}",
-                      f"{r['cpu_us_per_plot']:.2f}", "" if p99 is None else f"{p99:.2f}")
+        table.add_row(
+            name,
+            f"{r['plots']:,}",
+            f"{r['wall_us_per_plot']:.2f}",
+            f"{r['cpu_us_per_plot']:.2f}",
+            "" if p99 is None else f"{p99:.2f}",
+        )
     console.print(table)
     console.print(
         f"{len(grams):,} datagrams, {n_plots:,} plots, {results['bytes_per_plot']:.1f} bytes per"

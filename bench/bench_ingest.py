@@ -53,8 +53,17 @@ def _stream(scenario: str) -> tuple[Registry, list[tuple[bytes, float]], int]:
         if scan.plots:
             cols = np.array([(p.r, p.az, p.el, np.nan if p.rr is None else p.rr)
                              for p in scan.plots])  # fmt: skip
-            for gram in ax.encode_plots(1, s, tod, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3],
-                                        radar_alt_m=alt[scan.sensor], simulated=True):
+            for gram in ax.encode_plots(
+                1,
+                s,
+                tod,
+                cols[:, 0],
+                cols[:, 1],
+                cols[:, 2],
+                cols[:, 3],
+                radar_alt_m=alt[scan.sensor],
+                simulated=True,
+            ):
                 out.append((gram, scan.t))
             plots += len(scan.plots)
         out.append((ax.encode_service(1, s, "sector_crossing", tod), scan.t))

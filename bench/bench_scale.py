@@ -8,8 +8,7 @@ radars scanning once a second (four scans a second in all). Two passes over the 
 
 1. ``TrackPredict.step`` alone, scan by scan: wall and CPU time per scan, split into the
    impact predictor and the rest (the tracker), with the live tracks (tentative and
-   confirmed), the confirmed ones and the projectiles in the air at each scan. The predictor
-   flies its sigma points on ``--predict-workers`` threads (default 1).
+   confirmed), the confirmed ones and the projectiles in the air at each scan.
 2. The whole pipeline (``redcolor.pipeline.run``, ``predicted`` policy, a SQLite file store):
    per scan, from the scan's arrival to its alert events being durable, and the warning +
    lifecycle + store part alone (the whole minus tracking and prediction). ``--no-pipeline``
@@ -63,7 +62,7 @@ from redcolor.alerts.store import SQLiteEventStore  # noqa: E402
 from redcolor.model import Scan  # noqa: E402
 from redcolor.pipeline import run  # noqa: E402
 from redcolor.pipeline.runner import Feed  # noqa: E402
-from redcolor.prediction.impact import ImpactPredictor, PredictionSettings  # noqa: E402
+from redcolor.prediction.impact import ImpactPredictor  # noqa: E402
 from redcolor.prediction.runner import TrackPredict  # noqa: E402
 from redcolor.sim.run import SimulationResult, simulate  # noqa: E402
 from redcolor.sim.scenario import load_scenario  # noqa: E402
@@ -131,11 +130,8 @@ def in_air(sim: SimulationResult) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(launch), np.sort(impact)
 
 
-def track_pass(sim: SimulationResult, until_s: float | None, workers: int, bar: Progress) -> Rows:
-    settings = PredictionSettings() if workers == 1 else PredictionSettings(workers=workers)
-    core = TrackPredict(
-        sim.registrations, ground_alt_m=sim.scenario.ground_alt_m, prediction_settings=settings
-    )
+def track_pass(sim: SimulationResult, until_s: float | None, bar: Progress) -> Rows:
+    core = TrackPredict(sim.registrations, ground_alt_m=sim.scenario.ground_alt_m)
     timed = TimedPredictor(core.predictor)
     core.predictor = timed  # type: ignore[assignment]
     launch, impact = in_air(sim)
@@ -261,9 +257,7 @@ def _stats(values: np.ndarray) -> dict[str, float]:
             for q, p in (("p50", 50), ("p99", 99), ("max", 100))}  # fmt: skip
 
 
-def summarise(
-    rows: Rows, pipeline: tuple[np.ndarray, np.ndarray, int] | None, workers: int
-) -> dict:
+def summarise(rows: Rows, pipeline: tuple[np.ndarray, np.ndarray, int] | None) -> dict:
     a = rows.arrays()
     peak_tracks = int(a["tracks"].max())
     at_peak = a["tracks"] >= PEAK_FRACTION * peak_tracks
@@ -271,7 +265,6 @@ def summarise(
     out: dict[str, object] = {
         "scenario": str(SCENARIO.relative_to(HERE.parent)),
         "scans": int(a["tracks"].size),
-        "predict_workers": workers,
         "peak_in_air": int(a["in_air"].max()),
         "peak_tracks": peak_tracks,
         "peak_confirmed": int(a["confirmed"].max()),
@@ -339,9 +332,6 @@ def main() -> int:
                     help="stop this many seconds after the start (the peak ends ~52 s; "
                          "0 runs the whole scenario)")  # fmt: skip
     ap.add_argument("--no-pipeline", action="store_true", help="skip the whole-pipeline pass")
-    ap.add_argument("--predict-workers", type=int, default=1,
-                    help="threads of the impact predictor in the tracking pass (the pipeline "
-                         "pass runs the pipeline's defaults)")  # fmt: skip
     ap.add_argument("--baseline", type=Path, metavar="SRC",
                     help="also time the tracker alone against the one in this source tree, "
                          "interleaved (e.g. /work/main/src)")  # fmt: skip
@@ -356,10 +346,10 @@ def main() -> int:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("tracks {task.fields[tracks]}"), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        rows = track_pass(sim, until, args.predict_workers, bar)
+        rows = track_pass(sim, until, bar)
         pipeline = None if args.no_pipeline else pipeline_pass(sim, until, bar)
         versus = None if args.baseline is None else baseline_pass(sim, until, args.baseline, bar)
-    res = summarise(rows, pipeline, args.predict_workers)
+    res = summarise(rows, pipeline)
     if versus is not None:
         res["tracker_vs_baseline"] = versus
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -141,8 +141,7 @@ def decode(body: bytes, shelter_s: Mapping[int, int]) -> tuple[LifecycleState, C
             for a in b.areas
         },
         alerts={
-            r.alert_id: AlertRecord(r.alert_id, r.category, r.sources, r.last_seq)
-            for r in b.alerts
+            r.alert_id: AlertRecord(r.alert_id, r.category, r.sources, r.last_seq) for r in b.alerts
         },
         threat_alert=dict(b.threat_alert),
         schedule=schedule,

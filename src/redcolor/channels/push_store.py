@@ -75,8 +75,14 @@ class PushStore:
         try:
             self._write(
                 "INSERT INTO push_subscriptions VALUES (?, ?, ?, ?, ?, ?)",
-                (made.id, sub.endpoint, msgspec.json.encode(sub), secret_digest(made.secret),
-                 now, now),
+                (
+                    made.id,
+                    sub.endpoint,
+                    msgspec.json.encode(sub),
+                    secret_digest(made.secret),
+                    now,
+                    now,
+                ),
             )
         except sqlite3.IntegrityError:
             raise ConflictError(

@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from redcolor.physics.atmosphere import isa_density_kg_m3, isa_speed_of_sound_m_s
+from redcolor.physics.kernel import coast_rows
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -316,13 +317,59 @@ def rk4_step(
     return new_pos, new_vel
 
 
-def _coasting(beta: FloatArray, earth: EarthModel, wind: FloatArray | None) -> AccelFn:
-    """The coast acceleration of a fixed set of objects as an :data:`AccelFn`."""
+def kernel_physics(earth: EarthModel) -> tuple[object, ...]:
+    """The constants of :func:`coast_accel` as the compiled kernel takes them
+    (:func:`redcolor.physics.kernel.coast_rows`): the Earth, the rotation terms, the
+    atmosphere table and the Mach drag shape, from their one definition here."""
+    coriolis, centrifugal, offset = earth.rotation_terms
+    return (earth.centre_enu_m, float(earth.radius_m), EARTH_GM_M3_S2, bool(earth.rotating),
+            coriolis, centrifugal, offset, _TABLE_ALT0_M, _TABLE_STEP_M, _TABLE_LOG_RHO,
+            _D_LOG_RHO, _TABLE_SOUND_M_S, _D_SOUND, _CD_MACH, _CD_SHAPE)  # fmt: skip
 
-    def accel(frac: float, pos: FloatArray, vel: FloatArray) -> FloatArray:
-        return coast_accel(pos, vel, beta, earth, wind)
 
-    return accel
+NO_RECORDS = np.empty((0, 0, 3))
+"""Record arrays of :func:`coast` when nothing is recorded."""
+
+
+def coast(
+    state: FlightState,
+    landing: Landing,
+    flying: BoolArray,
+    beta_kg_m2: FloatArray,
+    earth: EarthModel,
+    terrain: FlatTerrain,
+    *,
+    t0_s: float,
+    dt_s: float,
+    n_steps: int,
+    wind_enu_m_s: ArrayLike | None = None,
+    records: tuple[FloatArray, FloatArray, int] = (NO_RECORDS, NO_RECORDS, 1),
+) -> NDArray[np.intp]:
+    """Coast the ``flying`` objects up to ``n_steps`` RK4 steps of ``dt_s`` from ``t0_s`` with
+    the compiled kernel (:func:`redcolor.physics.kernel.coast_rows`, the physics of
+    :func:`coast_accel`), in place: ``state`` advances, the objects that cross the ground get
+    their crossing in ``landing`` and leave ``flying``, as do objects whose state stops being
+    finite (not landed). ``records`` = ``(pos, vel, every)`` with ``pos``/``vel`` (R, N, 3)
+    takes the state after every ``every``-th step. Returns the steps each object took, (N,).
+    """
+    n = state.pos_enu_m.shape[0]
+    steps = np.zeros(n, np.intp)
+    rec_pos, rec_vel, every = records
+    coast_rows(
+        state.pos_enu_m, state.vel_enu_m_s, state.height_m, state.apogee_m, flying,
+        np.ascontiguousarray(np.broadcast_to(np.asarray(beta_kg_m2, np.float64), (n,))),
+        _wind_rows(wind_enu_m_s, n), float(terrain.alt_m), float(t0_s), float(dt_s),
+        int(n_steps), landing.pos_enu_m, landing.vel_enu_m_s, landing.time_s, steps,
+        rec_pos, rec_vel, int(every), kernel_physics(earth),
+    )  # fmt: skip
+    return steps
+
+
+def _wind_rows(wind_enu_m_s: ArrayLike | None, n: int) -> FloatArray:
+    """The air velocity of each of ``n`` objects as the kernel takes it, (n, 3) (zero if None)."""
+    if wind_enu_m_s is None:
+        return np.zeros((n, 3))
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(wind_enu_m_s, np.float64), (n, 3)))
 
 
 def propagate_to_ground(
@@ -330,7 +377,7 @@ def propagate_to_ground(
     vel_enu_m_s: ArrayLike,
     beta_kg_m2: ArrayLike,
     earth: EarthModel,
-    terrain: Terrain | None = None,
+    terrain: FlatTerrain | None = None,
     *,
     dt_s: float = 0.1,
     max_time_s: float = 3_600.0,
@@ -338,8 +385,10 @@ def propagate_to_ground(
 ) -> Impact:
     """Fly N unpowered objects (RK4, fixed step) until each crosses the ground.
 
-    The crossing inside the last step is interpolated linearly in height above ground, which
-    for a 0.1 s step is within a few centimetres of the true crossing.
+    The compiled kernel :func:`redcolor.physics.kernel.coast_rows` flies each object alone with
+    the physics of :func:`coast_accel`. The crossing inside the last step is interpolated
+    linearly in height above ground, which for a 0.1 s step is within a few centimetres of the
+    true crossing. An object whose state stops being finite is reported as not landed.
 
     Parameters
     ----------
@@ -348,7 +397,7 @@ def propagate_to_ground(
     beta_kg_m2 : array_like, shape (N,) or scalar
         Ballistic coefficients (``np.inf`` for no drag).
     earth : EarthModel
-    terrain : Terrain, optional
+    terrain : FlatTerrain, optional
         Defaults to ``FlatTerrain(0.0)`` (sea level).
     dt_s, max_time_s : float
         Step and time limit, seconds.
@@ -359,33 +408,60 @@ def propagate_to_ground(
     Impact
     """
     terrain = FlatTerrain(0.0) if terrain is None else terrain
+    pos = np.array(pos_enu_m, dtype=np.float64, ndmin=2, order="C")
+    vel = np.array(vel_enu_m_s, dtype=np.float64, ndmin=2, order="C")
+    n = pos.shape[0]
+    out_pos, out_vel = pos.copy(), vel.copy()
+    out_t = np.full(n, np.nan)
+    apogee = earth.altitude_m(pos)
+    flying = np.ones(n, np.bool_)
+    coast(
+        FlightState(pos, vel, apogee - terrain.alt_m, apogee), Landing(out_pos, out_vel, out_t),
+        flying, beta_kg_m2, earth, terrain, t0_s=0.0, dt_s=dt_s,
+        n_steps=int(np.ceil(max_time_s / dt_s)), wind_enu_m_s=wind_enu_m_s,
+    )  # fmt: skip
+    landed = ~np.isnan(out_t)
+    out_pos[~landed], out_vel[~landed] = pos[~landed], vel[~landed]
+    return Impact(out_pos, out_vel, out_t, apogee, landed)
+
+
+def propagate_to_ground_numpy(
+    pos_enu_m: ArrayLike,
+    vel_enu_m_s: ArrayLike,
+    beta_kg_m2: ArrayLike,
+    earth: EarthModel,
+    terrain: FlatTerrain | None = None,
+    *,
+    dt_s: float = 0.1,
+    max_time_s: float = 3_600.0,
+    wind_enu_m_s: ArrayLike | None = None,
+) -> Impact:
+    """:func:`propagate_to_ground` in numpy: all objects in lockstep (:func:`step_to_ground`)
+    over :func:`coast_accel`. The reference the compiled kernel is tested and benchmarked
+    against; every state must be finite (a non-finite one fails in the atmosphere table)."""
+    terrain = FlatTerrain(0.0) if terrain is None else terrain
     pos = np.array(pos_enu_m, dtype=np.float64, ndmin=2)
     vel = np.array(vel_enu_m_s, dtype=np.float64, ndmin=2)
     n = pos.shape[0]
     beta = np.broadcast_to(np.asarray(beta_kg_m2, dtype=np.float64), (n,)).copy()
     wind = None if wind_enu_m_s is None else np.broadcast_to(wind_enu_m_s, (n, 3))
-
     out_pos, out_vel = pos.copy(), vel.copy()
     out_t = np.full(n, np.nan)
     apogee = earth.altitude_m(pos)
-    active = np.arange(n)
-    h = apogee - terrain.ground_alt_m(pos, earth)
-    t = 0.0
-    steps = int(np.ceil(max_time_s / dt_s))
-    for _ in range(steps):
+    state = FlightState(pos, vel, apogee - terrain.ground_alt_m(pos, earth), apogee)
+    landing = Landing(out_pos, out_vel, out_t)
+    active, t = np.arange(n), 0.0
+    for _ in range(int(np.ceil(max_time_s / dt_s))):
         if active.size == 0:
             break
-        accel = _coasting(beta[active], earth, None if wind is None else wind[active])
-        active = step_to_ground(
-            FlightState(pos, vel, h, apogee),
-            Landing(out_pos, out_vel, out_t),
-            active,
-            accel,
-            t,
-            dt_s,
-            earth,
-            terrain,
-        )
+        b, w = beta[active], None if wind is None else wind[active]
+
+        def accel(
+            _frac: float, p: FloatArray, v: FloatArray, b: FloatArray = b, w: ArrayLike = w
+        ) -> FloatArray:
+            return coast_accel(p, v, b, earth, w)
+
+        active = step_to_ground(state, landing, active, accel, t, dt_s, earth, terrain)
         t += dt_s
     out_pos[active], out_vel[active] = pos[active], vel[active]
     return Impact(out_pos, out_vel, out_t, apogee, ~np.isnan(out_t))

@@ -25,8 +25,6 @@ Drone tracks: nearly-constant-velocity extrapolation of the ground path over ``d
 
 from __future__ import annotations
 
-import itertools
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +33,7 @@ from numpy.typing import NDArray
 from scipy.stats import chi2
 
 from redcolor.geo.frame import LocalFrame
-from redcolor.physics.ballistics import EarthModel, FlatTerrain, Impact, propagate_to_ground
+from redcolor.physics.ballistics import EarthModel, FlatTerrain, propagate_to_ground
 from redcolor.tracking.state import KIND_DRONE, KIND_NAMES, LN_BETA, STATE_DIM, TrackSnapshot
 
 F64 = NDArray[np.float64]
@@ -135,10 +133,6 @@ class PredictionSettings:
         Manoeuvre noise of the drone path (matches the tracker's drone model by default).
     ln_beta_bounds : (float, float)
         ASSUMPTION: sigma points' ln(beta) is held to this physical range (as in the tracker).
-    workers : int
-        Threads that fly the sigma points to the ground, in row chunks of at least
-        ``MIN_CHUNK_TRACKS`` tracks (numpy releases the GIL in its loops; each row is flown
-        alone, so the result is the same for any number). 1: in the calling thread.
     """
 
     dt_s: float = 1.0
@@ -149,11 +143,6 @@ class PredictionSettings:
     drone_step_s: float = 5.0
     drone_q_m2_s3: float = 8.0
     ln_beta_bounds: tuple[float, float] = (float(np.log(1500.0)), float(np.log(2.0e5)))
-    workers: int = 1
-
-
-MIN_CHUNK_TRACKS = 200
-"""Fewest tracks a flying thread gets (below that the threads cost more than they save)."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +180,12 @@ class ImpactPredictor:
         sig = x[:, None, :] + offsets  # (M, 2n+1, 7)
         flat = sig.reshape(-1, n)
         ln_beta = np.clip(flat[:, LN_BETA], *s.ln_beta_bounds)
-        pos_flat, tof_flat = self._fly(flat[:, 0:3], flat[:, 3:6], np.exp(ln_beta), 2 * n + 1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            imp = propagate_to_ground(
+                flat[:, 0:3], flat[:, 3:6], np.exp(ln_beta), self.earth,
+                FlatTerrain(self.ground_alt_m), dt_s=s.dt_s, max_time_s=s.max_time_s,
+            )  # fmt: skip
+        pos_flat, tof_flat = imp.pos_enu_m, imp.time_s
         pos = pos_flat.reshape(idx.size, 2 * n + 1, 3)
         tof = tof_flat.reshape(idx.size, 2 * n + 1)
         ok = np.all(np.isfinite(tof), axis=1) & np.all(np.isfinite(pos), axis=(1, 2))
@@ -228,31 +222,6 @@ class ImpactPredictor:
                 speed_m_s=float(speed[k]),
             )
         return out
-
-    def _fly(
-        self, pos_enu_m: F64, vel_enu_m_s: F64, beta_kg_m2: F64, per_track: int
-    ) -> tuple[F64, F64]:
-        """Impact points (K, 3) and times of flight (K,) of K coasting states (``per_track``
-        consecutive rows a track), on ``settings.workers`` threads."""
-        s = self.settings
-
-        def fly(rows: slice) -> Impact:
-            with np.errstate(invalid="ignore", over="ignore"):
-                return propagate_to_ground(
-                    pos_enu_m[rows], vel_enu_m_s[rows], beta_kg_m2[rows], self.earth,
-                    FlatTerrain(self.ground_alt_m), dt_s=s.dt_s, max_time_s=s.max_time_s,
-                )  # fmt: skip
-
-        n_tracks = pos_enu_m.shape[0] // per_track
-        chunks = min(s.workers, n_tracks // MIN_CHUNK_TRACKS)
-        if chunks <= 1:
-            imp = fly(slice(None))
-            return imp.pos_enu_m, imp.time_s
-        cuts = np.linspace(0, n_tracks, chunks + 1).astype(int) * per_track
-        with ThreadPoolExecutor(chunks) as pool:
-            parts = list(pool.map(fly, [slice(a, b) for a, b in itertools.pairwise(cuts)]))
-        return (np.concatenate([p.pos_enu_m for p in parts]),
-                np.concatenate([p.time_s for p in parts]))  # fmt: skip
 
     # ------------------------------------------------------------------ drones
     def _drone(self, tracks: TrackSnapshot, idx: NDArray[np.int64]) -> dict[int, ImpactPrediction]:

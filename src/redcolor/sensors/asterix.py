@@ -222,8 +222,11 @@ def encode_plots(
     n = r.shape[0]
     az = _column("azimuth_rad", azimuth_rad, n)
     el = _column("elevation_rad", elevation_rad, n)
-    rr = np.full(n, np.nan) if range_rate_m_s is None else _column("range_rate_m_s",
-                                                                   range_rate_m_s, n)
+    rr = (
+        np.full(n, np.nan)
+        if range_rate_m_s is None
+        else _column("range_rate_m_s", range_rate_m_s, n)
+    )
     if not (np.all(np.isfinite(r)) and np.all(r >= 0.0) and np.all(np.isfinite(az))):
         raise InputError("ranges must be finite and >= 0, azimuths finite")
     if not np.all(np.abs(el) <= 0.5 * np.pi):
@@ -250,10 +253,12 @@ def encode_plots(
     sp_rr = has_rr & ~has120
     mask = (SP_RANGE * sp_range) | (SP_ELEVATION * sp_el) | (SP_SPEED * sp_rr)
     sp_r_raw = _sp_raw("range", np.where(sp_range, r, 0.0), SP_RANGE_LSB_M, 0, 2**32 - 1)
-    sp_e_raw = _sp_raw("elevation", np.where(sp_el, el, 0.0), SP_ELEVATION_LSB_RAD,
-                       -(2**31), 2**31 - 1)
-    sp_s_raw = _sp_raw("radial speed", np.where(sp_rr, rr, 0.0), SP_SPEED_LSB_M_S,
-                       -(2**31), 2**31 - 1)
+    sp_e_raw = _sp_raw(
+        "elevation", np.where(sp_el, el, 0.0), SP_ELEVATION_LSB_RAD, -(2**31), 2**31 - 1
+    )
+    sp_s_raw = _sp_raw(
+        "radial speed", np.where(sp_rr, rr, 0.0), SP_SPEED_LSB_M_S, -(2**31), 2**31 - 1
+    )
     common = {
         "tod": tod, "sac": sac_b, "sic": sic_b, "i020": 0x20 | (0x10 if simulated else 0),
         "rho": rho, "theta": theta, "h110": h110, "cal": cal120,
@@ -299,8 +304,14 @@ def _records_of_layout(
     for b in fspec:
         out[:, o] = b
         o += 1
-    for b in (c["sac"], c["sic"], c["tod"] >> 16, (c["tod"] >> 8) & 0xFF, c["tod"] & 0xFF,
-              c["i020"]):
+    for b in (
+        c["sac"],
+        c["sic"],
+        c["tod"] >> 16,
+        (c["tod"] >> 8) & 0xFF,
+        c["tod"] & 0xFF,
+        c["i020"],
+    ):
         out[:, o] = b
         o += 1
 
@@ -358,8 +369,16 @@ def encode_service(
     if kind not in SERVICE_CODES:
         raise InputError(f"service message kind must be one of {sorted(SERVICE_CODES)}")
     tod = _tod_raw(tod_s)
-    body = bytearray((_byte_id("sac", sac), _byte_id("sic", sic), SERVICE_CODES[kind],
-                      tod >> 16, (tod >> 8) & 0xFF, tod & 0xFF))
+    body = bytearray(
+        (
+            _byte_id("sac", sac),
+            _byte_id("sic", sic),
+            SERVICE_CODES[kind],
+            tod >> 16,
+            (tod >> 8) & 0xFF,
+            tod & 0xFF,
+        )
+    )
     fspec = 0xE0
     if sector_rad is not None:
         if not math.isfinite(sector_rad):

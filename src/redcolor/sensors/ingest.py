@@ -81,10 +81,10 @@ from redcolor.sensors.uap import HEIGHT_M, RHO_M
 
 ACCEPTED = "accepted"
 DATAGRAM_REASONS: tuple[str, ...] = (
-    "no_records",     # it decoded, but held no record
+    "no_records",  # it decoded, but held no record
     "mixed_sensors",  # records of more than one SAC/SIC in one datagram
-    "unregistered",   # a SAC/SIC no sensor is registered with
-    "bad_source",     # a registered SAC/SIC from an address not among its sources
+    "unregistered",  # a SAC/SIC no sensor is registered with
+    "bad_source",  # a registered SAC/SIC from an address not among its sources
 )
 """Why the ingest refuses a datagram that decoded (besides the decoder's own reasons)."""
 
@@ -230,8 +230,10 @@ class Ingest:
             scan, period_s = state.open, state.cfg.scan_period_s
             if scan is None:
                 continue
-            if (now_mono_s - scan.last_mono_s >= period_s
-                    or now_mono_s - scan.opened_mono_s >= 2.0 * period_s):
+            if (
+                now_mono_s - scan.last_mono_s >= period_s
+                or now_mono_s - scan.opened_mono_s >= 2.0 * period_s
+            ):
                 self._close(state, scan.last_mono_s)
         return self._release()
 
@@ -291,9 +293,7 @@ class Ingest:
         owner = self.registry.owner_of(source_ip)
         return owner.id if owner is not None else UNREGISTERED
 
-    def _sender(
-        self, decoded: Decoded, source_ip: str
-    ) -> tuple[SensorConfig | None, str | None]:
+    def _sender(self, decoded: Decoded, source_ip: str) -> tuple[SensorConfig | None, str | None]:
         """The sensor a decoded datagram is from, or the reason to refuse it."""
         p = decoded.plots
         keys = {(s.sac, s.sic) for s in decoded.services}
@@ -386,9 +386,7 @@ class Ingest:
             return "replayed"
         return None
 
-    def _service(
-        self, state: _Sensor, t: float, rank: int, arrival_mono_s: float
-    ) -> None:
+    def _service(self, state: _Sensor, t: float, rank: int, arrival_mono_s: float) -> None:
         sid = state.cfg.id
         reason = self._order_reason(state, t)
         if reason is not None:
@@ -480,7 +478,10 @@ def _checked_plots(
     plots = [
         Plot(r=a, az=b, el=c, rr=None if d != d else d)
         for a, b, c, d in zip(
-            r[keep].tolist(), az[keep].tolist(), el[keep].tolist(), rr[keep].tolist(),
+            r[keep].tolist(),
+            az[keep].tolist(),
+            el[keep].tolist(),
+            rr[keep].tolist(),
             strict=True,
         )
     ]

@@ -32,16 +32,16 @@ MAX_DATAGRAM_BYTES = 1400
 """What the encoder packs a datagram to: fits an Ethernet MTU of 1500 with IPv6 and UDP headers."""
 
 DECODE_REASONS: tuple[str, ...] = (
-    "empty",           # a datagram of no bytes
-    "too_large",       # more than UDP_MAX_PAYLOAD_BYTES
+    "empty",  # a datagram of no bytes
+    "too_large",  # more than UDP_MAX_PAYLOAD_BYTES
     "wrong_category",  # a datablock of another category than 34 or 48
-    "bad_length",      # a datablock LEN below 3 or beyond the end of the datagram
-    "truncated",       # a datablock header, record or item cut off by the end of its block
-    "bad_fspec",       # an FSPEC longer than the UAP allows (flags an FRN it does not define)
-    "unknown_item",    # an FSPEC bit for a subfield the UAP does not define
-    "bad_item",        # an item against its own structure (extension bit, subfield, LEN 0 ...)
-    "missing_item",    # a record without its mandatory items (I048/010; I034/010 and /000)
-    "bad_value",       # a value outside its defined domain (time of day >= 24 h, SP layout)
+    "bad_length",  # a datablock LEN below 3 or beyond the end of the datagram
+    "truncated",  # a datablock header, record or item cut off by the end of its block
+    "bad_fspec",  # an FSPEC longer than the UAP allows (flags an FRN it does not define)
+    "unknown_item",  # an FSPEC bit for a subfield the UAP does not define
+    "bad_item",  # an item against its own structure (extension bit, subfield, LEN 0 ...)
+    "missing_item",  # a record without its mandatory items (I048/010; I034/010 and /000)
+    "bad_value",  # a value outside its defined domain (time of day >= 24 h, SP layout)
 )
 """Why :func:`decode` refuses a datagram (for counting)."""
 

@@ -161,9 +161,7 @@ _SUBSCRIPTION_SCHEMA = {
 
 
 def _body(schema: dict[str, object]) -> dict[str, object]:
-    return {
-        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
-    }
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 @router.post(
@@ -185,8 +183,9 @@ async def subscribe(request: Request) -> Response:
         raise
     if len(service.store.subs) >= service.max_subscriptions:  # no await from here to add()
         state.metrics.push_refused.labels("cap").inc()
-        raise CapacityError(f"the server holds its limit of {service.max_subscriptions} push "
-                            "subscriptions")
+        raise CapacityError(
+            f"the server holds its limit of {service.max_subscriptions} push subscriptions"
+        )
     made = service.store.add(sub)
     state.metrics.push_subscriptions.set(len(service.store.subs))
     return JSONResponse({"id": made.id, "secret": made.secret}, status_code=201)
@@ -195,8 +194,9 @@ async def subscribe(request: Request) -> Response:
 @router.put(
     "/v1/push/subscriptions/{sub_id}",
     summary="Change a subscription's areas (Authorization: Bearer <secret>)",
-    openapi_extra=_body({"type": "object", "required": ["areas"],
-                         "properties": {"areas": _AREAS_SCHEMA}}),
+    openapi_extra=_body(
+        {"type": "object", "required": ["areas"], "properties": {"areas": _AREAS_SCHEMA}}
+    ),
 )
 async def change(request: Request, sub_id: str) -> dict[str, str]:
     service = _limited(request)

@@ -209,4 +209,3 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.transport.is_closing():
             self.transport.write(output)
             self.transport.close()
-

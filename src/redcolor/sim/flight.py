@@ -9,8 +9,10 @@ the air-relative velocity, i.e. full and instant weathercocking, from a 30 m/s l
 turns a Grad by kilometres in a 10 m/s crosswind, which we judge implausible; without it the
 same wind moves the impact ~260 m downwind.) Guided ballistic missiles thrust along the fixed
 launch direction until burnout (assumption: a constant-attitude boost stands in for the real
-pitch programme). After burnout all projectiles coast under
-:func:`redcolor.physics.ballistics.coast_accel`.
+pitch programme). The burn is stepped in numpy over
+:func:`redcolor.physics.ballistics.coast_accel` plus thrust; after burnout all projectiles coast
+in the compiled kernel of :func:`redcolor.physics.ballistics.coast` (the same physics), in
+blocks of ``COAST_BLOCK_RECORDS`` records.
 
 Trajectories are recorded at every burn step and every ``record_step_s`` in the coast, and
 read back with cubic Hermite interpolation of position and velocity (exact to well under a
@@ -29,10 +31,11 @@ from redcolor.physics.ballistics import (
     AccelFn,
     BoolArray,
     EarthModel,
+    FlatTerrain,
     FlightState,
     FloatArray,
     Landing,
-    Terrain,
+    coast,
     coast_accel,
     step_to_ground,
 )
@@ -41,6 +44,8 @@ from redcolor.physics.catalogue import Projectile
 IntArray = NDArray[np.intp]
 MIN_BURN_STEPS = 40
 """The burn is integrated in at least this many equal steps (thrust ends on a step boundary)."""
+COAST_BLOCK_RECORDS = 256
+"""Coast records the kernel fills per call (the objects still flying carry on in the next)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,7 @@ def fly(
     launch_pos_enu_m: ArrayLike,
     launch_dir_enu: ArrayLike,
     earth: EarthModel,
-    terrain: Terrain,
+    terrain: FlatTerrain,
     *,
     thrust_factor: ArrayLike = 1.0,
     drag_factor: ArrayLike = 1.0,
@@ -162,7 +167,7 @@ def fly(
         Where each leaves the launcher.
     launch_dir_enu : array_like (N, 3)
         Unit launch directions (for guided missiles also the thrust direction).
-    earth, terrain : EarthModel, Terrain
+    earth, terrain : EarthModel, FlatTerrain
     thrust_factor, drag_factor : array_like (N,) or scalar
         Multipliers on the nominal thrust (the launch speed for projectiles without a motor)
         and on the drag coefficient (dispersion).
@@ -192,15 +197,12 @@ def fly(
     wind = None if wind_enu_m_s is None else np.asarray(wind_enu_m_s, dtype=np.float64)
     mdot = projectile.propellant_kg / burn_s if burn_s > 0 else 0.0
 
-    def make_accel(t_start: float, dt: float, act: IntArray, burning: bool) -> AccelFn:
-        thr, cda, fixed_dir, w = thrust_n[act], cda_m2[act], direction[act], wind
-        beta_dry = _beta(projectile.dry_mass_kg, cda)
+    def burn_accel(t_start: float, dt: float, act: IntArray) -> AccelFn:
+        thr, cda, fixed_dir = thrust_n[act], cda_m2[act], direction[act]
 
         def accel(frac: float, p: FloatArray, v: FloatArray) -> FloatArray:
-            if not burning:
-                return coast_accel(p, v, beta_dry, earth, w)
             mass = projectile.mass_kg - mdot * (t_start + frac * dt)
-            a = coast_accel(p, v, _beta(mass, cda), earth, w)
+            a = coast_accel(p, v, _beta(mass, cda), earth, wind)
             if projectile.guided_boost:
                 along = fixed_dir
             else:
@@ -211,10 +213,9 @@ def fly(
 
     coast_dt = projectile.step_s
     n_burn = max(int(np.ceil(burn_s / (coast_dt / 2))), MIN_BURN_STEPS) if burn_s > 0 else 0
-    schedule = [burn_s / n_burn] * n_burn if n_burn else []
     every = max(1, round(record_step_s / coast_dt))
 
-    t_rec, p_rec, v_rec = [0.0], [pos.copy()], [vel.copy()]
+    t_rec, p_rec, v_rec = [np.zeros(1)], [pos[None].copy()], [vel[None].copy()]
     imp_pos, imp_vel = pos.copy(), vel.copy()
     imp_t = np.full(n, np.nan)
     apogee = earth.altitude_m(pos)
@@ -222,33 +223,45 @@ def fly(
     flying = FlightState(pos, vel, h, apogee)
     landing = Landing(imp_pos, imp_vel, imp_t)
     active = np.arange(n)
-    t, k = 0.0, 0
-    while active.size and t < max_time_s:
-        dt = schedule[k] if k < n_burn else coast_dt
+    t = 0.0
+    for _ in range(n_burn):
+        if not (active.size and t < max_time_s):
+            break
+        dt = burn_s / n_burn
         active = step_to_ground(
-            flying,
-            landing,
-            active,
-            make_accel(t, dt, active, k < n_burn),
-            t,
-            dt,
-            earth,
-            terrain,
+            flying, landing, active, burn_accel(t, dt, active), t, dt, earth, terrain
         )
         t += dt
-        k += 1
-        if k <= n_burn or (k - n_burn) % every == 0:
-            t_rec.append(t)
-            p_rec.append(pos.copy())
-            v_rec.append(vel.copy())
-    beta = _beta(projectile.dry_mass_kg, cda_m2)
+        t_rec.append(np.array([t]))
+        p_rec.append(pos[None].copy())
+        v_rec.append(vel[None].copy())
+    in_air = np.zeros(n, np.bool_)
+    in_air[active] = True
+    # t after each coast step, accumulated as a step-by-step loop would; steps while t < max
+    n_max = max(int(np.ceil((max_time_s - t) / coast_dt)), 0) + 2
+    times = np.add.accumulate(np.r_[t, np.full(n_max, coast_dt)])
+    allowed = int(np.searchsorted(times, max_time_s, side="left"))
+    beta_dry = _beta(projectile.dry_mass_kg, cda_m2)
+    done = 0
+    while in_air.any() and done < allowed:
+        n_steps = min(COAST_BLOCK_RECORDS * every, allowed - done)
+        rec_pos, rec_vel = np.empty((2, n_steps // every, n, 3))
+        steps = coast(
+            flying, landing, in_air, beta_dry, earth, terrain, t0_s=float(times[done]),
+            dt_s=coast_dt, n_steps=n_steps, wind_enu_m_s=wind, records=(rec_pos, rec_vel, every),
+        )  # fmt: skip
+        kept = int(steps.max()) // every
+        t_rec.append(times[done + every : done + every * kept + 1 : every])
+        p_rec.append(rec_pos[:kept])
+        v_rec.append(rec_vel[:kept])
+        done += int(steps.max())
     return Trajectory(
-        t_grid_s=np.array(t_rec),
-        pos_enu_m=np.stack(p_rec),
-        vel_enu_m_s=np.stack(v_rec),
+        t_grid_s=np.concatenate(t_rec),
+        pos_enu_m=np.concatenate(p_rec),
+        vel_enu_m_s=np.concatenate(v_rec),
         impact_pos_enu_m=imp_pos,
         impact_vel_enu_m_s=imp_vel,
         impact_time_s=imp_t,
         apogee_m=apogee,
-        beta_burnout_kg_m2=beta,
+        beta_burnout_kg_m2=beta_dry,
     )

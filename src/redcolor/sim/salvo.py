@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from redcolor.errors import ScenarioError
 from redcolor.geo.frame import LocalFrame
 from redcolor.physics.atmosphere import G0_M_S2
-from redcolor.physics.ballistics import EarthModel, FloatArray, Terrain
+from redcolor.physics.ballistics import EarthModel, FlatTerrain, FloatArray
 from redcolor.physics.catalogue import Branch, Projectile, get_projectile
 from redcolor.sim.aim import LAUNCHER_HEIGHT_M, cross_track_m, launch_directions, range_table
 from redcolor.sim.flight import Trajectory, fly
@@ -176,7 +176,7 @@ def fly_ballistic(
     rng: np.random.Generator,
     frame: LocalFrame,
     earth: EarthModel,
-    terrain: Terrain,
+    terrain: FlatTerrain,
     ground_alt_m: float,
     wind_enu_m_s: FloatArray | None,
 ) -> Trajectory:
