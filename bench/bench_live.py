@@ -58,14 +58,18 @@ class TimedIngest(Ingest):
             self.spent_s += time.perf_counter() - t0
 
 
-def _emit_process(sim, registry, url: str, start_unix_s: float, out) -> None:
-    summary = emit(sim, registry, url, start_unix_s=start_unix_s)
+def _emit_process(name: str, url: str, start_unix_s: float, out) -> None:
+    """The emitter's process: it flies the scenario itself (deterministic: the same scans)."""
+    sim = simulate(load_scenario(name))
+    summary = emit(sim, registry_of(sim), url, start_unix_s=start_unix_s)
     out.put((summary.scans, summary.plots, summary.datagrams, summary.max_late_s))
 
 
 def bench(name: str) -> dict[str, Any]:
     """One scenario over loopback UDP at speed 1 (module docstring)."""
+    t0 = time.perf_counter()
     sim = simulate(load_scenario(name))
+    simulated_s = time.perf_counter() - t0
     registry = registry_of(sim)
     sock = bind_udp("udp://127.0.0.1:0")
     port = sock.getsockname()[1]
@@ -84,13 +88,14 @@ def bench(name: str) -> dict[str, Any]:
 
     loop_thread = threading.Thread(target=serve_loop, daemon=True)
     loop_thread.start()
-    start_unix_s = time.time() + 1.0
+    # time for the child to start and fly the scenario before its first scan is due
+    start_unix_s = time.time() + 5.0 + 2.0 * simulated_s
     emitted: dict[str, Any] = {}
-    fork = multiprocessing.get_context("fork")  # the child inherits the flown scenario
-    results = fork.Queue()
-    child = fork.Process(
+    spawn = multiprocessing.get_context("spawn")  # no fork: numba's OpenMP is not fork-safe
+    results = spawn.Queue()
+    child = spawn.Process(
         target=_emit_process,
-        args=(sim, registry, f"udp://127.0.0.1:{port}", start_unix_s, results),
+        args=(name, f"udp://127.0.0.1:{port}", start_unix_s, results),
     )
 
     def emitter() -> None:
