@@ -233,29 +233,26 @@ def _unblocked(
     it is blocked if either end was matched shorter (the matching takes pairs shortest
     first). So only the pairs between plots matched no shorter than their bound (or
     unmatched), at most as long as both matches and the reach, can be unblocked; they are
-    found with ball queries per reach of the waiting plots.
+    found with one ball query per such waiting plot.
     """
     slack = 1.0 - 1e-9  # tree distances and norms may differ in the last bits
     open_new = np.flatnonzero(np.isfinite(bound_new) & (match_new >= bound_new * slack))
     open_old = np.flatnonzero(np.isfinite(bound_old) & (match_old >= bound_old * slack))
-    parts = [np.zeros(0, np.int64)]
-    if open_new.size == 0:
-        return parts[0]
-    for reach_m in np.unique(reach_old_m[open_old]):
-        ids = open_old[reach_old_m[open_old] == reach_m]
-        hits = cKDTree(old_pos[ids]).query_ball_point(
-            new_pos[open_new], np.minimum(match_new[open_new], reach_m) / slack,
-            return_sorted=False,
-        )  # fmt: skip
-        counts = np.fromiter((len(h) for h in hits), np.int64, hits.size)
-        if counts.sum() == 0:
-            continue
-        ni = np.repeat(open_new, counts)
-        li = ids[np.concatenate([h for h in hits if h]).astype(np.int64)]
-        dist = np.linalg.norm(new_pos[ni] - old_pos[li], axis=1)
-        near = dist * slack <= match_old[li]
-        parts.append(ni[near] * old_pos.shape[0] + li[near])
-    return np.concatenate(parts)
+    if open_new.size == 0 or open_old.size == 0:
+        return np.zeros(0, np.int64)
+    hits = cKDTree(new_pos[open_new]).query_ball_point(
+        old_pos[open_old],
+        np.minimum(match_old[open_old], reach_old_m[open_old]) / slack,
+        return_sorted=False,
+    )
+    counts = np.fromiter(map(len, hits), np.int64, hits.size)
+    if counts.sum() == 0:
+        return np.zeros(0, np.int64)
+    li = np.repeat(open_old, counts)
+    ni = open_new[np.concatenate(hits[counts > 0]).astype(np.int64)]
+    dist = np.linalg.norm(new_pos[ni] - old_pos[li], axis=1)
+    near = dist * slack <= match_new[ni]
+    return ni[near] * old_pos.shape[0] + li[near]
 
 
 def _sorted_unique(x: I64) -> I64:
