@@ -150,16 +150,17 @@ def _pairs_reference(
 def test_two_point_pairs_match_all_pairs_greedy(
     seed: int, nearest: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Dense clusters on an integer grid (many equal displacements), waiting plots of several
-    times (reaches), some too close or too recent: the pairs from the nearest-partner lists
-    and their repair are those of the greedy matching over all pairs, in the same order."""
+    """Dense clusters on a metre grid (~10% of the pairs of equal displacement), waiting
+    plots of several times (reaches), some too close or too recent: the pairs from the
+    nearest-partner lists and their repair are those of the greedy matching over all pairs,
+    in the same order (without the repair 10 of the 12 cases fail)."""
     monkeypatch.setattr(initiation, "NEAREST", nearest)
     rng = np.random.default_rng(seed)
-    settings = InitiatorSettings(max_speed_m_s=400.0)
-    centres = rng.uniform(-2_000.0, 2_000.0, (4, 3))
+    settings = InitiatorSettings(min_speed_m_s=2.0, max_speed_m_s=60.0)
+    centres = rng.uniform(-300.0, 300.0, (4, 3))
     n_new, n_old = int(rng.integers(20, 120)), int(rng.integers(20, 160))
-    new_pos = np.round(centres[rng.integers(0, 4, n_new)] + rng.normal(0, 150.0, (n_new, 3)))
-    old_pos = np.round(centres[rng.integers(0, 4, n_old)] + rng.normal(0, 150.0, (n_old, 3)))
+    new_pos = np.round(centres[rng.integers(0, 4, n_new)] + rng.normal(0, 25.0, (n_new, 3)))
+    old_pos = np.round(centres[rng.integers(0, 4, n_old)] + rng.normal(0, 25.0, (n_old, 3)))
     old_pos[:5] = new_pos[:5] + 1.0  # too slow
     t = 100.0
     old_t = t - rng.choice([0.25, 0.5, 1.0, 2.0, 2.5], n_old)
