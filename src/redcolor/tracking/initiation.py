@@ -31,6 +31,10 @@ from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE, LN_BETA, STATE_D
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
+NEAREST = 8
+"""Partners listed per plot before the initiation's greedy matching (the result does not
+depend on it, only the time: the pairs left out are checked and added where they matter)."""
+
 
 @dataclass(frozen=True)
 class InitiatorSettings:
@@ -140,39 +144,67 @@ class TwoPointInitiator:
     def _pairs(
         self, t_unix_s: float, pos_enu_m: F64
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The greedy matching, shortest displacement first, of all (new, waiting) pairs the
+        speed test keeps, found without listing them all (millions at the peak of a barrage):
+        the matching runs on each plot's ``NEAREST`` nearest partners only, then every pair
+        left out is checked to be blocked by a match taken before it; the unblocked ones
+        are added and the matching repeats (see :func:`_unblocked`)."""
         s = self.settings
         none = np.zeros(0, np.int64)
-        older = self._t <= t_unix_s - s.min_gap_s
-        if pos_enu_m.shape[0] == 0 or not np.any(older):
+        old_ids = np.flatnonzero(self._t <= t_unix_s - s.min_gap_s)
+        m, n_old = pos_enu_m.shape[0], old_ids.size
+        if m == 0 or n_old == 0:
             return none, none
-        ni, oi = self._candidates(t_unix_s, pos_enu_m, np.flatnonzero(older))
-        if ni.size == 0:
-            return none, none
+        old_pos = self._pos[old_ids]
+        # Each waiting plot's reach at max_speed_m_s (margin 1e-9 for rounding).
+        reach_old_m = s.max_speed_m_s * (t_unix_s - self._t[old_ids]) * (1.0 + 1e-9)
+        reach_m = float(reach_old_m.max())
+        old_tree, new_tree = cKDTree(old_pos), cKDTree(pos_enu_m)
+        k_new, k_old = min(NEAREST, n_old), min(NEAREST, m)
+        d_new, j_new = old_tree.query(
+            pos_enu_m, k=list(range(1, k_new + 1)), distance_upper_bound=reach_m
+        )
+        d_old, i_old = new_tree.query(
+            old_pos, k=list(range(1, k_old + 1)), distance_upper_bound=reach_m
+        )
+        # A pair left out of a plot's list is no shorter than its last listed partner.
+        bound_new = d_new[:, -1] if k_new < n_old else np.full(m, np.inf)
+        bound_old = d_old[:, -1] if k_old < m else np.full(n_old, np.inf)
+        hit_new, hit_old = np.isfinite(d_new), np.isfinite(d_old)
+        key = _sorted_unique(np.concatenate([
+            np.repeat(np.arange(m), hit_new.sum(axis=1)) * n_old + j_new[hit_new],
+            i_old[hit_old] * n_old + np.repeat(np.arange(n_old), hit_old.sum(axis=1)),
+        ]))  # fmt: skip
+        ni, li, dist = self._kept(t_unix_s, pos_enu_m, old_ids, key)
+        while True:
+            chosen = greedy_matching(ni, li, shortest_first(dist, ni, li))
+            match_new, match_old = np.full(m, np.inf), np.full(n_old, np.inf)
+            match_new[ni[chosen]] = dist[chosen]
+            match_old[li[chosen]] = dist[chosen]
+            add = _unblocked(
+                pos_enu_m, old_pos, match_new, match_old, bound_new, bound_old, reach_old_m
+            )
+            add = add[~_sorted_member(add, key)]
+            if add.size == 0:
+                return ni[chosen], old_ids[li[chosen]]
+            an, al, ad = self._kept(t_unix_s, pos_enu_m, old_ids, add)
+            key = np.sort(np.concatenate([key, add]))
+            ni = np.concatenate([ni, an])
+            li = np.concatenate([li, al])
+            dist = np.concatenate([dist, ad])
+
+    def _kept(
+        self, t_unix_s: float, pos_enu_m: F64, old_ids: I64, key: I64
+    ) -> tuple[I64, I64, F64]:
+        """The pairs ``key`` (new * len(old_ids) + old) that pass the speed test: new index,
+        index into ``old_ids`` and displacement."""
+        s = self.settings
+        ni, li = np.divmod(key, old_ids.size)
+        oi = old_ids[li]
         dist = np.linalg.norm(pos_enu_m[ni] - self._pos[oi], axis=1)
         speed = dist / (t_unix_s - self._t[oi])
         ok = (speed >= s.min_speed_m_s) & (speed <= s.max_speed_m_s)
-        ni, oi, dist = ni[ok], oi[ok], dist[ok]
-        chosen = greedy_matching(ni, oi, shortest_first(dist, ni, oi))
-        return ni[chosen], oi[chosen]
-
-    def _candidates(self, t_unix_s: float, pos_enu_m: F64, old_ids: I64) -> tuple[I64, I64]:
-        """(new, old) index pairs (K,) within reach at ``max_speed_m_s``: one k-d tree query
-        per distinct time of the waiting plots (a plot of each radar's scan), so each radius is
-        that time's reach rather than the oldest one's. A superset of the pairs the speed test
-        keeps (the radius has a relative margin of 1e-9 for rounding)."""
-        s = self.settings
-        new_tree = cKDTree(pos_enu_m)
-        times, group = np.unique(self._t[old_ids], return_inverse=True)
-        parts_new, parts_old = [], []
-        for g, t_old in enumerate(times):
-            ids = old_ids[group == g]
-            reach = s.max_speed_m_s * float(t_unix_s - t_old) * (1.0 + 1e-9)
-            near = new_tree.sparse_distance_matrix(
-                cKDTree(self._pos[ids]), reach, output_type="ndarray"
-            )
-            parts_new.append(near["i"].astype(np.int64))
-            parts_old.append(ids[near["j"]])
-        return np.concatenate(parts_new), np.concatenate(parts_old)
+        return ni[ok], li[ok], dist[ok]
 
     def confirmed(self, hit_history: NDArray[np.int64]) -> NDArray[np.bool_]:
         """M-of-N test on bit histories (N,) (bit 0 = the latest opportunity, 1 = a plot)."""
@@ -181,6 +213,60 @@ class TwoPointInitiator:
         for b in range(self.settings.confirm_window):
             counts += (window >> b) & 1
         return counts >= self.settings.confirm_hits
+
+
+def _unblocked(
+    new_pos: F64,
+    old_pos: F64,
+    match_new: F64,
+    match_old: F64,
+    bound_new: F64,
+    bound_old: F64,
+    reach_old_m: F64,
+) -> I64:
+    """Keys (new * len(old_pos) + old) of a superset of the pairs left out of the matching
+    that no match taken before them blocks.
+
+    ``match_*`` is each plot's matched displacement (inf if unmatched), ``bound_*`` the
+    distance of its last listed partner (inf if it lists all within reach), ``reach_old_m``
+    each waiting plot's reach. A pair left out of both lists is at least both bounds long;
+    it is blocked if either end was matched shorter (the matching takes pairs shortest
+    first). So only the pairs between plots matched no shorter than their bound (or
+    unmatched), at most as long as both matches and the reach, can be unblocked; they are
+    found with one ball query per such waiting plot.
+    """
+    slack = 1.0 - 1e-9  # tree distances and norms may differ in the last bits
+    open_new = np.flatnonzero(np.isfinite(bound_new) & (match_new >= bound_new * slack))
+    open_old = np.flatnonzero(np.isfinite(bound_old) & (match_old >= bound_old * slack))
+    if open_new.size == 0 or open_old.size == 0:
+        return np.zeros(0, np.int64)
+    hits = cKDTree(new_pos[open_new]).query_ball_point(
+        old_pos[open_old],
+        np.minimum(match_old[open_old], reach_old_m[open_old]) / slack,
+        return_sorted=False,
+    )
+    counts = np.fromiter(map(len, hits), np.int64, hits.size)
+    if counts.sum() == 0:
+        return np.zeros(0, np.int64)
+    li = np.repeat(open_old, counts)
+    ni = open_new[np.concatenate(hits[counts > 0]).astype(np.int64)]
+    dist = np.linalg.norm(new_pos[ni] - old_pos[li], axis=1)
+    near = dist * slack <= match_new[ni]
+    return ni[near] * old_pos.shape[0] + li[near]
+
+
+def _sorted_unique(x: I64) -> I64:
+    """The distinct values of ``x``, ascending."""
+    x = np.sort(x)
+    return x[np.concatenate([x[:1] == x[:1], x[1:] != x[:-1]])]
+
+
+def _sorted_member(x: I64, sorted_keys: I64) -> NDArray[np.bool_]:
+    """Whether each of ``x`` is in ``sorted_keys`` (ascending)."""
+    if sorted_keys.size == 0:
+        return np.zeros(x.shape, bool)
+    at = np.minimum(np.searchsorted(sorted_keys, x), sorted_keys.size - 1)
+    return sorted_keys[at] == x
 
 
 def shortest_first(dist: F64, a: I64, b: I64) -> I64:
