@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from redcolor.alerts.checkpoint import Clock
 from redcolor.alerts.durable import LifecycleLock
@@ -97,30 +98,25 @@ def live_service(sensors: SensorInput, lock: LifecycleLock) -> Service:
         config = state.config
 
         def work(feed: LiveFeed, on_latency: Callable[[float], None]) -> None:
-            try:
-                store = SQLiteEventStore(config.db)
-                try:
-                    start = time.time()
-                    run(
-                        Feed(
-                            CORE_NAME,
-                            sensors.registry.sensors,
-                            feed,
-                            start,
-                            ground_alt_m=config.ground_alt_m,
-                            live=True,
-                        ),
-                        store=store,
-                        hold_s=config.hold_s,
-                        lock=lock,
-                        clock=Clock(),
-                        on_events=lambda events: state.follower.notify(),
-                        on_latency=on_latency,
-                    )
-                finally:
-                    store.close()
-            finally:
-                lock.release()  # the keeper takes over whatever is still open
+            def body(store: SQLiteEventStore) -> None:
+                run(
+                    Feed(
+                        CORE_NAME,
+                        sensors.registry.sensors,
+                        feed,
+                        time.time(),
+                        ground_alt_m=config.ground_alt_m,
+                        live=True,
+                    ),
+                    store=store,
+                    hold_s=config.hold_s,
+                    lock=lock,
+                    clock=Clock(),
+                    on_events=lambda events: state.follower.notify(),
+                    on_latency=on_latency,
+                )
+
+            _on_own_store(config.db, lock, body)
 
         await _core(state, sensors, Clock(), work, max_skew_s=MAX_SKEW_S)
 
@@ -151,26 +147,22 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
         )
 
         def work(feed: LiveFeed, on_latency: Callable[[float], None]) -> None:
-            try:
-                store = SQLiteEventStore(state.config.db)
-                try:
-                    run_planned(
-                        plan,
-                        simulated,
-                        store,
-                        itertools.chain(history, feed),
-                        registrations=registry.sensors,
-                        lock=lock,
-                        clock=clock,
-                        live_from_unix_s=live_from,
-                        wall_clock=time.time,
-                        on_events=lambda events: state.follower.notify(),
-                        on_latency=on_latency,
-                    )
-                finally:
-                    store.close()
-            finally:
-                lock.release()  # the keeper takes over whatever is still open
+            def body(store: SQLiteEventStore) -> None:
+                run_planned(
+                    plan,
+                    simulated,
+                    store,
+                    itertools.chain(history, feed),
+                    registrations=registry.sensors,
+                    lock=lock,
+                    clock=clock,
+                    live_from_unix_s=live_from,
+                    wall_clock=time.time,
+                    on_events=lambda events: state.follower.notify(),
+                    on_latency=on_latency,
+                )
+
+            _on_own_store(state.config.db, lock, body)
             log.info("simulation %s finished", simulated.scenario.name)
 
         def emitter(stop: threading.Event) -> int:
@@ -192,6 +184,19 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
             state.sensors = None  # the run is over: its radars are meant to be silent now
 
     return pipeline
+
+
+def _on_own_store(db: Path, lock: LifecycleLock, body: Callable[[SQLiteEventStore], None]) -> None:
+    """Run ``body`` on a store of its own (the runner thread's), then release ``lock`` however
+    it ends: the keeper takes over whatever is still open."""
+    try:
+        store = SQLiteEventStore(db)
+        try:
+            body(store)
+        finally:
+            store.close()
+    finally:
+        lock.release()
 
 
 async def _core(
