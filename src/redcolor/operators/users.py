@@ -161,16 +161,17 @@ class UserStore:
 
     def disable(self, name: str, *, now_unix_s: float | None = None) -> User:
         """Disable an account and end its live sessions, in one transaction. An account is
-        never deleted: the audit log names it. Disabling a disabled account changes nothing."""
+        never deleted (the audit log names it); NotFoundError when there is none,
+        ConflictError when it is disabled already."""
         now = time.time() if now_unix_s is None else now_unix_s
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute(
+                changed = self._db.execute(
                     "UPDATE operators SET disabled_unix_s = ?"
                     " WHERE name = ? AND disabled_unix_s IS NULL",
                     (now, name),
-                )
+                ).rowcount
                 end_sessions_of(self._db, name, now)
                 self._db.execute("COMMIT")
             except BaseException:
@@ -178,7 +179,10 @@ class UserStore:
                 raise
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write user store {self.path}: {exc}") from exc
-        return self.get(name)
+        user = self.get(name)
+        if not changed:
+            raise ConflictError(f"operator {user.name} is disabled already")
+        return user
 
     def verify(
         self, name: str, password: str, totp: str | None, *, now_unix_s: float | None = None
