@@ -56,7 +56,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 """Per package (or shared module), the other packages it may import besides :data:`SHARED`."""
 
 LIVE = (
-    "physics", "sensors", "tracking", "prediction", "warning", "alerts", "auth", "bus", "channels"
+    "physics", "sensors", "tracking", "prediction", "warning", "alerts", "auth", "bus", "channels",
+    "operators",
 )
 """The stages a live core runs on real sensor data: none may reach the simulator, even through
 another package."""
