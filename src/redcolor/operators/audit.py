@@ -41,6 +41,8 @@ ACTIONS = (
     "user_add",
     "user_disable",
     "session_revoke",
+    "approve_refused",
+    "confirm_refused",
 )
 """Every action the log records."""
 
