@@ -295,7 +295,7 @@ def test_a_publish_that_fails_leaves_the_proposal_pending(bench, three):
     end_b = bench.desk.propose(OLGA, Draft(kind="cancel", alert_id=first.alert_id), time.time())
     bench.desk.approve(SAM, end_a.id, time.time())
     seqs = len(bench.events())
-    with pytest.raises(ConflictError, match="not published: .*stays pending"):
+    with pytest.raises(ConflictError, match=r"not published: .*stays pending"):
         bench.desk.approve(SUE, end_b.id, time.time())
     assert bench.desk.get(end_b.id).state == "pending"
     assert len(bench.events()) == seqs
