@@ -149,6 +149,9 @@ async def siren_connect(websocket: WebSocket) -> None:
         if "token" in params:
             raise AuthError("send the token in the Authorization header, not in the URL")
         token = bearer_token(websocket.headers.get("authorization"))
+        if token.startswith("rs_"):  # a person's session: valid perhaps, but not a siren
+            state.sessions.authenticate(token)
+            raise ForbiddenError("an operator session cannot connect as a siren: use its token")
         credential = state.tokens.authenticate(token, "siren")
         requested = parse_areas(state, params.get("areas"))
         siren, areas = authorize_siren(credential, params.get("siren"), requested)
