@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from fastapi.routing import APIRoute, APIWebSocketRoute
+from starlette.routing import Route, WebSocketRoute
 
 from redcolor.serve.state import ServerState
 
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PASSWORD = "correct horse battery staple"
 PEOPLE = {
     "olga": "operator",
@@ -39,3 +42,19 @@ async def login(client: httpx.AsyncClient, name: str, password: str = PASSWORD) 
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+def write_routes(routes, prefix: str = "") -> list[tuple[str, str]]:
+    """(method, path) of every unsafe HTTP route and every socket, included routers too."""
+    found = []
+    for route in routes:
+        if hasattr(route, "original_router"):  # an included router (FastAPI >= 0.16x)
+            inner = prefix + route.include_context.prefix
+            found += write_routes(route.original_router.routes, inner)
+        elif isinstance(route, APIRoute):
+            found += [(m, prefix + route.path) for m in sorted(route.methods & UNSAFE)]
+        elif isinstance(route, APIWebSocketRoute | WebSocketRoute):
+            found.append(("WS", prefix + route.path))
+        elif isinstance(route, Route) and route.methods and route.methods & UNSAFE:
+            found += [(m, prefix + route.path) for m in sorted(route.methods & UNSAFE)]
+    return found
