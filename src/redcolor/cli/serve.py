@@ -87,10 +87,17 @@ def register(app: typer.Typer) -> None:
         push_max_subscriptions: int = typer.Option(
             100_000, min=1, help="Most Web Push subscriptions held (beyond: 507)."
         ),
+        exercise_to: str = typer.Option(
+            "",
+            "--exercise-to",
+            help="Real public channels that carry exercises too, comma-separated from sirens,"
+            " push, mqtt (default none: an exercise reaches the streams, feeds and CAP only,"
+            " marked as one).",
+        ),
     ) -> None:
         """Serve alerts: WebSocket/SSE streams, REST, oref-style and CAP feeds, channels."""
         from redcolor.serve.run import serve as run_server
-        from redcolor.serve.state import ServeConfig
+        from redcolor.serve.state import ServeConfig, exercise_channels_from
 
         config = ServeConfig(
             db=db,
@@ -113,6 +120,7 @@ def register(app: typer.Typer) -> None:
             sensors=sensors,
             asterix_url=asterix,
             ground_alt_m=ground_alt_m,
+            exercise_channels=exercise_channels_from(exercise_to),
             **({} if hold_s is None else {"hold_s": hold_s}),
         )
         run_server(config, simulate=simulate, speed=speed)
