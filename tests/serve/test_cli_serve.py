@@ -21,6 +21,7 @@ from redcolor.cli.main import main
         (["serve", "--push-dir", "/tmp/p", "--push-allow", "10.0.0.0/33"], "not an IP range"),
         (["serve", "--push-dir", "/tmp/p", "--push-ca-file", "/no/ca.pem"], "--push-ca-file"),
         (["serve", "--push-max-subscriptions", "0"], "--push-max-subscriptions"),
+        (["serve", "--exercise-to", "sirens,tv"], "--exercise-to: unknown channel(s) tv"),
     ],
 )
 def test_bad_serve_options(capsys, tmp_path, args, words) -> None:
