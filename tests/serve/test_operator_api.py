@@ -386,3 +386,26 @@ async def test_security_headers_on_every_answer(client) -> None:
     policy = docs.headers["content-security-policy"]
     assert "'sha256-" in policy and "'unsafe-inline'" not in policy.split("script-src")[1]
     assert "frame-ancestors 'none'" in policy
+
+
+async def test_the_server_lapses_undecided_proposals_by_itself(ops_state, meron_ids) -> None:
+    from redcolor.operators.desk import Actor, Draft
+
+    olga = Actor("olga", "operator", "127.0.0.1")
+    draft = Draft(kind="issue", category="missiles", area_ids=frozenset(meron_ids[:1]))
+    # proposed 299.5 s ago: due to lapse half a second from now (the policy's 300 s)
+    proposal = ops_state.desk.propose(olga, draft, time.time() - 299.5)
+    with LiveServer(ops_state) as server:
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            health = (await http.get("/health")).json()
+            assert health["tasks"]["lapses"]["state"] == "running"
+
+            async def lapsed():
+                return ops_state.desk.get(proposal.id).state == "lapsed"
+
+            await _until(lapsed, timeout_s=5.0)
+    assert [(a.action, a.actor) for a in ops_state.audit.read()] == [
+        ("propose", "olga"),
+        ("lapse", "system"),
+    ]
+    assert ops_state.store.last_seq() == 0
