@@ -298,7 +298,7 @@ class Desk:
         self.exercise_channels = exercise_channels
         self.cap_sender = cap_sender
         self._area_ids = frozenset(a.id for a in areas.areas)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # one statement at a time on the shared connection
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout=5000")
@@ -315,11 +315,19 @@ class Desk:
     def close(self) -> None:
         self._db.close()
 
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """One statement (each its own transaction: autocommit), StoreError when it fails."""
+        try:
+            with self._lock:
+                return self._db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot use the proposals table in {self.path}: {exc}") from exc
+
     # ---------------------------------------------------------------- reading
 
     def mode(self) -> Mode:
         """``live`` (manual alerts are real unless marked an exercise) or ``exercise``."""
-        row = self._db.execute("SELECT value FROM desk_settings WHERE name = 'mode'").fetchone()
+        row = self._exec("SELECT value FROM desk_settings WHERE name = 'mode'").fetchone()
         return "exercise" if row is not None and row[0] == "exercise" else "live"
 
     def proposals(self, *, states: Iterable[str] | None = None, limit: int = 200) -> list[Proposal]:
@@ -336,14 +344,14 @@ class Desk:
         if wanted is not None:
             where = f"WHERE state IN ({','.join('?' * len(wanted))})"
             args = wanted
-        rows = self._db.execute(
+        rows = self._exec(
             f"SELECT {_COLUMNS} FROM proposals {where} ORDER BY created_unix_s DESC, id LIMIT ?",
             (*args, limit),
         ).fetchall()
         return [_row(r) for r in rows]
 
     def get(self, proposal_id: str) -> Proposal:
-        row = self._db.execute(
+        row = self._exec(
             f"SELECT {_COLUMNS} FROM proposals WHERE id = ?", (proposal_id,)
         ).fetchone()
         if row is None:
@@ -363,10 +371,11 @@ class Desk:
         polygon: Mapping[str, Any] | None = None,
         names: Iterable[str] = (),
     ) -> frozenset[int]:
-        """The union of the areas named by id, by zone (any language's name), inside or
-        touching a GeoJSON polygon, and by name search (a case-blind substring of any of the
-        area's names or its feed value). A zone, polygon or name that finds nothing is an
-        InputError naming it (an operator must not believe an area is in that is not)."""
+        """The union of the areas named by id, by zone (any language's name), overlapping a
+        GeoJSON polygon (sharing more than a border), and by name search (a case-blind
+        substring of any of the area's names or its feed value). A zone, polygon or name that
+        finds nothing is an InputError naming it (an operator must not believe an area is in
+        that is not)."""
         found = set(self.check_area_ids(area_ids))
         zones, names = list(zones), list(names)
         if len(zones) + len(names) > MAX_SEARCH_TERMS:
@@ -389,7 +398,7 @@ class Desk:
             hits = {
                 a.id
                 for a in self.areas.areas
-                if (a.polygon is not None and shape_.intersects(a.polygon))
+                if (a.polygon is not None and _overlaps(shape_, a.polygon))
                 or (a.polygon is None and shape_.covers(_point(a.lon, a.lat)))
             }
             if not hits:
@@ -690,7 +699,7 @@ class Desk:
                 decided_unix_s=now_unix_s,
                 reason=reason,
             )
-            self._move(before, after)
+            self._moved(before, after)
             self._audit(actor, "reject", after, before, after, now_unix_s)
         return after
 
@@ -743,13 +752,13 @@ class Desk:
             after = replace(
                 before, state="confirmed", decided_by=actor.name, decided_unix_s=now_unix_s
             )
-            self._move(before, after)
+            self._moved(before, after)
             self._audit(actor, "confirm", after, before, after, now_unix_s)
         return after
 
     def lapse_due(self, now_unix_s: float) -> list[Proposal]:
         """Every pending proposal past its lapse time becomes ``lapsed`` (audited)."""
-        rows = self._db.execute(
+        rows = self._exec(
             f"SELECT {_COLUMNS} FROM proposals WHERE state = 'pending' AND lapses_unix_s <= ?",
             (now_unix_s,),
         ).fetchall()
@@ -769,14 +778,11 @@ class Desk:
             raise InputError(f"mode must be live or exercise, not {mode[:20]!r}")
         with self._lock:
             before = self.mode()
-            try:
-                self._db.execute(
-                    "INSERT INTO desk_settings (name, value) VALUES ('mode', ?)"
-                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                    (mode,),
-                )
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot write the mode to {self.path}: {exc}") from exc
+            self._exec(
+                "INSERT INTO desk_settings (name, value) VALUES ('mode', ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (mode,),
+            )
             self.audit.append(
                 actor=actor.name,
                 role=actor.role,
@@ -819,7 +825,7 @@ class Desk:
         """Claim the pending row, publish its commands, record the outcome."""
         with self._lock:
             before = self._pending(proposal_id, now_unix_s)
-            claimed = self._db.execute(
+            claimed = self._exec(
                 "UPDATE proposals SET state = ? WHERE id = ? AND state = 'pending'",
                 (_PUBLISHING, proposal_id),
             ).rowcount
@@ -829,16 +835,10 @@ class Desk:
         try:
             events = self._publish([command])
         except (NotFoundError, ConflictError, InputError) as exc:
-            self._db.execute(
-                "UPDATE proposals SET state = 'pending' WHERE id = ? AND state = ?",
-                (proposal_id, _PUBLISHING),
-            )
+            self._unclaim(proposal_id)
             raise ConflictError(f"not published: {exc}; the proposal stays pending") from exc
         except BaseException:
-            self._db.execute(
-                "UPDATE proposals SET state = 'pending' WHERE id = ? AND state = ?",
-                (proposal_id, _PUBLISHING),
-            )
+            self._unclaim(proposal_id)
             raise
         after = replace(
             before,
@@ -848,45 +848,49 @@ class Desk:
             event_seqs=tuple(e.seq for e in events),
         )
         with self._lock:
-            self._db.execute(
+            self._exec(
                 "UPDATE proposals SET state = ?, decided_by = ?, decided_unix_s = ?,"
-                " event_seqs = ? WHERE id = ?",
+                " event_seqs = ? WHERE id = ? AND state = ?",
                 (
                     after.state,
                     after.decided_by,
                     now_unix_s,
                     json.dumps(list(after.event_seqs)),
                     proposal_id,
+                    _PUBLISHING,
                 ),
             )
             self._audit(actor, action, after, before, after, now_unix_s)
         return after
 
+    def _unclaim(self, proposal_id: str) -> None:
+        self._exec(
+            "UPDATE proposals SET state = 'pending' WHERE id = ? AND state = ?",
+            (proposal_id, _PUBLISHING),
+        )
+
     def _insert(self, p: Proposal) -> None:
-        try:
-            self._db.execute(
-                f"INSERT INTO proposals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    p.id,
-                    json.dumps(p.draft.to_json()),
-                    p.proposer,
-                    p.created_unix_s,
-                    p.lapses_unix_s,
-                    p.state,
-                    p.decided_by,
-                    p.decided_unix_s,
-                    p.alert_id,
-                    json.dumps(list(p.event_seqs)),
-                    p.reason,
-                ),
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write a proposal to {self.path}: {exc}") from exc
+        self._exec(
+            f"INSERT INTO proposals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                p.id,
+                json.dumps(p.draft.to_json()),
+                p.proposer,
+                p.created_unix_s,
+                p.lapses_unix_s,
+                p.state,
+                p.decided_by,
+                p.decided_unix_s,
+                p.alert_id,
+                json.dumps(list(p.event_seqs)),
+                p.reason,
+            ),
+        )
 
     def _move(self, before: Proposal, after: Proposal) -> bool:
         """Write ``after`` if the row is still in ``before``'s state; whether it was."""
         return (
-            self._db.execute(
+            self._exec(
                 "UPDATE proposals SET state = ?, decided_by = ?, decided_unix_s = ?, reason = ?"
                 " WHERE id = ? AND state = ?",
                 (
@@ -900,6 +904,11 @@ class Desk:
             ).rowcount
             == 1
         )
+
+    def _moved(self, before: Proposal, after: Proposal) -> None:
+        """:meth:`_move`, or ConflictError when someone (another server) changed it first."""
+        if not self._move(before, after):
+            raise ConflictError(f"proposal {before.id} was decided by someone else just now")
 
     def _audit(
         self,
@@ -1030,3 +1039,9 @@ def _comma_list(text: str, flag: str) -> list[str]:
     if text.strip() and not all(parts):
         raise InputError(f"{flag}: expected names separated by commas, like a,b")
     return [p for p in parts if p]
+
+
+def _overlaps(drawn: BaseGeometry, polygon: BaseGeometry) -> bool:
+    """Whether the two share more than a border (an area the drawn outline only touches is
+    left out: the operator traced its neighbour)."""
+    return bool(drawn.intersects(polygon) and not drawn.touches(polygon))
