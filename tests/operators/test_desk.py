@@ -393,3 +393,15 @@ def test_policy_flags_are_checked():
     ):
         with pytest.raises(InputError, match=message):
             parse_policy(*args)
+
+
+def test_a_real_proposal_is_not_published_after_a_switch_to_exercise(bench, three):
+    proposal = bench.desk.propose(OLGA, issue(three), time.time())
+    assert not proposal.draft.exercise
+    bench.desk.set_mode(SUE, "exercise", time.time())
+    with pytest.raises(ConflictError, match="EXERCISE mode"):
+        bench.desk.approve(SAM, proposal.id, time.time())
+    assert bench.events() == [] and bench.desk.get(proposal.id).state == "pending"
+    bench.desk.set_mode(SUE, "live", time.time())
+    bench.desk.approve(SAM, proposal.id, time.time())
+    assert bench.events()[0].status == "actual"

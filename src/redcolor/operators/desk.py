@@ -822,9 +822,20 @@ class Desk:
         source: tuple[str, ...],
         state: ProposalState = "published",
     ) -> Proposal:
-        """Claim the pending row, publish its commands, record the outcome."""
+        """Check the draft again (the mode or the alert may have changed since it was
+        proposed), claim the pending row, publish its command, record the outcome."""
         with self._lock:
             before = self._pending(proposal_id, now_unix_s)
+        try:
+            now_checked = self.check_draft(before.draft)
+        except (NotFoundError, ConflictError, InputError) as exc:
+            raise ConflictError(f"not published: {exc}; the proposal stays pending") from exc
+        if now_checked.exercise and not before.draft.exercise:
+            raise ConflictError(
+                "not published: it was proposed as a real alert and the server is now in"
+                " EXERCISE mode; propose it again (the proposal stays pending)"
+            )
+        with self._lock:
             claimed = self._exec(
                 "UPDATE proposals SET state = ? WHERE id = ? AND state = 'pending'",
                 (_PUBLISHING, proposal_id),
