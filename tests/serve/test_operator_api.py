@@ -409,3 +409,16 @@ async def test_the_server_lapses_undecided_proposals_by_itself(ops_state, meron_
         ("lapse", "system"),
     ]
     assert ops_state.store.last_seq() == 0
+
+
+async def test_two_supervisors_approving_at_once_over_http_publish_once(
+    client, ops_state, meron_ids
+) -> None:
+    olga, sam, sue = await _tokens(client, "olga", "sam", "sue")
+    r = await client.post("/v1/operator/proposals", json=_issue(meron_ids[:3]), headers=olga)
+    url = f"/v1/operator/proposals/{r.json()['id']}/approve"
+    answers = await asyncio.gather(client.post(url, headers=sam), client.post(url, headers=sue))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    assert ops_state.store.last_seq() == 1
+    approvals = [a for a in ops_state.audit.read() if a.action == "approve"]
+    assert len(approvals) == 1
