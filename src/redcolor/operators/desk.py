@@ -148,7 +148,8 @@ class Draft:
 class Proposal:
     """One proposal and what became of it. ``decided_by`` approved, rejected or (for an alert
     issued alone) confirmed it; ``alert_id`` is the alert it made or changes; ``event_seqs``
-    the events its publication stored."""
+    the events its publication stored; ``reason`` why it was rejected. While an approval is
+    being published (a moment) a listing shows its state as ``publishing``."""
 
     id: str
     draft: Draft
