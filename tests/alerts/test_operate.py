@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -14,6 +15,7 @@ from redcolor.alerts.operate import operate, read_open_alerts
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.errors import ConflictError, NotFoundError
 from redcolor.geo import load_areas
+from redcolor.model import EVENT_DECODER, EVENT_ENCODER
 from redcolor.pipeline import run
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
@@ -54,6 +56,26 @@ def test_checkpoint_keeps_manual_alerts_suppressions_and_exclusions() -> None:
     assert state.suppressed == {"t2"} and state.excluded == {"t1": frozenset({102})}
     back, clock = decode(encode(state, Clock(T0, T0, 2.0)), SHELTER)
     assert back == state and clock == Clock(T0, T0, 2.0)
+
+
+def test_checkpoints_and_events_of_older_versions_still_decode() -> None:
+    state = initial_state(LifecycleConfig(SHELTER, hold_s=60.0, run_id="r"))
+    state, _ = apply(state, [_decision("t1", [101], T0, T0 + 30)], T0)
+    body = msgspec.msgpack.decode(encode(state, Clock()))
+    for new_field in ("manual", "suppressed", "excluded"):
+        del body[new_field]  # what a checkpoint written before issue 13 holds
+    back, _ = decode(msgspec.msgpack.encode(body), SHELTER)
+    assert back == state and back.manual == {} and back.suppressed == frozenset()
+    event = msgspec.json.decode(EVENT_ENCODER.encode(_issue_event()))
+    del event["status"]
+    assert EVENT_DECODER.decode(msgspec.json.encode(event)).status == "actual"
+
+
+def _issue_event():
+    _, (event,) = apply(
+        initial_state(LifecycleConfig(SHELTER)), [], T0, [_issue("op-1", [101], status="exercise")]
+    )
+    return event
 
 
 def test_fold_without_checkpoint_rebuilds_operator_state_conservatively(tmp_path) -> None:
