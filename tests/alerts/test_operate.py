@@ -11,9 +11,9 @@ from redcolor.alerts.checkpoint import Clock, decode, encode, rebuild
 from redcolor.alerts.commands import CancelAlert, EndAlert, IssueAlert, UpdateAlert
 from redcolor.alerts.durable import DurableLifecycle
 from redcolor.alerts.lifecycle import LifecycleConfig, apply, initial_state, open_alerts
-from redcolor.alerts.operate import operate, read_open_alerts
+from redcolor.alerts.operate import operate, preview, read_open_alerts
 from redcolor.alerts.store import SQLiteEventStore
-from redcolor.errors import ConflictError, NotFoundError
+from redcolor.errors import ConflictError, InputError, NotFoundError
 from redcolor.geo import load_areas
 from redcolor.model import EVENT_DECODER, EVENT_ENCODER
 from redcolor.pipeline import run
@@ -120,6 +120,20 @@ def test_operate_writes_commands_with_the_checkpoint_and_references_them(tmp_pat
     assert read_open_alerts(path, SHELTER) == []
     store = SQLiteEventStore(path)
     assert store.last_seq() == 2 and store.checkpoint().seq == 2
+
+
+def test_preview_shows_exactly_what_operate_then_writes(tmp_path) -> None:
+    path = tmp_path / "a.db"
+    operate(path, SHELTER, [_issue("op-1", [101], expires=T0 + 10)], T0)
+    command = _issue("op-2", [102, 103], status="exercise")
+    # at T0 + 20 op-1's expiry is due too: the preview shows only what the command makes
+    shown = preview(path, SHELTER, [command], T0 + 20)
+    assert SQLiteEventStore(path).last_seq() == 1  # nothing written
+    written = operate(path, SHELTER, [command], T0 + 20)
+    assert [(e.id, e.stage) for e in written] == [("op-1", "ended"), ("op-2", "alert")]
+    assert [msgspec.structs.replace(e, seq=0) for e in written[1:]] == shown
+    with pytest.raises(InputError, match="ahead"):
+        preview(path, SHELTER, [_issue("op-3", [104], expires=T0 + 19)], T0 + 20)
 
 
 def test_a_pipeline_step_after_an_operator_write_reloads_and_retries(tmp_path) -> None:
