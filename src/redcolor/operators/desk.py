@@ -31,7 +31,6 @@ state here appends an audit record (who, role, address, before, after).
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import secrets
@@ -43,7 +42,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
-import msgspec
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -55,7 +53,7 @@ from redcolor.alerts.commands import (
     OpenAlert,
     UpdateAlert,
 )
-from redcolor.alerts.instructions import TEMPLATES, instructions_for, marked_exercise
+from redcolor.alerts.instructions import TEMPLATES
 from redcolor.channels import cap, oref
 from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.sirens import SirenBoard
@@ -73,7 +71,6 @@ from redcolor.model import (
     AlertEvent,
     Category,
     Stage,
-    is_exercise,
 )
 from redcolor.operators.audit import AuditLog
 from redcolor.operators.users import role_at_least
@@ -274,6 +271,8 @@ class Desk:
     """The two-person workflow over one store file; see the module docstring.
 
     ``open_alerts`` reads the open alerts (the server's: ``alerts.operate.read_open_alerts``);
+    ``dry_run`` makes the events commands would make now without writing them (the server's:
+    ``alerts.operate.preview``), which the preview renders and a proposal is checked with;
     ``exercise_channels`` are the public channels an exercise still reaches (the server's
     ``--exercise-to``), ``cap_sender`` the CAP sender; both only shape the preview.
     """
@@ -287,6 +286,7 @@ class Desk:
         audit: AuditLog,
         open_alerts: Callable[[], list[OpenAlert]],
         *,
+        dry_run: Publish,
         exercise_channels: frozenset[str] = frozenset(),
         cap_sender: str = cap.DEFAULT_SENDER,
     ) -> None:
@@ -296,6 +296,7 @@ class Desk:
         self._publish = publish
         self.audit = audit
         self._open_alerts = open_alerts
+        self._dry_run = dry_run
         self.exercise_channels = exercise_channels
         self.cap_sender = cap_sender
         self._area_ids = frozenset(a.id for a in areas.areas)
@@ -507,7 +508,7 @@ class Desk:
         (area ids activated and stopped), the number of areas and their shelter times."""
         draft = self.check_draft(draft)
         target = None if draft.kind == "issue" else self._open(str(draft.alert_id))
-        events = self._events(draft, target, now_unix_s)
+        events = self._events(draft, now_unix_s)
         view = ActiveAlerts()
         board = SirenBoard()
         for seed in self._seed(target, now_unix_s):
@@ -563,86 +564,31 @@ class Desk:
         for stage in MANUAL_STAGES:
             ids = [i for i, s in stages.items() if s == stage]
             if ids:
-                out.append(
-                    self._event(target.alert_id, target.category, stage, ids, target, now_unix_s)
-                )
+                out.append(self._event(target, stage, ids, now_unix_s))
         return out
 
     def _event(
-        self,
-        alert_id: str,
-        category: Category,
-        stage: Stage,
-        area_ids: Iterable[int],
-        target: OpenAlert | None,
-        now_unix_s: float,
-        *,
-        instructions: Mapping[str, str] | None = None,
-        expires: float | None = None,
-        exercise: bool = False,
+        self, target: OpenAlert, stage: Stage, area_ids: Iterable[int], now_unix_s: float
     ) -> AlertEvent:
-        status = (
-            "exercise"
-            if exercise or (target is not None and target.status == "exercise")
-            else "actual"
-        )
-        event = AlertEvent(
-            id=alert_id,
+        """Part of an open alert as an event (for the preview's starting views only)."""
+        return AlertEvent(
+            id=target.alert_id,
             seq=0,
-            category=category,
+            category=target.category,
             stage=stage,
             areas=tuple(AlertArea(i, self.areas.get(i).shelter_s) for i in sorted(area_ids)),
             issued_at_unix_s=now_unix_s,
-            expires_at_unix_s=expires if target is None else target.expires_unix_s,
-            source=("operator:preview",),
-            instructions=dict(instructions or instructions_for(category, stage)),
-            status=status,
+            expires_at_unix_s=target.expires_unix_s,
+            source=target.source,
+            instructions={},
+            status=target.status,
         )
-        if is_exercise(event):  # as the lifecycle marks them
-            event = msgspec.structs.replace(event, instructions=marked_exercise(event.instructions))
-        return event
 
-    def _events(
-        self, draft: Draft, target: OpenAlert | None, now_unix_s: float
-    ) -> list[AlertEvent]:
-        """The events publishing ``draft`` makes (as the lifecycle makes them, unstored)."""
-        if target is None:
-            assert draft.category is not None and draft.stage is not None
-            expires = None if draft.expires_in_s is None else now_unix_s + draft.expires_in_s
-            chosen = templates()[draft.template]["text"] if draft.template else None
-            return [
-                self._event(
-                    "op-preview",
-                    draft.category,
-                    draft.stage,
-                    draft.area_ids,
-                    None,
-                    now_unix_s,
-                    instructions=chosen,
-                    expires=expires,
-                    exercise=draft.exercise,
-                )
-            ]
-        areas = _open_areas(target)
-        make = functools.partial(
-            self._event, target.alert_id, target.category, target=target, now_unix_s=now_unix_s
-        )
-        if draft.kind == "cancel":
-            return [make("cancelled", areas)]
-        if draft.kind == "end":
-            return [make("ended", draft.area_ids or areas)]
-        out = []
-        add = draft.area_ids - areas.keys()
-        if add:
-            stage: Stage = (
-                "pre_alert" if target.manual and set(areas.values()) == {"pre_alert"} else "alert"
-            )
-            out.append(make(stage, add))
-        if draft.remove_area_ids:
-            out.append(make("ended", draft.remove_area_ids))
-        if not out:
-            raise ConflictError(f"the update changes nothing in alert {target.alert_id}")
-        return out
+    def _events(self, draft: Draft, now_unix_s: float) -> list[AlertEvent]:
+        """The events publishing ``draft`` now would make, as the lifecycle makes them (its
+        dry run: nothing written); the lifecycle's error if it would refuse them."""
+        alert_id = draft.alert_id if draft.kind != "issue" else "op-preview"
+        return self._dry_run([_command(draft, str(alert_id), ("operator:preview",), now_unix_s)])
 
     # ---------------------------------------------------------------- writing
 
@@ -651,9 +597,7 @@ class Desk:
         puts its kind under no approval, publish it at once (state ``published``)."""
         _require(actor, "operator", "propose an alert")
         draft = self.check_draft(draft)
-        self._events(
-            draft, None if draft.kind == "issue" else self._open(str(draft.alert_id)), now_unix_s
-        )  # an update that changes nothing is refused now
+        self._events(draft, now_unix_s)  # what the lifecycle would refuse is refused now
         proposal = Proposal(
             id=secrets.token_hex(6),
             draft=draft,
@@ -843,7 +787,7 @@ class Desk:
             ).rowcount
         if claimed != 1:
             raise ConflictError(f"proposal {proposal_id} was decided by someone else just now")
-        command = _command(before, source, now_unix_s)
+        command = _command(before.draft, str(before.alert_id), source, now_unix_s)
         try:
             events = self._publish([command])
         except (NotFoundError, ConflictError, InputError) as exc:
@@ -954,9 +898,8 @@ def _alert_id_of(draft: Draft, proposal_id: str | None) -> str | None:
     return None if proposal_id is None else f"op-{proposal_id}"
 
 
-def _command(proposal: Proposal, source: tuple[str, ...], now_unix_s: float) -> Command:
-    d = proposal.draft
-    alert_id = str(proposal.alert_id)
+def _command(d: Draft, alert_id: str, source: tuple[str, ...], now_unix_s: float) -> Command:
+    """The lifecycle command that publishes draft ``d`` at ``now_unix_s``."""
     if d.kind == "issue":
         assert d.category is not None and d.stage is not None
         return IssueAlert(
