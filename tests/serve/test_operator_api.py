@@ -422,3 +422,21 @@ async def test_two_supervisors_approving_at_once_over_http_publish_once(
     assert ops_state.store.last_seq() == 1
     approvals = [a for a in ops_state.audit.read() if a.action == "approve"]
     assert len(approvals) == 1
+
+
+async def test_behind_an_https_public_url(tmp_path, areas, meron_ids) -> None:
+    """A TLS-ending proxy in front: the cookie is Secure and only the public origin may use it."""
+    store = SQLiteEventStore(tmp_path / "proxied.db")
+    state = make_state(store, areas, public_url="https://alerts.example/")
+    add_people(state)
+    transport = httpx.ASGITransport(app=create_app(state))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        r = await c.post("/v1/auth/login", json={"user": "olga", "password": PASSWORD})
+        assert "Secure" in r.headers["set-cookie"]
+        token, csrf = r.json()["token"], r.json()["csrf"]
+        body = _issue(meron_ids[:1])
+        for origin, status in (("http://testserver", 403), ("https://alerts.example", 201)):
+            headers = {"Origin": origin, "X-CSRF-Token": csrf, "Cookie": f"rc_session={token}"}
+            r = await c.post("/v1/operator/proposals", json=body, headers=headers)
+            assert r.status_code == status, (origin, r.text)
+    store.close()
