@@ -28,7 +28,7 @@ def test_stats_json(capsys) -> None:
         "zones": 30,
         "with_polygon": 1449,
         "approximate": 1,
-        "by_shelter_s": {"0": 2, "15": 138, "30": 126, "45": 139, "60": 173, "90": 872},
+        "by_shelter_s": {"0": 2, "15": 138, "30": 126, "45": 139, "60": 170, "90": 875},
     }
     assert main(["areas", "stats", "--edition", "2023-12", "--json"]) == 0
     assert _json(capsys)["areas"] == 1377
