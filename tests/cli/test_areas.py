@@ -97,6 +97,15 @@ def test_show(capsys) -> None:
     assert "close matches" in _one_error_line(capsys)
 
 
+def test_show_by_another_spelling_gives_the_feeds(capsys) -> None:
+    assert main(["areas", "show", "כפר חב'ד", "--json"]) == 0
+    doc = _json(capsys)
+    assert doc["value"] == "כפר חב''ד" and doc["aliases"] == ["כפר חב'ד"]
+    assert main(["areas", "show", "כפר חב''ד"]) == 0
+    out = capsys.readouterr().out
+    assert "also spelled" in out and "כפר חב'ד" in out
+
+
 def test_export_geojson(tmp_path: Path, capsys) -> None:
     path = tmp_path / "areas.geojson"
     assert main(["areas", "export", "--geojson", str(path)]) == 0
