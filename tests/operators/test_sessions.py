@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from argon2 import PasswordHasher
 
-from redcolor.errors import AuthError, ForbiddenError, InputError
+from redcolor.errors import AuthError, ForbiddenError, InputError, NotFoundError
 from redcolor.operators import SessionStore, UserStore
 from redcolor.operators.sessions import LAST_SEEN_STEP_S
 
@@ -121,16 +121,26 @@ def test_last_seen_is_written_at_most_every_few_seconds(db, users, sessions) -> 
 def test_revoke_one_and_all_of_a_user(users, sessions) -> None:
     alice, bob = users.get("alice"), users.get("bob")
     a1, t_a1 = sessions.create(alice, "a", now_unix_s=T0)
-    _, t_a2 = sessions.create(alice, "b", now_unix_s=T0)
-    _, t_a3 = sessions.create(alice, "c", now_unix_s=T0)
+    a2, t_a2 = sessions.create(alice, "b", now_unix_s=T0)
+    a3, t_a3 = sessions.create(alice, "c", now_unix_s=T0 + 1)
     _, t_b = sessions.create(bob, "d", now_unix_s=T0)
-    sessions.revoke(a1.session_id, now_unix_s=T0 + 1)
-    sessions.revoke(a1.session_id, now_unix_s=T0 + 2)  # again: nothing changes
+    assert sessions.get(a1.session_id, now_unix_s=T0 + 1) == a1
+    assert sessions.revoke(a1.session_id, now_unix_s=T0 + 1) is True
+    assert sessions.revoke(a1.session_id, now_unix_s=T0 + 2) is False  # again: nothing changes
+    assert sessions.revoke("0" * 12, now_unix_s=T0 + 2) is False
+    with pytest.raises(NotFoundError, match="no live session"):
+        sessions.get(a1.session_id, now_unix_s=T0 + 2)
     with pytest.raises(AuthError, match="ended"):
         sessions.authenticate(t_a1, now_unix_s=T0 + 3)
-    assert sessions.authenticate(t_a2, now_unix_s=T0 + 3).user == "alice"
-    assert sessions.revoke_user("alice", now_unix_s=T0 + 4) == 2
-    assert sessions.revoke_user("alice", now_unix_s=T0 + 5) == 0
+    assert sessions.authenticate(t_a2, now_unix_s=T0 + LAST_SEEN_STEP_S).user == "alice"
+    seen = sessions.list(user="alice", now_unix_s=T0 + 6)
+    assert [(s.session_id, s.last_seen_unix_s) for s in seen] == [
+        (a2.session_id, T0 + LAST_SEEN_STEP_S),
+        (a3.session_id, T0 + 1),
+    ]
+    ended = sessions.revoke_user("alice", now_unix_s=T0 + 6)
+    assert [s.session_id for s in ended] == [a2.session_id, a3.session_id]
+    assert sessions.revoke_user("alice", now_unix_s=T0 + 6) == []
     for token in (t_a2, t_a3):
         with pytest.raises(AuthError, match="ended"):
             sessions.authenticate(token, now_unix_s=T0 + 6)

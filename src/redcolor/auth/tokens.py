@@ -33,7 +33,9 @@ from redcolor.errors import AuthError, ForbiddenError, InputError, NotFoundError
 
 ROLES = ("siren", "edge", "sensor")
 MAX_AREAS = 2000  # a siren covering more than this is a mistake, not a siren
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+NAME_PATTERN = "[A-Za-z0-9_-]{1,64}"
+"""A client's or an operator's name: 1-64 letters, digits, '-' or '_'."""
+_NAME = re.compile(NAME_PATTERN)
 _TOKEN = re.compile(r"rc_([0-9a-f]{12})_([0-9a-f]{64})")
 _MAX_HEADER_CHARS = 200
 

@@ -16,10 +16,18 @@ from rich.table import Table
 
 from redcolor.errors import InputError
 from redcolor.operators import ROLES
-from redcolor.operators.admin import add_user, check_new_user, disable_user, list_users
+from redcolor.operators.admin import (
+    add_user,
+    check_new_user,
+    disable_user,
+    list_sessions,
+    list_users,
+    revoke_user_sessions,
+)
 
 _out = Console(highlight=False, soft_wrap=True)
 
+Name = Annotated[str, typer.Argument(help="The account's login name.")]
 Db = Annotated[
     Path, typer.Option("--db", help="The server's alert store (SQLite); accounts live in it.")
 ]
@@ -91,9 +99,43 @@ def register(app: typer.Typer) -> None:
 
     @users.command()
     def disable(
-        name: Annotated[str, typer.Argument(help="The account's login name.")],
+        name: Name,
         db: Db = Path("alerts.db"),
     ) -> None:
         """Disable an account: its logins are refused and its sessions end at once."""
         user = disable_user(db, name)
         typer.echo(f"disabled {user.role} {user.name}; its sessions are ended")
+
+    @users.command()
+    def sessions(
+        name: Annotated[
+            str | None, typer.Argument(help="Only this account's sessions (default: everyone's).")
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+        db: Db = Path("alerts.db"),
+    ) -> None:
+        """List live sessions: id, user, role, created, last seen, expires, address; never a
+        token. Revoke them with `users revoke NAME` or the API."""
+        live = list_sessions(db, name)
+        if as_json:
+            typer.echo(json.dumps([s.to_json() for s in live], indent=2))
+            return
+        table = Table("id", "user", "role", "created", "last seen", "expires", "address")
+        for s in live:
+            table.add_row(
+                s.session_id,
+                s.user,
+                s.role,
+                _when(s.created_unix_s),
+                _when(s.last_seen_unix_s),
+                _when(s.expires_unix_s),
+                s.address,
+            )
+        _out.print(table)
+
+    @users.command()
+    def revoke(name: Name, db: Db = Path("alerts.db")) -> None:
+        """End every live session of an account: each is refused at its next request. The
+        account stays usable (a new login works); `users disable` stops that too."""
+        ended = revoke_user_sessions(db, name)
+        typer.echo(f"ended {len(ended)} session{'' if len(ended) == 1 else 's'} of {name}")

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redcolor.errors import AuthError, ForbiddenError, InputError, StoreError
+from redcolor.errors import AuthError, ForbiddenError, InputError, NotFoundError, StoreError
 from redcolor.operators.tables import connect, end_sessions_of
 
 if TYPE_CHECKING:
@@ -46,7 +46,10 @@ LAST_SEEN_STEP_S = 5.0
 PURGE_AFTER_S = 7 * 86400.0
 """Sessions ended longer ago than this are deleted when a new one is made."""
 
-_TOKEN = re.compile(r"rs_([0-9a-f]{12})_([0-9a-f]{64})")
+SESSION_ID_PATTERN = "[0-9a-f]{12}"
+"""A session id: 12 hex digits (the row's key; not a secret, what an administrator revokes)."""
+
+_TOKEN = re.compile(rf"rs_({SESSION_ID_PATTERN})_([0-9a-f]{{64}})")
 _CSRF_KEY = "csrf"
 _MAX_CSRF_CHARS = 128
 _MAX_ADDRESS_CHARS = 100
@@ -56,13 +59,15 @@ _FROM = "FROM sessions s JOIN operators o ON o.name = s.user"
 
 @dataclass(frozen=True)
 class Session:
-    """A live session as shown (never its secret). ``expires_unix_s`` is when it ends unless
-    used before; ``role`` is its user's current role."""
+    """A session as shown (never its secret nor its digest). ``last_seen_unix_s`` is its last
+    recorded use (see :data:`LAST_SEEN_STEP_S`), ``expires_unix_s`` when it ends unless used
+    before; ``role`` is its user's current role; ``address`` the one it logged in from."""
 
     session_id: str
     user: str
     role: str
     created_unix_s: float
+    last_seen_unix_s: float
     expires_unix_s: float
     address: str
 
@@ -101,7 +106,7 @@ class SessionStore:
     def _session(self, row: tuple[Any, ...]) -> Session:
         session_id, user, role, created, last_seen, address = row
         expires = min(last_seen + self.idle_s, created + self.lifetime_s)
-        return Session(session_id, user, role, created, expires, address)
+        return Session(session_id, user, role, created, last_seen, expires, address)
 
     def create(
         self, user: User, address: str, *, now_unix_s: float | None = None
@@ -122,9 +127,8 @@ class SessionStore:
             " VALUES (?, ?, ?, ?, ?, ?)",
             (session_id, user.name, _digest(secret), where, now, now),
         )
-        session = Session(
-            session_id, user.name, user.role, now, now + min(self.idle_s, self.lifetime_s), where
-        )
+        expires = now + min(self.idle_s, self.lifetime_s)
+        session = Session(session_id, user.name, user.role, now, now, expires, where)
         return session, f"rs_{session_id}_{secret}"
 
     def authenticate(self, token: str, *, now_unix_s: float | None = None) -> Session:
@@ -179,34 +183,76 @@ class SessionStore:
         if not hmac.compare_digest(self.csrf_token(session).encode(), given.encode()):
             raise ForbiddenError("missing or wrong CSRF token")
 
-    def revoke(self, session_id: str, *, now_unix_s: float | None = None) -> None:
-        """End one session (logout); ending an ended or unknown one changes nothing."""
+    def revoke(self, session_id: str, *, now_unix_s: float | None = None) -> bool:
+        """End one session (logout, an administrator); whether this call ended it (False for an
+        unknown or already ended one: nothing changes)."""
         now = time.time() if now_unix_s is None else now_unix_s
-        self._query(
+        cursor = self._query(
             "UPDATE sessions SET revoked_unix_s = ? WHERE id = ? AND revoked_unix_s IS NULL",
             (now, session_id),
         )
+        return cursor.rowcount == 1
 
-    def revoke_user(self, name: str, *, now_unix_s: float | None = None) -> int:
-        """End every live session of ``name``; how many were ended."""
+    def revoke_user(self, name: str, *, now_unix_s: float | None = None) -> list[Session]:
+        """End every session of ``name``; the ones that were live until now, oldest first.
+        Listing and ending share one write transaction, so a login that races it is either
+        listed and ended or made after (and untouched)."""
         now = time.time() if now_unix_s is None else now_unix_s
         try:
-            return end_sessions_of(self._db, name, now)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                live = self._live(self._rows(" WHERE s.user = ?", (name,)), now)
+                end_sessions_of(self._db, name, now)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write session store {self.path}: {exc}") from exc
+        return live
 
-    def list(self, *, live_only: bool = True, now_unix_s: float | None = None) -> list[Session]:
-        """Sessions, oldest first: only the live ones (not revoked, not expired, user enabled)
-        unless ``live_only`` is False."""
-        now = time.time() if now_unix_s is None else now_unix_s
-        rows = self._query(
+    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._db.execute(
             f"SELECT {_COLUMNS}, s.revoked_unix_s IS NULL AND o.disabled_unix_s IS NULL {_FROM}"
-            " ORDER BY s.created_unix_s, s.id"
+            f"{where} ORDER BY s.created_unix_s, s.id",
+            args,
         ).fetchall()
+
+    def _live(self, rows: list[tuple[Any, ...]], now_unix_s: float) -> list[Session]:
         sessions = [(self._session(r[:6]), bool(r[6])) for r in rows]
+        return [s for s, alive in sessions if alive and now_unix_s < s.expires_unix_s]
+
+    def list(
+        self,
+        *,
+        live_only: bool = True,
+        user: str | None = None,
+        now_unix_s: float | None = None,
+    ) -> list[Session]:
+        """Sessions, oldest first, of every user or of ``user``: only the live ones (not
+        revoked, not expired, user enabled) unless ``live_only`` is False."""
+        now = time.time() if now_unix_s is None else now_unix_s
+        where, args = ("", ()) if user is None else (" WHERE s.user = ?", (user,))
+        try:
+            rows = self._rows(where, args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot use session store {self.path}: {exc}") from exc
         if not live_only:
-            return [s for s, _ in sessions]
-        return [s for s, alive in sessions if alive and now < s.expires_unix_s]
+            return [self._session(r[:6]) for r in rows]
+        return self._live(rows, now)
+
+    def get(self, session_id: str, *, now_unix_s: float | None = None) -> Session:
+        """The live session ``session_id``; NotFoundError when there is none (unknown, ended,
+        expired or its user disabled)."""
+        now = time.time() if now_unix_s is None else now_unix_s
+        try:
+            rows = self._rows(" WHERE s.id = ?", (session_id,))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot use session store {self.path}: {exc}") from exc
+        live = self._live(rows, now)
+        if not live:
+            raise NotFoundError(f"no live session {session_id[:40]!r}")
+        return live[0]
 
     def close(self) -> None:
         self._db.close()

@@ -1,4 +1,5 @@
-"""Operator REST: log in and out, propose, approve, reject, confirm, issue alone, mode, audit.
+"""Operator REST: log in and out, propose, approve, reject, confirm, issue alone, mode, audit,
+and the administrators' view and revocation of sessions.
 
 Thin adapters over :mod:`redcolor.operators` (the rules live there): each route says who is
 calling (:mod:`redcolor.serve.auth`), hands the desk a validated body, and turns the answer into
@@ -18,8 +19,10 @@ import msgspec
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from redcolor.auth.tokens import NAME_PATTERN
 from redcolor.errors import AuthError
 from redcolor.model import Category
+from redcolor.operators.admin import live_sessions, revoke_session, revoke_sessions_of
 from redcolor.operators.desk import (
     KINDS,
     MANUAL_CATEGORIES,
@@ -30,6 +33,7 @@ from redcolor.operators.desk import (
     templates,
     zone_names,
 )
+from redcolor.operators.sessions import SESSION_ID_PATTERN
 from redcolor.serve.auth import (
     Caller,
     caller,
@@ -49,6 +53,10 @@ AreaId = Annotated[int, Field(ge=0, le=2**31 - 1)]
 _JSON = "application/json"
 _WRITE = [Depends(not_edge)]
 ProposalId = Annotated[str, Path(pattern="^[0-9a-f]{12}$", description="proposal id")]
+SessionId = Annotated[
+    str, Path(pattern=f"^{SESSION_ID_PATTERN}$", description="session id (not its token)")
+]
+UserName = Annotated[str, Path(pattern=f"^{NAME_PATTERN}$", description="operator name")]
 
 
 class LoginBody(BaseModel):
@@ -407,3 +415,53 @@ async def set_mode(
     desk = state_of(request).desk
     mode = await asyncio.to_thread(desk.set_mode, who.actor, body.mode, time.time())
     return _json({"mode": mode})
+
+
+# ----------------------------------------------------------------------- sessions (admins)
+
+
+@router.get(
+    "/v1/operator/sessions",
+    summary="Live sessions (admins): id, user, role, created, last seen, expires, address",
+    responses={404: {"description": "No operator of that name"}},
+)
+async def list_sessions(
+    request: Request,
+    who: Annotated[Caller, Depends(role("admin"))],
+    user: Annotated[str | None, Query(pattern=f"^{NAME_PATTERN}$")] = None,
+) -> Response:
+    """Every live session, oldest first, or those of ``user``. Never a token or its digest: a
+    session id names a session to revoke, it does not open it."""
+    state = state_of(request)
+    return _json([s.to_json() for s in live_sessions(state.users, state.sessions, user)])
+
+
+@router.delete(
+    "/v1/operator/sessions/{session_id}",
+    status_code=204,
+    summary="Revoke one session (admins): refused at its next request",
+    responses={404: {"description": "No live session of that id"}},
+)
+async def delete_session(
+    request: Request, session_id: SessionId, who: Annotated[Caller, Depends(role("admin"))]
+) -> Response:
+    """Audited as ``session_revoke`` (the session before, its revocation time after)."""
+    state = state_of(request)
+    revoke_session(state.sessions, state.audit, who.actor, session_id)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/v1/operator/users/{name}/sessions",
+    summary="Revoke every live session of an operator (admins)",
+    responses={404: {"description": "No operator of that name"}},
+)
+async def delete_user_sessions(
+    request: Request, name: UserName, who: Annotated[Caller, Depends(role("admin"))]
+) -> Response:
+    """Answers ``{user, revoked: [session ids]}``; audited as one ``session_revoke`` of
+    ``user:<name>``. The account stays usable: a new login opens a new session (disable the
+    account to stop that)."""
+    state = state_of(request)
+    ended = revoke_sessions_of(state.users, state.sessions, state.audit, who.actor, name)
+    return _json({"user": name, "revoked": [s.session_id for s in ended]})
