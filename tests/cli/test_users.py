@@ -159,3 +159,62 @@ def test_the_password_comes_through_a_real_pipe(tmp_path) -> None:
     )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "bad role" in bad.stderr
+
+
+def test_sessions_listed_and_revoked_audited(tmp_path, monkeypatch, capsys) -> None:
+    db = tmp_path / "alerts.db"
+    for name, role in (("alice", "supervisor"), ("bob", "operator")):
+        _stdin(monkeypatch, PASSWORD + "\n")
+        assert main(["users", "add", name, "--role", role, "--db", str(db)]) == 0
+    users, sessions = UserStore(db), SessionStore(db)
+    a1, t_a1 = sessions.create(users.get("alice"), "10.0.0.1")
+    a2, t_a2 = sessions.create(users.get("alice"), "10.0.0.2")
+    b1, t_b1 = sessions.create(users.get("bob"), "2001:db8::1234:5678")
+    capsys.readouterr()
+
+    assert main(["users", "sessions", "--json", "--db", str(db)]) == 0
+    text = capsys.readouterr().out
+    listed = json.loads(text)
+    assert [(s["session_id"], s["user"], s["address"]) for s in listed] == [
+        (a1.session_id, "alice", "10.0.0.1"),
+        (a2.session_id, "alice", "10.0.0.2"),
+        (b1.session_id, "bob", "2001:db8::1234:5678"),
+    ]
+    assert listed[0]["last_seen_unix_s"] == a1.created_unix_s
+    assert main(["users", "sessions", "bob", "--db", str(db)]) == 0
+    table = capsys.readouterr().out
+    assert b1.session_id in table and a1.session_id not in table
+    assert "2001:db8::1234:5678" in table  # printed as given: no emoji code, no markup
+    for token in (t_a1, t_a2, t_b1):
+        secret = token.rsplit("_", 1)[1]
+        assert secret not in text and secret not in table
+
+    assert main(["users", "revoke", "alice", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.strip() == "ended 2 sessions of alice"
+    for token in (t_a1, t_a2):
+        with pytest.raises(AuthError, match="ended"):
+            sessions.authenticate(token)
+    assert sessions.authenticate(t_b1).user == "bob"
+    assert users.verify("alice", PASSWORD, None).name == "alice"  # the account stays usable
+    assert main(["users", "sessions", "alice", "--json", "--db", str(db)]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["users", "revoke", "alice", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.strip() == "ended 0 sessions of alice"
+
+    for argv, message in (
+        (["users", "revoke", "nobody", "--db", str(db)], "no operator named 'nobody'"),
+        (["users", "sessions", "nobody", "--db", str(db)], "no operator named 'nobody'"),
+        (["users", "revoke", "alice", "--db", str(tmp_path / "missing.db")], "no alert store"),
+        (["users", "sessions", "--db", str(tmp_path / "missing.db")], "no alert store"),
+    ):
+        assert main(argv) == 2, argv
+        assert message in _one_error_line(capsys), argv
+    assert not (tmp_path / "missing.db").exists()
+
+    records = [r for r in AuditLog(db).read() if r.action == "session_revoke"]
+    assert [(r.actor, r.role, r.address, r.target) for r in records] == [
+        (f"cli:{getpass.getuser()}", "admin", "local", "user:alice")
+    ] * 2
+    ended = [s["session_id"] for s in records[0].before["live_sessions"]]
+    assert ended == [a1.session_id, a2.session_id]
+    assert records[0].after["live_sessions"] == [] and records[1].before["live_sessions"] == []

@@ -1,6 +1,7 @@
 """schemathesis against /openapi.json, in-process over ASGI: no request it generates gets a 5xx,
 neither anonymous nor with a supervisor's session (which reaches past authentication into every
-operator route: drafts, previews, approvals, the mode, the audit log).
+operator route: drafts, previews, approvals, the mode, the audit log), nor with an
+administrator's on the routes only administrators reach (listing and revoking sessions).
 
 The SSE stream (an endless response) is left out here; its bad-parameter answers are tested in
 test_streams.py and below.
@@ -49,6 +50,13 @@ def test_no_request_gets_a_server_error(case) -> None:
 def test_no_supervisor_request_gets_a_server_error(case) -> None:
     # a session of its own per case: a generated logout ends only that one
     response = case.call(headers=bearer(token_of(_STATE, "sam")))
+    assert response.status_code < 500, (case.path, case.query, case.body, response.text[:200])
+
+
+@schema.include(path_regex="sessions").parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_admin_request_gets_a_server_error(case) -> None:
+    response = case.call(headers=bearer(token_of(_STATE, "ada")))
     assert response.status_code < 500, (case.path, case.query, case.body, response.text[:200])
 
 

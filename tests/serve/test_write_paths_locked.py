@@ -63,7 +63,14 @@ async def test_anonymous_401_and_viewer_403_on_every_write_route_and_socket(
         sub = registry.store.add(
             webpush.Subscription("https://push.example/s/1", keys, meron_ids[:1])
         )
-        fill = {"{proposal_id}": "0" * 12, "{sub_id}": sub.id}
+        # a live session of someone else: neither the anonymous nor the viewer may end it
+        victim = token_of(state, "olga")
+        fill = {
+            "{proposal_id}": "0" * 12,
+            "{sub_id}": sub.id,
+            "{session_id}": victim.split("_")[1],
+            "{name}": "olga",
+        }
         # a well-formed body where the route reads one before it asks who is calling
         bodies = {("PUT", "/v1/push/subscriptions/{sub_id}"): {"areas": meron_ids[:1]}}
         routes = write_routes(server.app.routes)
@@ -91,6 +98,7 @@ async def test_anonymous_401_and_viewer_403_on_every_write_route_and_socket(
         assert seen == expected
         assert state.desk.proposals() == [] and store.last_seq() == 0
         assert state.desk.mode() == "live"
+        assert state.sessions.authenticate(victim).user == "olga"
         # the only thing that happened: the viewer signed out (audited)
         assert [(a.action, a.actor) for a in state.audit.read()] == [("logout", "vera")]
     store.close()

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from redcolor.errors import InputError
 from redcolor.operators import ROLES
@@ -25,7 +25,8 @@ from redcolor.operators.admin import (
     revoke_user_sessions,
 )
 
-_out = Console(highlight=False, soft_wrap=True)
+# no markup or emoji codes: in 2001:db8::1234:5678, ":1234:" would print as an emoji
+_out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 Name = Annotated[str, typer.Argument(help="The account's login name.")]
 Db = Annotated[
@@ -120,7 +121,16 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps([s.to_json() for s in live], indent=2))
             return
-        table = Table("id", "user", "role", "created", "last seen", "expires", "address")
+        # the id is what one copies to revoke, the address what one checks: never broken
+        table = Table(
+            Column("id", no_wrap=True),
+            "user",
+            "role",
+            "created",
+            "last seen",
+            "expires",
+            Column("address", no_wrap=True),
+        )
         for s in live:
             table.add_row(
                 s.session_id,
