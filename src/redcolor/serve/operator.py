@@ -418,6 +418,8 @@ async def set_mode(
 
 
 # ----------------------------------------------------------------------- sessions (admins)
+# Not refused on edge servers, unlike the desk's writes: an edge's logins and sessions are its own
+# file's (it copies the core's alert log, not its accounts), so they are ended there.
 
 
 @router.get(
