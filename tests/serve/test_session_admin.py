@@ -17,6 +17,7 @@ import pytest
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.cli.main import main
+from redcolor.serve.app import create_app
 
 from .conftest import LiveServer, make_state
 from .opsutil import add_people, bearer, login
@@ -191,3 +192,20 @@ async def test_only_admins_list_or_revoke_sessions(ops_state) -> None:
             assert [s["user"] for s in sessions.json()] == ["vera", "sam", "ada"]
     revokes = [a.target for a in ops_state.audit.read() if a.action == "session_revoke"]
     assert revokes == ["user:olga"]
+
+
+async def test_an_edge_server_ends_its_own_sessions(tmp_path, areas) -> None:
+    """Edges refuse the desk's writes (409) but not this: their sessions are their own file's."""
+    store = SQLiteEventStore(tmp_path / "edge.db")
+    state = make_state(store, areas, nats_follow_url="nats://127.0.0.1:4222")
+    add_people(state)
+    transport = httpx.ASGITransport(app=create_app(state))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        olga = await login(http, "olga")
+        ada = bearer((await login(http, "ada"))["token"])
+        http.cookies.clear()
+        r = await http.delete(f"/v1/operator/sessions/{_id(olga['token'])}", headers=ada)
+        assert r.status_code == 204, r.text
+        r = await http.get("/v1/auth/me", headers=bearer(olga["token"]))
+        assert r.status_code == 401
+    store.close()
