@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from redcolor.errors import (
@@ -145,5 +145,12 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, limits={push.PATH_PREFIX: push.MAX_BODY_BYTES})
     app.add_middleware(EdgeMiddleware, state=state)
     if STATIC_DIR.is_dir():
+
+        @app.get("/console", include_in_schema=False)
+        def console() -> FileResponse:
+            """The operator console: a static page (its script signs in and calls
+            /v1/operator; nothing here trusts the page)."""
+            return FileResponse(STATIC_DIR / "console.html")
+
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app
