@@ -108,6 +108,10 @@ function showLogin(message = "") {
   $("logout").hidden = true;
   $("mode-switch-box").hidden = true;
   $("who").textContent = "";
+  page.mode = null;
+  document.body.dataset.mode = "unknown";
+  $("mode-bar").dataset.mode = "unknown";
+  $("mode-words").textContent = "Sign in to see whether the server is LIVE or in EXERCISE";
   $("login").hidden = false;
   $("login-error").textContent = message;
   $("login-user").focus();
