@@ -35,13 +35,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "auth": frozenset({"geo"}),
     "bus": frozenset({"geo", "alerts", "auth"}),
     "channels": frozenset({"geo", "alerts", "auth", "bus"}),
+    "operators": frozenset({"geo", "alerts", "auth", "bus", "channels"}),
     # The composition stages: they may fly the simulator (``run(scenario)``, ``serve --simulate``).
     "pipeline": frozenset(
         {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts"}
     ),
     "serve": frozenset(
         {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
-         "auth", "bus", "channels", "pipeline"}
+         "auth", "bus", "channels", "operators", "pipeline"}
     ),
     "eval": frozenset(
         {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
@@ -49,13 +50,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "cli": frozenset(
         {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
-         "auth", "bus", "channels", "pipeline", "serve", "eval"}
+         "auth", "bus", "channels", "operators", "pipeline", "serve", "eval"}
     ),
 }
 """Per package (or shared module), the other packages it may import besides :data:`SHARED`."""
 
 LIVE = (
-    "physics", "sensors", "tracking", "prediction", "warning", "alerts", "auth", "bus", "channels"
+    "physics", "sensors", "tracking", "prediction", "warning", "alerts", "auth", "bus", "channels",
+    "operators",
 )
 """The stages a live core runs on real sensor data: none may reach the simulator, even through
 another package."""

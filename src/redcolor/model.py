@@ -65,8 +65,14 @@ class SensorRegistration(msgspec.Struct, frozen=True, forbid_unknown_fields=True
 # Alert events (alerts -> bus -> channels): the public object
 # --------------------------------------------------------------------------------------------
 
-Stage = Literal["pre_alert", "alert", "update", "ended"]
-STAGES: tuple[Stage, ...] = ("pre_alert", "alert", "update", "ended")
+Stage = Literal["pre_alert", "alert", "update", "ended", "cancelled"]
+STAGES: tuple[Stage, ...] = ("pre_alert", "alert", "update", "ended", "cancelled")
+RELEASES: frozenset[str] = frozenset({"ended", "cancelled"})
+"""The stages that release the areas they name: ``ended`` (the all-clear) and ``cancelled``
+(the alert was sent in error)."""
+
+Status = Literal["actual", "exercise"]
+STATUSES: tuple[Status, ...] = ("actual", "exercise")
 
 Category = Literal[
     "missiles",
@@ -111,6 +117,8 @@ class AlertEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``id`` is stable for the life of the alert; ``seq`` is global and gap-free, assigned by the
     event store when the event becomes durable (0 means "not yet stored"). ``references`` holds
     the ``seq`` of the events this one updates or ends. Clients dedupe by (``id``, ``seq``).
+    ``status`` ``exercise`` marks a drill that must never be taken for a real alert (it is the
+    last field, with a default, so bodies stored by older versions still decode).
     """
 
     id: str
@@ -123,6 +131,13 @@ class AlertEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     source: tuple[str, ...]
     instructions: dict[str, str]
     references: tuple[int, ...] = ()
+    status: Status = "actual"
+
+
+def is_exercise(event: AlertEvent) -> bool:
+    """Whether ``event`` is an exercise: marked so, or of the ``drill`` category (a drill is
+    never a real alert, whoever made it)."""
+    return event.status == "exercise" or event.category == "drill"
 
 
 EVENT_ENCODER = msgspec.json.Encoder()

@@ -20,6 +20,13 @@ schedules; an event without an expiry is left to whoever wrote it to end. The li
 one alert per area, so a foreign alert naming an area already under another alert takes the
 area over: that area is then ended under the foreign alert's id only.
 
+Operators' alerts, suppressed threats and excluded areas are in the checkpoint too. The
+conservative fold recognises an operator-made event by its ``source`` (``operator:<name>``): one
+of an alert the state does not know opens a manual alert (its expiry the event's, None kept
+open), and an operator's ``ended``/``cancelled`` of a threat alert suppresses that alert's
+threats when it closes it, or excludes the areas it names. Operator sources never become
+threats.
+
 Times in a checkpoint are the store's (the events' clock). :class:`Clock` maps wall time to it,
 for a simulation run at ``speed`` x real time, so a keeper that takes over gives the all-clears
 when the run would have. Alert ids continue the checkpoint's counter, so they never repeat.
@@ -32,6 +39,7 @@ from dataclasses import replace
 
 import msgspec
 
+from redcolor.alerts.commands import is_operator_source
 from redcolor.alerts.lifecycle import (
     DEFAULT_HOLD_S,
     AlertRecord,
@@ -39,9 +47,10 @@ from redcolor.alerts.lifecycle import (
     AreaStage,
     LifecycleConfig,
     LifecycleState,
+    ManualAlert,
     Scheduled,
 )
-from redcolor.model import AlertEvent, Category
+from redcolor.model import RELEASES, AlertEvent, Category, Status
 
 
 class Clock(msgspec.Struct, frozen=True):
@@ -86,6 +95,18 @@ class _Due(msgspec.Struct, frozen=True, array_like=True):
     category: Category
 
 
+class _Manual(msgspec.Struct, frozen=True, array_like=True):
+    alert_id: str
+    category: Category
+    status: Status
+    stage: AreaStage
+    areas: tuple[int, ...]
+    expires_at_unix_s: float | None
+    sources: tuple[str, ...]
+    instructions: dict[str, str] | None
+    last_seq: int
+
+
 class _Body(msgspec.Struct, frozen=True):
     run_id: str
     hold_s: float
@@ -95,6 +116,10 @@ class _Body(msgspec.Struct, frozen=True):
     alerts: tuple[_Alert, ...]
     threat_alert: dict[str, str]
     schedule: tuple[_Due, ...]
+    # since issue 13 (defaults: checkpoints of older versions still decode)
+    manual: tuple[_Manual, ...] = ()
+    suppressed: tuple[str, ...] = ()
+    excluded: dict[str, tuple[int, ...]] = {}
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -121,6 +146,22 @@ def encode(state: LifecycleState, clock: Clock) -> bytes:
             for t, items in state.schedule.items()
             for a, i in items.items()
         ),
+        manual=tuple(
+            _Manual(
+                m.alert_id,
+                m.category,
+                m.status,
+                m.stage,
+                tuple(sorted(m.areas)),
+                m.expires_at_unix_s,
+                m.sources,
+                None if m.instructions is None else dict(m.instructions),
+                m.last_seq,
+            )
+            for m in state.manual.values()
+        ),
+        suppressed=tuple(sorted(state.suppressed)),
+        excluded={t: tuple(sorted(a)) for t, a in state.excluded.items()},
     )
     return _ENCODER.encode(body)
 
@@ -146,6 +187,22 @@ def decode(body: bytes, shelter_s: Mapping[int, int]) -> tuple[LifecycleState, C
         threat_alert=dict(b.threat_alert),
         schedule=schedule,
         next_alert=b.next_alert,
+        manual={
+            m.alert_id: ManualAlert(
+                m.alert_id,
+                m.category,
+                m.status,
+                m.stage,
+                frozenset(m.areas),
+                m.expires_at_unix_s,
+                m.sources,
+                m.instructions,
+                m.last_seq,
+            )
+            for m in b.manual
+        },
+        suppressed=frozenset(b.suppressed),
+        excluded={t: frozenset(a) for t, a in b.excluded.items()},
     )
     return state, b.clock
 
@@ -179,55 +236,136 @@ def shift(state: LifecycleState, offset_s: float) -> LifecycleState:
             }
             for t, items in state.schedule.items()
         },
+        manual={
+            k: replace(
+                m,
+                expires_at_unix_s=None
+                if m.expires_at_unix_s is None
+                else m.expires_at_unix_s + offset_s,
+            )
+            for k, m in state.manual.items()
+        },
     )
 
 
 def fold(state: LifecycleState, events: Iterable[AlertEvent]) -> LifecycleState:
     """Fold stored events (``seq`` order) into ``state`` conservatively (module docstring)."""
-    hold = state.config.hold_s
-    areas = dict(state.areas)
-    alerts = dict(state.alerts)
-    threat_alert = dict(state.threat_alert)
-    next_alert = state.next_alert
-    prefix = f"{state.config.run_id}-"
+    f = _Fold(state)
     for event in events:
+        f.event(event)
+    return f.freeze()
+
+
+class _Fold:
+    """Mutable copies of a state while :func:`fold` walks the log."""
+
+    def __init__(self, state: LifecycleState) -> None:
+        self.state = state
+        self.hold = state.config.hold_s
+        self.areas = dict(state.areas)
+        self.alerts = dict(state.alerts)
+        self.threat_alert = dict(state.threat_alert)
+        self.next_alert = state.next_alert
+        self.manual = dict(state.manual)
+        self.suppressed = set(state.suppressed)
+        self.excluded = dict(state.excluded)
+        self.prefix = f"{state.config.run_id}-"
+
+    def event(self, event: AlertEvent) -> None:
+        prefix = self.prefix
         if event.id.startswith(prefix) and event.id[len(prefix) :].isdigit():
-            next_alert = max(next_alert, int(event.id[len(prefix) :]) + 1)
-        if event.stage == "ended":
-            named = {a.id for a in event.areas}
-            for area_id in [a for a, x in areas.items() if x.alert_id == event.id]:
-                if not named or area_id in named:
-                    del areas[area_id]
+            self.next_alert = max(self.next_alert, int(event.id[len(prefix) :]) + 1)
+        by_hand = is_operator_source(event.source)
+        threat_alert = event.id in self.alerts or any(
+            x.alert_id == event.id for x in self.areas.values()
+        )
+        if event.id in self.manual or (by_hand and not threat_alert):
+            self._manual(event)
+            return
+        named = {a.id for a in event.areas}
+        if event.stage in RELEASES:
+            mine = {a for a, x in self.areas.items() if x.alert_id == event.id}
+            gone = mine if not named else mine & named
+            for area_id in gone:
+                del self.areas[area_id]
+            if by_hand and event.id in self.alerts:
+                self._by_hand(self.alerts[event.id], gone, closed=gone == mine)
         elif event.expires_at_unix_s is not None:
-            record = alerts.get(event.id) or AlertRecord(event.id, event.category, ())
-            sources = record.sources + tuple(s for s in event.source if s not in record.sources)
-            alerts[event.id] = replace(record, sources=sources, last_seq=event.seq)
-            until = event.expires_at_unix_s - hold
-            for source in event.source:
-                threat_alert.setdefault(source, event.id)
+            self._threat_event(event, by_hand)
+        if event.id in self.alerts:
+            self.alerts[event.id] = replace(self.alerts[event.id], last_seq=event.seq)
+
+    def _threat_event(self, event: AlertEvent, by_hand: bool) -> None:
+        assert event.expires_at_unix_s is not None
+        threats = () if by_hand else event.source
+        record = self.alerts.get(event.id) or AlertRecord(event.id, event.category, ())
+        sources = record.sources + tuple(s for s in threats if s not in record.sources)
+        self.alerts[event.id] = replace(record, sources=sources, last_seq=event.seq)
+        until = event.expires_at_unix_s - self.hold
+        for source in threats:
+            self.threat_alert.setdefault(source, event.id)
+        stage: AreaStage = "pre_alert" if event.stage == "pre_alert" else "alert"
+        for area_id, x in list(self.areas.items()):
+            if x.alert_id == event.id and x.until_unix_s < until:
+                self.areas[area_id] = replace(x, until_unix_s=until)
+        for area in event.areas:
+            x = self.areas.get(area.id)
+            if x is None or x.alert_id != event.id:
+                x = AreaAlert(event.id, stage, event.issued_at_unix_s, until, frozenset())
+            elif stage == "alert" and x.stage == "pre_alert":
+                x = replace(x, stage="alert", since_unix_s=event.issued_at_unix_s)
+            longest = max(x.until_unix_s, until)
+            self.areas[area.id] = replace(x, until_unix_s=longest, threats=x.threats | set(threats))
+
+    def _by_hand(self, record: AlertRecord, gone: set[int], *, closed: bool) -> None:
+        """An operator released areas of a threat alert: keep its threats off them (all of
+        them, when the alert is closed: the threats it is home to are suppressed)."""
+        homed = {t for t in record.sources if self.threat_alert.get(t) == record.alert_id}
+        for threat in record.sources:
+            if closed and threat in homed:
+                self.suppressed.add(threat)
+            else:
+                self.excluded[threat] = self.excluded.get(threat, frozenset()) | gone
+
+    def _manual(self, event: AlertEvent) -> None:
+        named = frozenset(a.id for a in event.areas)
+        alert = self.manual.get(event.id)
+        if event.stage in RELEASES:
+            if alert is not None:
+                rest = alert.areas - named if named else frozenset()
+                if rest:
+                    self.manual[event.id] = replace(alert, areas=rest, last_seq=event.seq)
+                else:
+                    del self.manual[event.id]
+            return
+        if alert is None:
             stage: AreaStage = "pre_alert" if event.stage == "pre_alert" else "alert"
-            for area_id, x in list(areas.items()):
-                if x.alert_id == event.id and x.until_unix_s < until:
-                    areas[area_id] = replace(x, until_unix_s=until)
-            for area in event.areas:
-                x = areas.get(area.id)
-                if x is None or x.alert_id != event.id:
-                    x = AreaAlert(event.id, stage, event.issued_at_unix_s, until, frozenset())
-                elif stage == "alert" and x.stage == "pre_alert":
-                    x = replace(x, stage="alert", since_unix_s=event.issued_at_unix_s)
-                longest = max(x.until_unix_s, until)
-                threats = x.threats | set(event.source)
-                areas[area.id] = replace(x, until_unix_s=longest, threats=threats)
-        if event.id in alerts:
-            alerts[event.id] = replace(alerts[event.id], last_seq=event.seq)
-    open_ids = {x.alert_id for x in areas.values()}
-    return replace(
-        state,
-        areas=areas,
-        alerts={k: v for k, v in alerts.items() if k in open_ids},
-        threat_alert={t: a for t, a in threat_alert.items() if a in open_ids},
-        next_alert=next_alert,
-    )
+            alert = ManualAlert(
+                event.id,
+                event.category,
+                event.status,
+                stage,
+                frozenset(),
+                event.expires_at_unix_s,
+                event.source,
+                dict(event.instructions),
+            )
+        elif event.stage == "alert" and alert.stage == "pre_alert":
+            alert = replace(alert, stage="alert")
+        self.manual[event.id] = replace(alert, areas=alert.areas | named, last_seq=event.seq)
+
+    def freeze(self) -> LifecycleState:
+        open_ids = {x.alert_id for x in self.areas.values()}
+        return replace(
+            self.state,
+            areas=self.areas,
+            alerts={k: v for k, v in self.alerts.items() if k in open_ids},
+            threat_alert={t: a for t, a in self.threat_alert.items() if a in open_ids},
+            next_alert=self.next_alert,
+            manual=self.manual,
+            suppressed=frozenset(self.suppressed),
+            excluded=self.excluded,
+        )
 
 
 def rebuild(

@@ -11,6 +11,12 @@ included, so a dead writer never blocks the next one). As a second guard, each w
 that neither the checkpoint nor the log moved since the writer last looked; if either did, it
 folds what is new and tries again, so even a writer that ignored the lock cannot make the
 lifecycle issue an event twice.
+
+Operators write beside the pipeline without the lock (:mod:`redcolor.alerts.operate`, from the
+server): the optimistic check is what keeps the two apart. Whichever writes second gets a
+:class:`~redcolor.alerts.store.CheckpointConflict`, reloads (the other's events and state
+included) and applies its own decisions or commands again; a command that no longer checks
+against the reloaded state raises its error instead.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pathlib import Path
 import msgspec
 
 from redcolor.alerts.checkpoint import Clock, encode, rebuild, shift
+from redcolor.alerts.commands import Command
 from redcolor.alerts.lifecycle import (
     LifecycleConfig,
     LifecycleState,
@@ -160,12 +167,17 @@ class DurableLifecycle:
                 self.load()
 
     def step(
-        self, decisions: Sequence[ThreatDecision], now_unix_s: float
+        self,
+        decisions: Sequence[ThreatDecision],
+        now_unix_s: float,
+        commands: Sequence[Command] = (),
     ) -> tuple[list[AlertEvent], list[AlertEvent]]:
-        """Apply one step; return its events in the caller's clock and as stored (both with
-        their ``seq``). The checkpoint is written whenever the state changed."""
+        """Apply one step (decisions, then operator ``commands``); return its events in the
+        caller's clock and as stored (both with their ``seq``). The checkpoint is written
+        whenever the state changed. A command that does not check raises its error
+        (:func:`~redcolor.alerts.lifecycle.check_command`) and nothing is written."""
         for _ in range(_RETRIES):
-            new, events = apply(self.state, decisions, now_unix_s)
+            new, events = apply(self.state, decisions, now_unix_s, commands)
             if not events and _same(new, self.state):
                 return [], []
             try:
@@ -193,13 +205,8 @@ class DurableLifecycle:
 
 
 def _same(a: LifecycleState, b: LifecycleState) -> bool:
-    return (a.areas, a.alerts, a.threat_alert, a.schedule, a.next_alert) == (
-        b.areas,
-        b.alerts,
-        b.threat_alert,
-        b.schedule,
-        b.next_alert,
-    )
+    """Whether two states remember the same (the config aside, which a step never changes)."""
+    return replace(a, config=b.config) == b
 
 
 def _shift_event(event: AlertEvent, offset_s: float) -> AlertEvent:

@@ -24,23 +24,51 @@ Rules
   whole alert (the latest end of its areas) as of that event; ``references``
   holds the alert's latest stored ``seq``.
 
+Operator commands (:mod:`redcolor.alerts.commands`) come after a call's decisions:
+
+* A manual alert (``IssueAlert``) lives beside the threat-driven areas in its own mapping: the
+  one-alert-per-area rule is for threats, so an earthquake alert may cover an area a rocket
+  alert covers too. Its areas all share its stage; an update adds areas at that stage and
+  removes areas with ``ended``; it ends by itself (``ended``, no hold) at its expiry, if it has
+  one, and otherwise only by hand.
+* Ending or cancelling an automatic alert releases its areas at once (``ended`` or
+  ``cancelled``) and suppresses the threats it belongs to: their later decisions are ignored and
+  their schedules dropped, so a live track does not re-open what a person ended. (A threat that
+  belongs to another alert and only joined this one has this alert's areas excluded instead.)
+  Removing areas from an automatic alert excludes those areas for its threats; adding areas
+  shelters them (``alert``) until the alert's latest ``until`` plus the hold.
+* ``cancelled`` releases like ``ended`` and says the alert was sent in error.
+* Events a command causes carry the command's ``source`` (the people behind it); events of a
+  manual alert carry its ``status`` (``exercise`` for a drill).
+
 Events come out with ``seq = 0``; the store numbers them. Feed the stored events back with
 :func:`record_stored` so later events can reference them. No clock, no I/O.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 
+from redcolor.alerts.commands import (
+    CancelAlert,
+    Command,
+    EndAlert,
+    IssueAlert,
+    ManualStage,
+    OpenAlert,
+    OpenArea,
+    UpdateAlert,
+)
 from redcolor.alerts.instructions import instructions_for
-from redcolor.model import AlertArea, AlertEvent, Category, Stage
+from redcolor.errors import ConflictError, InputError, NotFoundError
+from redcolor.model import LANGUAGES, STATUSES, AlertArea, AlertEvent, Category, Stage, Status
 from redcolor.warning.base import ThreatDecision
 
-AreaStage = Literal["pre_alert", "alert"]
+AreaStage = ManualStage
 DEFAULT_HOLD_S = 600.0
 
 
@@ -89,8 +117,28 @@ class Scheduled:
 
 
 @dataclass(frozen=True, slots=True)
+class ManualAlert:
+    """An open alert an operator issued: its areas share ``stage``; ``instructions`` None means
+    the prepared texts of its category; ``sources`` are those of the issuing command."""
+
+    alert_id: str
+    category: Category
+    status: Status
+    stage: AreaStage
+    areas: frozenset[int]
+    expires_at_unix_s: float | None
+    sources: tuple[str, ...]
+    instructions: Mapping[str, str] | None = None
+    last_seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class LifecycleState:
-    """Everything the lifecycle remembers between calls (immutable; each call returns a new one)."""
+    """Everything the lifecycle remembers between calls (immutable; each call returns a new one).
+
+    ``manual`` holds the operators' alerts; ``suppressed`` the threats whose alert a person
+    ended or cancelled; ``excluded`` per threat the areas a person took out of its alert.
+    """
 
     config: LifecycleConfig
     areas: Mapping[int, AreaAlert] = field(default_factory=dict)
@@ -98,6 +146,9 @@ class LifecycleState:
     threat_alert: Mapping[str, str] = field(default_factory=dict)
     schedule: Mapping[str, Mapping[int, Scheduled]] = field(default_factory=dict)
     next_alert: int = 1
+    manual: Mapping[str, ManualAlert] = field(default_factory=dict)
+    suppressed: frozenset[str] = frozenset()
+    excluded: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
 
 def initial_state(config: LifecycleConfig) -> LifecycleState:
@@ -124,6 +175,9 @@ class _Work:
         self.threat_alert = dict(state.threat_alert)
         self.schedule = dict(state.schedule)
         self.next_alert = state.next_alert
+        self.manual = dict(state.manual)
+        self.suppressed = set(state.suppressed)
+        self.excluded = dict(state.excluded)
         self.changes: dict[str, _Changes] = {}
         self.new_for_category: dict[str, str] = {}
         self.order: list[str] = []
@@ -151,9 +205,14 @@ class _Work:
     def take(self, decision: ThreatDecision) -> None:
         threat = decision.threat_id
         self.schedule.pop(threat, None)
+        if threat in self.suppressed:
+            return
+        excluded = self.excluded.get(threat, frozenset())
         later: dict[int, Scheduled] = {}
         for area_np, at_np in zip(decision.area_ids, decision.alert_at_unix_s, strict=True):
             area, alert_at = int(area_np), float(at_np)
+            if area in excluded:
+                continue
             stage: AreaStage = "alert" if alert_at <= self.now else "pre_alert"
             if stage == "pre_alert":
                 if np.isfinite(alert_at):
@@ -259,18 +318,16 @@ class _Work:
         expires: float,
         refs: tuple[int, ...],
     ) -> AlertEvent:
-        shelter = self.config.shelter_s
-        return AlertEvent(
-            id=record.alert_id,
-            seq=0,
-            category=record.category,
-            stage=stage,
-            areas=tuple(AlertArea(id=a, shelter_s=int(shelter.get(a, 0))) for a in ids),
-            issued_at_unix_s=self.now,
-            expires_at_unix_s=expires,
-            source=record.sources,
-            instructions=instructions_for(record.category, stage),
-            references=refs,
+        return self._make(
+            record.alert_id,
+            record.category,
+            stage,
+            frozenset(ids),
+            expires,
+            record.sources,
+            None,
+            refs,
+            "actual",
         )
 
     def freeze(self) -> LifecycleState:
@@ -281,16 +338,256 @@ class _Work:
             threat_alert=self.threat_alert,
             schedule=self.schedule,
             next_alert=self.next_alert,
+            manual=self.manual,
+            suppressed=frozenset(self.suppressed),
+            excluded=self.excluded,
+        )
+
+    # ---- manual alerts and operator commands -----------------------------------------------
+
+    def expire_manual(self) -> list[AlertEvent]:
+        """End every manual alert whose expiry has come (no hold: the operator chose it)."""
+        out = []
+        for alert_id in sorted(self.manual):
+            alert = self.manual[alert_id]
+            expires = alert.expires_at_unix_s
+            if expires is not None and self.now >= expires:
+                del self.manual[alert_id]
+                out.append(self._manual_event(alert, "ended", alert.areas, alert.sources, False))
+        return out
+
+    def check(self, command: Command, known: frozenset[int]) -> None:
+        """Raise the error ``command`` would meet in this state; change nothing."""
+        if isinstance(command, IssueAlert):
+            _check_issue(command, known)
+            if command.alert_id in self.manual or command.alert_id in self.alerts:
+                raise ConflictError(f"alert {command.alert_id} exists already")
+            return
+        current = self._open_areas(command.alert_id)
+        if isinstance(command, UpdateAlert):
+            _check_known(command.add_area_ids | command.remove_area_ids, known)
+            if both := command.add_area_ids & command.remove_area_ids:
+                raise InputError(f"areas {sorted(both)} are both added and removed")
+            _check_member(command.remove_area_ids, current, command.alert_id)
+            added = command.add_area_ids - current
+            if not added and not command.remove_area_ids:
+                raise ConflictError(f"nothing to change in alert {command.alert_id}")
+            if command.alert_id not in self.manual:
+                for area in sorted(added):
+                    if area in self.areas:
+                        other = self.areas[area].alert_id
+                        raise ConflictError(
+                            f"area {area} is under alert {other} already; one threat alert per area"
+                        )
+        elif isinstance(command, EndAlert) and command.area_ids is not None:
+            if not command.area_ids:
+                raise InputError("give the areas to end, or none to end the whole alert")
+            _check_known(command.area_ids, known)
+            _check_member(command.area_ids, current, command.alert_id)
+
+    def _open_areas(self, alert_id: str) -> frozenset[int]:
+        if alert_id in self.manual:
+            return self.manual[alert_id].areas
+        if alert_id in self.alerts:
+            return frozenset(a for a, x in self.areas.items() if x.alert_id == alert_id)
+        raise NotFoundError(f"no open alert {alert_id}")
+
+    def command(self, command: Command) -> list[AlertEvent]:
+        """Carry out a checked command; return its events."""
+        if isinstance(command, IssueAlert):
+            alert = ManualAlert(
+                command.alert_id,
+                command.category,
+                command.status,
+                command.stage,
+                command.area_ids,
+                command.expires_at_unix_s,
+                command.source,
+                None if command.instructions is None else dict(command.instructions),
+            )
+            self.manual[alert.alert_id] = alert
+            return [self._manual_event(alert, alert.stage, alert.areas, alert.sources, True)]
+        if command.alert_id in self.manual:
+            return self._manual_command(self.manual[command.alert_id], command)
+        return self._automatic_command(command)
+
+    def _manual_command(self, alert: ManualAlert, command: Command) -> list[AlertEvent]:
+        src = command.source
+        if isinstance(command, CancelAlert):
+            del self.manual[alert.alert_id]
+            return [self._manual_event(alert, "cancelled", alert.areas, src, False)]
+        if isinstance(command, EndAlert):
+            gone = alert.areas if command.area_ids is None else command.area_ids
+            added: frozenset[int] = frozenset()
+        else:
+            assert isinstance(command, UpdateAlert)
+            gone, added = command.remove_area_ids, command.add_area_ids - alert.areas
+        after = replace(alert, areas=(alert.areas | added) - gone)
+        if after.areas:
+            self.manual[alert.alert_id] = after
+        else:
+            del self.manual[alert.alert_id]
+        out = []
+        if added:
+            out.append(self._manual_event(alert, alert.stage, added, src, True))
+        if gone:
+            out.append(self._manual_event(alert, "ended", gone, src, bool(after.areas)))
+        return out
+
+    def _manual_event(
+        self,
+        alert: ManualAlert,
+        stage: Stage,
+        ids: frozenset[int],
+        source: tuple[str, ...],
+        still_open: bool,
+    ) -> AlertEvent:
+        own = alert.instructions is not None and stage in ("pre_alert", "alert")
+        return self._make(
+            alert.alert_id,
+            alert.category,
+            stage,
+            ids,
+            alert.expires_at_unix_s if still_open else self.now,
+            source,
+            dict(alert.instructions) if own and alert.instructions is not None else None,
+            (alert.last_seq,) if alert.last_seq else (),
+            alert.status,
+        )
+
+    def _automatic_command(self, command: Command) -> list[AlertEvent]:
+        record = self.alerts[command.alert_id]
+        current = self._open_areas(record.alert_id)
+        out: list[AlertEvent] = []
+        if isinstance(command, CancelAlert):
+            gone, stage, added = current, "cancelled", frozenset[int]()
+        elif isinstance(command, EndAlert):
+            gone, stage = current if command.area_ids is None else command.area_ids, "ended"
+            added = frozenset()
+        else:
+            assert isinstance(command, UpdateAlert)
+            gone, stage = command.remove_area_ids, "ended"
+            added = command.add_area_ids - current
+        if added:
+            until = max(self.areas[a].end_unix_s for a in current)
+            for area in added:
+                self.areas[area] = AreaAlert(record.alert_id, "alert", self.now, until, frozenset())
+            out.append(self._automatic_event(record, "alert", added, command.source))
+        for area in gone:
+            del self.areas[area]
+        if gone == current and not added:
+            self._close_automatic(record, gone)
+        else:
+            self._exclude(record.sources, gone)
+        if gone:
+            out.append(self._automatic_event(record, stage, gone, command.source))
+        return out
+
+    def _close_automatic(self, record: AlertRecord, areas: frozenset[int]) -> None:
+        """Forget a closed automatic alert; suppress the threats it is home to and exclude its
+        areas for the others that joined it."""
+        del self.alerts[record.alert_id]
+        homed = {t for t in record.sources if self.threat_alert.get(t) == record.alert_id}
+        for threat in homed:
+            self.suppressed.add(threat)
+            self.schedule.pop(threat, None)
+            del self.threat_alert[threat]
+        self._exclude(tuple(t for t in record.sources if t not in homed), areas)
+
+    def _exclude(self, threats: Sequence[str], areas: frozenset[int]) -> None:
+        if not areas:
+            return
+        for threat in threats:
+            self.excluded[threat] = self.excluded.get(threat, frozenset()) | areas
+            if threat in self.schedule:
+                rest = {a: i for a, i in self.schedule[threat].items() if a not in areas}
+                if rest:
+                    self.schedule[threat] = rest
+                else:
+                    del self.schedule[threat]
+
+    def _automatic_event(
+        self, record: AlertRecord, stage: Stage, ids: frozenset[int], source: tuple[str, ...]
+    ) -> AlertEvent:
+        ends = [x.end_unix_s for x in self.areas.values() if x.alert_id == record.alert_id]
+        expires = max(ends) + self.config.hold_s if ends else self.now
+        refs = (record.last_seq,) if record.last_seq else ()
+        return self._make(
+            record.alert_id, record.category, stage, ids, expires, source, None, refs, "actual"
+        )
+
+    def _make(
+        self,
+        alert_id: str,
+        category: Category,
+        stage: Stage,
+        ids: frozenset[int],
+        expires: float | None,
+        source: tuple[str, ...],
+        instructions: dict[str, str] | None,
+        refs: tuple[int, ...],
+        status: Status,
+    ) -> AlertEvent:
+        shelter = self.config.shelter_s
+        return AlertEvent(
+            id=alert_id,
+            seq=0,
+            category=category,
+            stage=stage,
+            areas=tuple(AlertArea(id=a, shelter_s=int(shelter.get(a, 0))) for a in sorted(ids)),
+            issued_at_unix_s=self.now,
+            expires_at_unix_s=expires,
+            source=source,
+            instructions=instructions or instructions_for(category, stage),
+            references=refs,
+            status=status,
         )
 
 
+def _check_known(area_ids: frozenset[int], known: frozenset[int]) -> None:
+    if unknown := area_ids - known:
+        raise InputError(f"unknown area id(s) {sorted(unknown)[:10]}")
+
+
+def _check_member(area_ids: frozenset[int], current: frozenset[int], alert_id: str) -> None:
+    if outside := area_ids - current:
+        raise InputError(f"area(s) {sorted(outside)[:10]} are not in alert {alert_id}")
+
+
+def _check_issue(command: IssueAlert, known: frozenset[int]) -> None:
+    if command.category in ("pre_alert", "all_clear"):
+        raise InputError(f"a manual alert cannot be of category {command.category}; use a stage")
+    if command.stage not in ("pre_alert", "alert"):
+        raise InputError(f"a manual alert starts at stage pre_alert or alert, not {command.stage}")
+    if command.status not in STATUSES:
+        raise InputError(f"status must be one of {', '.join(STATUSES)}")
+    if not command.area_ids:
+        raise InputError("a manual alert needs at least one area")
+    _check_known(command.area_ids, known)
+    expires = command.expires_at_unix_s
+    if expires is not None and not math.isfinite(expires):
+        raise InputError("the expiry must be a finite time, or none")
+    if command.instructions is not None:
+        given = command.instructions
+        if set(given) != set(LANGUAGES) or not all(
+            isinstance(t, str) and t.strip() for t in given.values()
+        ):
+            raise InputError(f"instructions need a text in each of {', '.join(LANGUAGES)}")
+
+
 def apply(
-    state: LifecycleState, decisions: Sequence[ThreatDecision], now_unix_s: float
+    state: LifecycleState,
+    decisions: Sequence[ThreatDecision],
+    now_unix_s: float,
+    commands: Sequence[Command] = (),
 ) -> tuple[LifecycleState, list[AlertEvent]]:
-    """Apply one scan's decisions at ``now_unix_s``; return the new state and the new events.
+    """Apply one scan's decisions, then ``commands``, at ``now_unix_s``; return the new state
+    and the new events.
 
     Call it at every scan (with an empty ``decisions`` when nothing was decided) so scheduled
     alerts and all-clears happen on time; :func:`next_due_unix_s` says when the next one is due.
+    A command that fails :func:`check_command` (against the state its predecessors left; area
+    ids known to the config's shelter times) raises its error and nothing is returned.
     """
     work = _Work(state, now_unix_s)
     for decision in sorted(decisions, key=lambda d: d.threat_id):
@@ -298,21 +595,79 @@ def apply(
     work.raise_due()
     before = dict(work.alerts)
     work.end_due()
-    return work.freeze(), work.events(before)
+    events = work.events(before)
+    events.extend(work.expire_manual())
+    known = frozenset(state.config.shelter_s)
+    for command in commands:
+        work.check(command, known)
+        events.extend(work.command(command))
+    return work.freeze(), events
+
+
+def check_command(state: LifecycleState, command: Command, area_ids: frozenset[int]) -> None:
+    """Raise NotFoundError (no open alert of that id), ConflictError (issue of an id in use,
+    nothing to change, an area under another threat alert) or InputError (unknown area id,
+    empty areas, bad category, stage, status or instructions) without changing ``state``;
+    ``area_ids`` are the known areas."""
+    _Work(state, 0.0).check(command, area_ids)
+
+
+def open_alerts(state: LifecycleState) -> list[OpenAlert]:
+    """Every open alert (automatic and manual), by id: what the operator console lists."""
+    shelter = state.config.shelter_s
+    areas: dict[str, list[OpenArea]] = {}
+    ends: dict[str, float] = {}
+    for area_id, x in sorted(state.areas.items()):
+        areas.setdefault(x.alert_id, []).append(
+            OpenArea(area_id, x.stage, int(shelter.get(area_id, 0)))
+        )
+        ends[x.alert_id] = max(ends.get(x.alert_id, -math.inf), x.end_unix_s)
+    out = [
+        OpenAlert(
+            r.alert_id,
+            r.category,
+            "actual",
+            False,
+            tuple(areas.get(r.alert_id, ())),
+            r.sources,
+            ends[r.alert_id] + state.config.hold_s if r.alert_id in ends else None,
+        )
+        for r in state.alerts.values()
+    ]
+    out.extend(
+        OpenAlert(
+            m.alert_id,
+            m.category,
+            m.status,
+            True,
+            tuple(OpenArea(a, m.stage, int(shelter.get(a, 0))) for a in sorted(m.areas)),
+            m.sources,
+            m.expires_at_unix_s,
+        )
+        for m in state.manual.values()
+    )
+    return sorted(out, key=lambda a: a.alert_id)
 
 
 def record_stored(state: LifecycleState, stored: Sequence[AlertEvent]) -> LifecycleState:
     """Remember the ``seq`` the store gave each event, for the ``references`` of later events."""
     alerts = dict(state.alerts)
+    manual = dict(state.manual)
     for event in stored:
         if event.id in alerts:
             alerts[event.id] = replace(alerts[event.id], last_seq=event.seq)
-    return replace(state, alerts=alerts)
+        elif event.id in manual:
+            manual[event.id] = replace(manual[event.id], last_seq=event.seq)
+    return replace(state, alerts=alerts, manual=manual)
 
 
 def next_due_unix_s(state: LifecycleState) -> float | None:
-    """The earliest time a scheduled alert or an all-clear falls due; None when nothing is open."""
+    """The earliest time a scheduled alert, an all-clear or a manual alert's expiry falls due;
+    None when nothing is due (a manual alert without expiry never is: only a person ends it)."""
     times = [i.alert_at_unix_s for items in state.schedule.values() for i in items.values()]
     for area in state.areas.values():
         times.append(area.end_unix_s + state.config.hold_s)
+    times.extend(
+        m.expires_at_unix_s for m in state.manual.values() if m.expires_at_unix_s is not None
+    )
     return min(times) if times else None

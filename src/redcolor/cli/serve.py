@@ -87,8 +87,30 @@ def register(app: typer.Typer) -> None:
         push_max_subscriptions: int = typer.Option(
             100_000, min=1, help="Most Web Push subscriptions held (beyond: 507)."
         ),
+        lapse_s: float = typer.Option(
+            300.0, "--lapse-s", help="Operators: a proposal nobody decided lapses after this."
+        ),
+        solo_categories: str | None = typer.Option(
+            None,
+            "--solo-categories",
+            help="Operators: categories a supervisor may issue alone (then another confirms),"
+            " e.g. earthquake,tsunami.",
+        ),
+        approval_for: str | None = typer.Option(
+            None,
+            "--approval-for",
+            help="Operators: what needs a second person (default issue,update,end,cancel;"
+            " issue always does).",
+        ),
+        tls_cert: Path | None = typer.Option(
+            None, "--tls-cert", help="Serve HTTPS with this PEM certificate chain (with --tls-key)."
+        ),
+        tls_key: Path | None = typer.Option(
+            None, "--tls-key", help="The PEM private key of --tls-cert."
+        ),
     ) -> None:
         """Serve alerts: WebSocket/SSE streams, REST, oref-style and CAP feeds, channels."""
+        from redcolor.operators.desk import parse_policy
         from redcolor.serve.run import serve as run_server
         from redcolor.serve.state import ServeConfig
 
@@ -113,6 +135,9 @@ def register(app: typer.Typer) -> None:
             sensors=sensors,
             asterix_url=asterix,
             ground_alt_m=ground_alt_m,
+            desk=parse_policy(lapse_s, solo_categories, approval_for),
+            tls_cert=tls_cert,
+            tls_key=tls_key,
             **({} if hold_s is None else {"hold_s": hold_s}),
         )
         run_server(config, simulate=simulate, speed=speed)

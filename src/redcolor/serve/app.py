@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,8 @@ from redcolor.errors import (
     RedcolorError,
     StoreError,
 )
-from redcolor.serve import feeds, push, rest, sirens, streams
+from redcolor.serve import feeds, operator, push, rest, sirens, streams
+from redcolor.serve.headers import SecurityHeadersMiddleware
 from redcolor.serve.httpproto import MAX_QUERY_BYTES
 from redcolor.serve.limits import BodyLimitMiddleware, retry_after_header
 from redcolor.serve.state import ServerState
@@ -86,6 +89,16 @@ class EdgeMiddleware:
         await self.app(scope, receive, counting_send)
 
 
+LAPSE_EVERY_S = 1.0
+
+
+async def run_lapses(state: ServerState) -> None:
+    """Lapse the proposals nobody decided in time, once a second, until cancelled."""
+    while True:
+        await asyncio.to_thread(state.desk.lapse_due, time.time())
+        await asyncio.sleep(LAPSE_EVERY_S)
+
+
 def create_app(
     state: ServerState, services: list[Service] | None = None, *, pipeline: Service | None = None
 ) -> FastAPI:
@@ -103,6 +116,8 @@ def create_app(
         ]
         if registry is not None:
             tasks.append(Task("push", functools.partial(push.run_push, state, registry)))
+        if state.config.nats_follow_url is None:  # an edge has no desk of its own
+            tasks.append(Task("lapses", functools.partial(run_lapses, state)))
         tasks += [Task(s.__name__, functools.partial(s, state)) for s in services or []]
         if pipeline is not None:
             run = functools.partial(pipeline, state)
@@ -127,7 +142,10 @@ def create_app(
             if isinstance(exc, LimitError)
             else None
         )
-        return JSONResponse({"detail": str(exc)}, status_code=_status_of(exc), headers=headers)
+        status = _status_of(exc)
+        if status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -142,8 +160,11 @@ def create_app(
     app.include_router(feeds.router)
     app.include_router(sirens.router)
     app.include_router(push.router)
+    app.include_router(operator.router)
     app.add_middleware(BodyLimitMiddleware, limits={push.PATH_PREFIX: push.MAX_BODY_BYTES})
     app.add_middleware(EdgeMiddleware, state=state)
+    docs = frozenset(p for p in (app.docs_url, app.redoc_url) if p)
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)  # outermost: every answer
     if STATIC_DIR.is_dir():
 
         @app.get("/console", include_in_schema=False)

@@ -6,9 +6,11 @@ import asyncio
 import functools
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -48,12 +50,15 @@ def uvicorn_config(
     port: int,
     log_level: str = "warning",
     ws_ping_interval_s: float | None = 20.0,
+    tls: tuple[Path, Path] | None = None,
 ) -> uvicorn.Config:
     """uvicorn settings redcolor serves with (also used by the tests and the benchmark).
 
     ``app`` is :func:`~redcolor.serve.app.create_app`'s: the protocols count what they refuse
     into its metrics. WebSocket keepalive pings (every ``ws_ping_interval_s``, close after as
     long without a pong) find dead peers; the benchmark turns them off to measure the fan-out.
+    ``tls`` (certificate chain, key) serves HTTPS and WSS (check it first with
+    :func:`check_tls`).
     """
     metrics = app.state.redcolor.metrics
     return uvicorn.Config(
@@ -71,7 +76,25 @@ def uvicorn_config(
         log_level=log_level,
         backlog=4096,
         timeout_graceful_shutdown=2,
+        ssl_certfile=None if tls is None else str(tls[0]),
+        ssl_keyfile=None if tls is None else str(tls[1]),
     )
+
+
+def check_tls(config: ServeConfig) -> tuple[Path, Path] | None:
+    """The certificate and key to serve TLS with, loaded once to prove they work; InputError
+    (one line) for one without the other or files that cannot be read or do not match."""
+    cert, key = config.tls_cert, config.tls_key
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise InputError("--tls-cert and --tls-key go together: give both or neither")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        why = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+        raise InputError(f"cannot use --tls-cert {cert} with --tls-key {key}: {why}") from None
+    return cert, key
 
 
 def build_state(config: ServeConfig, areas: Any = None) -> ServerState:
@@ -251,6 +274,7 @@ def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.
     if simulate is not None and (config.sensors is not None or config.asterix_url is not None):
         raise InputError("--simulate runs its own radars; it takes no --sensors or --asterix")
     scenario = load_scenario(simulate) if simulate is not None else None
+    tls = check_tls(config)
     sensors = open_sensors(config)
     try:
         feeds.base_url(config)  # a bad --public-url fails here, not on the first feed request
@@ -281,7 +305,7 @@ def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.
         raise
     app = create_app(state, services, pipeline=pipeline)
     server = uvicorn.Server(
-        uvicorn_config(app, host=config.host, port=config.port, log_level="info")
+        uvicorn_config(app, host=config.host, port=config.port, log_level="info", tls=tls)
     )
     server.run(sockets=[listener])
 

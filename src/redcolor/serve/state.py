@@ -12,7 +12,9 @@ from typing import Any, Protocol
 
 import msgspec
 
+from redcolor.alerts.commands import Command
 from redcolor.alerts.lifecycle import DEFAULT_HOLD_S
+from redcolor.alerts.operate import operate, read_open_alerts
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
@@ -21,7 +23,12 @@ from redcolor.bus.hub import Hub, Subscriber
 from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
-from redcolor.model import EVENT_DECODER
+from redcolor.model import EVENT_DECODER, AlertEvent
+from redcolor.operators.audit import AuditLog
+from redcolor.operators.desk import Desk, DeskPolicy
+from redcolor.operators.limiter import LoginLimiter
+from redcolor.operators.sessions import SessionStore
+from redcolor.operators.users import UserStore
 from redcolor.serve.metrics import Metrics, SensorCollector
 from redcolor.serve.sensors import SensorWatch
 from redcolor.serve.siren_reports import SirenReports
@@ -109,6 +116,11 @@ class ServeConfig:
     """Where the live core receives ASTERIX: ``udp://HOST:PORT`` (or a multicast group)."""
     ground_alt_m: float = 0.0
     """The flat terrain the live core's predictor lands tracks on (m above mean sea level)."""
+    desk: DeskPolicy = field(default_factory=DeskPolicy)
+    """The operators' two-person rule: lapse time, solo categories, what needs approval."""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    """Serve HTTPS with this certificate chain and key (PEM); both or neither."""
 
 
 @dataclass
@@ -134,12 +146,32 @@ class ServerState:
     tasks: Supervisor = field(init=False)
     sensors: SensorWatch | None = field(init=False, default=None)
     """The live core's sensors while it runs (``/health``, ``/metrics``, the map's notice)."""
+    users: UserStore = field(init=False)
+    sessions: SessionStore = field(init=False)
+    audit: AuditLog = field(init=False)
+    login_limiter: LoginLimiter = field(init=False, default_factory=LoginLimiter)
+    desk: Desk = field(init=False)
+    _shelter_s: dict[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.tasks = Supervisor(self.metrics.task_up, self.metrics.task_restarts)
         self.metrics.registry.register(SensorCollector(lambda: self.sensors))
         self.sirens = SirenBoard(ack_deadline_s=self.config.siren_ack_s)
         self.tokens = TokenStore(self.store.path)  # the same SQLite file as the event log
+        self.users = UserStore(self.store.path)
+        self.sessions = SessionStore(self.store.path)
+        self.audit = AuditLog(self.store.path)
+        self._shelter_s = {a.id: a.shelter_s for a in self.areas.areas}
+        self.desk = Desk(
+            self.store.path,
+            self.areas,
+            self.config.desk,
+            self.publish_commands,
+            self.audit,
+            functools.partial(read_open_alerts, self.store.path, self._shelter_s),
+            exercise_channels=self.config.exercise_channels,
+            cap_sender=self.config.cap_sender,
+        )
         self._area_ids = frozenset(a.id for a in self.areas.areas)
         self.areas_json = msgspec.json.encode([_area_summary(a) for a in self.areas.areas])
         # Rebuild the active view from the log, then stream from its end.
@@ -165,6 +197,13 @@ class ServerState:
         m.last_seq.set(frames.seq)
         m.deliveries.labels("stream").inc(deliveries)
         m.latency.labels("stream_fanout").observe(time.monotonic() - frames.published_mono_s)
+
+    def publish_commands(self, commands: list[Command]) -> list[AlertEvent]:
+        """Write operator commands through the store's lifecycle (blocking: call it in a worker
+        thread) and wake the follower, so the events are on every stream at once."""
+        events = operate(self.store.path, self._shelter_s, commands, time.time())
+        self.follower.notify()
+        return events
 
     def _on_drop(self, sub: Subscriber, reason: str) -> None:
         self.metrics.dropped.labels(getattr(sub.sink, "channel", "other")).inc()

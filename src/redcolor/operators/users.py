@@ -1,0 +1,246 @@
+"""Operator accounts: a name, a role, an argon2id password hash and an optional TOTP factor.
+
+Passwords are hashed with argon2id through :class:`argon2.PasswordHasher` at its defaults
+(memory-hard: 64 MiB, 3 passes, 4 lanes in argon2-cffi 25), because a human password has little
+entropy and a stolen file must not let anyone try guesses cheaply. When the defaults of a newer
+argon2-cffi differ from a stored hash's, the next successful login rehashes the password.
+
+Every failure of :meth:`UserStore.verify` raises the same :class:`AuthError` message, and an
+unknown name is checked against a dummy hash of the same parameters, so neither the answer nor
+its time tells a caller which names exist. A disabled account's password is checked too before
+it is refused, for the same reason.
+
+The TOTP secret (RFC 6238, 30 s steps, 6 digits) must be stored as it is: the server computes
+the codes from it, so it cannot be hashed. It sits in the same file as the password hashes; a
+thief of that file still lacks the passwords. A code is accepted one step early or late (clock
+drift) and each step at most once: the last step used is kept, so a code seen over a shoulder
+or replayed from a log cannot be used again.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from redcolor.auth.tokens import check_name
+from redcolor.errors import AuthError, ConflictError, InputError, NotFoundError, StoreError
+from redcolor.operators.tables import connect, end_sessions_of
+
+ROLES = ("viewer", "operator", "supervisor", "admin")
+"""Operator roles, lowest first: each may do what the ones before it may."""
+
+MIN_PASSWORD_CHARS = 12
+MAX_PASSWORD_CHARS = 256
+TOTP_ISSUER = "redcolor"
+TOTP_WINDOW_STEPS = 1
+"""Codes of this many 30 s steps before or after now are accepted (clock drift)."""
+
+FAILED = "wrong user name, password or code"
+"""The one message of every failed verification."""
+
+_COLUMNS = "name, role, totp_secret IS NOT NULL, created_unix_s, disabled_unix_s"
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InputError(f"bad role {role[:20]!r}: expected one of {', '.join(ROLES)}")
+    return role
+
+
+def role_at_least(role: str, needed: str) -> bool:
+    """Whether ``role`` ranks at or above ``needed`` (both must be :data:`ROLES`)."""
+    return ROLES.index(check_role(role)) >= ROLES.index(check_role(needed))
+
+
+def check_password(password: str) -> str:
+    if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
+        raise InputError(
+            f"a password must have {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
+            f" (got {len(password)})"
+        )
+    if not password.strip():
+        raise InputError("a password cannot be only spaces")
+    return password
+
+
+@dataclass(frozen=True)
+class User:
+    """An operator account as shown (never its hash or TOTP secret)."""
+
+    name: str
+    role: str
+    totp: bool
+    created_unix_s: float
+    disabled_unix_s: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _user(row: tuple[Any, ...]) -> User:
+    name, role, totp, created, disabled = row
+    return User(name, role, bool(totp), created, disabled)
+
+
+def _matching_step(secret: str, code: str, now_unix_s: float) -> int | None:
+    """The TOTP time step within the window whose code is ``code``, or None."""
+    totp = pyotp.TOTP(secret)
+    now_step = totp.timecode(now_unix_s)
+    found = None
+    for step in range(now_step - TOTP_WINDOW_STEPS, now_step + TOTP_WINDOW_STEPS + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            found = step
+    return found
+
+
+class UserStore:
+    """The ``operators`` table of one SQLite file (the event store's), by its own connection.
+
+    ``hasher`` defaults to argon2-cffi's own defaults; a different one is for tests of the
+    rehash path only.
+    """
+
+    def __init__(self, path: str | Path, *, hasher: PasswordHasher | None = None) -> None:
+        self.path = str(path)
+        self._db = connect(self.path, "user store")
+        self._hasher = hasher or PasswordHasher()
+        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot use user store {self.path}: {exc}") from exc
+
+    def add(
+        self,
+        name: str,
+        role: str,
+        password: str,
+        *,
+        totp: bool = False,
+        now_unix_s: float | None = None,
+    ) -> tuple[User, str | None]:
+        """A new account; returns it and, with ``totp``, the provisioning URI (``otpauth://``,
+        shown once for an authenticator app; the secret is not shown again)."""
+        check_name(name)
+        check_role(role)
+        check_password(password)
+        secret = pyotp.random_base32() if totp else None
+        created = time.time() if now_unix_s is None else now_unix_s
+        if self._query("SELECT 1 FROM operators WHERE name = ?", (name,)):
+            raise ConflictError(f"an operator named {name} exists (disabled names stay taken)")
+        self._query(
+            "INSERT INTO operators (name, role, password_hash, totp_secret, created_unix_s)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (name, role, self._hasher.hash(password), secret, created),
+        )
+        uri = None
+        if secret is not None:
+            uri = pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
+        return User(name, role, totp, created), uri
+
+    def list(self) -> list[User]:
+        """Every account, disabled ones included, oldest first."""
+        return [_user(r) for r in self._query(f"SELECT {_COLUMNS} FROM operators ORDER BY rowid")]
+
+    def get(self, name: str) -> User:
+        rows = self._query(f"SELECT {_COLUMNS} FROM operators WHERE name = ?", (name,))
+        if not rows:
+            raise NotFoundError(f"no operator named {name[:80]!r}")
+        return _user(rows[0])
+
+    def disable(self, name: str, *, now_unix_s: float | None = None) -> User:
+        """Disable an account and end its live sessions, in one transaction. An account is
+        never deleted (the audit log names it); NotFoundError when there is none,
+        ConflictError when it is disabled already."""
+        now = time.time() if now_unix_s is None else now_unix_s
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                changed = self._db.execute(
+                    "UPDATE operators SET disabled_unix_s = ?"
+                    " WHERE name = ? AND disabled_unix_s IS NULL",
+                    (now, name),
+                ).rowcount
+                end_sessions_of(self._db, name, now)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write user store {self.path}: {exc}") from exc
+        user = self.get(name)
+        if not changed:
+            raise ConflictError(f"operator {user.name} is disabled already")
+        return user
+
+    def verify(
+        self, name: str, password: str, totp: str | None, *, now_unix_s: float | None = None
+    ) -> User:
+        """The live account whose password (and TOTP code, when it has the factor) these are;
+        AuthError(:data:`FAILED`) otherwise, whatever the reason."""
+        rows = self._query(
+            f"SELECT {_COLUMNS}, password_hash, totp_secret, totp_last_step"
+            " FROM operators WHERE name = ?",
+            (name[:200],),
+        )
+        stored = rows[0][5] if rows else self._dummy_hash
+        candidate = password if len(password) <= MAX_PASSWORD_CHARS else ""
+        try:
+            password_ok = self._hasher.verify(stored, candidate) and bool(rows) and bool(password)
+        except (VerificationError, InvalidHashError):
+            password_ok = False
+        if not password_ok:
+            raise AuthError(FAILED)
+        user = _user(rows[0][:5])
+        if user.disabled_unix_s is not None:
+            raise AuthError(FAILED)
+        secret, last_step = rows[0][6], rows[0][7]
+        if secret is not None:
+            self._use_code(user.name, secret, last_step, totp, now_unix_s)
+        if self._hasher.check_needs_rehash(stored):
+            self._query(
+                "UPDATE operators SET password_hash = ? WHERE name = ?",
+                (self._hasher.hash(password), user.name),
+            )
+        return user
+
+    def _use_code(
+        self,
+        name: str,
+        secret: str,
+        last_step: int | None,
+        code: str | None,
+        now_unix_s: float | None,
+    ) -> None:
+        """Accept ``code`` once: the step it matches must be later than the last one used,
+        and is recorded in the same statement that checks it (two logins racing with one code:
+        only one updates the row)."""
+        now = time.time() if now_unix_s is None else now_unix_s
+        text = (code or "").strip()
+        step = _matching_step(secret, text, now) if text.isdigit() and len(text) == 6 else None
+        if step is None or (last_step is not None and step <= last_step):
+            raise AuthError(FAILED)
+        try:
+            cursor = self._db.execute(
+                "UPDATE operators SET totp_last_step = ? WHERE name = ?"
+                " AND (totp_last_step IS NULL OR totp_last_step < ?)",
+                (step, name, step),
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write user store {self.path}: {exc}") from exc
+        if cursor.rowcount != 1:
+            raise AuthError(FAILED)
+
+    def close(self) -> None:
+        self._db.close()
