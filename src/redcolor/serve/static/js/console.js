@@ -42,6 +42,7 @@ const page = {
   pending: [],
   awaiting: [],
   openAlerts: [],
+  soloCategories: [], // categories a supervisor may issue alone (the server's policy)
   templates: null,
   index: null,
   mapView: null,
@@ -323,9 +324,13 @@ function fillTemplateChoices() {
   showTemplateText();
 }
 
+/** The chosen template's text in every language (the standard one of the category and stage
+ * when none is chosen); choosing a template of the other stage sets the stage. */
 function showTemplateText() {
-  const tpl = page.templates?.templates?.[$("template").value];
-  if (tpl && tpl.stage && tpl.stage !== $("stage").value) $("stage").value = tpl.stage;
+  const all = page.templates?.templates || {};
+  const chosen = all[$("template").value];
+  if (chosen && chosen.stage && chosen.stage !== $("stage").value) $("stage").value = chosen.stage;
+  const tpl = chosen || all[`${$("category").value}.${$("stage").value}`];
   const box = $("template-text");
   if (!tpl) {
     box.replaceChildren(el("p", "hint", "The standard instructions of the category and stage; the preview shows them in every language."));
@@ -565,7 +570,8 @@ function renderComposer() {
   $("propose").textContent = ready ? `Propose ${draftWords(draft, page.mode, targetAreas)}` : "Propose (choose areas first)";
   $("propose").classList.toggle("exercise", exercise);
   const alone = page.armed === "issue";
-  $("issue-alone").hidden = updating || !canApprove() || alone;
+  const solo = page.soloCategories.includes($("category").value);
+  $("issue-alone").hidden = updating || !canApprove() || !solo || alone;
   $("issue-alone").disabled = !ready;
   $("issue-confirm").hidden = !alone;
   $("compose-back").hidden = !alone;
@@ -596,6 +602,7 @@ function applyState(state) {
   page.pending = state.pending || [];
   page.awaiting = state.awaiting_confirmation || [];
   page.openAlerts = state.open_alerts || [];
+  page.soloCategories = state.solo_categories || [];
   if (page.updating && !page.openAlerts.some((a) => a.alert_id === page.updating.alert.alert_id)) {
     page.updating = null;
     setSelection([]);
@@ -679,6 +686,10 @@ function bind() {
     fillTemplateChoices();
     render();
     schedulePreview();
+  });
+  $("stage").addEventListener("change", () => {
+    $("template").value = ""; // a template belongs to one stage: back to the standard text
+    showTemplateText();
   });
   for (const id of ["stage", "expiry", "exercise"]) {
     $(id).addEventListener("change", () => {

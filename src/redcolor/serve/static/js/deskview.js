@@ -200,74 +200,54 @@ export function capitalise(text) {
   return text ? text[0].toUpperCase() + text.slice(1) : text;
 }
 
-// The preview answer: one section per channel. Known keys get a heading in words; any other
-// key is shown under its own name, so nothing the server says it will send is hidden.
-const PREVIEW_HEADINGS = {
-  areas_count: "Number of areas",
-  areas: "Number of areas",
-  shelter_s: "People's time to shelter",
-  shelter: "People's time to shelter",
-  push: "Push notification text, per language",
-  push_text: "Push notification text, per language",
-  sirens: "Sirens that will sound (areas)",
-  siren_area_ids: "Sirens that will sound (areas)",
-  live_file: "Live file (alerts.json) as the public feed will show it",
-  live: "Live file (alerts.json) as the public feed will show it",
-  cap: "CAP message (XML)",
-  cap_xml: "CAP message (XML)",
-};
 const LANG_NAMES = { he: "Hebrew", en: "English", ar: "Arabic", ru: "Russian" };
+const STAGE_EVENT_WORDS = { pre_alert: "pre-alert", alert: "alert", update: "areas added", ended: "ended", cancelled: "cancelled: sent in error" };
 
-function isLanguageMap(value) {
-  return value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0 && Object.keys(value).every((k) => k in LANG_NAMES);
+function section(testid, heading, ...content) {
+  const node = el("section", "pv");
+  node.dataset.testid = testid;
+  node.append(el("h3", "", heading), ...content);
+  return node;
 }
 
-function shelterText(value) {
-  if (typeof value === "number") return value === 0 ? "immediately" : `${value} s`;
-  if (value && typeof value === "object" && "min" in value) {
-    const min = value.min ?? value.min_s;
-    const max = value.max ?? value.max_s;
-    let text = `from ${min} s to ${max} s`;
-    const histogram = value.histogram;
-    if (histogram && typeof histogram === "object") {
-      const parts = Object.entries(histogram).map(([s, n]) => `${s === "0" ? "immediately" : `${s} s`}: ${areasWord(Number(n))}`);
-      text += ` (${parts.join("; ")})`;
-    }
-    return text;
-  }
-  return JSON.stringify(value);
+function shelterWords(shelter) {
+  if (shelter.min === null || shelter.min === undefined) return "no areas";
+  const s = (n) => (Number(n) === 0 ? "immediately" : `${n} s`);
+  const parts = Object.entries(shelter.histogram || {}).map(([k, n]) => `${areasWord(n)} ${s(k)}`);
+  return `${shelter.min === shelter.max ? s(shelter.min) : `from ${s(shelter.min)} to ${s(shelter.max)}`}${parts.length > 1 ? ` (${parts.join(", ")})` : ""}`;
 }
 
-/** Fill `body` with the preview answer. */
+function sentWords(sent) {
+  return sent ? "sent to the public" : "NOT sent: exercise";
+}
+
+/** Fill `body` with the answer of POST /v1/operator/preview: each channel's content as it will
+ * go out (the live file, every CAP document, the push text per language, the sirens), the
+ * number of areas and the people's times to shelter. */
 export function renderPreview(body, preview, index) {
   const parts = [];
-  for (const [key, value] of Object.entries(preview)) {
-    const section = el("section", "pv");
-    section.dataset.testid = `preview-${key}`;
-    section.append(el("h3", "", PREVIEW_HEADINGS[key] || key.replaceAll("_", " ")));
-    if (key.startsWith("shelter")) {
-      section.append(el("p", "pv-value", shelterText(value)));
-    } else if (typeof value === "number") {
-      section.append(el("p", "pv-value", String(value)));
-    } else if (typeof value === "string") {
-      section.append(el("pre", "pv-code", value));
-    } else if (isLanguageMap(value)) {
-      const list = el("dl", "pv-langs");
-      for (const [lang, text] of Object.entries(value)) {
-        const dd = el("dd", "", typeof text === "string" ? text : JSON.stringify(text));
-        dd.lang = lang;
-        dd.dir = "auto";
-        list.append(el("dt", "", LANG_NAMES[lang]), dd);
-      }
-      section.append(list);
-    } else if (Array.isArray(value) && value.every(Number.isInteger)) {
-      const text = value.length ? `${areasWord(value.length)}: ${areaNames(value, index)}` : "none";
-      section.append(el("p", "pv-value", text));
-    } else {
-      section.append(el("pre", "pv-code", JSON.stringify(value, null, 2)));
-    }
-    parts.push(section);
+  const exercise = el("p", `pv-mode ${preview.exercise ? "exercise" : "live"}`, preview.exercise ? "EXERCISE — not sent to the public" : "LIVE — real public alert");
+  parts.push(exercise);
+  parts.push(section("preview-areas", "Areas and people's time to shelter", el("p", "pv-value", `${areasWord(preview.areas_count)} — time to shelter ${shelterWords(preview.shelter_s || {})}`)));
+  const events = (preview.events || []).map((e) => `${STAGE_EVENT_WORDS[e.stage] || e.stage}: ${areasWord(e.area_ids.length)}`);
+  parts.push(section("preview-events", "Messages", el("p", "pv-value", events.join("; ") || "none")));
+  const live = preview.live_file ? el("pre", "pv-code", JSON.stringify(preview.live_file, null, 2)) : el("p", "pv-value", "Empty: no area under alert in the live file.");
+  parts.push(section("preview-live", "Live file (Alerts.json), as the public feed will show it", live));
+  const push = preview.push || { text: {} };
+  const langs = el("dl", "pv-langs");
+  for (const [lang, text] of Object.entries(push.text || {})) {
+    const dd = el("dd", "", text);
+    dd.lang = lang;
+    dd.dir = "auto";
+    langs.append(el("dt", "", LANG_NAMES[lang] || lang), dd);
   }
+  parts.push(section("preview-push", `Push notification text (${sentWords(push.sent)})`, langs));
+  const sirens = preview.sirens || { activate: [], stop: [] };
+  const sound = sirens.activate.length ? `sound in ${areasWord(sirens.activate.length)}: ${areaNames(sirens.activate, index)}` : "none sound";
+  const stop = sirens.stop.length ? `; stop in ${areasWord(sirens.stop.length)}: ${areaNames(sirens.stop, index)}` : "";
+  parts.push(section("preview-sirens", `Sirens (${sentWords(sirens.sent)})`, el("p", "pv-value", sound + stop)));
+  const caps = (preview.cap || []).map((xml) => el("pre", "pv-code", xml));
+  parts.push(section("preview-cap", `CAP ${caps.length === 1 ? "message" : `messages (${caps.length})`} (XML)`, ...caps));
   body.replaceChildren(...parts);
 }
 
