@@ -157,11 +157,14 @@ def test_several_writers_keep_one_chain(db) -> None:
     AuditLog(db).close()  # create the tables once, before the race
     per_writer, writers = 25, 4
 
+    shared = AuditLog(db)  # two threads share one log (one connection), two have their own
+
     def write(k: int) -> None:
-        log = AuditLog(db)
+        log = shared if k < 2 else AuditLog(db)
         for i in range(per_writer):
             log.append(actor=f"w{k}", role="operator", address="x", action="login", target=str(i))
-        log.close()
+        if log is not shared:
+            log.close()
 
     threads = [threading.Thread(target=write, args=(k,)) for k in range(writers)]
     for t in threads:

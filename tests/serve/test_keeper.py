@@ -8,10 +8,13 @@ import time
 
 import httpx
 import numpy as np
+import pytest
 
 from redcolor.alerts.checkpoint import Clock
+from redcolor.alerts.commands import IssueAlert
 from redcolor.alerts.durable import DurableLifecycle, LifecycleLock
 from redcolor.alerts.lifecycle import LifecycleConfig
+from redcolor.alerts.operate import operate
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.keys import load_or_create_signing_key
 from redcolor.serve.keeper import run_keeper
@@ -30,7 +33,9 @@ def _open_alert(path, areas, ids, *, hold_s: float, clock: Clock) -> None:
     """What a pipeline killed mid-alert leaves: alerts open, a checkpoint, nobody writing."""
     shelter = {a.id: a.shelter_s for a in areas.areas}
     lifecycle = DurableLifecycle(
-        SQLiteEventStore(path), shelter, config=LifecycleConfig(shelter, hold_s, "dead"),
+        SQLiteEventStore(path),
+        shelter,
+        config=LifecycleConfig(shelter, hold_s, "dead"),
         clock=clock,
     )
     now = clock.now(time.time())
@@ -104,3 +109,37 @@ def test_active_view_after_restart_shows_only_open_alerts(tmp_path, areas, meron
     shown = restarted.active.areas(time.time())
     assert {a.area_id for a in shown} == set(meron_ids[5:8])
     assert {a.alert_id for a in shown} == {"salvo-2"}
+
+
+async def test_keeper_ends_a_manual_alert_at_its_expiry_and_never_waits_for_one_without(
+    tmp_path, areas, meron_ids
+) -> None:
+    """An operator's alert without expiry is not the keeper's to end: it lets the lock go (a
+    pipeline may start); one with an expiry is ended then, no hold."""
+    path = tmp_path / "a.db"
+    shelter = {a.id: a.shelter_s for a in areas.areas}
+    source = ("operator:olga", "approved:sam")
+    open_ended = IssueAlert(
+        "op-1", "earthquake", "alert", frozenset(meron_ids[:2]), None, "actual", source
+    )
+    operate(path, shelter, [open_ended], time.time())
+    state = make_state(SQLiteEventStore(path), areas, poll_s=0.01)
+    with LiveServer(state, [_keeper]):
+        await asyncio.sleep(0.5)
+        other = LifecycleLock(path)
+        await until(other.try_acquire, 5.0)  # the keeper holds nothing while nothing is due
+        other.release()
+        expires = time.time() + 1.0
+        timed = IssueAlert(
+            "op-2", "hazmat", "alert", frozenset(meron_ids[2:3]), expires, "exercise", source
+        )
+        operate(path, shelter, [timed], time.time())
+        await until(lambda: state.store.last_seq() == 3, 10.0)
+    events = list(SQLiteEventStore(path).iter_all())
+    assert [(e.id, e.stage) for e in events] == [
+        ("op-1", "alert"),
+        ("op-2", "alert"),
+        ("op-2", "ended"),
+    ]
+    assert events[2].issued_at_unix_s == pytest.approx(expires, abs=0.5)
+    assert events[2].status == "exercise"

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from redcolor.errors import InputError
 from redcolor.operators import ROLES
-from redcolor.operators.admin import add_user, disable_user, list_users
+from redcolor.operators.admin import add_user, check_new_user, disable_user, list_users
 
 _out = Console(highlight=False, soft_wrap=True)
 
@@ -60,6 +60,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create an account; the password is read from stdin (one line) or asked twice on a
         terminal. With --totp, prints the otpauth:// URI once, for the authenticator app."""
+        check_new_user(name, role)
         user, uri = add_user(db, name, role, _read_password(), totp)
         if uri is not None:
             typer.echo(uri)

@@ -56,11 +56,16 @@ def _audit(audit: AuditLog, action: str, user: User, before: User | None) -> Non
     )
 
 
+def check_new_user(name: str, role: str) -> None:
+    """Refuse a bad name or role before anyone is asked for a password."""
+    check_name(name)
+    check_role(role)
+
+
 def add_user(db: Path, name: str, role: str, password: str, totp: bool) -> tuple[User, str | None]:
     """Create an operator account in ``db``; returns it and, with ``totp``, the provisioning URI
     to show once."""
-    check_name(name)
-    check_role(role)
+    check_new_user(name, role)
     check_password(password)
     with _open(db, create=True) as (users, audit):
         user, uri = users.add(name, role, password, totp=totp)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -41,6 +42,8 @@ ACTIONS = (
     "user_add",
     "user_disable",
     "session_revoke",
+    "approve_refused",
+    "confirm_refused",
 )
 """Every action the log records."""
 
@@ -102,6 +105,7 @@ class AuditLog:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._db = connect(self.path, "audit log")
+        self._lock = threading.Lock()  # threads sharing this connection take turns
 
     def append(
         self,
@@ -133,27 +137,32 @@ class AuditLog:
             "after": json.loads(after_json),
         }
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                last = self._db.execute(
-                    "SELECT seq, digest FROM audit ORDER BY seq DESC LIMIT 1"
-                ).fetchone()
-                seq, previous = (1, GENESIS) if last is None else (last[0] + 1, last[1])
-                values["seq"] = seq
-                values["digest"] = _digest(previous, values)
-                row = {**values, "before": before_json, "after": after_json}
-                self._db.execute(
-                    f"INSERT INTO audit ({', '.join(_FIELDS)})"
-                    f" VALUES ({', '.join('?' * len(_FIELDS))})",
-                    tuple(row[name] for name in _FIELDS),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            with self._lock:
+                self._append(values, before_json, after_json)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write audit log {self.path}: {exc}") from exc
         return AuditRecord(**{name: values[name] for name in _FIELDS})
+
+    def _append(self, values: dict[str, Any], before_json: str, after_json: str) -> None:
+        """Number, chain and insert ``values`` (completed in place) in one write transaction."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            last = self._db.execute(
+                "SELECT seq, digest FROM audit ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            seq, previous = (1, GENESIS) if last is None else (last[0] + 1, last[1])
+            values["seq"] = seq
+            values["digest"] = _digest(previous, values)
+            row = {**values, "before": before_json, "after": after_json}
+            self._db.execute(
+                f"INSERT INTO audit ({', '.join(_FIELDS)})"
+                f" VALUES ({', '.join('?' * len(_FIELDS))})",
+                tuple(row[name] for name in _FIELDS),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def read(self, *, after_seq: int = 0, limit: int = 1000) -> list[AuditRecord]:
         """Records with ``seq > after_seq``, oldest first, at most ``limit`` (1..10000)."""
@@ -162,10 +171,11 @@ class AuditLog:
         if after_seq < 0:
             raise InputError(f"after must be 0 or more, not {after_seq}")
         try:
-            rows = self._db.execute(
-                f"SELECT {', '.join(_FIELDS)} FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after_seq, limit),
-            ).fetchall()
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT {', '.join(_FIELDS)} FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (after_seq, limit),
+                ).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read audit log {self.path}: {exc}") from exc
         return [_record(r) for r in rows]

@@ -54,7 +54,7 @@ from redcolor.alerts.commands import (
     OpenAlert,
     UpdateAlert,
 )
-from redcolor.alerts.instructions import instructions_for
+from redcolor.alerts.instructions import TEMPLATES, instructions_for
 from redcolor.channels import cap, oref
 from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.sirens import SirenBoard
@@ -242,16 +242,12 @@ _COLUMNS = (
 
 
 def templates() -> dict[str, dict[str, Any]]:
-    """The instruction templates an operator picks from: one per manual category and stage,
-    keyed ``<category>.<stage>``, texts in every language (from ``alerts.instructions``)."""
+    """The instruction templates an operator picks from (``alerts.instructions.TEMPLATES`` of
+    the manual categories and stages), keyed ``<category>.<stage>``."""
     return {
-        f"{category}.{stage}": {
-            "category": category,
-            "stage": stage,
-            "text": instructions_for(category, stage),
-        }
-        for category in MANUAL_CATEGORIES
-        for stage in MANUAL_STAGES
+        key: {"category": t.category, "stage": t.stage, "text": dict(t.text)}
+        for key, t in TEMPLATES.items()
+        if t.category in MANUAL_CATEGORIES and t.stage in MANUAL_STAGES
     }
 
 
@@ -652,7 +648,7 @@ class Desk:
         if draft.kind in self.policy.approval_for:
             return proposal
         return self._publish_claimed(
-            actor, proposal.id, now_unix_s, action="publish", source=(f"operator:{actor.name}",)
+            actor, proposal.id, now_unix_s, action=draft.kind, source=(f"operator:{actor.name}",)
         )
 
     def approve(self, actor: Actor, proposal_id: str, now_unix_s: float) -> Proposal:

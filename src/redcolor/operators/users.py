@@ -22,6 +22,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import sqlite3
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -112,12 +113,14 @@ class UserStore:
     def __init__(self, path: str | Path, *, hasher: PasswordHasher | None = None) -> None:
         self.path = str(path)
         self._db = connect(self.path, "user store")
+        self._lock = threading.Lock()  # statements and transactions of threads never interleave
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
-            return self._db.execute(sql, args).fetchall()
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot use user store {self.path}: {exc}") from exc
 
@@ -165,18 +168,19 @@ class UserStore:
         ConflictError when it is disabled already."""
         now = time.time() if now_unix_s is None else now_unix_s
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                changed = self._db.execute(
-                    "UPDATE operators SET disabled_unix_s = ?"
-                    " WHERE name = ? AND disabled_unix_s IS NULL",
-                    (now, name),
-                ).rowcount
-                end_sessions_of(self._db, name, now)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    changed = self._db.execute(
+                        "UPDATE operators SET disabled_unix_s = ?"
+                        " WHERE name = ? AND disabled_unix_s IS NULL",
+                        (now, name),
+                    ).rowcount
+                    end_sessions_of(self._db, name, now)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write user store {self.path}: {exc}") from exc
         user = self.get(name)
@@ -232,14 +236,15 @@ class UserStore:
         if step is None or (last_step is not None and step <= last_step):
             raise AuthError(FAILED)
         try:
-            cursor = self._db.execute(
-                "UPDATE operators SET totp_last_step = ? WHERE name = ?"
-                " AND (totp_last_step IS NULL OR totp_last_step < ?)",
-                (step, name, step),
-            )
+            with self._lock:
+                used = self._db.execute(
+                    "UPDATE operators SET totp_last_step = ? WHERE name = ?"
+                    " AND (totp_last_step IS NULL OR totp_last_step < ?)",
+                    (step, name, step),
+                ).rowcount
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write user store {self.path}: {exc}") from exc
-        if cursor.rowcount != 1:
+        if used != 1:
             raise AuthError(FAILED)
 
     def close(self) -> None:

@@ -116,6 +116,8 @@ class ServeConfig:
     """Where the live core receives ASTERIX: ``udp://HOST:PORT`` (or a multicast group)."""
     ground_alt_m: float = 0.0
     """The flat terrain the live core's predictor lands tracks on (m above mean sea level)."""
+    exercise_channels: frozenset[str] = frozenset()
+    """The public channels ("sirens", "push", "mqtt") an exercise still reaches."""
     desk: DeskPolicy = field(default_factory=DeskPolicy)
     """The operators' two-person rule: lapse time, solo categories, what needs approval."""
     tls_cert: Path | None = None
