@@ -91,12 +91,15 @@ function arm(key) {
   clearTimeout(page.armedTimer);
   page.armedTimer = setTimeout(disarm, ARMED_FOR_MS);
   render();
+  schedulePreview();
 }
 
 function disarm() {
+  const previewed = armedDraft();
   page.armed = null;
   clearTimeout(page.armedTimer);
   render();
+  if (previewed) schedulePreview();
 }
 
 // ---- sign in ------------------------------------------------------------------------------
@@ -384,8 +387,15 @@ function schedulePreview() {
   page.previewTimer = setTimeout(runPreview, PREVIEW_DELAY_MS);
 }
 
+/** The draft a confirm button is armed for (a cancel or an end of an open alert), if any: the
+ * preview then shows what that correction will carry before the second click. */
+function armedDraft() {
+  const [kind, ...rest] = (page.armed || "").split(":");
+  return kind === "cancel" || kind === "end" ? { kind, alert_id: rest.join(":") } : null;
+}
+
 async function runPreview() {
-  const draft = currentDraft();
+  const draft = armedDraft() || currentDraft();
   const seq = ++page.previewSeq;
   if (!canPropose() || !draftReady(draft)) {
     $("preview-status").textContent = "Choose areas to see the preview.";
@@ -439,7 +449,7 @@ async function sendDraft(draft, call) {
 function outcome(proposal, words) {
   switch (proposal.state) {
     case "pending":
-      return `Proposed: ${words}. It is published when another supervisor approves it.`;
+      return `Proposed: ${words}. It is published when a supervisor other than you approves it.`;
     case "published":
     case "confirmed":
       return `Published: ${words}.`;
