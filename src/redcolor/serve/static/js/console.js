@@ -378,6 +378,7 @@ function currentDraft() {
 }
 
 function draftReady(draft) {
+  if (draft.kind === "cancel" || draft.kind === "end") return Boolean(draft.alert_id);
   if (draft.kind === "update") return draft.area_ids.length + draft.remove_area_ids.length > 0;
   return draft.area_ids.length > 0 && Boolean(draft.category);
 }
