@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from redcolor.alerts.commands import CancelAlert, EndAlert, IssueAlert, UpdateAlert
-from redcolor.alerts.instructions import SENT_IN_ERROR, TEMPLATES, instructions_for
+from redcolor.alerts.instructions import (
+    EXERCISE_MARK,
+    SENT_IN_ERROR,
+    TEMPLATES,
+    instructions_for,
+    marked_exercise,
+)
 from redcolor.alerts.lifecycle import (
     LifecycleConfig,
     apply,
@@ -73,7 +79,10 @@ def test_manual_alert_is_issued_beside_a_threat_alert_on_the_same_area():
     )
     assert _areas(event) == [1, 2] and event.source == OP
     assert event.expires_at_unix_s is None
-    assert event.instructions == instructions_for("earthquake", "alert")
+    # an exercise's texts are the category's, each headed by the EXERCISE mark of its language
+    assert event.instructions == marked_exercise(instructions_for("earthquake", "alert"))
+    assert all(event.instructions[lang].startswith(EXERCISE_MARK[lang]) for lang in LANGUAGES)
+    assert event.instructions["en"].startswith("EXERCISE: Earthquake.")
     # the threat alert still owns area 1; the manual alert lives beside it
     assert state.areas[1].alert_id == "t-00001"
     listed = {a.alert_id: a for a in open_alerts(state)}
@@ -127,7 +136,7 @@ def test_cancel_of_a_manual_alert_sends_the_prepared_correction_to_every_area():
     state, events = apply(state, [], T0 + 2, [CancelAlert("op-1", ("operator:sam",))])
     (event,) = events
     assert (event.stage, _areas(event), event.references) == ("cancelled", [1, 2, 3], (3,))
-    assert event.instructions == SENT_IN_ERROR and event.status == "exercise"
+    assert event.instructions == marked_exercise(SENT_IN_ERROR) and event.status == "exercise"
     assert state.manual == {} and open_alerts(state) == []
 
 

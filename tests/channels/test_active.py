@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from redcolor.channels.active import ActiveAlerts
 from redcolor.model import AlertArea, AlertEvent
 
@@ -39,3 +41,17 @@ def test_update_keeps_since_and_expiry_hides_then_forgets() -> None:
     assert view.areas(100.0) == []
     view.apply(_ev("b", 3, "alert", (9,), 200.0))
     assert [a.area_id for a in view.areas(201.0)] == [9] and list(view._alerts) == ["b"]
+
+
+def test_cancelled_releases_at_once_and_a_real_alert_outranks_an_exercise() -> None:
+    view = ActiveAlerts()
+    drill = msgspec.structs.replace(_ev("x", 1, "alert", (1, 2), 0.0), status="exercise")
+    view.apply(drill)
+    view.apply(_ev("r", 2, "pre_alert", (2,), 1.0))
+    by_area = {a.area_id: (a.alert_id, a.status) for a in view.areas(2.0)}
+    # area 2: the real pre-alert wins over the newer-ranked exercise alert
+    assert by_area == {1: ("x", "exercise"), 2: ("r", "actual")}
+    view.apply(_ev("x", 3, "cancelled", (1, 2), 3.0))
+    assert [(a.area_id, a.alert_id) for a in view.areas(3.0)] == [(2, "r")]
+    view.apply(_ev("r", 4, "cancelled", (), 4.0))  # no areas: the whole alert goes
+    assert view.areas(4.0) == []

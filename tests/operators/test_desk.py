@@ -378,6 +378,7 @@ def test_preview_uses_the_channels_encoders(bench, three):
     drill = bench.desk.preview(issue(three, "drill"), time.time())
     assert "<status>Exercise</status>" in drill["cap"][0]
     assert drill["sirens"]["sent"] is False and drill["push"]["sent"] is False
+    assert drill["push"]["text"]["en"].startswith("EXERCISE")
     assert bench.events() == [] and bench.desk.proposals() == []
 
 

@@ -21,6 +21,13 @@ from redcolor.cli.main import main
         (["serve", "--push-dir", "/tmp/p", "--push-allow", "10.0.0.0/33"], "not an IP range"),
         (["serve", "--push-dir", "/tmp/p", "--push-ca-file", "/no/ca.pem"], "--push-ca-file"),
         (["serve", "--push-max-subscriptions", "0"], "--push-max-subscriptions"),
+        (["serve", "--lapse-s", "1"], "--lapse-s"),
+        (["serve", "--solo-categories", "volcano"], "--solo-categories"),
+        (["serve", "--approval-for", "end,cancel"], "must keep issue"),
+        (["serve", "--approval-for", "issue,erase"], "--approval-for"),
+        (["serve", "--tls-cert", "/no/cert.pem"], "go together"),
+        (["serve", "--tls-cert", "/no/cert.pem", "--tls-key", "/no/key.pem"], "--tls-cert"),
+        (["serve", "--exercise-to", "sirens,tv"], "--exercise-to: unknown channel(s) tv"),
     ],
 )
 def test_bad_serve_options(capsys, tmp_path, args, words) -> None:

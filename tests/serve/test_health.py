@@ -260,9 +260,7 @@ async def test_mqtt_broker_loss_shows_within_a_second_and_recovery_clears_it(
                 assert body["tasks"]["mqtt"]["state"] == "running"
                 broker.stop()
                 killed = time.monotonic()
-                seen, code, body = await _poll_until(
-                    client, lambda c, b: b["status"] == "degraded"
-                )
+                seen, code, body = await _poll_until(client, lambda c, b: b["status"] == "degraded")
                 print(f"broker killed -> /health degraded: {seen - killed:.3f} s")
                 assert seen - killed < 1.0
                 assert code == 200 and body["reason"].startswith("mqtt: MQTT broker 127.0.0.1:")
@@ -334,9 +332,7 @@ async def test_an_idle_nats_publisher_shows_an_outage_and_recovers(tmp_path, are
                 await _poll_until(client, lambda c, b: b["status"] == "ok")
                 bus.stop()
                 killed = time.monotonic()
-                seen, code, body = await _poll_until(
-                    client, lambda c, b: b["status"] == "degraded"
-                )
+                seen, code, body = await _poll_until(client, lambda c, b: b["status"] == "degraded")
                 print(f"NATS killed -> /health degraded: {seen - killed:.3f} s")
                 assert seen - killed < 1.0 and code == 200
                 assert body["reason"].startswith(f"nats_publish: NATS {url} disconnected")

@@ -91,9 +91,7 @@ def _sum_metric(text: str, name: str, **labels: str) -> float:
     return sum(v for got, v in _samples(text, name) if labels.items() <= got.items())
 
 
-async def test_one_radar_lost_midway_the_core_tracks_on_and_health_says_so(
-    tmp_path, areas
-) -> None:
+async def test_one_radar_lost_midway_the_core_tracks_on_and_health_says_so(tmp_path, areas) -> None:
     sim = simulate(load_scenario("sderot-gaza"))
     registry = registry_of(sim, sources=("127.0.0.1",))
     kept, lost = (cfg.id for cfg in registry.sensors)
@@ -179,9 +177,10 @@ async def test_one_radar_lost_midway_the_core_tracks_on_and_health_says_so(
     assert _metric(metrics, "redcolor_sensor_up", sensor=kept) == 1.0
     assert _sum_metric(metrics, "redcolor_sensor_datagrams_total", sensor="unregistered") == JUNK
     assert _metric(metrics, "redcolor_sensor_scans_total", sensor=kept) == seen[kept]["scans"]
-    assert _metric(
-        metrics, "redcolor_sensor_datagrams_total", sensor=kept, result="accepted"
-    ) >= 2 * seen[kept]["scans"]
+    assert (
+        _metric(metrics, "redcolor_sensor_datagrams_total", sensor=kept, result="accepted")
+        >= 2 * seen[kept]["scans"]
+    )
     assert _metric(metrics, "redcolor_ingest_latency_seconds_count") > 10
     assert logs.bad() == [], logs.bad()
 

@@ -6,13 +6,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 
 import httpx
+import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from redcolor.alerts.commands import CancelAlert, IssueAlert
+from redcolor.alerts.instructions import EXERCISE_MARK, SENT_IN_ERROR
+from redcolor.alerts.operate import operate
 from redcolor.alerts.store import SQLiteEventStore
+from redcolor.model import LANGUAGES
 
 from .conftest import LiveServer, SalvoWriter, make_state, until
 from .push_service import PushEndpoint
@@ -103,3 +109,36 @@ def test_retry_after_reads_seconds_and_falls_back_on_dates():
 
 def _naming(events, area_id: int) -> list[int]:
     return [e.seq for e in events if area_id in {a.id for a in e.areas}]
+
+
+@pytest.mark.parametrize("exercise_to", [frozenset(), frozenset({"push"})])
+async def test_push_of_an_exercise_only_when_told_and_of_a_cancel_says_sent_in_error(
+    tmp_path, areas, meron_ids, exercise_to
+) -> None:
+    path = tmp_path / "push.db"
+    shelter = {a.id: a.shelter_s for a in areas.areas}
+    source = ("operator:olga", "approved:sam")
+    area = meron_ids[0]
+    endpoint = PushEndpoint(tmp_path / "tls")
+    config = endpoint.config() | {"poll_s": 0.005, "push_dir": tmp_path / "push"}
+    state = make_state(SQLiteEventStore(path), areas, exercise_channels=exercise_to, **config)
+    with endpoint, LiveServer(state) as server:
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            r = await client.post("/v1/push/subscriptions", json=endpoint.subscription([area]))
+            assert r.status_code == 201
+        drill = IssueAlert("op-1", "hazmat", "alert", frozenset({area}), None, "exercise", source)
+        real = IssueAlert("op-2", "hazmat", "alert", frozenset({area}), None, "actual", source)
+        stored = operate(path, shelter, [drill, real], time.time())
+        stored += operate(path, shelter, [CancelAlert("op-2", source)], time.time())
+        want = 3 if exercise_to else 2
+        await until(lambda: len(endpoint.received) == want)
+        await asyncio.sleep(0.3)
+        assert len(endpoint.received) == want
+    got = [m for _, m in endpoint.received]
+    assert [m["seq"] for m in got] == [e.seq for e in stored][3 - want :]
+    if exercise_to:
+        assert got[0]["status"] == "exercise"
+        assert all(
+            got[0]["instructions"][lang].startswith(EXERCISE_MARK[lang]) for lang in LANGUAGES
+        )
+    assert (got[-1]["stage"], got[-1]["instructions"]) == ("cancelled", SENT_IN_ERROR)

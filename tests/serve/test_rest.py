@@ -132,7 +132,7 @@ async def test_every_cap_document_validates_and_atom_parses(client, state, write
         ns = {"c": "urn:oasis:names:tc:emergency:cap:1.2"}
         assert (
             root.findtext("c:msgType", namespaces=ns)
-            == {"pre_alert": "Alert", "alert": "Alert", "update": "Update", "ended": "Cancel"}[
+            == {"pre_alert": "Alert", "alert": "Alert", "update": "Update", "ended": "Update"}[
                 event.stage
             ]
         )

@@ -149,8 +149,15 @@ async def test_kill_9_mid_salvo_then_restart_forgets_nothing(tmp_path, areas) ->
         (while_down,) = store.append(
             [
                 AlertEvent(
-                    operator_id, 0, "missiles", "alert", (AlertArea(area, 15),), now, now + 3.0,
-                    ("operator",), {"en": "Enter a protected space"},
+                    operator_id,
+                    0,
+                    "missiles",
+                    "alert",
+                    (AlertArea(area, 15),),
+                    now,
+                    now + 3.0,
+                    ("operator",),
+                    {"en": "Enter a protected space"},
                 )
             ]
         )

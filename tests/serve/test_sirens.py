@@ -16,6 +16,8 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from redcolor.alerts.commands import CancelAlert, IssueAlert
+from redcolor.alerts.operate import operate
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.auth import TokenStore
 from redcolor.channels.active import ActiveAlerts
@@ -365,3 +367,36 @@ def test_cli_sirens_simulate_with_tokens_from_db_and_file(start_server, meron_id
     tokens_file.write_text("[1, 2]")
     assert main([*common, "--tokens-file", str(tokens_file)]) == 2
     assert "cannot read tokens file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("exercise_to", [frozenset(), frozenset({"sirens"})])
+async def test_an_exercise_sounds_no_siren_unless_told_and_a_cancel_stops_one(
+    start_server, areas, meron_ids, tmp_path, exercise_to
+) -> None:
+    server = start_server(exercise_channels=exercise_to)
+    area = meron_ids[0]
+    shelter = {a.id: a.shelter_s for a in areas.areas}
+    source = ("operator:olga", "approved:sam")
+    path = tmp_path / "sirens.db"
+    async with _connect(server, _token(server, "s1", [area])) as ws:
+        await until(lambda: len(server.state.siren_links) == 1)
+        drill = IssueAlert("op-1", "missiles", "alert", frozenset({area}), None, "exercise", source)
+        (issued,) = operate(path, shelter, [drill], time.time())
+        real = IssueAlert("op-2", "earthquake", "alert", frozenset({area}), None, "actual", source)
+        operate(path, shelter, [real], time.time())
+        first = await _command(ws)
+        if exercise_to:
+            assert (first["action"], first["alert_id"]) == ("activate", "op-1")
+            await ws.send(json.dumps({"type": "ack", "cmd": first["cmd"]}))
+            first = await _command(ws)
+        assert (first["action"], first["alert_id"]) == ("activate", "op-2")
+        await ws.send(json.dumps({"type": "ack", "cmd": first["cmd"]}))
+        (cancel,) = operate(path, shelter, [CancelAlert("op-2", source)], time.time())
+        stop = await _command(ws)
+        assert (stop["action"], stop["alert_id"], stop["seq"]) == ("stop", "op-2", cancel.seq)
+        await ws.send(json.dumps({"type": "ack", "cmd": stop["cmd"]}))
+        with pytest.raises(TimeoutError):  # nothing else: the exercise never sounded here
+            await _command(ws, timeout_s=0.5)
+    # the siren channel's position passed the exercise all the same
+    await until(lambda: server.state.store.channel_position("sirens", 0) >= cancel.seq, 3.0)
+    assert issued.seq < cancel.seq

@@ -252,6 +252,20 @@ class Template:
     text: Mapping[str, str]
 
 
+EXERCISE_MARK = {"he": "תרגיל", "en": "EXERCISE", "ar": "تمرين", "ru": "УЧЕНИЯ"}
+"""The word that heads every text of an exercise, in each language."""
+
+
+def marked_exercise(texts: Mapping[str, str]) -> dict[str, str]:
+    """``texts`` with the EXERCISE mark of each language in front, so that no channel (push,
+    CAP, MQTT, the stream) can carry an exercise's words as if they were a real alert's."""
+    out = {}
+    for lang, text in texts.items():
+        mark = EXERCISE_MARK.get(lang, EXERCISE_MARK["en"])
+        out[lang] = text if text.startswith(mark) else f"{mark}: {text}"
+    return out
+
+
 TEMPLATES: Mapping[str, Template] = {
     f"{c}.{s}": Template(f"{c}.{s}", c, s, instructions_for(c, s))
     for c in CATEGORIES

@@ -39,7 +39,8 @@ Operator commands (:mod:`redcolor.alerts.commands`) come after a call's decision
   shelters them (``alert``) until the alert's latest ``until`` plus the hold.
 * ``cancelled`` releases like ``ended`` and says the alert was sent in error.
 * Events a command causes carry the command's ``source`` (the people behind it); events of a
-  manual alert carry its ``status`` (``exercise`` for a drill).
+  manual alert carry its ``status`` (``exercise`` for a drill), and every text of an exercise
+  (or of the ``drill`` category) begins with the EXERCISE mark of its language.
 
 Events come out with ``seq = 0``; the store numbers them. Feed the stored events back with
 :func:`record_stored` so later events can reference them. No clock, no I/O.
@@ -51,6 +52,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+import msgspec
 import numpy as np
 
 from redcolor.alerts.commands import (
@@ -63,9 +65,18 @@ from redcolor.alerts.commands import (
     OpenArea,
     UpdateAlert,
 )
-from redcolor.alerts.instructions import instructions_for
+from redcolor.alerts.instructions import instructions_for, marked_exercise
 from redcolor.errors import ConflictError, InputError, NotFoundError
-from redcolor.model import LANGUAGES, STATUSES, AlertArea, AlertEvent, Category, Stage, Status
+from redcolor.model import (
+    LANGUAGES,
+    STATUSES,
+    AlertArea,
+    AlertEvent,
+    Category,
+    Stage,
+    Status,
+    is_exercise,
+)
 from redcolor.warning.base import ThreatDecision
 
 AreaStage = ManualStage
@@ -529,7 +540,7 @@ class _Work:
         status: Status,
     ) -> AlertEvent:
         shelter = self.config.shelter_s
-        return AlertEvent(
+        event = AlertEvent(
             id=alert_id,
             seq=0,
             category=category,
@@ -542,6 +553,9 @@ class _Work:
             references=refs,
             status=status,
         )
+        if is_exercise(event):
+            event = msgspec.structs.replace(event, instructions=marked_exercise(event.instructions))
+        return event
 
 
 def _check_known(area_ids: frozenset[int], known: frozenset[int]) -> None:

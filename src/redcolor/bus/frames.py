@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import msgspec
 
 from redcolor.alerts.store import StoredEvent
-from redcolor.model import EVENT_DECODER
+from redcolor.model import EVENT_DECODER, is_exercise
 
 _FIN_TEXT = 0x81
 
@@ -63,6 +63,9 @@ class EventFrames:
         The SSE message (``id: seq``, ``event: alert``).
     published_mono_s : float
         ``time.monotonic()`` when the server read the event from the store (for latency metrics).
+    exercise : bool
+        Whether the event is an exercise (:func:`redcolor.model.is_exercise`): the real public
+        channels skip it unless configured to carry it.
     """
 
     seq: int
@@ -71,6 +74,7 @@ class EventFrames:
     ws: bytes
     sse: bytes
     published_mono_s: float = 0.0
+    exercise: bool = False
 
     @classmethod
     def build(cls, stored: StoredEvent, published_mono_s: float = 0.0) -> EventFrames:
@@ -82,6 +86,7 @@ class EventFrames:
             ws=ws_text_frame(stored.body),
             sse=sse_message(stored.body, event="alert", id_=stored.seq),
             published_mono_s=published_mono_s,
+            exercise=is_exercise(event),
         )
 
 

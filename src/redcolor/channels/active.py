@@ -2,8 +2,10 @@
 
 Stage semantics (DESIGN.md "Alert model"): ``pre_alert`` and ``alert`` open an alert over their
 areas, ``update`` adds areas to it, ``ended`` is the all-clear for the areas it names (or for the
-whole alert when it names none). An area may be under several alerts at once (two threats); the
-view shows, per area, the most urgent entry (an alert outranks a pre-alert), then the newest.
+whole alert when it names none), and ``cancelled`` releases them the same way (the alert was sent
+in error). An area may be under several alerts at once (two threats); the
+view shows, per area, the most urgent entry (a real alert outranks an exercise, an alert a
+pre-alert), then the newest.
 An alert whose ``expires_at_unix_s`` has passed is no longer active.
 """
 
@@ -14,13 +16,14 @@ from dataclasses import dataclass
 
 import msgspec
 
-from redcolor.model import AlertEvent
+from redcolor.model import RELEASES, AlertEvent, is_exercise
 
 _RANK = {"pre_alert": 0, "alert": 1, "update": 1}
 
 
 class ActiveArea(msgspec.Struct, frozen=True):
-    """One area under alert, as ``GET /v1/alerts/active`` lists it."""
+    """One area under alert, as ``GET /v1/alerts/active`` lists it (``status`` ``exercise``
+    for a drill, which channels must never show as a real alert)."""
 
     area_id: int
     alert_id: str
@@ -29,6 +32,7 @@ class ActiveArea(msgspec.Struct, frozen=True):
     since_unix_s: float
     shelter_s: int
     seq: int
+    status: str = "actual"
 
 
 @dataclass(slots=True)
@@ -70,7 +74,7 @@ class ActiveAlerts:
         for alert_id in expired:
             del self._alerts[alert_id]
         alert = self._alerts.get(event.id)
-        if event.stage == "ended":
+        if event.stage in RELEASES:
             if alert is None:
                 return
             for area in event.areas:
@@ -95,6 +99,7 @@ class ActiveAlerts:
                 since_unix_s=since,
                 shelter_s=area.shelter_s,
                 seq=event.seq,
+                status="exercise" if is_exercise(event) else "actual",
             )
 
     def apply_all(self, events: Iterable[AlertEvent]) -> None:
@@ -109,6 +114,10 @@ class ActiveAlerts:
                 continue
             for entry in alert.areas.values():
                 cur = best.get(entry.area_id)
-                if cur is None or (_RANK[entry.stage], entry.seq) > (_RANK[cur.stage], cur.seq):
+                if cur is None or _urgency(entry) > _urgency(cur):
                     best[entry.area_id] = entry
         return [best[k] for k in sorted(best)]
+
+
+def _urgency(entry: ActiveArea) -> tuple[bool, int, int]:
+    return entry.status != "exercise", _RANK[entry.stage], entry.seq

@@ -8,12 +8,20 @@ stage       msgType  responseType  urgency    severity    certainty
 pre_alert   Alert    Prepare       Expected   Severe      Possible
 alert       Alert    Shelter       Immediate  Extreme     Likely
 update      Update   Shelter       Immediate  Extreme     Likely
-ended       Cancel   AllClear      Past       Minor       Observed
+ended       Update   AllClear      Past       Minor       Observed
+cancelled   Cancel   AllClear      Past       Minor       Unlikely
 ==========  =======  ============  =========  ==========  =========
 
+An all-clear is an ``Update`` (the threat is over) and only a false alert is a ``Cancel`` (CAP
+1.2 3.2.1: "Cancel the earlier message(s) identified in <references>"), so a receiver can tell
+"it is over" from "it never was"; a cancel carries a ``note`` saying the alert was sent in error.
+An exercise (``status`` ``exercise`` or the ``drill`` category) has ``<status>Exercise</status>``
+(never ``Actual``), a ``note`` saying so, and "EXERCISE" at the head of every headline.
+
 ``identifier`` is ``redcolor-<seq>``; ``references`` lists ``sender,identifier,sent`` of the
-events in the event's ``references``. Each alert area becomes one ``<area>`` with its polygon
-(CAP wants ``lat,lon`` pairs, closed, at least four) and a ``geocode`` carrying the area id.
+events in the event's ``references`` (for a cancel, the alert's previous message). Each alert
+area becomes one ``<area>`` with its polygon (CAP wants ``lat,lon`` pairs, closed, at least
+four) and a ``geocode`` carrying the area id.
 The Atom index follows the OASIS "CAP in Atom" note: one entry per CAP document, newest first.
 """
 
@@ -24,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from redcolor.model import AlertEvent
+from redcolor.model import AlertEvent, is_exercise
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -34,8 +42,11 @@ _STAGE = {
     "pre_alert": ("Alert", "Prepare", "Expected", "Severe", "Possible"),
     "alert": ("Alert", "Shelter", "Immediate", "Extreme", "Likely"),
     "update": ("Update", "Shelter", "Immediate", "Extreme", "Likely"),
-    "ended": ("Cancel", "AllClear", "Past", "Minor", "Observed"),
+    "ended": ("Update", "AllClear", "Past", "Minor", "Observed"),
+    "cancelled": ("Cancel", "AllClear", "Past", "Minor", "Unlikely"),
 }
+CANCEL_NOTE = "This alert was sent in error. There is no danger; it is withdrawn."
+EXERCISE_NOTE = "EXERCISE: this message is part of an exercise and is not a real alert."
 _CAP_CATEGORY = {
     "missiles": "Security",
     "hostile_aircraft": "Security",
@@ -143,10 +154,14 @@ def cap_document(
     _sub(alert, "identifier", identifier(event.seq))
     _sub(alert, "sender", sender)
     _sub(alert, "sent", cap_time(event.issued_at_unix_s))
-    _sub(alert, "status", "Exercise" if event.category == "drill" else "Actual")
+    exercise = is_exercise(event)
+    _sub(alert, "status", "Exercise" if exercise else "Actual")
     _sub(alert, "msgType", msg_type)
     _sub(alert, "source", " ".join(event.source) or "redcolor")
     _sub(alert, "scope", "Public")
+    notes = ([EXERCISE_NOTE] if exercise else []) + ([CANCEL_NOTE] if msg_type == "Cancel" else [])
+    if notes:
+        _sub(alert, "note", " ".join(notes))
     if referenced:
         refs = " ".join(
             f"{sender},{identifier(r.seq)},{cap_time(r.issued_at_unix_s)}" for r in referenced
@@ -168,6 +183,8 @@ def cap_document(
             _sub(info, "expires", cap_time(event.expires_at_unix_s))
         _sub(info, "senderName", "redcolor")
         headline = f"{_EVENT_EN[event.category]}: {event.stage.replace('_', ' ')}"
+        if exercise:
+            headline = f"EXERCISE - {headline}"
         _sub(info, "headline", headline)
         if lang in event.instructions:
             _sub(info, "instruction", event.instructions[lang])

@@ -4,8 +4,9 @@ The payload is the stored event JSON, byte for byte. Off unless a broker URL is 
 the broker goes away the channel reconnects with backoff and resumes from the last event it
 published, so no event is skipped; its position is durable (:mod:`redcolor.bus.position`), so
 after a restart it publishes every event stored since, those stored while the server was down
-included. Delivery is at least once (QoS 1 may repeat one across a reconnect, a restart up to
-100 ms worth): clients dedupe by (``id``, ``seq``).
+included. Exercises are skipped (their position passed all the same) unless the server is told
+to send them here too. Delivery is at least once (QoS 1 may repeat one across a reconnect, a
+restart up to 100 ms worth): clients dedupe by (``id``, ``seq``).
 """
 
 from __future__ import annotations
@@ -56,19 +57,23 @@ async def run_mqtt(
     on_status: Callable[[str | None], None] | None = None,
     retry_s: float = 1.0,
     start_seq: int | None = None,
+    exercises: bool = False,
 ) -> None:
     """Publish the log to the broker at ``url`` until cancelled, from the channel's durable
     position (``start_seq``, default the hub's last seq, where it has none yet).
 
     ``on_status(reason)`` is called when the broker cannot be reached or the connection is
     lost, ``on_status(None)`` when connected: the server's supervisor shows it on ``/health``.
-    A lost connection is noticed when it drops, not at the next publish.
+    A lost connection is noticed when it drops, not at the next publish. ``exercises`` False
+    skips exercise events.
     """
     host, port = parse_broker(url)
     start = hub.last_seq if start_seq is None else start_seq
     position = DurableCursor(store, "mqtt", start)
     try:
-        await _publish_forever(hub, store, (host, port), position, on_sent, on_status, retry_s)
+        await _publish_forever(
+            hub, store, (host, port), position, on_sent, on_status, retry_s, exercises
+        )
     finally:
         position.flush()
 
@@ -81,6 +86,7 @@ async def _publish_forever(
     on_sent: Callable[[EventFrames], None] | None,
     on_status: Callable[[str | None], None] | None,
     retry_s: float,
+    exercises: bool,
 ) -> None:
     host, port = broker
     logged: str | None = None  # a broker that stays away is logged once, not every retry
@@ -93,6 +99,8 @@ async def _publish_forever(
                     on_status(None)
 
                 async def publish(frames: EventFrames) -> None:
+                    if frames.exercise and not exercises:
+                        return
                     for topic in topics(frames):
                         await client.publish(topic, frames.body, qos=1)
                     if on_sent is not None:

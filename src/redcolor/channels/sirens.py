@@ -1,9 +1,9 @@
 """Siren controllers: who sounds, who stops, who has not acknowledged. No clock, no I/O.
 
 A controller connects for one or more areas. An ``alert`` or ``update`` event sends ``activate``
-to every connected siren of its areas; ``ended`` sends ``stop``. Each command must be
-acknowledged within ``ack_deadline_s``; :meth:`SirenBoard.overdue` hands back the ones that were
-not, once each. A siren that connects while its area is sounding is activated at once.
+to every connected siren of its areas; ``ended`` and ``cancelled`` send ``stop``. Each command
+must be acknowledged within ``ack_deadline_s``; :meth:`SirenBoard.overdue` hands back the ones
+that were not, once each. A siren that connects while its area is sounding is activated at once.
 
 The siren sounds for the area's shelter time (REFERENCE.md: "the siren sounds as long as the
 time allowed to reach shelter"), at least :data:`MIN_SOUND_S` (an assumption, so that a 0 s
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from redcolor.channels.active import ActiveArea
-from redcolor.model import AlertEvent
+from redcolor.model import RELEASES, AlertEvent
 
 MIN_SOUND_S = 15
 
@@ -99,7 +99,7 @@ class SirenBoard:
         """Commands this event causes, in siren then area order."""
         if event.stage == "pre_alert":
             return []
-        action = "stop" if event.stage == "ended" else "activate"
+        action = "stop" if event.stage in RELEASES else "activate"
         touched: dict[int, int] = {}
         for area in event.areas:
             if action == "activate":

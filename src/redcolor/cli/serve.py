@@ -108,11 +108,18 @@ def register(app: typer.Typer) -> None:
         tls_key: Path | None = typer.Option(
             None, "--tls-key", help="The PEM private key of --tls-cert."
         ),
+        exercise_to: str = typer.Option(
+            "",
+            "--exercise-to",
+            help="Real public channels that carry exercises too, comma-separated from sirens,"
+            " push, mqtt (default none: an exercise reaches the streams, feeds and CAP only,"
+            " marked as one).",
+        ),
     ) -> None:
         """Serve alerts: WebSocket/SSE streams, REST, oref-style and CAP feeds, channels."""
         from redcolor.operators.desk import parse_policy
         from redcolor.serve.run import serve as run_server
-        from redcolor.serve.state import ServeConfig
+        from redcolor.serve.state import ServeConfig, exercise_channels_from
 
         config = ServeConfig(
             db=db,
@@ -138,6 +145,7 @@ def register(app: typer.Typer) -> None:
             desk=parse_policy(lapse_s, solo_categories, approval_for),
             tls_cert=tls_cert,
             tls_key=tls_key,
+            exercise_channels=exercise_channels_from(exercise_to),
             **({} if hold_s is None else {"hold_s": hold_s}),
         )
         run_server(config, simulate=simulate, speed=speed)

@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
+import msgspec
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -54,7 +55,7 @@ from redcolor.alerts.commands import (
     OpenAlert,
     UpdateAlert,
 )
-from redcolor.alerts.instructions import TEMPLATES, instructions_for
+from redcolor.alerts.instructions import TEMPLATES, instructions_for, marked_exercise
 from redcolor.channels import cap, oref
 from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.sirens import SirenBoard
@@ -65,7 +66,15 @@ from redcolor.errors import (
     NotFoundError,
     StoreError,
 )
-from redcolor.model import CATEGORIES, LANGUAGES, AlertArea, AlertEvent, Category, Stage
+from redcolor.model import (
+    CATEGORIES,
+    LANGUAGES,
+    AlertArea,
+    AlertEvent,
+    Category,
+    Stage,
+    is_exercise,
+)
 from redcolor.operators.audit import AuditLog
 from redcolor.operators.users import role_at_least
 
@@ -567,7 +576,7 @@ class Desk:
             if exercise or (target is not None and target.status == "exercise")
             else "actual"
         )
-        return AlertEvent(
+        event = AlertEvent(
             id=alert_id,
             seq=0,
             category=category,
@@ -579,6 +588,9 @@ class Desk:
             instructions=dict(instructions or instructions_for(category, stage)),
             status=status,
         )
+        if is_exercise(event):  # as the lifecycle marks them
+            event = msgspec.structs.replace(event, instructions=marked_exercise(event.instructions))
+        return event
 
     def _events(
         self, draft: Draft, target: OpenAlert | None, now_unix_s: float

@@ -140,13 +140,20 @@ class UserStore:
         check_password(password)
         secret = pyotp.random_base32() if totp else None
         created = time.time() if now_unix_s is None else now_unix_s
-        if self._query("SELECT 1 FROM operators WHERE name = ?", (name,)):
-            raise ConflictError(f"an operator named {name} exists (disabled names stay taken)")
-        self._query(
-            "INSERT INTO operators (name, role, password_hash, totp_secret, created_unix_s)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (name, role, self._hasher.hash(password), secret, created),
-        )
+        digest = self._hasher.hash(password)
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT INTO operators (name, role, password_hash, totp_secret, created_unix_s)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (name, role, digest, secret, created),
+                )
+        except sqlite3.IntegrityError:
+            raise ConflictError(
+                f"an operator named {name} exists (disabled names stay taken)"
+            ) from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write user store {self.path}: {exc}") from exc
         uri = None
         if secret is not None:
             uri = pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)

@@ -75,9 +75,10 @@ def own_origins(request: Request) -> frozenset[str]:
         return frozenset({f"{parts.scheme}://{parts.netloc}".lower()})
     scheme = "https" if is_tls(request) else "http"
     server = request.scope.get("server")
-    if not server or server[1] is None:
+    if not server:
         return frozenset()
-    host, port = str(server[0]), int(server[1])
+    default = 443 if scheme == "https" else 80
+    host, port = str(server[0]), default if server[1] is None else int(server[1])
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
@@ -86,7 +87,6 @@ def own_origins(request: Request) -> frozenset[str]:
         names = [f"[{ip}]" if ip.version == 6 else str(ip)]
         if ip.is_loopback:
             names += _LOOPBACK_NAMES
-    default = 443 if scheme == "https" else 80
     out = set()
     for name in names:
         out.add(f"{scheme}://{name}:{port}")

@@ -260,8 +260,11 @@ async def run_push(state: ServerState, registry: PushService) -> None:
         position = LowWaterCursor(durable)
         sender = _Sender(client, registry, state, position)
 
+        drills = "push" in state.config.exercise_channels
+
         async def on_event(frames: EventFrames) -> None:
-            sender.enqueue(frames)
+            if drills or not frames.exercise:  # an exercise is pushed only when told to
+                sender.enqueue(frames)
 
         try:
             await consume(state.hub, state.store, on_event, position, channel="push")

@@ -202,6 +202,7 @@ def channel_services(config: ServeConfig) -> list[Service]:
                 on_sent=_delivered(state, "mqtt"),
                 on_status=state.tasks.reporter(mqtt.__name__),  # its task name
                 start_seq=state.opened_seq,
+                exercises="mqtt" in config.exercise_channels,
             )
 
         services.append(mqtt)

@@ -149,6 +149,9 @@ async def siren_connect(websocket: WebSocket) -> None:
         if "token" in params:
             raise AuthError("send the token in the Authorization header, not in the URL")
         token = bearer_token(websocket.headers.get("authorization"))
+        if token.startswith("rs_"):  # a person's session: valid perhaps, but not a siren
+            state.sessions.authenticate(token)
+            raise ForbiddenError("an operator session cannot connect as a siren: use its token")
         credential = state.tokens.authenticate(token, "siren")
         requested = parse_areas(state, params.get("areas"))
         siren, areas = authorize_siren(credential, params.get("siren"), requested)
@@ -247,10 +250,15 @@ async def _watch(state: ServerState) -> None:
 async def run_sirens(state: ServerState) -> None:
     """Turn events into siren commands and watch acknowledgement deadlines, until cancelled.
 
-    Commands are only queued here (never awaited), so no siren can slow this loop.
+    Commands are only queued here (never awaited), so no siren can slow this loop. Exercises
+    sound no siren unless ``--exercise-to`` names the sirens (their position passes all the
+    same).
     """
+    drills = "sirens" in state.config.exercise_channels
 
     async def on_event(frames: EventFrames) -> None:
+        if frames.exercise and not drills:
+            return
         for command in state.sirens.on_event(EVENT_DECODER.decode(frames.body), time.monotonic()):
             link = state.siren_links.get(command.siren)
             if link is not None:

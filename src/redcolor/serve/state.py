@@ -65,6 +65,22 @@ class AreaSource(Protocol):
     def to_geojson(self) -> dict[str, Any]: ...
 
 
+EXERCISE_CHANNELS: tuple[str, ...] = ("sirens", "push", "mqtt")
+"""The real public channels an exercise stays off unless ``ServeConfig.exercise_channels``
+names them (the streams, feeds and CAP carry it, marked as an exercise)."""
+
+
+def exercise_channels_from(text: str) -> frozenset[str]:
+    """``"sirens,push"`` -> the channels named (InputError naming a channel that is not one)."""
+    names = frozenset(n.strip() for n in text.split(",") if n.strip())
+    if unknown := names - set(EXERCISE_CHANNELS):
+        raise InputError(
+            f"--exercise-to: unknown channel(s) {', '.join(sorted(unknown))};"
+            f" choose from {', '.join(EXERCISE_CHANNELS)}"
+        )
+    return names
+
+
 @dataclass(frozen=True)
 class ServeConfig:
     """Settings of one server.
@@ -75,7 +91,8 @@ class ServeConfig:
     megabytes); ``poll_s`` is how often the store is polled when no in-process writer notifies.
     A siren is dropped when more than ``siren_queue_items`` commands wait for it or one send
     takes over ``siren_send_timeout_s``. ``hold_s`` is how long after a simulated threat is
-    over its areas get their all-clear.
+    over its areas get their all-clear. ``exercise_channels`` names the real public channels
+    (of :data:`EXERCISE_CHANNELS`) that carry exercises too; by default none does.
     """
 
     db: Path
@@ -117,12 +134,14 @@ class ServeConfig:
     ground_alt_m: float = 0.0
     """The flat terrain the live core's predictor lands tracks on (m above mean sea level)."""
     exercise_channels: frozenset[str] = frozenset()
-    """The public channels ("sirens", "push", "mqtt") an exercise still reaches."""
     desk: DeskPolicy = field(default_factory=DeskPolicy)
     """The operators' two-person rule: lapse time, solo categories, what needs approval."""
     tls_cert: Path | None = None
     tls_key: Path | None = None
     """Serve HTTPS with this certificate chain and key (PEM); both or neither."""
+
+    def __post_init__(self) -> None:
+        exercise_channels_from(",".join(self.exercise_channels))  # fails at startup
 
 
 @dataclass
@@ -179,7 +198,10 @@ class ServerState:
         # Rebuild the active view from the log, then stream from its end.
         for row_event in self.store.iter_all():
             self.active.apply(row_event)
-        self.sirens.restore(self.active.areas(self.now_unix_s()))
+        drills = "sirens" in self.config.exercise_channels
+        self.sirens.restore(
+            a for a in self.active.areas(self.now_unix_s()) if drills or a.status != "exercise"
+        )
         # Where a channel with no durable position yet starts (redcolor.bus.position).
         self.opened_seq = self.store.last_seq()
         self.hub = Hub(last_seq=self.opened_seq, on_drop=self._on_drop)
