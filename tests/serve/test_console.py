@@ -26,7 +26,7 @@ import uvicorn
 import websockets.sync.client
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from redcolor.channels.oref import LIVE_CAT
+from redcolor.channels.oref import DRILL_LIVE_CAT, LIVE_CAT
 from redcolor.geo import load_areas
 from redcolor.operators.users import UserStore
 from redcolor.serve.app import create_app
@@ -437,7 +437,7 @@ def test_exercise_mode_own_proposals_and_the_audit(browser, site, stream, tmp_pa
     cap_xml = site.cap(event["seq"])
     assert "<status>Exercise</status>" in cap_xml and "<status>Actual</status>" not in cap_xml
     _, live = poll_until(lambda: site.live_file())
-    assert live["cat"] != LIVE_CAT["missiles"] and live["cat"] == LIVE_CAT["drill"]
+    assert live["cat"] != LIVE_CAT["missiles"] and live["cat"] == DRILL_LIVE_CAT["missiles"]
     screenshot(op, "console-exercise.png", tmp_path)
 
     # A supervisor's own proposal (the end of the drill): "waiting for another supervisor", no
