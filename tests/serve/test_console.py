@@ -21,18 +21,23 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import uvicorn
 import websockets.sync.client
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from redcolor.alerts.durable import DurableLifecycle
+from redcolor.alerts.store import SQLiteEventStore
 from redcolor.channels.oref import DRILL_LIVE_CAT, LIVE_CAT
 from redcolor.geo import load_areas
+from redcolor.operators.desk import DeskPolicy
 from redcolor.operators.users import UserStore
 from redcolor.serve.app import create_app
 from redcolor.serve.feeds import LIVE_PATH
 from redcolor.serve.run import build_state, uvicorn_config
 from redcolor.serve.state import ServeConfig
+from redcolor.warning.base import ThreatDecision
 
 from .test_map import CHROMIUM, CHROMIUM_ARGS, PIXEL_JS, Watched, inside_point, screenshot
 
@@ -48,7 +53,8 @@ CONSOLE_PIXEL_JS = PIXEL_JS.replace("window.redcolor.map", "window.redcolorConso
 class Site:
     """The real app in a thread over a store holding three accounts; plus HTTP helpers."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, policy: DeskPolicy | None = None) -> None:
+        self.db = db
         self.areas = load_areas("current")
         users = UserStore(db)
         for name, role in (
@@ -58,7 +64,8 @@ class Site:
         ):
             users.add(name, role, PASSWORD)
         users.close()
-        state = build_state(ServeConfig(db=db, poll_s=0.005, heartbeat_s=1.0), self.areas)
+        config = ServeConfig(db=db, poll_s=0.005, heartbeat_s=1.0, desk=policy or DeskPolicy())
+        state = build_state(config, self.areas)
         self.server = uvicorn.Server(uvicorn_config(create_app(state), host="127.0.0.1", port=0))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -116,6 +123,23 @@ class Site:
 
     def value(self, area_id: int) -> str:
         return self.areas.get(area_id).value
+
+    def automatic_alert(self, area_ids: tuple[int, ...], *, lasts_s: float = 600.0) -> None:
+        """A threat alert as the pipeline makes it: a decision stepped through the store's
+        durable lifecycle (its own connection, as the pipeline thread has)."""
+        shelter = {a.id: a.shelter_s for a in self.areas.areas}
+        store = SQLiteEventStore(self.db)
+        try:
+            lifecycle = DurableLifecycle(store, shelter)
+            lifecycle.refresh()
+            now = lifecycle.clock.now(time.time())
+            ids = np.asarray(sorted(area_ids), dtype=np.int64)
+            decision = ThreatDecision(
+                "track-9", "missiles", now, ids, np.full(len(ids), now), now + lasts_s, True
+            )
+            lifecycle.step([decision], now)
+        finally:
+            store.close()
 
 
 class StreamWatch:
@@ -527,3 +551,116 @@ def test_areas_by_zone_and_by_a_drawn_polygon(browser, site):
     assert re.fullmatch(r"\d+ areas? selected", op.inner_text("#selection-count"))
     assert problems(operator) == []
     op.context.close()
+
+
+def test_an_automatic_alert_is_updated_then_cancelled_in_two_clicks(browser, site, stream):
+    """Operators correct the machine: an alert the pipeline made gets an area added (after a
+    first attempt is rejected) and is then cancelled as false."""
+    operator = sign_in(browser, site, OPERATOR)
+    supervisor = sign_in(browser, site, SUPERVISOR)
+    op, sup = operator.page, supervisor.page
+    site.automatic_alert(THREE[1:])
+    _, event = stream.wait_for(lambda e: e["stage"] == "alert" and not e["id"].startswith("op-"))
+    alert_id = event["id"]
+    card = op.get_by_test_id(f"alert-{alert_id}")
+    expect(card).to_contain_text("automatic", timeout=3000)
+    expect(card).to_contain_text("2 areas")
+
+    # Update: the alert's areas become the selection; a click on the map adds one more.
+    set_view(op, 33.0, 35.43, 11)
+    op.click(f"[data-testid='update-{alert_id}']")
+    assert selection(op) == sorted(THREE[1:])
+    click_area(op, site, THREE[0])
+    send = op.locator("#update-confirm")
+    expect(send).to_have_text("Send update: add 1 area, remove 0 areas")
+    expect(op.get_by_test_id("preview-events")).to_contain_text("1 area")
+    send.click()
+    expect(op.locator("#compose-result")).to_contain_text("Proposed")
+    assert selection(op) == []
+    # The supervisor rejects it, with a reason: nothing changes.
+    first = card_id(sup, "proposal", having="update")
+    sup.click(f"[data-testid='reject-{first}']")
+    sup.fill(f"[data-testid='reject-reason-{first}']", "wrong area, check the map")
+    sup.click(f"[data-testid='reject-confirm-{first}']")
+    expect(op.get_by_test_id(f"proposal-{first}")).to_have_count(0, timeout=3000)
+    status, rejected = site.get("/v1/operator/proposals?state=rejected", site.token(SECOND))
+    assert status == 200 and first in [p["id"] for p in json.loads(rejected)]
+    # Proposed again and approved: the area is added to the automatic alert.
+    op.click(f"[data-testid='update-{alert_id}']")
+    click_area(op, site, THREE[0])
+    op.click("#update-confirm")
+    second = card_id(sup, "proposal", having="update")
+    assert second != first
+    approve_in_page(sup, second, "update: add 1 area")
+    _, added = stream.wait_for(
+        lambda e: e["id"] == alert_id and [a["id"] for a in e["areas"]] == [THREE[0]]
+    )
+    assert added["stage"] in ("alert", "update")
+    expect(card).to_contain_text("3 areas", timeout=3000)
+
+    # Cancel: every area of the automatic alert, in two clicks and an approval.
+    op.click(f"[data-testid='cancel-{alert_id}']")
+    op.click(f"[data-testid='cancel-confirm-{alert_id}']")
+    cancel_id = card_id(sup, "proposal", having="correction")
+    approve_in_page(sup, cancel_id, "correction: this alert was sent in error — 3 areas")
+    _, cancelled = stream.wait_for(lambda e: e["id"] == alert_id and e["stage"] == "cancelled")
+    assert sorted(a["id"] for a in cancelled["areas"]) == sorted(THREE)
+    poll_until(lambda: site.live_file() is None)
+    expect(card).to_have_count(0, timeout=3000)
+    assert problems(operator) == [] and problems(supervisor) == []
+    op.context.close()
+    sup.context.close()
+
+
+@pytest.fixture(scope="module")
+def solo_site(tmp_path_factory) -> Iterator[Site]:
+    policy = DeskPolicy(solo_categories=frozenset({"earthquake"}))
+    s = Site(tmp_path_factory.mktemp("console-solo") / "alerts.db", policy).start()
+    yield s
+    s.stop()
+
+
+def test_a_supervisor_issues_alone_and_a_second_confirms(browser, solo_site, tmp_path):
+    site = solo_site
+    first = sign_in(browser, site, SUPERVISOR)
+    second = sign_in(browser, site, SECOND)
+    one, two = first.page, second.page
+    one.select_option("#category", "missiles")
+    set_view(one, 33.0, 35.43, 11)
+    click_area(one, site, THREE[0])
+    expect(one.locator("#issue-alone")).to_be_hidden()  # not a solo category
+    one.select_option("#category", "earthquake")
+    one.click("#issue-alone")
+    send = one.locator("#issue-confirm")
+    expect(send).to_have_text(
+        "Send now, alone: LIVE alert: Earthquake — 1 area — a second supervisor must confirm"
+    )
+    send.click()
+    expect(one.locator("#compose-result")).to_contain_text("Published alone")
+    _, live = poll_until(lambda: site.live_file())
+    assert live["data"] == [site.value(THREE[0])]
+    # Both supervisors see it in large type; only the other one can confirm it.
+    for page in (one, two):
+        expect(page.locator("#awaiting")).to_be_visible(timeout=3000)
+        expect(page.locator("#awaiting-h")).to_have_text(
+            "Awaiting confirmation by a second supervisor"
+        )
+        size = page.evaluate(
+            "() => parseFloat(getComputedStyle(document.getElementById('awaiting-h')).fontSize)"
+        )
+        assert size >= 28, size
+    proposal_id = card_id(one, "awaiting")
+    expect(one.get_by_test_id(f"second-confirm-{proposal_id}")).to_have_count(0)
+    expect(one.get_by_test_id(f"awaiting-{proposal_id}")).to_contain_text(
+        "A second supervisor must confirm it"
+    )
+    screenshot(two, "console-awaiting.png", tmp_path)
+    two.click(f"[data-testid='second-confirm-{proposal_id}']")
+    for page in (one, two):
+        expect(page.locator("#awaiting")).to_be_hidden(timeout=3000)
+    status, confirmed = site.get("/v1/operator/proposals?state=confirmed", site.token(SECOND))
+    assert status == 200
+    assert [p["decided_by"] for p in json.loads(confirmed) if p["id"] == proposal_id] == [SECOND]
+    assert problems(first) == [] and problems(second) == []
+    one.context.close()
+    two.context.close()
