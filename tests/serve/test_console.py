@@ -462,6 +462,7 @@ def test_exercise_mode_own_proposals_and_the_audit(browser, site, stream, tmp_pa
     assert "<status>Exercise</status>" in cap_xml and "<status>Actual</status>" not in cap_xml
     _, live = poll_until(lambda: site.live_file())
     assert live["cat"] != LIVE_CAT["missiles"] and live["cat"] == DRILL_LIVE_CAT["missiles"]
+    op.evaluate("() => window.scrollTo(0, 0)")
     screenshot(op, "console-exercise.png", tmp_path)
 
     # A supervisor's own proposal (the end of the drill): "waiting for another supervisor", no
@@ -490,6 +491,8 @@ def test_exercise_mode_own_proposals_and_the_audit(browser, site, stream, tmp_pa
     sup.click("#mode-confirm")
     expect(op.locator("#mode-words")).to_have_text("LIVE — real public alerts")
     expect(op.locator("#exercise-banner")).to_be_hidden()
+    expect(op.locator("#exercise")).not_to_be_checked()  # the forced tick does not stay
+    expect(op.locator("#exercise")).to_be_enabled()
 
     # The audit table holds every action of this test, in order (sign-ins between them), and
     # the export link gives the same log.

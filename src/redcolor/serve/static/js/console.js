@@ -46,6 +46,7 @@ const page = {
   templates: null,
   index: null,
   mapView: null,
+  exerciseChosen: false, // the operator's own tick of "this is an exercise" (in LIVE mode)
   selection: new Set(), // area ids of the alert being composed (or the update being made)
   updating: null, // {alert, original: Set} while an open alert's areas are being changed
   armed: null, // the key of the one confirm button showing, e.g. "cancel:<alert id>"
@@ -352,7 +353,7 @@ function showTemplateText() {
 // ---- the draft ----------------------------------------------------------------------------
 
 function isExercise() {
-  return page.mode === "exercise" || $("category").value === "drill" || $("exercise").checked;
+  return page.mode === "exercise" || $("category").value === "drill" || page.exerciseChosen;
 }
 
 function currentDraft() {
@@ -438,6 +439,7 @@ async function sendDraft(draft, call) {
     result(outcome(proposal, words));
     if (draft.kind === "issue" || draft.kind === "update") {
       page.updating = null;
+      $("area-search").value = "";
       setSelection([]);
     }
     await refresh();
@@ -701,6 +703,9 @@ function bind() {
   $("stage").addEventListener("change", () => {
     $("template").value = ""; // a template belongs to one stage: back to the standard text
     showTemplateText();
+  });
+  $("exercise").addEventListener("change", (e) => {
+    page.exerciseChosen = e.target.checked;
   });
   for (const id of ["stage", "expiry", "exercise"]) {
     $(id).addEventListener("change", () => {

@@ -251,18 +251,28 @@ export function renderPreview(body, preview, index) {
   body.replaceChildren(...parts);
 }
 
-function compact(value) {
+function compact(value, max = 160) {
   if (value === null || value === undefined) return "";
   const text = typeof value === "string" ? value : JSON.stringify(value);
-  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** What an audited action changed: for two objects, each top-level field that differs
+ * ("state: pending → published"); else the values themselves, shortened. */
+function auditChange(before, after) {
+  const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+  if (isObject(before) && isObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    const changed = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+    return changed.map((k) => `${k}: ${compact(before[k], 40) || "—"} → ${compact(after[k], 40) || "—"}`).join("; ");
+  }
+  return [compact(before) && `before ${compact(before)}`, compact(after) && `after ${compact(after)}`].filter(Boolean).join(" — ");
 }
 
 /** One audit record as a table row. */
 export function auditRow(record) {
   const tr = el("tr", `audit-${record.action}`);
-  const what = [record.target, compact(record.before) && `before ${compact(record.before)}`, compact(record.after) && `after ${compact(record.after)}`]
-    .filter(Boolean)
-    .join(" — ");
+  const what = [record.target, auditChange(record.before, record.after)].filter(Boolean).join(" — ");
   const when = new Date(record.at_unix_s * 1000);
   for (const text of [String(record.seq), `${when.toISOString().slice(0, 10)} ${clockText(record.at_unix_s)}`, record.actor, record.role, record.address, record.action, what]) {
     tr.append(el("td", "", text));
