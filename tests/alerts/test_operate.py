@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -10,10 +11,11 @@ from redcolor.alerts.checkpoint import Clock, decode, encode, rebuild
 from redcolor.alerts.commands import CancelAlert, EndAlert, IssueAlert, UpdateAlert
 from redcolor.alerts.durable import DurableLifecycle
 from redcolor.alerts.lifecycle import LifecycleConfig, apply, initial_state, open_alerts
-from redcolor.alerts.operate import operate, read_open_alerts
+from redcolor.alerts.operate import operate, preview, read_open_alerts
 from redcolor.alerts.store import SQLiteEventStore
-from redcolor.errors import ConflictError, NotFoundError
+from redcolor.errors import ConflictError, InputError, NotFoundError
 from redcolor.geo import load_areas
+from redcolor.model import EVENT_DECODER, EVENT_ENCODER
 from redcolor.pipeline import run
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
@@ -54,6 +56,26 @@ def test_checkpoint_keeps_manual_alerts_suppressions_and_exclusions() -> None:
     assert state.suppressed == {"t2"} and state.excluded == {"t1": frozenset({102})}
     back, clock = decode(encode(state, Clock(T0, T0, 2.0)), SHELTER)
     assert back == state and clock == Clock(T0, T0, 2.0)
+
+
+def test_checkpoints_and_events_of_older_versions_still_decode() -> None:
+    state = initial_state(LifecycleConfig(SHELTER, hold_s=60.0, run_id="r"))
+    state, _ = apply(state, [_decision("t1", [101], T0, T0 + 30)], T0)
+    body = msgspec.msgpack.decode(encode(state, Clock()))
+    for new_field in ("manual", "suppressed", "excluded"):
+        del body[new_field]  # what a checkpoint written before issue 13 holds
+    back, _ = decode(msgspec.msgpack.encode(body), SHELTER)
+    assert back == state and back.manual == {} and back.suppressed == frozenset()
+    event = msgspec.json.decode(EVENT_ENCODER.encode(_issue_event()))
+    del event["status"]
+    assert EVENT_DECODER.decode(msgspec.json.encode(event)).status == "actual"
+
+
+def _issue_event():
+    _, (event,) = apply(
+        initial_state(LifecycleConfig(SHELTER)), [], T0, [_issue("op-1", [101], status="exercise")]
+    )
+    return event
 
 
 def test_fold_without_checkpoint_rebuilds_operator_state_conservatively(tmp_path) -> None:
@@ -98,6 +120,20 @@ def test_operate_writes_commands_with_the_checkpoint_and_references_them(tmp_pat
     assert read_open_alerts(path, SHELTER) == []
     store = SQLiteEventStore(path)
     assert store.last_seq() == 2 and store.checkpoint().seq == 2
+
+
+def test_preview_shows_exactly_what_operate_then_writes(tmp_path) -> None:
+    path = tmp_path / "a.db"
+    operate(path, SHELTER, [_issue("op-1", [101], expires=T0 + 10)], T0)
+    command = _issue("op-2", [102, 103], status="exercise")
+    # at T0 + 20 op-1's expiry is due too: the preview shows only what the command makes
+    shown = preview(path, SHELTER, [command], T0 + 20)
+    assert SQLiteEventStore(path).last_seq() == 1  # nothing written
+    written = operate(path, SHELTER, [command], T0 + 20)
+    assert [(e.id, e.stage) for e in written] == [("op-1", "ended"), ("op-2", "alert")]
+    assert [msgspec.structs.replace(e, seq=0) for e in written[1:]] == shown
+    with pytest.raises(InputError, match="ahead"):
+        preview(path, SHELTER, [_issue("op-3", [104], expires=T0 + 19)], T0 + 20)
 
 
 def test_a_pipeline_step_after_an_operator_write_reloads_and_retries(tmp_path) -> None:

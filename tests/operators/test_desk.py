@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from redcolor.alerts.operate import operate, read_open_alerts
+from redcolor.alerts.operate import operate, preview, read_open_alerts
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from redcolor.geo import load_areas
@@ -61,6 +61,7 @@ class Bench:
             self.publish,
             self.audit,
             functools.partial(read_open_alerts, self.path, self.shelter),
+            dry_run=lambda commands: preview(self.path, self.shelter, commands, time.time()),
         )
 
     def publish(self, commands):
@@ -393,3 +394,34 @@ def test_policy_flags_are_checked():
     ):
         with pytest.raises(InputError, match=message):
             parse_policy(*args)
+
+
+def test_a_real_proposal_is_not_published_after_a_switch_to_exercise(bench, three):
+    proposal = bench.desk.propose(OLGA, issue(three), time.time())
+    assert not proposal.draft.exercise
+    bench.desk.set_mode(SUE, "exercise", time.time())
+    with pytest.raises(ConflictError, match="EXERCISE mode"):
+        bench.desk.approve(SAM, proposal.id, time.time())
+    assert bench.events() == [] and bench.desk.get(proposal.id).state == "pending"
+    bench.desk.set_mode(SUE, "live", time.time())
+    bench.desk.approve(SAM, proposal.id, time.time())
+    assert bench.events()[0].status == "actual"
+
+
+def test_preview_of_a_cancel_is_the_lifecycles_own_dry_run(bench, three):
+    first = bench.desk.propose(OLGA, issue(three), time.time())
+    bench.desk.approve(SAM, first.id, time.time())
+    stored = len(bench.events())
+    preview = bench.desk.preview(Draft(kind="cancel", alert_id=first.alert_id), time.time())
+    assert preview["events"] == [
+        {"stage": "cancelled", "area_ids": sorted(three), "category": "missiles"}
+    ]
+    assert preview["live_file"] is None  # its areas leave the live file at once
+    assert "<msgType>Cancel</msgType>" in preview["cap"][0]
+    assert preview["sirens"]["stop"] == sorted(three) and preview["sirens"]["activate"] == []
+    assert "sent in error" in preview["push"]["text"]["en"]
+    assert len(bench.events()) == stored  # nothing written
+    with pytest.raises(ConflictError):  # the lifecycle refuses what changes nothing
+        bench.desk.preview(
+            Draft(kind="update", alert_id=first.alert_id, area_ids=three), time.time()
+        )

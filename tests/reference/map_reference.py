@@ -8,15 +8,18 @@ with it on random event sequences.
 Rules
 -----
 * An area is *covered* by an alert from the first event of that alert naming it, until an
-  ``ended`` event of that alert names it (an ``ended`` naming no area ends all of the alert's).
+  ``ended`` or ``cancelled`` event of that alert names it (one naming no area ends all of the
+  alert's).
 * A cover's stage is ``alert`` once any ``alert`` event (or an ``update`` while the alert is at
   the alert stage) named the area; before that ``pre_alert``. An ``update`` adds areas at the
   alert's current stage: ``pre_alert`` while the alert has only pre-alerted, else ``alert``.
 * The shelter countdown of a cover starts when the area first reaches the ``alert`` stage and
   runs for the area's ``shelter_s`` (never below 0).
-* An area shows ``alert`` if any cover is at the alert stage (the soonest deadline wins),
-  else ``pre_alert`` if covered, else ``ended`` for ``ended_hold_s`` after its last cover ended,
-  else nothing.
+* Covers of real alerts outrank covers of exercises (``status`` ``exercise`` or the ``drill``
+  category): only when an area has no real cover do its exercise covers decide what it shows.
+* An area shows ``alert`` if any (deciding) cover is at the alert stage (the soonest deadline
+  wins), else ``pre_alert`` if covered, else ``ended`` for ``ended_hold_s`` after its last cover
+  ended by an ``ended`` event, else nothing (a ``cancelled`` alert leaves no trace on the map).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Cover:
     stage: str
     since_s: float
     shelter_s: int
+    exercise: bool = False
 
 
 def view_at(
@@ -52,11 +56,12 @@ def view_at(
         named = {a["id"]: a["shelter_s"] for a in event["areas"]}
         current = alert_stage.setdefault(alert_id, "pre_alert")
         ever = alert_areas.setdefault(alert_id, set())
-        if stage == "ended":
+        exercise = event.get("status") == "exercise" or event["category"] == "drill"
+        if stage in ("ended", "cancelled"):
             for area in named or set(ever):
                 if alert_id in covers.get(area, {}):
                     del covers[area][alert_id]
-                    if not covers[area]:
+                    if not covers[area] and stage == "ended":
                         ended_at_s[area] = t
             if not any(alert_id in covers.get(area, {}) for area in ever):
                 alert_stage[alert_id] = "ended"
@@ -71,15 +76,17 @@ def view_at(
             ever.add(area)
             previous = covers.setdefault(area, {}).get(alert_id)
             if previous is None:
-                covers[area][alert_id] = Cover(stage, t, shelter_s)
+                covers[area][alert_id] = Cover(stage, t, shelter_s, exercise)
             elif previous.stage == "alert" or stage == "pre_alert":
                 previous.shelter_s = shelter_s  # same stage, or the countdown already runs
+                previous.exercise = exercise
             else:  # pre_alert -> alert: the countdown starts now
-                covers[area][alert_id] = Cover("alert", t, shelter_s)
+                covers[area][alert_id] = Cover("alert", t, shelter_s, exercise)
             ended_at_s.pop(area, None)
-    mine = covers.get(area_id, {})
+    mine = list(covers.get(area_id, {}).values())
     if mine:
-        alerting = [c for c in mine.values() if c.stage == "alert"]
+        mine = [c for c in mine if not c.exercise] or mine
+        alerting = [c for c in mine if c.stage == "alert"]
         if alerting:
             deadline = min(c.since_s + c.shelter_s for c in alerting)
             return "alert", max(0.0, deadline - now_s)

@@ -188,7 +188,7 @@ async def test_a_dying_service_turns_health_degraded_within_a_second_then_ok(
         async with httpx.AsyncClient(base_url=server.http, timeout=5) as client:
             _, code, body = await _poll_until(client, lambda c, b: "flaky" in b["tasks"])
             assert code == 200 and body["status"] == "ok"
-            assert set(body["tasks"]) == {"follower", "sirens", "flaky"}
+            assert set(body["tasks"]) == {"follower", "sirens", "lapses", "flaky"}
             assert body["last_seq"] == 0 and body["store"] == state.store.path
             detected: list[float] = []
             for n in range(1, 4):

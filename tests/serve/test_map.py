@@ -86,7 +86,9 @@ class Server:
         self.thread.join(10)
         self.writer.close()
 
-    def write(self, alert_id, stage, area_ids, *, category="missiles", refs=(), t=None):
+    def write(
+        self, alert_id, stage, area_ids, *, category="missiles", refs=(), t=None, status="actual"
+    ):
         """Append one event (as the pipeline does) and return it with its seq."""
         event = AlertEvent(
             id=alert_id,
@@ -99,6 +101,7 @@ class Server:
             source=("track:1",),
             instructions=INSTRUCTIONS,
             references=tuple(refs),
+            status=status,
         )
         (stored,) = self.writer.append([event])
         return stored
@@ -556,11 +559,13 @@ def random_run(rng: random.Random, area_shelter_s: dict[int, int]) -> list[dict]
     events = []
     for seq in range(1, rng.randint(5, 45)):
         t += rng.choice([0.0, 0.5, 1.0, 4.0, 11.0, 40.0])
-        stage = rng.choice(["pre_alert", "alert", "alert", "update", "ended"])
-        ids = rng.sample(sorted(area_shelter_s), rng.randint(0 if stage == "ended" else 1, 4))
+        stage = rng.choice(["pre_alert", "alert", "alert", "update", "ended", "cancelled"])
+        release = stage in ("ended", "cancelled")
+        ids = rng.sample(sorted(area_shelter_s), rng.randint(0 if release else 1, 4))
+        alert_id = f"a{rng.randint(1, 4)}"
         events.append(
             {
-                "id": f"a{rng.randint(1, 4)}",
+                "id": alert_id,
                 "seq": seq,
                 "category": "missiles",
                 "stage": stage,
@@ -570,6 +575,7 @@ def random_run(rng: random.Random, area_shelter_s: dict[int, int]) -> list[dict]
                 "source": [],
                 "instructions": {},
                 "references": [],
+                "status": "exercise" if alert_id == "a4" else "actual",  # a4 is a drill
             }
         )
     return events
@@ -755,3 +761,78 @@ def test_countdown_runs_on_the_server_clock_when_the_device_clock_is_wrong(brows
     server.write(alert_id, "ended", [742], refs=[event.seq])
     assert watched.problems == []
     context.close()
+
+
+# Last in this module: the "sent in error" notice it leaves stays over the map for minutes.
+def test_exercise_banner_and_the_notice_of_an_alert_sent_in_error(browser, server, tmp_path):
+    """While an exercise alert is active the map says EXERCISE over it; a cancelled (false)
+    alert leaves the map at once (its areas are not even marked ended) and a notice says it was
+    sent in error; real and exercise alerts on the page keep their own colours meanwhile."""
+    w = open_map(browser, server)
+    page = w.page
+    page.evaluate("() => { window.redcolor.map.setView([33.0, 35.42], 11, {animate: false}); }")
+    banner, notice = page.locator("#exercise-banner"), page.locator("#cancel-notice")
+    expect(banner).to_be_hidden()
+    expect(notice).to_be_hidden()
+    drill_ids, real_ids = MERON_AREA_IDS[:3], MERON_AREA_IDS[3:6]
+    points = {i: server.inside_point(i) for i in MERON_AREA_IDS[:6]}
+    drill_id, real_id = server.new_alert_id(), server.new_alert_id()
+    started = time.monotonic()
+    drill = server.write(drill_id, "alert", drill_ids, status="exercise")
+    expect(banner).to_be_visible(timeout=5000)
+    print(f"exercise written -> banner shown: {time.monotonic() - started:.3f} s")
+    expect(banner).to_contain_text("EXERCISE")
+    expect(banner).to_contain_text("not a real alert")
+    for i in drill_ids:
+        page.wait_for_function(STAGE_AT_JS, arg=[*points[i], "alert"], polling="raf", timeout=5000)
+    item = page.locator("#alert-list li").first
+    expect(item.locator(".badge-exercise")).to_have_text("Exercise")
+    real = server.write(real_id, "alert", real_ids)
+    for i in real_ids:
+        page.wait_for_function(STAGE_AT_JS, arg=[*points[i], "alert"], polling="raf", timeout=5000)
+    # the real alert was false: an operator cancels it
+    started = time.monotonic()
+    server.write(real_id, "cancelled", real_ids, refs=[real.seq])
+    expect(notice).to_be_visible(timeout=5000)
+    print(f"cancel written -> notice shown: {time.monotonic() - started:.3f} s")
+    expect(notice).to_contain_text("An alert was sent in error: Rocket and missile fire")
+    expect(notice).to_contain_text("There is no danger")
+    page.wait_for_function(
+        "(points) => points.every(([lat, lon]) => {"
+        "  const id = window.redcolor.index.locate(lat, lon).id;"
+        "  return window.redcolor.live.view(id, Date.now() / 1000) === null; })",
+        arg=[list(points[i]) for i in real_ids],
+        timeout=5000,
+    )
+    for i in real_ids:  # nothing drawn: neither red nor the green of an all-clear
+        page.wait_for_function(
+            "(p) => { const c = (" + PIXEL_JS + ")(p); return c[3] < 60; }",
+            arg=list(points[i]),
+            polling="raf",
+            timeout=5000,
+        )
+    for i in drill_ids:  # the exercise goes on, banner and all
+        assert page.evaluate(STAGE_AT_JS, [*points[i], "alert"])
+    expect(banner).to_be_visible()
+    cancelled = page.locator("#alert-list li.stage-cancelled")
+    expect(cancelled.locator(".badge").first).to_have_text("Sent in error")
+    # Hebrew: the same notices in the visitor's language
+    page.select_option("#lang", "he")
+    expect(banner).to_contain_text("תרגיל")
+    expect(notice).to_contain_text("נשלחה בטעות")
+    expect(cancelled.locator(".badge").first).to_have_text("נשלחה בטעות")  # the list, redrawn
+    screenshot(page, "map-exercise-and-cancel.png", tmp_path)
+    page.select_option("#lang", "en")
+    # the exercise ends: the banner goes, the notice stays for its while
+    server.write(drill_id, "ended", drill_ids, refs=[drill.seq], status="exercise")
+    expect(banner).to_be_hidden(timeout=5000)
+    for i in drill_ids:
+        page.wait_for_function(STAGE_AT_JS, arg=[*points[i], "ended"], polling="raf", timeout=5000)
+    expect(notice).to_be_visible()
+    # a page opened now learns both from the recent history
+    w2 = open_map(browser, server)
+    expect(w2.page.locator("#cancel-notice")).to_contain_text("sent in error")
+    expect(w2.page.locator("#exercise-banner")).to_be_hidden()
+    assert w.problems == [] and w2.problems == []
+    page.context.close()
+    w2.page.context.close()

@@ -1,4 +1,6 @@
-"""schemathesis against /openapi.json, in-process over ASGI: no request it generates gets a 5xx.
+"""schemathesis against /openapi.json, in-process over ASGI: no request it generates gets a 5xx,
+neither anonymous nor with a supervisor's session (which reaches past authentication into every
+operator route: drafts, previews, approvals, the mode, the audit log).
 
 The SSE stream (an endless response) is left out here; its bad-parameter answers are tested in
 test_streams.py and below.
@@ -19,6 +21,7 @@ from redcolor.serve.app import create_app
 from redcolor.serve.streams import MAX_AREAS_QUERY_BYTES
 
 from .conftest import SalvoWriter, make_state
+from .opsutil import add_people, bearer, token_of
 
 _DIR = Path(tempfile.mkdtemp(prefix="redcolor-fuzz-"))
 _STORE = SQLiteEventStore(_DIR / "alerts.db")
@@ -28,6 +31,7 @@ for _ in range(3):
     _WRITER.lifecycle([int(i) for i in _AREAS.within_m(32.996, 35.414, 8000)][:5])
 _STATE = make_state(_STORE, _AREAS, push_dir=_DIR / "push")
 _STATE.follower.poll_once()
+add_people(_STATE)
 APP = create_app(_STATE)
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path="/v1/events")
@@ -38,6 +42,14 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path="/v1/
 def test_no_request_gets_a_server_error(case) -> None:
     response = case.call()
     assert response.status_code < 500, (case.path, case.query, response.text[:200])
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_supervisor_request_gets_a_server_error(case) -> None:
+    # a session of its own per case: a generated logout ends only that one
+    response = case.call(headers=bearer(token_of(_STATE, "sam")))
+    assert response.status_code < 500, (case.path, case.query, case.body, response.text[:200])
 
 
 async def test_sse_bad_parameters_are_4xx() -> None:

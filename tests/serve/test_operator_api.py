@@ -386,3 +386,57 @@ async def test_security_headers_on_every_answer(client) -> None:
     policy = docs.headers["content-security-policy"]
     assert "'sha256-" in policy and "'unsafe-inline'" not in policy.split("script-src")[1]
     assert "frame-ancestors 'none'" in policy
+
+
+async def test_the_server_lapses_undecided_proposals_by_itself(ops_state, meron_ids) -> None:
+    from redcolor.operators.desk import Actor, Draft
+
+    olga = Actor("olga", "operator", "127.0.0.1")
+    draft = Draft(kind="issue", category="missiles", area_ids=frozenset(meron_ids[:1]))
+    # proposed 299.5 s ago: due to lapse half a second from now (the policy's 300 s)
+    proposal = ops_state.desk.propose(olga, draft, time.time() - 299.5)
+    with LiveServer(ops_state) as server:
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            health = (await http.get("/health")).json()
+            assert health["tasks"]["lapses"]["state"] == "running"
+
+            async def lapsed():
+                return ops_state.desk.get(proposal.id).state == "lapsed"
+
+            await _until(lapsed, timeout_s=5.0)
+    assert [(a.action, a.actor) for a in ops_state.audit.read()] == [
+        ("propose", "olga"),
+        ("lapse", "system"),
+    ]
+    assert ops_state.store.last_seq() == 0
+
+
+async def test_two_supervisors_approving_at_once_over_http_publish_once(
+    client, ops_state, meron_ids
+) -> None:
+    olga, sam, sue = await _tokens(client, "olga", "sam", "sue")
+    r = await client.post("/v1/operator/proposals", json=_issue(meron_ids[:3]), headers=olga)
+    url = f"/v1/operator/proposals/{r.json()['id']}/approve"
+    answers = await asyncio.gather(client.post(url, headers=sam), client.post(url, headers=sue))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    assert ops_state.store.last_seq() == 1
+    approvals = [a for a in ops_state.audit.read() if a.action == "approve"]
+    assert len(approvals) == 1
+
+
+async def test_behind_an_https_public_url(tmp_path, areas, meron_ids) -> None:
+    """A TLS-ending proxy in front: the cookie is Secure and only the public origin may use it."""
+    store = SQLiteEventStore(tmp_path / "proxied.db")
+    state = make_state(store, areas, public_url="https://alerts.example/")
+    add_people(state)
+    transport = httpx.ASGITransport(app=create_app(state))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        r = await c.post("/v1/auth/login", json={"user": "olga", "password": PASSWORD})
+        assert "Secure" in r.headers["set-cookie"]
+        token, csrf = r.json()["token"], r.json()["csrf"]
+        body = _issue(meron_ids[:1])
+        for origin, status in (("http://testserver", 403), ("https://alerts.example", 201)):
+            headers = {"Origin": origin, "X-CSRF-Token": csrf, "Cookie": f"rc_session={token}"}
+            r = await c.post("/v1/operator/proposals", json=body, headers=headers)
+            assert r.status_code == status, (origin, r.text)
+    store.close()

@@ -69,6 +69,20 @@ def test_board_restored_from_the_active_view() -> None:
     assert [(c.action, c.area_id, c.alert_id, c.seq) for c in cmds] == [("activate", 1, "a", 1)]
 
 
+@pytest.mark.parametrize("exercise_to", [frozenset(), frozenset({"sirens"})])
+def test_a_restarted_server_sounds_an_open_exercise_only_when_told(
+    tmp_path, areas, meron_ids, exercise_to
+) -> None:
+    path = tmp_path / "a.db"
+    shelter = {a.id: a.shelter_s for a in areas.areas}
+    area = meron_ids[0]
+    drill = IssueAlert("op-1", "missiles", "alert", frozenset({area}), None, "exercise", ("o",))
+    operate(path, shelter, [drill], time.time())
+    state = make_state(SQLiteEventStore(path), areas, exercise_channels=exercise_to)
+    cmds = state.sirens.connect("s", frozenset({area}), 0.0)
+    assert [(c.action, c.alert_id) for c in cmds] == ([("activate", "op-1")] if exercise_to else [])
+
+
 # --------------------------------------------------------------------------------------------
 # A real server with real controllers
 # --------------------------------------------------------------------------------------------

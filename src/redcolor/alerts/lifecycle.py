@@ -178,9 +178,9 @@ class _Changes:
 class _Work:
     """Mutable copies of one state, changed by one ``apply`` call and frozen again at the end."""
 
-    def __init__(self, state: LifecycleState, now_unix_s: float) -> None:
+    def __init__(self, state: LifecycleState, now_unix_s: float | None) -> None:
         self.config = state.config
-        self.now = now_unix_s
+        self.now: float = math.nan if now_unix_s is None else now_unix_s  # nan: checks only
         self.areas = dict(state.areas)
         self.alerts = dict(state.alerts)
         self.threat_alert = dict(state.threat_alert)
@@ -371,6 +371,9 @@ class _Work:
         """Raise the error ``command`` would meet in this state; change nothing."""
         if isinstance(command, IssueAlert):
             _check_issue(command, known)
+            expires = command.expires_at_unix_s
+            if expires is not None and expires <= self.now:
+                raise InputError("the expiry must lie ahead")
             if command.alert_id in self.manual or command.alert_id in self.alerts:
                 raise ConflictError(f"alert {command.alert_id} exists already")
             return
@@ -618,12 +621,18 @@ def apply(
     return work.freeze(), events
 
 
-def check_command(state: LifecycleState, command: Command, area_ids: frozenset[int]) -> None:
+def check_command(
+    state: LifecycleState,
+    command: Command,
+    area_ids: frozenset[int],
+    *,
+    now_unix_s: float | None = None,
+) -> None:
     """Raise NotFoundError (no open alert of that id), ConflictError (issue of an id in use,
     nothing to change, an area under another threat alert) or InputError (unknown area id,
-    empty areas, bad category, stage, status or instructions) without changing ``state``;
-    ``area_ids`` are the known areas."""
-    _Work(state, 0.0).check(command, area_ids)
+    empty areas, bad category, stage, status or instructions; with ``now_unix_s``, an expiry
+    not ahead of it) without changing ``state``; ``area_ids`` are the known areas."""
+    _Work(state, now_unix_s).check(command, area_ids)
 
 
 def open_alerts(state: LifecycleState) -> list[OpenAlert]:

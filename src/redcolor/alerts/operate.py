@@ -16,7 +16,7 @@ from pathlib import Path
 
 from redcolor.alerts.commands import Command, OpenAlert
 from redcolor.alerts.durable import DurableLifecycle
-from redcolor.alerts.lifecycle import open_alerts
+from redcolor.alerts.lifecycle import apply, open_alerts
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.model import AlertEvent
 
@@ -39,6 +39,26 @@ def operate(
         lifecycle.refresh()
         _, stored = lifecycle.step([], lifecycle.clock.now(wall_unix_s), commands)
         return stored
+    finally:
+        store.close()
+
+
+def preview(
+    store_path: Path | str,
+    shelter_s: Mapping[int, int],
+    commands: Sequence[Command],
+    wall_unix_s: float,
+) -> list[AlertEvent]:
+    """The events ``commands`` would make at wall time ``wall_unix_s`` (``seq`` 0), exactly as
+    :func:`operate` would write them now, without writing anything: what a console shows
+    before anyone approves. Raises the command's error like :func:`operate`."""
+    store = SQLiteEventStore(store_path)
+    try:
+        lifecycle = DurableLifecycle(store, shelter_s)
+        now = lifecycle.clock.now(wall_unix_s)
+        _, due = apply(lifecycle.state, [], now)  # what falls due now anyway comes first
+        _, events = apply(lifecycle.state, [], now, commands)
+        return events[len(due) :]
     finally:
         store.close()
 

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from redcolor.channels.active import ActiveArea
-from redcolor.model import AlertEvent, is_exercise
+from redcolor.model import RELEASES, AlertEvent, is_exercise
 
 ISRAEL_TZ = ZoneInfo("Asia/Jerusalem")
 HISTORY_CAP_ROWS = 3000
@@ -123,7 +123,7 @@ def _kind(category: str, stage: str) -> str:
     """The feed's notion of the message: pre-alert, all-clear or the threat category."""
     if stage == "pre_alert" or category == "pre_alert":
         return "pre_alert"
-    if stage in ("ended", "cancelled") or category == "all_clear":
+    if stage in RELEASES or category == "all_clear":
         return "all_clear"
     return category
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from redcolor.geo import AreaIndex
-from redcolor.model import AlertEvent
+from redcolor.model import RELEASES, AlertEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,7 @@ def warning_intervals(events: Sequence[AlertEvent]) -> dict[int, list[_Interval]
     for event in events:
         t = event.issued_at_unix_s
         for area in (a.id for a in event.areas):
-            if event.stage == "ended":
+            if event.stage in RELEASES:
                 interval = open_.pop(area, None)
                 if interval is not None:
                     interval.end_unix_s = t

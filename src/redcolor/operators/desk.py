@@ -31,7 +31,6 @@ state here appends an audit record (who, role, address, before, after).
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import secrets
@@ -43,7 +42,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
-import msgspec
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -55,7 +53,7 @@ from redcolor.alerts.commands import (
     OpenAlert,
     UpdateAlert,
 )
-from redcolor.alerts.instructions import TEMPLATES, instructions_for, marked_exercise
+from redcolor.alerts.instructions import TEMPLATES
 from redcolor.channels import cap, oref
 from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.sirens import SirenBoard
@@ -73,7 +71,6 @@ from redcolor.model import (
     AlertEvent,
     Category,
     Stage,
-    is_exercise,
 )
 from redcolor.operators.audit import AuditLog
 from redcolor.operators.users import role_at_least
@@ -148,7 +145,8 @@ class Draft:
 class Proposal:
     """One proposal and what became of it. ``decided_by`` approved, rejected or (for an alert
     issued alone) confirmed it; ``alert_id`` is the alert it made or changes; ``event_seqs``
-    the events its publication stored."""
+    the events its publication stored; ``reason`` why it was rejected. While an approval is
+    being published (a moment) a listing shows its state as ``publishing``."""
 
     id: str
     draft: Draft
@@ -273,6 +271,8 @@ class Desk:
     """The two-person workflow over one store file; see the module docstring.
 
     ``open_alerts`` reads the open alerts (the server's: ``alerts.operate.read_open_alerts``);
+    ``dry_run`` makes the events commands would make now without writing them (the server's:
+    ``alerts.operate.preview``), which the preview renders and a proposal is checked with;
     ``exercise_channels`` are the public channels an exercise still reaches (the server's
     ``--exercise-to``), ``cap_sender`` the CAP sender; both only shape the preview.
     """
@@ -286,6 +286,7 @@ class Desk:
         audit: AuditLog,
         open_alerts: Callable[[], list[OpenAlert]],
         *,
+        dry_run: Publish,
         exercise_channels: frozenset[str] = frozenset(),
         cap_sender: str = cap.DEFAULT_SENDER,
     ) -> None:
@@ -295,10 +296,11 @@ class Desk:
         self._publish = publish
         self.audit = audit
         self._open_alerts = open_alerts
+        self._dry_run = dry_run
         self.exercise_channels = exercise_channels
         self.cap_sender = cap_sender
         self._area_ids = frozenset(a.id for a in areas.areas)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # one statement at a time on the shared connection
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout=5000")
@@ -315,11 +317,19 @@ class Desk:
     def close(self) -> None:
         self._db.close()
 
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """One statement (each its own transaction: autocommit), StoreError when it fails."""
+        try:
+            with self._lock:
+                return self._db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot use the proposals table in {self.path}: {exc}") from exc
+
     # ---------------------------------------------------------------- reading
 
     def mode(self) -> Mode:
         """``live`` (manual alerts are real unless marked an exercise) or ``exercise``."""
-        row = self._db.execute("SELECT value FROM desk_settings WHERE name = 'mode'").fetchone()
+        row = self._exec("SELECT value FROM desk_settings WHERE name = 'mode'").fetchone()
         return "exercise" if row is not None and row[0] == "exercise" else "live"
 
     def proposals(self, *, states: Iterable[str] | None = None, limit: int = 200) -> list[Proposal]:
@@ -336,14 +346,14 @@ class Desk:
         if wanted is not None:
             where = f"WHERE state IN ({','.join('?' * len(wanted))})"
             args = wanted
-        rows = self._db.execute(
+        rows = self._exec(
             f"SELECT {_COLUMNS} FROM proposals {where} ORDER BY created_unix_s DESC, id LIMIT ?",
             (*args, limit),
         ).fetchall()
         return [_row(r) for r in rows]
 
     def get(self, proposal_id: str) -> Proposal:
-        row = self._db.execute(
+        row = self._exec(
             f"SELECT {_COLUMNS} FROM proposals WHERE id = ?", (proposal_id,)
         ).fetchone()
         if row is None:
@@ -363,10 +373,11 @@ class Desk:
         polygon: Mapping[str, Any] | None = None,
         names: Iterable[str] = (),
     ) -> frozenset[int]:
-        """The union of the areas named by id, by zone (any language's name), inside or
-        touching a GeoJSON polygon, and by name search (a case-blind substring of any of the
-        area's names or its feed value). A zone, polygon or name that finds nothing is an
-        InputError naming it (an operator must not believe an area is in that is not)."""
+        """The union of the areas named by id, by zone (any language's name), overlapping a
+        GeoJSON polygon (sharing more than a border), and by name search (a case-blind
+        substring of any of the area's names or its feed value). A zone, polygon or name that
+        finds nothing is an InputError naming it (an operator must not believe an area is in
+        that is not)."""
         found = set(self.check_area_ids(area_ids))
         zones, names = list(zones), list(names)
         if len(zones) + len(names) > MAX_SEARCH_TERMS:
@@ -389,7 +400,7 @@ class Desk:
             hits = {
                 a.id
                 for a in self.areas.areas
-                if (a.polygon is not None and shape_.intersects(a.polygon))
+                if (a.polygon is not None and _overlaps(shape_, a.polygon))
                 or (a.polygon is None and shape_.covers(_point(a.lon, a.lat)))
             }
             if not hits:
@@ -497,7 +508,7 @@ class Desk:
         (area ids activated and stopped), the number of areas and their shelter times."""
         draft = self.check_draft(draft)
         target = None if draft.kind == "issue" else self._open(str(draft.alert_id))
-        events = self._events(draft, target, now_unix_s)
+        events = self._events(draft, now_unix_s)
         view = ActiveAlerts()
         board = SirenBoard()
         for seed in self._seed(target, now_unix_s):
@@ -553,86 +564,31 @@ class Desk:
         for stage in MANUAL_STAGES:
             ids = [i for i, s in stages.items() if s == stage]
             if ids:
-                out.append(
-                    self._event(target.alert_id, target.category, stage, ids, target, now_unix_s)
-                )
+                out.append(self._event(target, stage, ids, now_unix_s))
         return out
 
     def _event(
-        self,
-        alert_id: str,
-        category: Category,
-        stage: Stage,
-        area_ids: Iterable[int],
-        target: OpenAlert | None,
-        now_unix_s: float,
-        *,
-        instructions: Mapping[str, str] | None = None,
-        expires: float | None = None,
-        exercise: bool = False,
+        self, target: OpenAlert, stage: Stage, area_ids: Iterable[int], now_unix_s: float
     ) -> AlertEvent:
-        status = (
-            "exercise"
-            if exercise or (target is not None and target.status == "exercise")
-            else "actual"
-        )
-        event = AlertEvent(
-            id=alert_id,
+        """Part of an open alert as an event (for the preview's starting views only)."""
+        return AlertEvent(
+            id=target.alert_id,
             seq=0,
-            category=category,
+            category=target.category,
             stage=stage,
             areas=tuple(AlertArea(i, self.areas.get(i).shelter_s) for i in sorted(area_ids)),
             issued_at_unix_s=now_unix_s,
-            expires_at_unix_s=expires if target is None else target.expires_unix_s,
-            source=("operator:preview",),
-            instructions=dict(instructions or instructions_for(category, stage)),
-            status=status,
+            expires_at_unix_s=target.expires_unix_s,
+            source=target.source,
+            instructions={},
+            status=target.status,
         )
-        if is_exercise(event):  # as the lifecycle marks them
-            event = msgspec.structs.replace(event, instructions=marked_exercise(event.instructions))
-        return event
 
-    def _events(
-        self, draft: Draft, target: OpenAlert | None, now_unix_s: float
-    ) -> list[AlertEvent]:
-        """The events publishing ``draft`` makes (as the lifecycle makes them, unstored)."""
-        if target is None:
-            assert draft.category is not None and draft.stage is not None
-            expires = None if draft.expires_in_s is None else now_unix_s + draft.expires_in_s
-            chosen = templates()[draft.template]["text"] if draft.template else None
-            return [
-                self._event(
-                    "op-preview",
-                    draft.category,
-                    draft.stage,
-                    draft.area_ids,
-                    None,
-                    now_unix_s,
-                    instructions=chosen,
-                    expires=expires,
-                    exercise=draft.exercise,
-                )
-            ]
-        areas = _open_areas(target)
-        make = functools.partial(
-            self._event, target.alert_id, target.category, target=target, now_unix_s=now_unix_s
-        )
-        if draft.kind == "cancel":
-            return [make("cancelled", areas)]
-        if draft.kind == "end":
-            return [make("ended", draft.area_ids or areas)]
-        out = []
-        add = draft.area_ids - areas.keys()
-        if add:
-            stage: Stage = (
-                "pre_alert" if target.manual and set(areas.values()) == {"pre_alert"} else "alert"
-            )
-            out.append(make(stage, add))
-        if draft.remove_area_ids:
-            out.append(make("ended", draft.remove_area_ids))
-        if not out:
-            raise ConflictError(f"the update changes nothing in alert {target.alert_id}")
-        return out
+    def _events(self, draft: Draft, now_unix_s: float) -> list[AlertEvent]:
+        """The events publishing ``draft`` now would make, as the lifecycle makes them (its
+        dry run: nothing written); the lifecycle's error if it would refuse them."""
+        alert_id = draft.alert_id if draft.kind != "issue" else "op-preview"
+        return self._dry_run([_command(draft, str(alert_id), ("operator:preview",), now_unix_s)])
 
     # ---------------------------------------------------------------- writing
 
@@ -641,9 +597,7 @@ class Desk:
         puts its kind under no approval, publish it at once (state ``published``)."""
         _require(actor, "operator", "propose an alert")
         draft = self.check_draft(draft)
-        self._events(
-            draft, None if draft.kind == "issue" else self._open(str(draft.alert_id)), now_unix_s
-        )  # an update that changes nothing is refused now
+        self._events(draft, now_unix_s)  # what the lifecycle would refuse is refused now
         proposal = Proposal(
             id=secrets.token_hex(6),
             draft=draft,
@@ -690,7 +644,7 @@ class Desk:
                 decided_unix_s=now_unix_s,
                 reason=reason,
             )
-            self._move(before, after)
+            self._moved(before, after)
             self._audit(actor, "reject", after, before, after, now_unix_s)
         return after
 
@@ -743,13 +697,13 @@ class Desk:
             after = replace(
                 before, state="confirmed", decided_by=actor.name, decided_unix_s=now_unix_s
             )
-            self._move(before, after)
+            self._moved(before, after)
             self._audit(actor, "confirm", after, before, after, now_unix_s)
         return after
 
     def lapse_due(self, now_unix_s: float) -> list[Proposal]:
         """Every pending proposal past its lapse time becomes ``lapsed`` (audited)."""
-        rows = self._db.execute(
+        rows = self._exec(
             f"SELECT {_COLUMNS} FROM proposals WHERE state = 'pending' AND lapses_unix_s <= ?",
             (now_unix_s,),
         ).fetchall()
@@ -769,14 +723,11 @@ class Desk:
             raise InputError(f"mode must be live or exercise, not {mode[:20]!r}")
         with self._lock:
             before = self.mode()
-            try:
-                self._db.execute(
-                    "INSERT INTO desk_settings (name, value) VALUES ('mode', ?)"
-                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                    (mode,),
-                )
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot write the mode to {self.path}: {exc}") from exc
+            self._exec(
+                "INSERT INTO desk_settings (name, value) VALUES ('mode', ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (mode,),
+            )
             self.audit.append(
                 actor=actor.name,
                 role=actor.role,
@@ -816,29 +767,34 @@ class Desk:
         source: tuple[str, ...],
         state: ProposalState = "published",
     ) -> Proposal:
-        """Claim the pending row, publish its commands, record the outcome."""
+        """Check the draft again (the mode or the alert may have changed since it was
+        proposed), claim the pending row, publish its command, record the outcome."""
         with self._lock:
             before = self._pending(proposal_id, now_unix_s)
-            claimed = self._db.execute(
+        try:
+            now_checked = self.check_draft(before.draft)
+        except (NotFoundError, ConflictError, InputError) as exc:
+            raise ConflictError(f"not published: {exc}; the proposal stays pending") from exc
+        if now_checked.exercise and not before.draft.exercise:
+            raise ConflictError(
+                "not published: it was proposed as a real alert and the server is now in"
+                " EXERCISE mode; propose it again (the proposal stays pending)"
+            )
+        with self._lock:
+            claimed = self._exec(
                 "UPDATE proposals SET state = ? WHERE id = ? AND state = 'pending'",
                 (_PUBLISHING, proposal_id),
             ).rowcount
         if claimed != 1:
             raise ConflictError(f"proposal {proposal_id} was decided by someone else just now")
-        command = _command(before, source, now_unix_s)
+        command = _command(before.draft, str(before.alert_id), source, now_unix_s)
         try:
             events = self._publish([command])
         except (NotFoundError, ConflictError, InputError) as exc:
-            self._db.execute(
-                "UPDATE proposals SET state = 'pending' WHERE id = ? AND state = ?",
-                (proposal_id, _PUBLISHING),
-            )
+            self._unclaim(proposal_id)
             raise ConflictError(f"not published: {exc}; the proposal stays pending") from exc
         except BaseException:
-            self._db.execute(
-                "UPDATE proposals SET state = 'pending' WHERE id = ? AND state = ?",
-                (proposal_id, _PUBLISHING),
-            )
+            self._unclaim(proposal_id)
             raise
         after = replace(
             before,
@@ -848,45 +804,49 @@ class Desk:
             event_seqs=tuple(e.seq for e in events),
         )
         with self._lock:
-            self._db.execute(
+            self._exec(
                 "UPDATE proposals SET state = ?, decided_by = ?, decided_unix_s = ?,"
-                " event_seqs = ? WHERE id = ?",
+                " event_seqs = ? WHERE id = ? AND state = ?",
                 (
                     after.state,
                     after.decided_by,
                     now_unix_s,
                     json.dumps(list(after.event_seqs)),
                     proposal_id,
+                    _PUBLISHING,
                 ),
             )
             self._audit(actor, action, after, before, after, now_unix_s)
         return after
 
+    def _unclaim(self, proposal_id: str) -> None:
+        self._exec(
+            "UPDATE proposals SET state = 'pending' WHERE id = ? AND state = ?",
+            (proposal_id, _PUBLISHING),
+        )
+
     def _insert(self, p: Proposal) -> None:
-        try:
-            self._db.execute(
-                f"INSERT INTO proposals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    p.id,
-                    json.dumps(p.draft.to_json()),
-                    p.proposer,
-                    p.created_unix_s,
-                    p.lapses_unix_s,
-                    p.state,
-                    p.decided_by,
-                    p.decided_unix_s,
-                    p.alert_id,
-                    json.dumps(list(p.event_seqs)),
-                    p.reason,
-                ),
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write a proposal to {self.path}: {exc}") from exc
+        self._exec(
+            f"INSERT INTO proposals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                p.id,
+                json.dumps(p.draft.to_json()),
+                p.proposer,
+                p.created_unix_s,
+                p.lapses_unix_s,
+                p.state,
+                p.decided_by,
+                p.decided_unix_s,
+                p.alert_id,
+                json.dumps(list(p.event_seqs)),
+                p.reason,
+            ),
+        )
 
     def _move(self, before: Proposal, after: Proposal) -> bool:
         """Write ``after`` if the row is still in ``before``'s state; whether it was."""
         return (
-            self._db.execute(
+            self._exec(
                 "UPDATE proposals SET state = ?, decided_by = ?, decided_unix_s = ?, reason = ?"
                 " WHERE id = ? AND state = ?",
                 (
@@ -900,6 +860,11 @@ class Desk:
             ).rowcount
             == 1
         )
+
+    def _moved(self, before: Proposal, after: Proposal) -> None:
+        """:meth:`_move`, or ConflictError when someone (another server) changed it first."""
+        if not self._move(before, after):
+            raise ConflictError(f"proposal {before.id} was decided by someone else just now")
 
     def _audit(
         self,
@@ -933,9 +898,8 @@ def _alert_id_of(draft: Draft, proposal_id: str | None) -> str | None:
     return None if proposal_id is None else f"op-{proposal_id}"
 
 
-def _command(proposal: Proposal, source: tuple[str, ...], now_unix_s: float) -> Command:
-    d = proposal.draft
-    alert_id = str(proposal.alert_id)
+def _command(d: Draft, alert_id: str, source: tuple[str, ...], now_unix_s: float) -> Command:
+    """The lifecycle command that publishes draft ``d`` at ``now_unix_s``."""
     if d.kind == "issue":
         assert d.category is not None and d.stage is not None
         return IssueAlert(
@@ -1030,3 +994,9 @@ def _comma_list(text: str, flag: str) -> list[str]:
     if text.strip() and not all(parts):
         raise InputError(f"{flag}: expected names separated by commas, like a,b")
     return [p for p in parts if p]
+
+
+def _overlaps(drawn: BaseGeometry, polygon: BaseGeometry) -> bool:
+    """Whether the two share more than a border (an area the drawn outline only touches is
+    left out: the operator traced its neighbour)."""
+    return bool(drawn.intersects(polygon) and not drawn.touches(polygon))

@@ -14,7 +14,7 @@ unsafe request (POST, PUT, PATCH, DELETE) must also
 
 A bearer header is never sent by a browser on its own, so it needs neither. The cookie is
 ``HttpOnly`` (no script reads it), ``SameSite=Strict`` (no other site's request carries it),
-``Path=/`` and ``Secure`` whenever the server speaks TLS.
+``Path=/`` and ``Secure`` whenever the server speaks TLS or its ``--public-url`` is https.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import ipaddress
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request, Response
 
@@ -65,6 +64,13 @@ def client_address(request: Request) -> str:
 
 def is_tls(request: Request) -> bool:
     return request.url.scheme in ("https", "wss")
+
+
+def secure_cookie(request: Request) -> bool:
+    """Whether browsers reach us over TLS: this connection is, or ``--public-url`` is https
+    (a proxy in front ends TLS)."""
+    public_url = state_of(request).config.public_url
+    return is_tls(request) or (public_url is not None and public_url.startswith("https://"))
 
 
 def own_origins(request: Request) -> frozenset[str]:
@@ -151,7 +157,7 @@ def set_session_cookie(response: Response, request: Request, token: str, max_age
         token,
         max_age=max(1, int(max_age_s)),
         path="/",
-        secure=is_tls(request),
+        secure=secure_cookie(request),
         httponly=True,
         samesite="strict",
     )
@@ -159,10 +165,5 @@ def set_session_cookie(response: Response, request: Request, token: str, max_age
 
 def clear_session_cookie(response: Response, request: Request) -> None:
     response.delete_cookie(
-        SESSION_COOKIE, path="/", secure=is_tls(request), httponly=True, samesite="strict"
+        SESSION_COOKIE, path="/", secure=secure_cookie(request), httponly=True, samesite="strict"
     )
-
-
-def describe(caller_: Caller) -> dict[str, Any]:
-    s = caller_.session
-    return {"user": s.user, "role": s.role, "session_expires_unix_s": s.expires_unix_s}

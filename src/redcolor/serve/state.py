@@ -14,7 +14,7 @@ import msgspec
 
 from redcolor.alerts.commands import Command
 from redcolor.alerts.lifecycle import DEFAULT_HOLD_S
-from redcolor.alerts.operate import operate, read_open_alerts
+from redcolor.alerts.operate import operate, preview, read_open_alerts
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
@@ -190,6 +190,7 @@ class ServerState:
             self.publish_commands,
             self.audit,
             functools.partial(read_open_alerts, self.store.path, self._shelter_s),
+            dry_run=self.preview_commands,
             exercise_channels=self.config.exercise_channels,
             cap_sender=self.config.cap_sender,
         )
@@ -228,6 +229,10 @@ class ServerState:
         events = operate(self.store.path, self._shelter_s, commands, time.time())
         self.follower.notify()
         return events
+
+    def preview_commands(self, commands: list[Command]) -> list[AlertEvent]:
+        """The events operator commands would make now, nothing written (blocking)."""
+        return preview(self.store.path, self._shelter_s, commands, time.time())
 
     def _on_drop(self, sub: Subscriber, reason: str) -> None:
         self.metrics.dropped.labels(getattr(sub.sink, "channel", "other")).inc()

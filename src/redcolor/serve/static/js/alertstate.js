@@ -1,14 +1,25 @@
 // The page's alert state: a pure fold over AlertEvents (no clock, no DOM, no network).
 //
 // Each area holds the alerts currently covering it (alert id -> stage, since, shelter time).
-// An area's shown stage is the most urgent of them: "alert" > "pre_alert"; with none left it
-// shows "ended" for `endedHoldS` seconds after its last alert ended. Time is always passed in
-// (`nowS`, Unix seconds) so the same code drives the live view and a replay at any speed.
+// An area's shown stage is the most urgent of them: a real alert outranks an exercise, then
+// "alert" > "pre_alert"; with none left it shows "ended" for `endedHoldS` seconds after its last
+// alert ended. A "cancelled" event (the alert was sent in error) releases its areas like an
+// all-clear but leaves no "ended" mark: the false alert simply leaves the map, and the page
+// shows a "sent in error" notice for `CANCEL_NOTICE_S`. Time is always passed in (`nowS`, Unix
+// seconds) so the same code drives the live view and a replay at any speed.
 
 export const SHOWN_STAGES = ["alert", "pre_alert", "ended"];
+export const RELEASES = new Set(["ended", "cancelled"]);
 
 /** Default time an area stays marked "ended" after its all-clear (an assumption of this page). */
 export const ENDED_HOLD_S = 600;
+/** How long the "an alert was sent in error" notice stays after a cancel (an assumption). */
+export const CANCEL_NOTICE_S = 300;
+
+/** Whether an event (or an /v1/alerts/active row) is an exercise: marked so, or a drill. */
+export function isExercise(item) {
+  return item.status === "exercise" || item.category === "drill";
+}
 
 export class AlertState {
   /**
@@ -50,8 +61,9 @@ export class AlertState {
       const alert = this._alert(row.alert_id, row.category, row.since_unix_s);
       alert.stage = stage === "alert" || alert.stage === "alert" ? "alert" : stage;
       alert.lastSeq = Math.max(alert.lastSeq, row.seq || 0);
+      alert.exercise = isExercise(row);
       alert.areaIds.add(row.area_id);
-      this._cover(row.area_id, row.alert_id, stage, row.since_unix_s, row.shelter_s, row.category);
+      this._cover(row.area_id, row.alert_id, stage, row.since_unix_s, row.shelter_s, alert);
       changed.add(row.area_id);
     }
     this.lastSeq = Math.max(this.lastSeq, active.last_seq || 0);
@@ -74,14 +86,17 @@ export class AlertState {
     alert.updatedS = t;
     alert.expiresS = event.expires_at_unix_s ?? null;
     alert.instructions = event.instructions || alert.instructions;
+    alert.exercise = isExercise(event);
     const changed = new Set();
-    if (event.stage === "ended") {
+    if (RELEASES.has(event.stage)) {
+      const cancel = event.stage === "cancelled";
       const ids = event.areas.length ? event.areas.map((a) => a.id) : [...alert.areaIds];
       for (const areaId of ids) {
-        this._uncover(areaId, event.id, t);
+        this._uncover(areaId, event.id, t, !cancel);
         changed.add(areaId);
       }
-      alert.stage = this._stillCovers(alert) ? alert.stage : "ended";
+      if (!this._stillCovers(alert)) alert.stage = cancel ? "cancelled" : "ended";
+      if (cancel) alert.cancelledS = t;
       return changed;
     }
     // "update" adds areas to an alert at the stage the alert is already at.
@@ -90,7 +105,7 @@ export class AlertState {
     else if (alert.stage !== "alert") alert.stage = "pre_alert";
     for (const area of event.areas) {
       alert.areaIds.add(area.id);
-      this._cover(area.id, event.id, stage, t, area.shelter_s, event.category);
+      this._cover(area.id, event.id, stage, t, area.shelter_s, alert);
       changed.add(area.id);
     }
     return changed;
@@ -100,7 +115,7 @@ export class AlertState {
   prune(nowS) {
     const changed = new Set();
     for (const alert of this.alerts.values()) {
-      if (alert.stage !== "ended" && alert.expiresS !== null && alert.expiresS <= nowS) {
+      if (!RELEASES.has(alert.stage) && alert.expiresS !== null && alert.expiresS <= nowS) {
         for (const areaId of alert.areaIds) {
           this._uncover(areaId, alert.id, alert.expiresS);
           changed.add(areaId);
@@ -127,7 +142,7 @@ export class AlertState {
     if (cover && cover.size) {
       let best = null;
       for (const [alertId, c] of cover) {
-        const rank = c.stage === "alert" ? 2 : 1;
+        const rank = (c.exercise ? 0 : 10) + (c.stage === "alert" ? 2 : 1);
         const deadline = c.sinceS + c.shelterS;
         if (!best || rank > best.rank || (rank === best.rank && deadline < best.deadline)) {
           best = { rank, deadline, alertId, ...c };
@@ -140,6 +155,7 @@ export class AlertState {
         shelterS: best.shelterS,
         remainingS: best.stage === "alert" ? Math.min(best.shelterS, Math.max(0, best.deadline - nowS)) : null,
         alertId: best.alertId,
+        exercise: best.exercise,
       };
     }
     const endedS = this.endedAtS.get(areaId);
@@ -166,6 +182,21 @@ export class AlertState {
     return out;
   }
 
+  /** Whether any exercise alert still covers an area (the page then shows its banner). */
+  exerciseActive() {
+    for (const cover of this.covering.values()) {
+      for (const c of cover.values()) if (c.exercise) return true;
+    }
+    return false;
+  }
+
+  /** Alerts cancelled as sent in error within CANCEL_NOTICE_S before `nowS`, newest first. */
+  recentCancels(nowS) {
+    return [...this.alerts.values()]
+      .filter((a) => a.stage === "cancelled" && a.cancelledS <= nowS && nowS - a.cancelledS < CANCEL_NOTICE_S)
+      .sort((a, b) => b.cancelledS - a.cancelledS);
+  }
+
   /** Alerts newest first (by last event seq), at most `limit`. */
   recentAlerts(limit) {
     return [...this.alerts.values()].sort((a, b) => b.lastSeq - a.lastSeq).slice(0, limit);
@@ -185,13 +216,15 @@ export class AlertState {
         lastSeq: 0,
         areaIds: new Set(),
         instructions: {},
+        exercise: false,
+        cancelledS: null,
       };
       this.alerts.set(id, alert);
     }
     return alert;
   }
 
-  _cover(areaId, alertId, stage, sinceS, shelterS, category) {
+  _cover(areaId, alertId, stage, sinceS, shelterS, alert) {
     let cover = this.covering.get(areaId);
     if (!cover) {
       cover = new Map();
@@ -204,17 +237,20 @@ export class AlertState {
       stage: prev && prev.stage === "alert" ? "alert" : stage,
       sinceS: keepSince ? prev.sinceS : sinceS,
       shelterS,
-      category,
+      category: alert.category,
+      exercise: alert.exercise,
     });
     this.endedAtS.delete(areaId);
   }
 
-  _uncover(areaId, alertId, t) {
+  /** Drop one alert's cover of an area; with `mark` (an all-clear) an area left uncovered
+   * shows "ended" for the hold, without it (a cancel) it shows nothing. */
+  _uncover(areaId, alertId, t, mark = true) {
     const cover = this.covering.get(areaId);
     if (!cover || !cover.delete(alertId)) return;
     if (!cover.size) {
       this.covering.delete(areaId);
-      this.endedAtS.set(areaId, t);
+      if (mark) this.endedAtS.set(areaId, t);
     }
   }
 

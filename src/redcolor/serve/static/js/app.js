@@ -7,7 +7,7 @@ import { HealthWatch, noticeKind } from "./health.js";
 import { fetchHistory } from "./history.js";
 import { applyLanguage, areaName, clock, initialLanguage, rememberLanguage, t } from "./i18n.js";
 import { openAreaMap } from "./mapview.js";
-import { countdownLabels, renderAlertList, renderMyArea, summaryText } from "./panel.js";
+import { countdownLabels, renderAlertList, renderBanners, renderMyArea, summaryText } from "./panel.js";
 import { ReplayUI } from "./replayui.js";
 import { Siren } from "./siren.js";
 import { AlertStream } from "./stream.js";
@@ -95,6 +95,7 @@ function flush() {
   if (dirty.size) mapView.restyle(dirty, styleKey);
   dirty.clear();
   renderMe();
+  renderBanners($("exercise-banner"), $("cancel-notice"), shown(), nowS(), lang);
   // A list holding keyboard focus is not rebuilt under the visitor (it would lose the focus);
   // it catches up when the focus leaves it.
   const focusInList = $("alert-list").contains(document.activeElement);
@@ -197,6 +198,7 @@ function tick() {
     if (changed.size) markDirty(changed);
   }
   if (shown().covering.size) markDirty([], { list: false }); // countdowns tick
+  else renderBanners($("exercise-banner"), $("cancel-notice"), shown(), nowS(), lang); // notices lapse
 }
 
 // ---- My location --------------------------------------------------------------------------

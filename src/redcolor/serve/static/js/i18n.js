@@ -77,6 +77,10 @@ const STRINGS = {
     legendAlert: "Alert",
     legendPre: "Pre-alert",
     legendEnded: "Ended",
+    stage_cancelled: "Sent in error",
+    exerciseTag: "Exercise",
+    exerciseBanner: "EXERCISE — an exercise is under way. It is not a real alert.",
+    sentInError: "An alert was sent in error: {category}, {time}. There is no danger; it has been withdrawn.",
   },
   he: {
     showOnMap: "הצג על המפה",
@@ -149,6 +153,10 @@ const STRINGS = {
     legendAlert: "התרעה",
     legendPre: "התרעה מוקדמת",
     legendEnded: "הסתיים",
+    stage_cancelled: "נשלחה בטעות",
+    exerciseTag: "תרגיל",
+    exerciseBanner: "תרגיל — מתקיים תרגיל. אין זו התרעה אמיתית.",
+    sentInError: "התרעה נשלחה בטעות: {category}, {time}. אין סכנה, וההתרעה בוטלה.",
   },
   ar: {
     showOnMap: "اعرض على الخريطة",
@@ -221,6 +229,10 @@ const STRINGS = {
     legendAlert: "إنذار",
     legendPre: "إنذار مبكر",
     legendEnded: "انتهى",
+    stage_cancelled: "أُرسل بالخطأ",
+    exerciseTag: "تمرين",
+    exerciseBanner: "تمرين — يجري الآن تمرين. هذا ليس إنذارًا حقيقيًا.",
+    sentInError: "أُرسل إنذار عن طريق الخطأ: {category}، {time}. لا يوجد خطر وقد أُلغي الإنذار.",
   },
   ru: {
     showOnMap: "Показать на карте",
@@ -293,6 +305,10 @@ const STRINGS = {
     legendAlert: "Тревога",
     legendPre: "Предупреждение",
     legendEnded: "Завершено",
+    stage_cancelled: "Отправлено по ошибке",
+    exerciseTag: "Учения",
+    exerciseBanner: "УЧЕНИЯ — идут учения. Это не настоящая тревога.",
+    sentInError: "Тревога была отправлена по ошибке: {category}, {time}. Опасности нет, тревога отменена.",
   },
 };
 

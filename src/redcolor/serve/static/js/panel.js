@@ -25,8 +25,9 @@ export function renderAlertList(list, state, index, lang, onShow) {
   const items = alerts.map((alert) => {
     const li = el("li", `alert-item stage-${alert.stage}`);
     const head = el("div", "alert-head");
+    head.append(el("span", "badge", t(lang, `stage_${alert.stage}`)));
+    if (alert.exercise) head.append(el("span", "badge badge-exercise", t(lang, "exerciseTag")));
     head.append(
-      el("span", "badge", t(lang, `stage_${alert.stage}`)),
       el("strong", "category", categoryName(lang, alert.category)),
       el("time", "when", clock(lang, alert.updatedS)),
     );
@@ -46,6 +47,22 @@ export function renderAlertList(list, state, index, lang, onShow) {
   });
   if (!items.length) items.push(el("li", "alert-empty", t(lang, "noAlerts")));
   list.replaceChildren(...items);
+}
+
+/**
+ * The banners over the map: EXERCISE while any exercise alert is active, and one "sent in
+ * error" notice per alert cancelled within the notice time (newest first).
+ */
+export function renderBanners(exerciseEl, cancelEl, state, nowS, lang) {
+  const exercise = state.exerciseActive();
+  exerciseEl.hidden = !exercise;
+  if (exercise) setText(exerciseEl, t(lang, "exerciseBanner"));
+  const cancels = state.recentCancels(nowS);
+  cancelEl.hidden = !cancels.length;
+  const text = cancels
+    .map((a) => t(lang, "sentInError", { category: categoryName(lang, a.category), time: clock(lang, a.cancelledS) }))
+    .join(" ");
+  setText(cancelEl, text);
 }
 
 /** The summary line: how many areas are alerted / pre-alerted now. */

@@ -5,7 +5,7 @@
 // (0.5 s doubling to 10 s, with jitter), so nothing is missed and nothing is applied twice.
 
 const SILENCE_LIMIT_MS = 45000; // no frame (not even a heartbeat) for this long: reconnect
-const STAGES = new Set(["pre_alert", "alert", "update", "ended"]);
+const STAGES = new Set(["pre_alert", "alert", "update", "ended", "cancelled"]);
 
 /** Whether a parsed frame has the shape of an AlertEvent this page can fold in. */
 export function isAlertEvent(frame) {
