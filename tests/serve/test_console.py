@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+import pyotp
 import pytest
 import uvicorn
 import websockets.sync.client
@@ -43,6 +44,7 @@ from .test_map import CHROMIUM, CHROMIUM_ARGS, PIXEL_JS, Watched, inside_point, 
 
 PASSWORD = "correct horse battery staple"
 OPERATOR, SUPERVISOR, SECOND = "olga", "sam", "sara"
+WITH_CODE = "tamar"  # an operator with a second factor (TOTP)
 # Three areas around Mount Meron, large enough on screen at zoom 11 to click.
 THREE = (1502, 1477, 1474)
 PUBLIC_S = 1.0  # the issue: on every channel within 1 s of the approving click
@@ -63,6 +65,8 @@ class Site:
             (SECOND, "supervisor"),
         ):
             users.add(name, role, PASSWORD)
+        _, uri = users.add(WITH_CODE, "operator", PASSWORD, totp=True)
+        self.totp = pyotp.parse_uri(uri)
         users.close()
         config = ServeConfig(db=db, poll_s=0.005, heartbeat_s=1.0, desk=policy or DeskPolicy())
         state = build_state(config, self.areas)
@@ -306,6 +310,30 @@ def test_sign_in_refuses_a_wrong_password_and_the_page_is_clean(browser, site):
     # every request stayed on the server's origin.
     assert [p for p in problems(w) if "401" not in p] == []
     assert all(u.startswith(site.origin) for u in w.urls)
+    context.close()
+
+
+def test_sign_in_with_a_second_factor(browser, site):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site.origin + "/console")
+    page.fill("#login-user", WITH_CODE)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")  # no code: refused like a wrong password
+    expect(page.locator("#login-error")).to_have_text("Wrong user name, password or code.")
+    page.fill("#login-password", PASSWORD)
+    page.fill("#login-totp", site.totp.now())
+    page.click("#login-submit")
+    expect(page.locator("#who")).to_have_text(f"{WITH_CODE} (operator)")
+    expect(page.locator("#mode-words")).to_have_text("LIVE — real public alerts")
+    # The session survives a reload (the cookie), and signing out ends it.
+    page.reload()
+    expect(page.locator("#who")).to_have_text(f"{WITH_CODE} (operator)")
+    page.click("#logout")
+    expect(page.locator("#login")).to_be_visible()
+    page.reload()
+    expect(page.locator("#login")).to_be_visible()
+    expect(page.locator("#desk")).to_be_hidden()
     context.close()
 
 

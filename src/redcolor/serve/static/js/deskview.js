@@ -17,14 +17,14 @@ export const MODE_WORDS = {
   exercise: "EXERCISE — not sent to the public",
 };
 
-export function plural(n, one, many = `${one}s`) {
+function plural(n, one, many = `${one}s`) {
   return `${n} ${n === 1 ? one : many}`;
 }
 
 export const areasWord = (n) => plural(n, "area");
 
 /** "Meron, Safed, … and 3 more" for a list of area ids. */
-export function areaNames(ids, index) {
+function areaNames(ids, index) {
   const names = ids.slice(0, NAMES_SHOWN).map((id) => areaName(index.byId.get(id)?.props, "en") || `area ${id}`);
   return ids.length > NAMES_SHOWN ? `${names.join(", ")} and ${ids.length - NAMES_SHOWN} more` : names.join(", ");
 }
@@ -226,7 +226,7 @@ function sentWords(sent) {
  * number of areas and the people's times to shelter. */
 export function renderPreview(body, preview, index) {
   const parts = [];
-  const exercise = el("p", `pv-mode ${preview.exercise ? "exercise" : "live"}`, preview.exercise ? "EXERCISE — not sent to the public" : "LIVE — real public alert");
+  const exercise = el("p", `pv-mode ${preview.exercise ? "exercise" : "live"}`, MODE_WORDS[preview.exercise ? "exercise" : "live"]);
   parts.push(exercise);
   parts.push(section("preview-areas", "Areas and people's time to shelter", el("p", "pv-value", `${areasWord(preview.areas_count)} — time to shelter ${shelterWords(preview.shelter_s || {})}`)));
   const events = (preview.events || []).map((e) => `${STAGE_EVENT_WORDS[e.stage] || e.stage}: ${areasWord(e.area_ids.length)}`);

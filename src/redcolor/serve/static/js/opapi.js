@@ -3,7 +3,7 @@
 // the server gave at login or in /v1/auth/me. The bearer token of the login answer is for
 // scripts: the page never keeps it, so a script injected into it could not carry it off.
 
-export const ROLES = ["viewer", "operator", "supervisor", "admin"]; // rank in that order
+const ROLES = ["viewer", "operator", "supervisor", "admin"]; // rank in that order
 
 /** Whether `role` ranks at least `needed` (an unknown role ranks nowhere). */
 export function roleAtLeast(role, needed) {
