@@ -29,6 +29,7 @@ import websockets.sync.client
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from redcolor.alerts.durable import DurableLifecycle
+from redcolor.alerts.instructions import SENT_IN_ERROR
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.channels.oref import DRILL_LIVE_CAT, LIVE_CAT
 from redcolor.geo import load_areas
@@ -416,6 +417,8 @@ def test_two_people_issue_then_cancel_a_false_alert(browser, site, stream, tmp_p
     # Before the second click the preview shows the correction each channel will carry.
     expect(op.get_by_test_id("preview-events")).to_contain_text("cancelled: sent in error")
     expect(op.get_by_test_id("preview-cap")).to_contain_text("<msgType>Cancel</msgType>")
+    for text in SENT_IN_ERROR.values():  # the correction prepared in advance, every language
+        expect(op.get_by_test_id("preview-push")).to_contain_text(text)
     screenshot(op, "console-cancel-confirm.png", tmp_path)
     confirm.click()
     expect(op.locator("#compose-result")).to_contain_text("Proposed")
