@@ -698,3 +698,23 @@ def test_a_supervisor_issues_alone_and_a_second_confirms(browser, solo_site, tmp
     assert problems(first) == [] and problems(second) == []
     one.context.close()
     two.context.close()
+
+
+def test_a_console_that_loses_its_server_says_so(browser, tmp_path):
+    """A stale screen must not pass for a live one: when the server stops answering, the mode
+    bar drops LIVE/EXERCISE for NO CONNECTION and the supervisor's mode switch goes away."""
+    lone = Site(tmp_path / "alerts.db").start()
+    try:
+        w = sign_in(browser, lone, SUPERVISOR)
+        page = w.page
+        expect(page.locator("#mode-words")).to_have_text("LIVE — real public alerts")
+        expect(page.locator("#mode-switch")).to_be_visible()
+    finally:
+        lone.stop()
+    expect(page.locator("#mode-words")).to_have_text(
+        "NO CONNECTION — mode unknown; what this page shows may be out of date", timeout=5000
+    )
+    expect(page.locator("#mode-bar")).to_have_attribute("data-mode", "unknown")
+    expect(page.locator("#mode-switch-box")).to_be_hidden()
+    expect(page.locator("#notice")).to_contain_text("cannot reach the server")
+    page.context.close()

@@ -113,10 +113,7 @@ function showLogin(message = "") {
   $("logout").hidden = true;
   $("mode-switch-box").hidden = true;
   $("who").textContent = "";
-  page.mode = null;
-  document.body.dataset.mode = "unknown";
-  $("mode-bar").dataset.mode = "unknown";
-  $("mode-words").textContent = "Sign in to see whether the server is LIVE or in EXERCISE";
+  setMode(null, "Sign in to see whether the server is LIVE or in EXERCISE");
   $("login").hidden = false;
   $("login-error").textContent = message;
   $("login-user").focus();
@@ -157,7 +154,6 @@ async function enterDesk(me) {
   $("compose").hidden = !canPropose();
   $("audit").hidden = !canApprove();
   $("issue-alone").hidden = !canApprove();
-  $("mode-switch-box").hidden = !canApprove();
   if (!page.templates) fillTemplates(await api.templates());
   if (!page.mapView) await openMap();
   startPolling();
@@ -517,11 +513,14 @@ async function switchMode() {
 
 // ---- rendering ----------------------------------------------------------------------------
 
-function setMode(mode) {
+/** The mode bar: "live" or "exercise" in MODE_WORDS' words; null (not known: signed out, or
+ * the server not answering) in grey with `why`. */
+function setMode(mode, why = "") {
   page.mode = mode;
-  document.body.dataset.mode = mode;
-  $("mode-bar").dataset.mode = mode;
-  $("mode-words").textContent = MODE_WORDS[mode] || `Mode ${mode}`;
+  const key = mode || "unknown";
+  document.body.dataset.mode = key;
+  $("mode-bar").dataset.mode = key;
+  $("mode-words").textContent = mode ? MODE_WORDS[mode] || `Mode ${mode}` : why;
 }
 
 /** Redraw a list only when what it shows changed (a redraw would drop a half-typed reason). */
@@ -546,6 +545,7 @@ function render() {
 }
 
 function renderModeSwitch() {
+  $("mode-switch-box").hidden = !canApprove() || !page.mode; // never "switch" from an unknown mode
   const armed = page.armed === "mode";
   const next = page.mode === "live" ? "exercise" : "live";
   $("mode-switch").textContent = next === "exercise" ? "Switch to EXERCISE mode" : "Switch to LIVE mode";
@@ -638,15 +638,28 @@ function applyState(state) {
 // ---- polling ------------------------------------------------------------------------------
 
 let refreshing = null;
+let failedPolls = 0;
+const LOST_AFTER_POLLS = 2; // polls failed in a row before the page says it lost the server
+const LOST_WORDS = "NO CONNECTION — mode unknown; what this page shows may be out of date";
 
-/** One poll of /v1/operator/state (a poll already on its way is shared, not doubled). */
+/** One poll of /v1/operator/state (a poll already on its way is shared, not doubled). After
+ * LOST_AFTER_POLLS failures the mode bar says the page lost the server, until a poll answers. */
 function refresh() {
   if (!refreshing) {
     refreshing = api
       .state()
-      .then(applyState)
+      .then((state) => {
+        if (failedPolls >= LOST_AFTER_POLLS) notice("");
+        failedPolls = 0;
+        applyState(state);
+      })
       .catch((err) => {
-        if (!(err instanceof ApiError && err.status === 401)) notice(`The console cannot reach the server: ${errorText(err)}`);
+        if (err instanceof ApiError && err.status === 401) return;
+        failedPolls += 1;
+        if (failedPolls < LOST_AFTER_POLLS) return;
+        setMode(null, LOST_WORDS);
+        render();
+        notice(`The console cannot reach the server: ${errorText(err)}`);
       })
       .finally(() => {
         refreshing = null;
