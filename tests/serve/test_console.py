@@ -335,6 +335,16 @@ def test_sign_in_with_a_second_factor(browser, site):
     page.reload()
     expect(page.locator("#login")).to_be_visible()
     expect(page.locator("#desk")).to_be_hidden()
+    # Someone else signs in at the same screen: their own role decides what is shown.
+    page.fill("#login-user", SUPERVISOR)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#who")).to_have_text(f"{SUPERVISOR} (supervisor)")
+    expect(page.locator("#audit")).to_be_visible()
+    expect(page.locator("#mode-switch")).to_be_visible()
+    page.click("#logout")
+    expect(page.locator("#audit")).to_be_hidden()
+    expect(page.locator("#mode-switch-box")).to_be_hidden()
     context.close()
 
 

@@ -108,6 +108,16 @@ function disarm() {
 function showLogin(message = "") {
   stopPolling();
   page.me = null;
+  // Nothing of the last person's work carries over to whoever signs in next.
+  clearTimeout(page.armedTimer);
+  page.armed = null;
+  page.updating = null;
+  page.audit.clear();
+  page.signatures.clear();
+  $("audit-rows").replaceChildren();
+  $("compose-result").textContent = "";
+  notice("");
+  if (page.mapView) setSelection([]);
   $("desk").hidden = true;
   $("awaiting").hidden = true;
   $("logout").hidden = true;
