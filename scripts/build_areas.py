@@ -21,6 +21,17 @@ Rules, per edition:
   entries of this snapshot carry no id: they take the current edition's id for the same value
   where there is one, else a synthetic id from 900001 up, in Hebrew-value order.
 
+Spelling, both editions: ``value`` is the real feed's spelling of the area name. oref_alert's
+lists (``area_to_migun_time``, ``area_to_district``, ``area_to_polygon``; made from the Home Front
+Command's own area list) carry it; pikud-haoref-api's generator (``lib/cities.js``, "Remove
+duplicate single quote") collapses the feed's ``''`` (two apostrophes for gershayim, as in
+``כפר חב''ד``) into one ``'``. So a pikud-haoref-api value not in oref_alert's lists whose
+``'``-collapse of exactly one oref_alert name gives it takes that name (20 areas in ``current``;
+the same 20 plus ``ניל''י`` in ``2023-12``, from a table: Nili was renamed ``נילי`` since); the
+pikud-haoref-api spelling is kept as an alias. In ``2023-12``, today's spelling of a name that
+differs only in punctuation or spacing (``בת-ים``/``בת ים``) is kept as an alias too. Shelter
+times, polygons and ids are looked up by the corrected value.
+
 Every polygon is repaired with shapely ``make_valid`` (self-intersections), reduced to its
 polygonal parts and snapped to a 1e-5 degree grid (about 1 m; the pikud-haoref-api polygons carry
 4 decimals) with ``set_precision``, which keeps it valid. An area with no polygon in any source
@@ -35,6 +46,7 @@ import argparse
 import collections
 import gzip
 import json
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -52,6 +64,14 @@ STALE_M = 1000.0
 SYNTHETIC_ID_BASE = 900_000
 OUT_DIR = Path(__file__).resolve().parents[1] / "src" / "redcolor" / "data"
 LANGS = ("he", "en", "ar", "ru")
+SPELLINGS_OUT = OUT_DIR.parents[2] / "tests" / "reference" / "area_spellings.json"
+# The feed's spellings of 2023-12 areas that left oref_alert's lists before its snapshot (see
+# the module docstring); ``ניל''י`` is also how open projects keyed on the feed spell it.
+FEED_SPELLING_2023 = {"ניל'י": "ניל''י"}
+# A real-feed pseudo-area that oref_alert's lists leave out: oref_alert names it in
+# ``metadata/__init__.py`` (``SOME_PARTS_OF_THE_COUNTRY``); pikud-haoref-api spells it the same.
+FEED_PSEUDO_AREAS = ("בחלק מהאזורים בארץ",)
+_PUNCT = re.compile(r"[\s'\"\-.,()]")
 
 
 def _read_json(path: Path) -> Any:
@@ -115,6 +135,47 @@ def _zone_names(cities: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     }
 
 
+def _feed_spelling(value: str, feed_names: frozenset[str], fixed: dict[str, str]) -> str:
+    """The real feed's spelling of a pikud-haoref-api value (see the module docstring)."""
+    if value in feed_names:
+        return value
+    if value in fixed:
+        return fixed[value]
+    uncollapsed = [n for n in feed_names if "''" in n and n.replace("''", "'") == value]
+    return uncollapsed[0] if len(uncollapsed) == 1 else value
+
+
+def _respelled(feed_names: frozenset[str]) -> dict[str, str]:
+    """Punctuation- and space-free key -> the one feed name with that key (ambiguous keys out)."""
+    by_key = collections.defaultdict(list)
+    for name in feed_names:
+        by_key[_PUNCT.sub("", name)].append(name)
+    return {k: names[0] for k, names in by_key.items() if len(names) == 1}
+
+
+def _respell(
+    cities: list[dict[str, Any]], feed_names: frozenset[str], fixed: dict[str, str], today: bool
+) -> list[dict[str, Any]]:
+    """Cities with ``value``/``name`` in the feed's spelling and the other spellings in
+    ``aliases`` (with ``today``, also the feed's current spelling of a renamed-by-punctuation
+    name). SystemExit if a spelling would name two areas."""
+    respelled = _respelled(feed_names) if today else {}
+    out = []
+    for c in cities:
+        value = _feed_spelling(c["value"], feed_names, fixed)
+        aliases = [c["value"]] if value != c["value"] else []
+        current = respelled.get(_PUNCT.sub("", value), value)
+        if current not in (value, *aliases):
+            aliases.append(current)
+        name = value if c["name"] == c["value"] else c["name"]
+        out.append(c | {"value": value, "name": name, "aliases": aliases})
+    spellings = collections.Counter(s for c in out for s in (c["value"], *c["aliases"]))
+    clash = sorted(s for s, n in spellings.items() if n > 1)
+    if clash:
+        raise SystemExit(f"spellings naming two areas: {clash}")
+    return out
+
+
 def build_edition(
     edition: str,
     cities: list[dict[str, Any]],
@@ -123,7 +184,8 @@ def build_edition(
     shelter_by_value: dict[str, int],
     ids_by_value: dict[str, int],
 ) -> dict[str, Any]:
-    """Assemble one edition's document (see the module docstring for the rules)."""
+    """Assemble one edition's document (see the module docstring for the rules); ``cities``
+    carry the feed's spelling in ``value`` and the others in ``aliases`` (see ``_respell``)."""
     zones = _zone_names(cities)
     missing_id = sorted(
         c["value"] for c in cities if "id" not in c and c["value"] not in ids_by_value
@@ -172,6 +234,7 @@ def build_edition(
                 "approximate": source == "voronoi-1.5km",
                 "polygon_source": source,
                 "geometry": mapping(geom),
+                "aliases": c.get("aliases", []),
             }
         )
     ids = [a["id"] for a in areas]
@@ -192,24 +255,56 @@ def _write(doc: dict[str, Any], out_dir: Path) -> Path:
     return path
 
 
+def _spellings_doc(
+    feed_names: frozenset[str], current: list[dict[str, Any]], snapshot: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The source spellings the area tests check against, so they run without the raw files."""
+    return {
+        "about": "Area-name spellings of the raw sources (src/redcolor/data/SOURCES.md), written "
+        "by scripts/build_areas.py for tests/geo/test_spellings.py.",
+        "oref_alert": {
+            "commit": "f6e31b05801e705b1aeaa8c0f47452c5c44e4293",
+            "lists": "keys of area_to_migun_time, area_to_district and area_to_polygon",
+            "areas": sorted(feed_names),
+        },
+        "feed_pseudo_areas": list(FEED_PSEUDO_AREAS),
+        "feed_spelling_2023_12": FEED_SPELLING_2023,
+        "pikud_haoref_api": {
+            "current": {
+                "commit": "1f51471d146e3857a2bfb2588525b34eb3b36665",
+                "values": sorted(c["value"] for c in current),
+            },
+            "2023-12": {
+                "commit": "2f1cbec6058306fa2331f29b58495cbbd475c1ed",
+                "values": sorted(c["value"] for c in snapshot),
+            },
+        },
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raw", type=Path, default=Path("/work/shared/data/raw"))
     parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--spellings", type=Path, default=SPELLINGS_OUT)
     args = parser.parse_args(argv)
     raw: Path = args.raw
     pha, oref = raw / "pikud-haoref-api", raw / "oref_alert"
     with zipfile.ZipFile(oref / "area_to_polygon.json.zip") as zf:
         oref_polygons = json.loads(zf.read("area_to_polygon.json"))
     migun = _read_json(oref / "converted_from_py" / "area_to_migun_time.json")
+    district = _read_json(oref / "converted_from_py" / "area_to_district.json")
+    feed_names = frozenset(migun) | frozenset(district) | frozenset(oref_polygons)
 
-    current_cities = _cities(pha / "cities.json")
+    current_raw = _cities(pha / "cities.json")
+    snapshot_raw = _cities(pha / "2023-12_snapshot" / "cities.json")
+    current_cities = _respell(current_raw, feed_names, {}, today=False)
     current = build_edition(
         "current", current_cities, _read_json(pha / "polygons.json"), oref_polygons, migun, {}
     )
     snapshot = build_edition(
         "2023-12",
-        _cities(pha / "2023-12_snapshot" / "cities.json"),
+        _respell(snapshot_raw, feed_names, FEED_SPELLING_2023, today=True),
         _read_json(pha / "2023-12_snapshot" / "polygons.json"),
         oref_polygons,
         {},
@@ -218,6 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for doc in (current, snapshot):
         _write(doc, args.out)
+    spellings = _spellings_doc(feed_names, current_raw, snapshot_raw)
+    args.spellings.write_text(
+        json.dumps(spellings, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    print(f"wrote {args.spellings}")
     return 0
 
 

@@ -128,6 +128,8 @@ def test_cap_exercise_is_never_actual(stage) -> None:
     assert cap.EXERCISE_NOTE in root.findtext("c:note", namespaces=NS)
     headlines = [h.text for h in root.findall("c:info/c:headline", NS)]
     assert headlines and all(h.startswith("EXERCISE") for h in headlines)
+    feed = ET.fromstring(cap.atom_feed([event], base_url="http://h", updated_unix_s=1.7e9))
+    assert feed.findtext(f"{{{cap.ATOM_NS}}}entry/{{{cap.ATOM_NS}}}title").startswith("EXERCISE")
     # a real event of the same stage is Actual, without the note
     real = _cap(_ev(stage, "missiles"))
     assert real.findtext("c:status", namespaces=NS) == "Actual"

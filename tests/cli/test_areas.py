@@ -28,7 +28,7 @@ def test_stats_json(capsys) -> None:
         "zones": 30,
         "with_polygon": 1449,
         "approximate": 1,
-        "by_shelter_s": {"0": 2, "15": 138, "30": 126, "45": 139, "60": 173, "90": 872},
+        "by_shelter_s": {"0": 2, "15": 138, "30": 126, "45": 139, "60": 170, "90": 875},
     }
     assert main(["areas", "stats", "--edition", "2023-12", "--json"]) == 0
     assert _json(capsys)["areas"] == 1377
@@ -95,6 +95,15 @@ def test_show(capsys) -> None:
     assert "Meron" in capsys.readouterr().out
     assert main(["areas", "show", "Merom"]) == 2
     assert "close matches" in _one_error_line(capsys)
+
+
+def test_show_by_another_spelling_gives_the_feeds(capsys) -> None:
+    assert main(["areas", "show", "כפר חב'ד", "--json"]) == 0
+    doc = _json(capsys)
+    assert doc["value"] == "כפר חב''ד" and doc["aliases"] == ["כפר חב'ד"]
+    assert main(["areas", "show", "כפר חב''ד"]) == 0
+    out = capsys.readouterr().out
+    assert "also spelled" in out and "כפר חב'ד" in out
 
 
 def test_export_geojson(tmp_path: Path, capsys) -> None:

@@ -109,11 +109,36 @@ def test_rules_on_synthetic_sources(build, tmp_path: Path) -> None:
     assert index.locate(32.0, 35.0).value == "א"
 
 
+def test_respell_takes_the_feeds_gershayim_and_keeps_the_other_spelling(build) -> None:
+    feed = frozenset({"כפר חב''ד", "בת ים", "ג'ת", "אבי''ב", "אבי'ב"})
+    cities = [_city("כפר חב'ד", 32.0, 35.0), _city("ג'ת", 32.1, 35.0), _city("אבי'ב", 32.2, 35.0)]
+    out = build._respell(cities, feed, {}, today=False)
+    # collapsed '' restored; a real geresh kept; a value the feed has as it is stays as it is
+    assert [(c["value"], c["name"], c["aliases"]) for c in out] == [
+        ("כפר חב''ד", "כפר חב''ד", ["כפר חב'ד"]), ("ג'ת", "ג'ת", []), ("אבי'ב", "אבי'ב", []),
+    ]  # fmt: skip
+    renamed = build._respell([_city("בת-ים", 32.0, 35.0)], feed, {}, today=True)
+    assert renamed[0]["value"] == "בת-ים" and renamed[0]["aliases"] == ["בת ים"]
+    fixed = build._respell([_city("ניל'י", 32.0, 35.0)], feed, {"ניל'י": "ניל''י"}, today=False)
+    assert fixed[0]["value"] == "ניל''י" and fixed[0]["aliases"] == ["ניל'י"]
+    with pytest.raises(SystemExit, match="naming two areas"):
+        build._respell([_city("כפר חב'ד", 32, 35), _city("כפר חב''ד", 32, 35.1)], feed, {}, False)
+    doc = build.build_edition(
+        "t", out, {}, {"כפר חב''ד": _square(32.0, 35.0)}, {"כפר חב''ד": 90}, {}
+    )
+    respelled = next(a for a in doc["areas"] if a["aliases"])
+    assert respelled["polygon_source"] == "oref_alert" and respelled["shelter_s"] == 90
+
+
 @pytest.mark.skipif(not RAW.is_dir(), reason="the raw sources are not on this machine")
 def test_rebuild_is_byte_identical(build, tmp_path: Path, capsys) -> None:
-    assert build.main(["--raw", str(RAW), "--out", str(tmp_path)]) == 0
+    spellings = tmp_path / "area_spellings.json"
+    assert (
+        build.main(["--raw", str(RAW), "--out", str(tmp_path), "--spellings", str(spellings)]) == 0
+    )
     for edition in ("current", "2023-12"):
         built = tmp_path / f"areas-{edition}.json.gz"
         assert built.read_bytes() == data_path(edition).read_bytes(), edition
+    assert spellings.read_bytes() == (ROOT / "tests" / "reference" / spellings.name).read_bytes()
     out = capsys.readouterr().out
     assert "current: 1450 areas, 30 zones" in out and "2023-12: 1377 areas" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from importlib import resources
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +16,8 @@ from redcolor.serve.httpproto import MAX_QUERY_BYTES
 from redcolor.serve.rest import encode_cursor
 
 from .conftest import make_state
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 
 CAP_XSD = xmlschema.XMLSchema(str(resources.files("redcolor.data") / "cap" / "CAP-v1.2.xsd"))
 
@@ -149,6 +152,12 @@ async def test_every_cap_document_validates_and_atom_parses(client, state, write
 async def test_areas_locate_health_metrics(client, areas):
     listed = (await client.get("/v1/areas")).json()
     assert len(listed) == len(areas.areas) and {"id", "value", "shelter_s"} <= listed[0].keys()
+    # Every value served is the real feed's spelling; other spellings are only aliases.
+    spellings = json.loads((REFERENCE / "area_spellings.json").read_text(encoding="utf-8"))
+    feed = {*spellings["oref_alert"]["areas"], *spellings["feed_pseudo_areas"]}
+    assert {a["value"] for a in listed} <= feed
+    chabad = next(a for a in listed if a["value"] == "כפר חב''ד")
+    assert chabad["aliases"] == ["כפר חב'ד"]
     geo = (await client.get("/v1/areas.geojson")).json()
     assert geo["features"][0]["id"] == listed[0]["id"]
     area = areas.areas[200]

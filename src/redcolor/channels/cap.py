@@ -232,9 +232,8 @@ def atom_feed(
     for event in events_newest_first:
         entry = sub(feed, "entry")
         sub(entry, "id", f"urn:redcolor:cap:{identifier(event.seq)}")
-        sub(
-            entry, "title", f"{_EVENT_EN[event.category]}: {event.stage} ({len(event.areas)} areas)"
-        )
+        title = f"{_EVENT_EN[event.category]}: {event.stage} ({len(event.areas)} areas)"
+        sub(entry, "title", f"EXERCISE - {title}" if is_exercise(event) else title)
         sub(entry, "updated", cap_time(event.issued_at_unix_s))
         sub(
             entry,

@@ -74,6 +74,7 @@ def _area_table(area: Area, title: str) -> Table:
     rows = [
         ("id", str(area.id)),
         ("value", area.value),
+        *([("also spelled", ", ".join(area.aliases))] if area.aliases else []),
         ("name (en / he)", f"{area.name_en} / {area.name_he}"),
         ("name (ar / ru)", f"{area.name_ar} / {area.name_ru}"),
         ("zone (en / he)", f"{area.zone_en} / {area.zone_he}"),
@@ -148,6 +149,7 @@ def show(
                 "lat": area.lat,
                 "lon": area.lon,
                 "approximate": area.approximate,
+                "aliases": list(area.aliases),
             }
         )
         return

@@ -10,28 +10,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
-from redcolor.cli.simulate import progress_columns
+from redcolor.cli.simulate import progress_columns, score_table
 
 _out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-_COLUMNS = (
-    "needed",
-    "warned",
-    "missed",
-    "late",
-    "late_unavoidable",
-    "needless",
-    "precision",
-    "shelter_area_minutes",
-)
 
 
 def register(app: typer.Typer) -> None:
@@ -51,6 +39,12 @@ def score(
         str, typer.Option("--policy", help="The policy that ran (the store does not say).")
     ] = "predicted",
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Every score column (about 150 columns wide; the default fits 80)."
+        ),
+    ] = False,
 ) -> None:
     """Score the alert events in --db against the ground truth in --truth, as simulate does."""
     from redcolor.eval.stored import load_stored_run, score_stored
@@ -67,34 +61,14 @@ def score(
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
-    _table(doc)
-
-
-def _table(doc: dict[str, Any]) -> None:
     align = doc["alignment"]
-    table = Table(
-        title=f"Scores: {doc['scenario']} ({doc['impacts']} impacts, {doc['events']} events; "
-        f"store clock {align['offset_s']:+.3f} s from the scenario's, by {align['source']})",
-        title_justify="left",
+    title = (
+        f"Scores: {doc['scenario']} ({doc['impacts']} impacts, {doc['events']} events; "
+        f"store clock {align['offset_s']:+.3f} s from the scenario's, by {align['source']})"
     )
-    table.add_column("policy")
-    for key in _COLUMNS:
-        table.add_column(key.replace("_", " "), justify="right")
-    for label in ("lead med s", "lead p10 s", "alert lead s", "lead/oracle"):
-        table.add_column(label, justify="right")
+    rows = {}
     for name, fig in doc["policies"].items():
-        rows = [(name, fig)] + ([("oracle", fig["oracle"])] if "oracle" in fig else [])
-        for label, f in rows:
-            table.add_row(
-                label,
-                *(_cell(f.get(key)) for key in _COLUMNS),
-                _cell(f["lead_time_s"]["median"]),
-                _cell(f["lead_time_s"]["p10"]),
-                _cell(f["alert_lead_time_s"]["median"]),
-                _cell(f.get("lead_time_ratio")),
-            )
-    _out.print(table)
-
-
-def _cell(value: Any) -> str:
-    return "-" if value is None else str(value)
+        rows[name] = fig
+        if "oracle" in fig:
+            rows["oracle"] = fig["oracle"]
+    _out.print(score_table(title, rows, wide=wide))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -32,14 +33,22 @@ _out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty(
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 TIMELINE_ROWS = 40
 
-_SCORE_COLUMNS = (
-    ("needed", "needed"),
-    ("warned", "warned"),
-    ("missed", "missed"),
-    ("late", "late"),
-    ("late_unavoidable", "unavoid."),
-    ("needless", "needless"),
-    ("precision", "prec."),
+# (header, the cell from one policy's figures, shown without --wide). The default set fits an
+# 80-column terminal: who needed a warning, who got it, who missed or was late, the cost in
+# needless areas and shelter minutes, and the median lead; --wide adds the rest.
+_SCORE_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any], bool], ...] = (
+    ("needed", lambda f: f["needed"], True),
+    ("warned", lambda f: f["warned"], True),
+    ("missed", lambda f: f["missed"], True),
+    ("late", lambda f: f["late"], True),
+    ("unavoid.", lambda f: f.get("late_unavoidable"), False),
+    ("needless", lambda f: f["needless"], True),
+    ("prec.", lambda f: f.get("precision"), False),
+    ("lead s", lambda f: f["lead_time_s"]["median"], True),
+    ("lead p10 s", lambda f: f["lead_time_s"]["p10"], False),
+    ("alert lead s", lambda f: f["alert_lead_time_s"]["median"], False),
+    ("lead/oracle", lambda f: f.get("lead_time_ratio"), False),
+    ("area-min", lambda f: f["shelter_area_minutes"], True),
 )
 
 
@@ -60,6 +69,12 @@ def simulate(
     db: Annotated[
         Path | None, typer.Option("--db", help="SQLite event store for the first policy.")
     ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Every score column (about 150 columns wide; the default fits 80)."
+        ),
+    ] = False,
 ) -> None:
     """Run SCENARIO through sim, tracking, prediction, warning and the alert store; score it."""
     # imported here, not at the top: `redcolor --help` should not load the whole pipeline
@@ -88,7 +103,8 @@ def simulate(
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     _timeline(evaluation, index)
-    _scores(doc)
+    title = f"Scores: {doc['scenario']} ({doc['impacts']} impacts)"
+    _out.print(score_table(title, doc["policies"], wide=wide))
     _beyond_oracle(doc, index)
     lat = doc["latency_ms"]
     _out.print(
@@ -143,27 +159,18 @@ def _timeline(evaluation: Evaluation, index: Any) -> None:
         _out.print(f"... {len(outcome.events) - TIMELINE_ROWS} more events")
 
 
-def _scores(doc: dict[str, Any]) -> None:
-    table = Table(
-        title=f"Scores: {doc['scenario']} ({doc['impacts']} impacts)", title_justify="left"
-    )
-    table.add_column("policy")
-    for _, label in _SCORE_COLUMNS:
-        table.add_column(label, justify="right")
-    for label in ("lead med s", "lead p10 s", "alert lead s", "lead/oracle", "area-min"):
-        table.add_column(label, justify="right")
-    for name, fig in doc["policies"].items():
+def score_table(title: str, policies: dict[str, Any], *, wide: bool = False) -> Table:
+    """Policies' scores (name -> figures, as ``simulate --json`` writes them) as a table: the
+    default columns, which fit 80 terminal columns, or with ``wide`` all of them."""
+    table = Table(title=title, title_justify="left")
+    columns = [(label, cell) for label, cell, default in _SCORE_COLUMNS if wide or default]
+    table.add_column("policy", no_wrap=True)
+    for label, _ in columns:
+        table.add_column(label, justify="right", no_wrap=True)
+    for name, fig in policies.items():
         label = f"{name} {fig['radius_m'] / 1000:g}km" if "radius_m" in fig else name
-        table.add_row(
-            label,
-            *(_cell(fig.get(key)) for key, _ in _SCORE_COLUMNS),
-            _cell(fig["lead_time_s"]["median"]),
-            _cell(fig["lead_time_s"]["p10"]),
-            _cell(fig["alert_lead_time_s"]["median"]),
-            _cell(fig.get("lead_time_ratio")),
-            _cell(fig["shelter_area_minutes"]),
-        )
-    _out.print(table)
+        table.add_row(label, *(_cell(cell(fig)) for _, cell in columns))
+    return table
 
 
 def _beyond_oracle(doc: dict[str, Any], index: Any) -> None:

@@ -36,10 +36,12 @@ _RING_COS = np.cos(np.linspace(0.0, 2.0 * np.pi, _RING_VERTICES, endpoint=False)
 class Area:
     """One alert area.
 
-    ``value`` is the exact Hebrew string alert feeds carry; ``shelter_s`` is the time allowed to
-    reach shelter, seconds; ``lat``/``lon`` is the polygon's centroid, degrees; ``polygon`` is a
-    shapely (Multi)Polygon in WGS84 (x = lon, y = lat); ``approximate`` marks polygons made up
-    because no source had one (a Voronoi cell clipped to a 1.5 km disc).
+    ``value`` is the exact Hebrew string alert feeds carry, spelled as the real feed spells it;
+    ``aliases`` are other spellings of the same name found in the sources (e.g. ``כפר חב'ד`` for
+    the feed's ``כפר חב''ד``), accepted by lookups but never served; ``shelter_s`` is the time
+    allowed to reach shelter, seconds; ``lat``/``lon`` is the polygon's centroid, degrees;
+    ``polygon`` is a shapely (Multi)Polygon in WGS84 (x = lon, y = lat); ``approximate`` marks
+    polygons made up because no source had one (a Voronoi cell clipped to a 1.5 km disc).
     """
 
     id: int
@@ -57,10 +59,11 @@ class Area:
     lon: float
     polygon: Any
     approximate: bool
+    aliases: tuple[str, ...] = ()
 
     def names(self) -> tuple[str, ...]:
-        """The value and the names in every language."""
-        return (self.value, self.name_he, self.name_en, self.name_ar, self.name_ru)
+        """The value, the names in every language and the aliases."""
+        return (self.value, self.name_he, self.name_en, self.name_ar, self.name_ru, *self.aliases)
 
     def zones(self) -> tuple[str, ...]:
         """The zone name in every language."""
@@ -90,6 +93,10 @@ class AreaIndex:
             raise ValueError(f"edition {edition}: area ids are not unique")
         self._pos = {a.id: i for i, a in enumerate(self.areas)}
         self._by_value = {a.value: a for a in self.areas}
+        for a in self.areas:
+            for alias in a.aliases:
+                if self._by_value.setdefault(alias, a) is not a:
+                    raise ValueError(f"edition {edition}: spelling {alias!r} names two areas")
         self._by_name: dict[str, list[Area]] = {}
         for a in self.areas:
             for name in dict.fromkeys(n.casefold() for n in a.names()):
@@ -120,7 +127,8 @@ class AreaIndex:
             ) from None
 
     def find(self, name_or_id: str) -> Area:
-        """The area with this id, Hebrew value or name in any language (case-insensitive).
+        """The area with this id, Hebrew value or alias, or name in any language
+        (case-insensitive).
 
         Raises NotFoundError (with close matches) when nothing matches, InputError when a name
         is shared by several areas.
@@ -306,7 +314,7 @@ class AreaIndex:
         """The areas as a GeoJSON FeatureCollection (WGS84, [lon, lat])."""
         features = []
         for a in self.areas:
-            props: dict[str, Any] = {"id": a.id, "value": a.value}
+            props: dict[str, Any] = {"id": a.id, "value": a.value, "aliases": list(a.aliases)}
             for lang in LANGS:
                 props[f"name_{lang}"] = getattr(a, f"name_{lang}")
             for lang in LANGS:

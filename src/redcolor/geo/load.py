@@ -37,6 +37,7 @@ class _AreaRecord(msgspec.Struct, frozen=True):
     lon: float
     approximate: bool
     geometry: dict[str, Any]
+    aliases: tuple[str, ...] = ()
 
 
 class _AreasFile(msgspec.Struct, frozen=True):

@@ -292,7 +292,7 @@ class ServerState:
 
 def _area_summary(a: AreaLike) -> dict[str, Any]:
     keys = (
-        *("id", "value", "name_he", "name_en", "name_ar", "name_ru"),
+        *("id", "value", "aliases", "name_he", "name_en", "name_ar", "name_ru"),
         *("zone_he", "zone_en", "zone_ar", "zone_ru", "shelter_s", "lat", "lon"),
     )
     return {k: getattr(a, k) for k in keys if hasattr(a, k)}
