@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 import msgspec
@@ -29,11 +29,24 @@ CANONICAL_PATHS = {
 ATOM_ENTRIES = 100
 _JSON_UTF8 = "application/json; charset=utf-8"
 _READ_BATCH = 500
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _state(request: Request) -> ServerState:
     state: ServerState = request.app.state.redcolor
     return state
+
+
+def _polled_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """GET in the OpenAPI document, and HEAD beside it (the same handler, out of the document,
+    where it would repeat the GET operation's id)."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        router.add_api_route(path, endpoint, methods=["GET"], summary=summary)
+        router.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
+        return endpoint
+
+    return register
 
 
 def _respond(
@@ -50,11 +63,7 @@ def _polled(request: Request, state: ServerState, name: str, body: bytes) -> Res
     return _respond(request, state, body, validators)
 
 
-@router.api_route(
-    LIVE_PATH,
-    methods=["GET", "HEAD"],
-    summary="Live alerts, Home Front Command format (empty when none)",
-)
+@_polled_route(LIVE_PATH, "Live alerts, Home Front Command format (empty when none)")
 async def live(request: Request) -> Response:
     """One message, of one kind (channels.oref.live_message); ETag/Last-Modified, 304."""
     state = _state(request)
@@ -63,11 +72,7 @@ async def live(request: Request) -> Response:
     return _polled(request, state, "oref-live", body)
 
 
-@router.api_route(
-    HISTORY_PATH,
-    methods=["GET", "HEAD"],
-    summary="Recent alerts, Home Front Command format (3,000 rows)",
-)
+@_polled_route(HISTORY_PATH, "Recent alerts, Home Front Command format (3,000 rows)")
 async def history(request: Request) -> Response:
     state = _state(request)
 
@@ -101,10 +106,9 @@ def _area_name(state: ServerState, lang: str) -> Callable[[int], str]:
     return name
 
 
-@router.api_route(
+@_polled_route(
     ARCHIVE_PATH,
-    methods=["GET", "HEAD"],
-    summary="Alert archive, Home Front Command format: ?lang=he|en|ar|ru&mode=1|2|3, or mode=0"
+    "Alert archive, Home Front Command format: ?lang=he|en|ar|ru&mode=1|2|3, or mode=0"
     " with fromDate/toDate (dd.mm.yyyy); always a JSON list",
 )
 async def archive(request: Request) -> Response:
