@@ -25,7 +25,7 @@ preflight-test: system-deps
 	@PYTHON=$(PYTHON) bash scripts/preflight.sh test
 
 demo: preflight-demo $(VENV)/.installed
-	$(BIN)/redcolor simulate meron-2024-01-06 --policy all --story --report meron-report.png
+	$(BIN)/redcolor simulate meron-2024-01-06 --policy all --report meron-report.png
 
 # Debian packages the tests need, as PACKAGE:COMMAND: installed only where the command is
 # missing (CI runs as root). Services: the MQTT tests use the machine's Mosquitto on
