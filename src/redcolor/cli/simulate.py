@@ -158,7 +158,7 @@ def _told(story: Story) -> None:
     t = story.timeline
     _out.print(f"\n[bold]What redcolor warned, and when[/bold] (policy {t.policy})")
     if t.first_plot_s is not None:
-        _say(f"t+{t.first_plot_s:6.1f} s  first radar plot of a tracked projectile")
+        _say(f"t+{t.first_plot_s:6.1f} s  first radar plot of a confirmed track")
     if t.first_warning_s is not None:
         first = _names(t.first_warning_areas)
         _say(f"t+{t.first_warning_s:6.1f} s  first warning: {first}")

@@ -127,7 +127,7 @@ def tell(sim: SimulationResult, evaluation: Evaluation, index: AreaIndex) -> Sto
 
 
 def timeline(evaluation: Evaluation, index: AreaIndex, policy: str | None = None) -> Timeline:
-    """First radar plot of a tracked object, first warning (and its areas), impacts and the
+    """First radar plot of a confirmed track, first warning (and its areas), impacts and the
     all-clear of ``policy`` (default the first one run)."""
     name = policy or next(iter(evaluation.outcomes))
     outcome = evaluation.outcomes[name]
