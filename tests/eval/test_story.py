@@ -135,3 +135,18 @@ def test_each_panel_shows_its_own_warned_areas_and_the_impacts(meron) -> None:
     fitted = [report._fit(b, 1.2) for b in boxes.values()]
     assert all(report._ground_aspect(b) == pytest.approx(1.2) for b in fitted)
     assert all(f[0] <= b[0] and b[2] <= f[2] for f, b in zip(fitted, boxes.values(), strict=True))
+
+
+def test_the_picture_has_sea_land_and_the_real_footprint(meron) -> None:
+    """The zone panel reaches the coast: the sea, the land and the dashed real alert areas are
+    drawn (their colours are in the picture)."""
+    import matplotlib.colors as mcolors
+    import matplotlib.image as mimage
+    import numpy as np
+
+    _, evaluation, index = meron
+    pixels = mimage.imread(io.BytesIO(report.render_png(evaluation, index)), format="png")[..., :3]
+    for colour in (report.SEA, report.LAND, report.REAL):
+        rgb = np.array(mcolors.to_rgb(colour))
+        close = np.all(np.abs(pixels - rgb) < 0.02, axis=-1)
+        assert close.sum() > 200, colour
