@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean system-deps
+.PHONY: demo test lint bench clean system-deps preflight-demo preflight-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,16 +17,26 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-demo: $(VENV)/.installed
+# What each target needs from the machine, checked first: one line per missing thing, exit 2.
+preflight-demo:
+	@PYTHON=$(PYTHON) bash scripts/preflight.sh demo
+
+preflight-test: system-deps
+	@PYTHON=$(PYTHON) bash scripts/preflight.sh test
+
+demo: preflight-demo $(VENV)/.installed
 	$(BIN)/redcolor simulate meron-2024-01-06 --policy all --report meron-report.png
 
-# System packages the tests need (installed only where missing; CI runs as root).
-SYSTEM_PACKAGES := chromium nats-server mosquitto
+# Debian packages the tests need, as PACKAGE:COMMAND: installed only where the command is
+# missing (CI runs as root). Services: the MQTT tests use the machine's Mosquitto on
+# 127.0.0.1:1883; nothing uses PostgreSQL, Redis or RabbitMQ.
+SYSTEM_PACKAGES := chromium:/usr/bin/chromium nats-server:nats-server mosquitto:mosquitto \
+	nodejs:node npm:npm
 
 system-deps:
 	@bash scripts/system-deps.sh $(SYSTEM_PACKAGES)
 
-test: $(VENV)/.installed-test system-deps
+test: preflight-test $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest
 

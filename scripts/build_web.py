@@ -14,7 +14,8 @@ What it does
    * ``world-atlas@2.0.2`` (ISC; the geometry is Natural Earth 4.1.0 Admin 0 countries at
      1:10m, public domain): ``countries-10m.json`` is decoded from TopoJSON here, each country
      is clipped to the region around the alert areas, and the result is written as a small
-     GeoJSON outline (coastline and borders) to ``static/outline.geojson``.
+     GeoJSON outline (coastline and borders) to ``redcolor/data/outline.geojson`` (the map
+     serves it at ``/outline.geojson``; reports draw it).
 
 2. The npm integrity strings of both tarballs are printed, and the versions are recorded in
    ``static/vendor/VERSIONS.json`` so the README can quote what is vendored.
@@ -36,6 +37,7 @@ from shapely.validation import make_valid
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "src" / "redcolor" / "serve" / "static"
+OUTLINE = ROOT / "src" / "redcolor" / "data" / "outline.geojson"  # shared: map and reports
 LEAFLET = "leaflet@1.9.4"
 WORLD_ATLAS = "world-atlas@2.0.2"
 
@@ -153,7 +155,7 @@ def main() -> None:
         atlas, atlas_integrity = npm_pack(WORLD_ATLAS, work)
         topology = json.loads((atlas / "countries-10m.json").read_text())
         outline = build_outline(topology)
-        (STATIC / "outline.geojson").write_text(json.dumps(outline, separators=(",", ":")))
+        OUTLINE.write_text(json.dumps(outline, separators=(",", ":")))
         shutil.copyfile(atlas / "LICENSE", STATIC / "vendor" / "world-atlas-LICENSE")
     versions = {
         LEAFLET: {"license": "BSD-2-Clause", "integrity": leaflet_integrity},
@@ -163,7 +165,7 @@ def main() -> None:
         },
     }
     (STATIC / "vendor" / "VERSIONS.json").write_text(json.dumps(versions, indent=2) + "\n")
-    size_kb = (STATIC / "outline.geojson").stat().st_size / 1024
+    size_kb = OUTLINE.stat().st_size / 1024
     print(f"outline.geojson: {len(outline['features'])} countries, {size_kb:.0f} KiB")
     for spec, info in versions.items():
         print(f"{spec}: {info['integrity']}")

@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs, only where they are missing.
+# Installs the Debian packages the test suite needs, only where what they provide is missing.
+# Each argument is PACKAGE:COMMAND (the package is needed when COMMAND is not on PATH; a command
+# given as a path must exist there), or a bare PACKAGE (needed when dpkg does not list it).
 set -euo pipefail
 need=()
-for pkg in "$@"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+for spec in "$@"; do
+  pkg=${spec%%:*}
+  cmd=${spec#*:}
+  if [ "$cmd" = "$spec" ]; then
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  elif [ "${cmd#/}" != "$cmd" ]; then
+    [ -x "$cmd" ] || need+=("$pkg")
+  else
+    command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+  fi
 done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -13,6 +13,7 @@ import shapely
 from shapely.geometry import shape
 
 import redcolor.serve
+from redcolor.geo import outline_path
 
 STATIC = Path(redcolor.serve.__file__).resolve().parent / "static"
 REGION = shapely.box(31.5, 28.0, 38.5, 35.0)  # lon/lat box scripts/build_web.py clips to
@@ -104,7 +105,7 @@ def test_vendored_code_carries_its_licence_and_version():
 
 
 def test_outline_covers_the_region_and_stays_inside_it():
-    outline = json.loads((STATIC / "outline.geojson").read_text())
+    outline = json.loads(outline_path().read_text())
     assert outline["type"] == "FeatureCollection"
     names = {f["properties"]["name"] for f in outline["features"]}
     assert {"Israel", "Lebanon", "Jordan", "Egypt", "Syria"} <= names
@@ -118,3 +119,21 @@ def test_outline_covers_the_region_and_stays_inside_it():
     assert not any(
         shape(f["geometry"]).contains(shapely.Point(34.50, 32.08)) for f in outline["features"]
     )
+
+
+async def test_the_server_serves_the_one_outline_file(store, areas) -> None:
+    """The page fetches ``outline.geojson`` next to itself; it is the package's data file, the
+    same one the reports draw (no second copy under static/)."""
+    import httpx
+
+    from redcolor.serve.app import create_app
+
+    from .conftest import make_state
+
+    assert not (STATIC / "outline.geojson").exists()
+    transport = httpx.ASGITransport(app=create_app(make_state(store, areas)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        answer = await client.get("/outline.geojson")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/geo+json")
+    assert answer.content == outline_path().read_bytes()

@@ -69,6 +69,10 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
     assert s.salvos[0].count == 3 and s.ground_alt_m == 100.0
     assert s.origin == pytest.approx((32.996, 35.414))
     assert s.start_unix_s == 1704520800.0
+    assert s.real_alerts is None
+    meron = load_scenario("meron-2024-01-06").real_alerts
+    assert meron is not None
+    assert (meron.file, meron.edition) == ("hfc-2024-01-06-morning.csv", "2023-12")
 
 
 @pytest.mark.parametrize(
@@ -88,6 +92,19 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
         ('start = "2024-01-06T06:00:00Z"', 'start = "yesterday"', "start", "ISO 8601"),
         ("over_s = 5.0", "over_s = 5.0\nspeed = 3", "salvo[0].speed", "unknown field"),
         ('id = "r1"', "", "radar[0].id", "missing required field"),
+        (
+            "seed = 1",
+            'seed = 1\nreal_alerts = { file = "x.csv" }',
+            "real_alerts.edition",
+            "missing",
+        ),
+        (
+            "seed = 1",
+            'seed = 1\nreal_alerts = { file = "x.csv", edition = "2023-12", time_zone = "UTC",'
+            ' source = "s", when = 1 }',
+            "real_alerts.when",
+            "unknown field",
+        ),
     ],
 )
 def test_malformed_scenarios_name_file_and_field(

@@ -63,6 +63,21 @@ class SimulatedSiren:
                     await ws.send(json.dumps({"type": "ack", "cmd": command["cmd"]}))
 
 
+def fleet_summary(fleet: list[SimulatedSiren]) -> str:
+    """One line on what a fleet did, for the end of a run (also on Ctrl-C): how many sirens
+    connected, how many got commands, the activations and stops among them and how many still
+    sound (their alert had not ended when the run stopped)."""
+    actions = [entry["action"] for siren in fleet for entry in siren.log]
+    connected = sum(1 for s in fleet if s.connected.is_set())
+    received = sum(1 for s in fleet if s.log)
+    sounding = sum(1 for s in fleet if s.sounding)
+    return (
+        f"{received} of {len(fleet)} sirens received commands ({connected} connected; "
+        f"{actions.count('activate')} activations, {actions.count('stop')} stops; "
+        f"{sounding} still sounding)"
+    )
+
+
 def make_sirens(count: int, area_ids: list[int], silent: int = 0) -> list[SimulatedSiren]:
     """``count`` sirens spread round-robin over ``area_ids``; the last ``silent`` never ack."""
     return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -148,4 +149,10 @@ def register(app: typer.Typer) -> None:
             exercise_channels=exercise_channels_from(exercise_to),
             **({} if hold_s is None else {"hold_s": hold_s}),
         )
-        run_server(config, simulate=simulate, speed=speed)
+        run_server(config, simulate=simulate, speed=speed, on_listening=_print_url)
+
+
+def _print_url(url: str) -> None:
+    # flushed at once: whoever started the server (a person, a script, a test) waits for it
+    typer.echo(f"redcolor: serving on {url} (Ctrl-C stops)")
+    sys.stdout.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -28,6 +29,7 @@ from redcolor.errors import InputError
 
 if TYPE_CHECKING:
     from redcolor.eval.compare import Evaluation
+    from redcolor.eval.story import Place, Story
 
 _out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -81,6 +83,7 @@ def simulate(
     from redcolor.alerts.store import SQLiteEventStore
     from redcolor.eval.compare import parse_policies
     from redcolor.eval.report import write_report
+    from redcolor.eval.story import tell
     from redcolor.geo import load_areas
     from redcolor.sim.run import simulate as fly
     from redcolor.sim.scenario import load_scenario
@@ -102,17 +105,105 @@ def simulate(
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
+    story = tell(sim, evaluation, index)
+    _told(story)
     _timeline(evaluation, index)
     title = f"Scores: {doc['scenario']} ({doc['impacts']} impacts)"
     _out.print(score_table(title, doc["policies"], wide=wide))
     _beyond_oracle(doc, index)
+    _real(story)
     lat = doc["latency_ms"]
     _out.print(
         f"latency scan -> events durable: p50 {lat['p50']} ms, p99 {lat['p99']} ms "
         f"over {lat['scans']} scans"
     )
     if report is not None:
-        _out.print(f"report written to {report}")
+        _say(f"Map: {report} (a panel per policy: warned areas by name, tracks, impacts).")
+
+
+_WIDTH = 78  # the story's paragraphs fit an 80-column terminal
+
+
+def _say(text: str, indent: str = "") -> None:
+    _out.print(
+        textwrap.fill(text, _WIDTH, initial_indent=indent, subsequent_indent="  "),
+        markup=False,
+    )
+
+
+def _where(place: Place) -> str:
+    at = f"{place.lat:.3f}, {place.lon:.3f}"
+    if place.inside:
+        return f"{at} (in {place.area})"
+    return f"{at} (in no alert area; nearest {place.area}, {place.distance_m / 1000:.1f} km)"
+
+
+def _names(names: tuple[str, ...], most: int = 8) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _told(story: Story) -> None:
+    """What was fired and what the first policy did, in words a person can follow."""
+    _out.print(f"[bold]{story.scenario}[/bold]")
+    _say(story.description)
+    _out.print("\n[bold]What was fired[/bold]")
+    for f in story.fired:
+        lo, hi = f.flight_time_s
+        _say(
+            f"{f.count} x {f.projectile} ({f.description}) over {f.over_s:g} s, from "
+            f"{_where(f.launch)} at {_where(f.target)}; {lo:.0f}-{hi:.0f} s in flight.",
+            "- ",
+        )
+    t = story.timeline
+    _out.print(f"\n[bold]What redcolor warned, and when[/bold] (policy {t.policy})")
+    if t.first_plot_s is not None:
+        _say(f"t+{t.first_plot_s:6.1f} s  first radar plot of a confirmed track")
+    if t.first_warning_s is not None:
+        first = _names(t.first_warning_areas)
+        _say(f"t+{t.first_warning_s:6.1f} s  first warning: {first}")
+    _say(
+        f"t+{t.first_impact_s:6.1f} s  first impact; the last at t+{t.last_impact_s:.1f} s; "
+        f"{t.impacts_in_areas} of {t.impacts} inside an alert area"
+    )
+    if t.all_clear_s is not None:
+        _say(f"t+{t.all_clear_s:6.1f} s  all-clear")
+    if t.warned:
+        _say(f"Warned in all: {len(t.warned)} area(s): {_names(t.warned, 12)}.")
+    else:
+        _say("Nothing was warned.")
+    _out.print()
+
+
+def _real(story: Story) -> None:
+    """The policies' warned areas beside what the real system alerted in the same event."""
+    real = story.real
+    if real is None:
+        return
+    kinds = ", ".join(f"{n} {k}" for k, n in real.by_category.items())
+    _out.print("\n[bold]Against the real alerts of that day[/bold]")
+    _say(
+        f"On {real.first_local}-{real.last_local} ({real.time_zone}) the real system alerted "
+        f"{real.areas} areas ({kinds})."
+    )
+    table = Table(title_justify="left")
+    for col in ("policy", "warned", "also alerted for real"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for name, (warned, also) in real.overlap.items():
+        table.add_row(name, str(warned), str(also))
+    _out.print(table)
+    if real.warned_in_real:
+        both = _names(real.warned_in_real)
+        _say(f"Warned by {story.timeline.policy} and alerted for real: {both}.")
+    if real.warned_not_real:
+        _say(f"Warned by {story.timeline.policy} only: {_names(real.warned_not_real)}.")
+    near = real.nearest_to_target
+    if not near.inside:
+        _say(
+            f"The target itself lies in no alert area: the nearest the real system alerted is "
+            f"{near.area}, {near.distance_m / 1000:.1f} km away."
+        )
+    _say(f"Source: {real.source}.")
 
 
 def progress_columns() -> tuple[ProgressColumn, ...]:

@@ -73,7 +73,12 @@ def register(app: typer.Typer) -> None:
         """Run COUNT simulated sirens that sound on alerts and acknowledge every command."""
         from websockets.exceptions import InvalidStatus
 
-        from redcolor.channels.siren_sim import make_sirens, provision_tokens, sirens_from_file
+        from redcolor.channels.siren_sim import (
+            fleet_summary,
+            make_sirens,
+            provision_tokens,
+            sirens_from_file,
+        )
 
         if (db is None) == (tokens_file is None):
             raise InputError("simulated sirens need tokens: give --db or --tokens-file")
@@ -99,13 +104,15 @@ def register(app: typer.Typer) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*tasks), duration_s)
 
-        console.print(f"{count} sirens -> {url}")
+        console.print(f"{count} sirens -> {url} (Ctrl-C stops)")
         try:
             asyncio.run(main())
+        except KeyboardInterrupt:  # the usual way to stop: still say what happened, exit 130
+            console.print(f"interrupted: {fleet_summary(fleet)}")
+            raise typer.Exit(130) from None
         except OSError as exc:
             raise InputError(f"cannot reach {url}: {exc}") from None
         except InvalidStatus as exc:
             status = exc.response.status_code
             raise InputError(f"{url} refused a siren's connection: HTTP {status}") from None
-        sounded = sum(1 for s in fleet if s.log)
-        console.print(f"{sounded} of {count} sirens received commands")
+        console.print(fleet_summary(fleet))

@@ -93,3 +93,21 @@ def load_areas(edition: str = "current") -> AreaIndex:
     Raises InputError for an unknown edition, DataFileError for a missing or corrupt file.
     """
     return read_areas_file(data_path(edition))
+
+
+def outline_path() -> Path:
+    """The coastline and borders shipped in the package (Natural Earth 1:10m countries, clipped
+    to the region by ``scripts/build_web.py``): one file, drawn by the live map and the reports."""
+    return Path(str(resources.files("redcolor") / "data" / "outline.geojson"))
+
+
+@functools.cache
+def load_outline() -> dict[str, shapely.Geometry]:
+    """Country name -> its (Multi)Polygon, from :func:`outline_path`. DataFileError if the file
+    is missing or corrupt."""
+    path = outline_path()
+    try:
+        doc = msgspec.json.decode(path.read_bytes())
+        return {f["properties"]["name"]: shape(f["geometry"]) for f in doc["features"]}
+    except (OSError, msgspec.DecodeError, KeyError, TypeError, ValueError) as exc:
+        raise DataFileError(f"cannot read the outline {path}: {exc}") from None

@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Patch, PathPatch
 from matplotlib.path import Path as MplPath
+from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from redcolor.geo.areas import Area, AreaIndex
@@ -116,17 +117,23 @@ def draw_areas_map(
     )
     fig.tight_layout()
     if len(labels) <= MAX_LABELS:  # beyond that, names would hide the map
-        _place_labels(fig, ax, labels, step=half_km * 0.05)
+        texts = [(f"{a.name_en}\n{a.shelter_s} s", x, y, a.polygon.area) for a, x, y in labels]
+        place_labels(fig, ax, texts, step=half_km * 0.05)
     path = Path(path)
     fig.savefig(path)
     return path
 
 
-def _place_labels(
-    fig: Figure, ax: Axes, labels: list[tuple[Area, float, float]], step: float
+def place_labels(
+    fig: Figure,
+    ax: Axes,
+    labels: list[tuple[str, float, float, float]],
+    step: float,
+    fontsize: float = 6.5,
 ) -> None:
-    """Label areas, biggest first, each at its representative point or, where that would cover
-    an earlier label, at the nearest free offset with a leader line."""
+    """Write ``(text, x, y, size)`` labels in data coordinates, the largest ``size`` first, each
+    at its point or, where that would cover an earlier label, at the nearest free offset (in
+    multiples of ``step``) with a leader line. Also used by the run reports."""
     renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]
     ax.apply_aspect()
     outline = [pe.withStroke(linewidth=2.2, foreground="white")]
@@ -135,43 +142,79 @@ def _place_labels(
     offsets = sorted(
         ((dx, dy) for dx in range(-4, 5) for dy in range(-4, 5)), key=lambda o: np.hypot(*o)
     )
-    for area, x, y in sorted(labels, key=lambda item: -item[0].polygon.area):
+
+    def put(text: str, x: float, y: float) -> Text:
+        return ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            path_effects=outline,
+            clip_on=True,
+            zorder=6,
+        )
+
+    for text, x, y, _ in sorted(labels, key=lambda item: -item[3]):
         best: tuple[float, int, int] | None = None
         for dx, dy in offsets:
-            text = ax.text(
-                x + dx * step,
-                y + dy * step,
-                f"{area.name_en}\n{area.shelter_s} s",
-                ha="center",
-                va="center",
-                fontsize=6.5,
-                path_effects=outline,
-                clip_on=True,
-            )
-            box = text.get_window_extent(renderer).expanded(1.04, 1.08)
+            label = put(text, x + dx * step, y + dy * step)
+            box = label.get_window_extent(renderer).expanded(1.04, 1.08)
             clash = sum(_overlap(box, other) for other in placed)
             if clash == 0:
                 break
-            text.remove()
+            label.remove()
             if best is None or clash < best[0]:
                 best = (clash, dx, dy)
         else:  # nowhere free: the offset covering the least of the other labels
             assert best is not None
             _, dx, dy = best
-            text = ax.text(
-                x + dx * step,
-                y + dy * step,
-                f"{area.name_en}\n{area.shelter_s} s",
-                ha="center",
-                va="center",
-                fontsize=6.5,
-                path_effects=outline,
-                clip_on=True,
-            )
-            box = text.get_window_extent(renderer)
+            box = put(text, x + dx * step, y + dy * step).get_window_extent(renderer)
         placed.append(box)
         if (dx, dy) != (0, 0):
-            ax.plot([x, x + dx * step * 0.6], [y, y + dy * step * 0.6], lw=0.5, color="#333333")
+            ax.plot(
+                [x, x + dx * step * 0.6],
+                [y, y + dy * step * 0.6],
+                lw=0.5,
+                color="#333333",
+                zorder=6,
+            )
+
+
+def scale_bar(ax: Axes, width_km: float, km_per_unit: float) -> None:
+    """A scale bar in the lower right of ``ax``: a round length near a fifth of ``width_km``
+    (the view's ground width), drawn ``km_per_unit`` kilometres to one data unit."""
+    target = width_km / 5.0
+    length_km = max(
+        (n * 10.0**e for e in range(-2, 4) for n in (1, 2, 5) if n * 10.0**e <= target),
+        default=target,
+    )
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = length_km / km_per_unit
+    right = x1 - 0.04 * (x1 - x0)
+    y = y0 + 0.05 * (y1 - y0)
+    halo = [pe.withStroke(linewidth=4, foreground="white")]
+    ax.plot(
+        [right - length, right],
+        [y, y],
+        color="black",
+        lw=2.5,
+        zorder=7,
+        path_effects=halo,
+        solid_capstyle="butt",
+    )
+    ax.text(
+        right - length / 2,
+        y + 0.015 * (y1 - y0),
+        f"{length_km:g} km",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        zorder=7,
+        path_effects=[pe.withStroke(linewidth=2.5, foreground="white")],
+    )
 
 
 def _overlap(a: Bbox, b: Bbox) -> float:

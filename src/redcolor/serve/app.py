@@ -25,6 +25,7 @@ from redcolor.errors import (
     RedcolorError,
     StoreError,
 )
+from redcolor.geo import outline_path
 from redcolor.serve import feeds, operator, push, rest, sirens, streams
 from redcolor.serve.headers import SecurityHeadersMiddleware
 from redcolor.serve.httpproto import MAX_QUERY_BYTES
@@ -165,6 +166,12 @@ def create_app(
     app.add_middleware(EdgeMiddleware, state=state)
     docs = frozenset(p for p in (app.docs_url, app.redoc_url) if p)
     app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)  # outermost: every answer
+    outline = outline_path()  # the map's coastline, shared with the reports (geo's data file)
+
+    @app.get("/outline.geojson", include_in_schema=False)
+    async def _outline() -> FileResponse:
+        return FileResponse(outline, media_type="application/geo+json")
+
     if STATIC_DIR.is_dir():
 
         @app.get("/console", include_in_schema=False)

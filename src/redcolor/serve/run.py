@@ -265,9 +265,18 @@ def _stream_spec(config: ServeConfig, url: str) -> StreamSpec:
     )
 
 
-def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.0) -> None:
-    """Serve until interrupted. ``simulate`` names a scenario (built-in name or TOML path) to run
-    through the pipeline in (scaled) real time, its radars on loopback UDP; ``config.sensors``
+def serve(
+    config: ServeConfig,
+    *,
+    simulate: str | None = None,
+    speed: float = 1.0,
+    on_listening: Callable[[str], None] | None = None,
+) -> None:
+    """Serve until interrupted; ``on_listening`` gets :func:`listening_url` once the port is
+    bound (connections from then on wait in its backlog until the app has started).
+
+    ``simulate`` names a scenario (built-in name or TOML path) to run through the pipeline in
+    (scaled) real time, its radars on loopback UDP; ``config.sensors``
     with ``config.asterix_url`` runs the live core on real radars instead. Whatever cannot work
     is refused here, in one line, before the port is bound: a bad scenario (loaded and flown
     first), a bad registry, UDP address or busy UDP port, a bad channel URL, a store that cannot
@@ -305,6 +314,8 @@ def serve(config: ServeConfig, *, simulate: str | None = None, speed: float = 1.
             sensors.sock.close()
         raise
     app = create_app(state, services, pipeline=pipeline)
+    if on_listening is not None:
+        on_listening(listening_url(listener, tls=tls is not None))
     server = uvicorn.Server(
         uvicorn_config(app, host=config.host, port=config.port, log_level="info", tls=tls)
     )
@@ -317,6 +328,15 @@ def _take_lock(config: ServeConfig) -> LifecycleLock:
     lock = LifecycleLock(config.db)
     lock.acquire()
     return lock
+
+
+def listening_url(listener: socket.socket, *, tls: bool) -> str:
+    """The URL a browser on this host opens for the bound ``listener``: https under TLS, the
+    address and port actually bound, IPv6 in brackets. A wildcard bind (0.0.0.0, ::) is shown
+    as is: every interface answers."""
+    host, port = listener.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{shown}:{port}/"
 
 
 def listen(host: str, port: int) -> socket.socket:

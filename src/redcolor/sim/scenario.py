@@ -11,6 +11,10 @@ top level
     ``seed`` [0], ``ground_alt_m`` [0], ``tail_s`` (scan on after the last impact) [10],
     ``[origin] lat, lon`` (ENU frame origin) [mean of the target centres],
     ``[wind] speed_m_s, from_deg`` (constant; not corrected for by the aim) [calm].
+``[real_alerts]`` (optional: what the real alert system did in the event a scenario models)
+    ``file`` (a CSV in ``redcolor/data/real_alerts/``, the real feed's history columns),
+    ``edition`` (the area edition its names are in), ``time_zone`` (of its times, IANA),
+    ``source`` (where it was published).
 ``[[radar]]``
     the :class:`redcolor.model.SensorRegistration` fields (``alt_m`` must be at least
     ``ground_alt_m``; ``min_elevation_deg`` [0], ``range_rate_sigma_m_s`` [none]) and
@@ -105,6 +109,18 @@ class Scenario:
     wind_speed_m_s: float = 0.0
     wind_from_deg: float = 0.0
     tail_s: float = 10.0
+    real_alerts: RealAlertsSpec | None = None
+
+
+@dataclass(frozen=True)
+class RealAlertsSpec:
+    """``[real_alerts]``: the real system's alerts in the event the scenario models (a file of
+    the real feed's history rows), to set the simulated warnings beside."""
+
+    file: str
+    edition: str
+    time_zone: str
+    source: str
 
 
 class _Table:
@@ -266,6 +282,19 @@ def _salvo(t: _Table) -> SalvoSpec:
     return spec
 
 
+def _real_alerts(t: _Table | None) -> RealAlertsSpec | None:
+    if t is None:
+        return None
+    spec = RealAlertsSpec(
+        file=t.text("file"),
+        edition=t.text("edition"),
+        time_zone=t.text("time_zone"),
+        source=t.text("source"),
+    )
+    t.done()
+    return spec
+
+
 def parse_scenario(data: dict[str, Any], src: str) -> Scenario:
     """Validate a decoded TOML document; ``src`` names it in errors."""
     top = _Table(src, "", data)
@@ -303,6 +332,7 @@ def parse_scenario(data: dict[str, Any], src: str) -> Scenario:
         wind_speed_m_s=wind_speed,
         wind_from_deg=wind_from,
         tail_s=top.num("tail_s", 10.0, lo=0.0, hi=3_600.0),
+        real_alerts=_real_alerts(top.optional_sub("real_alerts")),
     )
     top.done()
     return scenario
