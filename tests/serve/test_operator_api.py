@@ -372,6 +372,26 @@ async def test_the_audit_log_is_for_supervisors_and_cannot_be_changed(client, op
     assert [r for r in routes if "audit" in r[1]] == []
 
 
+async def test_the_audit_export_holds_every_record_past_one_page(client, ops_state) -> None:
+    from redcolor.serve.operator import MAX_AUDIT_PAGE
+
+    (sam,) = await _tokens(client, "sam")
+    for i in range(MAX_AUDIT_PAGE + 5):  # more than one page: the export must page itself
+        ops_state.audit.append(
+            actor="cli:test", role="admin", address="local", action="user_add", target=f"u{i}"
+        )
+    total = len(ops_state.audit.read(limit=10_000))
+    r = await client.get("/v1/operator/audit?format=jsonl", headers=sam)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/x-ndjson"
+    assert "attachment" in r.headers["content-disposition"]
+    seqs = [json.loads(line)["seq"] for line in r.text.splitlines()]
+    assert seqs == list(range(1, total + 1))
+    part = await client.get("/v1/operator/audit?format=jsonl&after=3&limit=7", headers=sam)
+    assert [json.loads(x)["seq"] for x in part.text.splitlines()] == list(range(4, 11))
+    page = (await client.get("/v1/operator/audit", headers=sam)).json()
+    assert len(page) == MAX_AUDIT_PAGE  # one JSON page stays bounded
+
+
 async def test_security_headers_on_every_answer(client) -> None:
     for path in ("/", "/v1/areas", "/no/such/thing", "/v1/operator/state", LIVE_PATH):
         r = await client.get(path)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import msgspec
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from redcolor.auth.tokens import NAME_PATTERN
@@ -290,20 +292,40 @@ async def list_proposals(
 
 @router.get(
     "/v1/operator/audit",
-    summary="The audit log (supervisors): records oldest first; format=jsonl to export",
+    summary="The audit log (supervisors): records oldest first; format=jsonl exports them all",
 )
 async def audit(
     request: Request,
     who: Annotated[Caller, Depends(role("supervisor"))],
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = MAX_AUDIT_PAGE,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_AUDIT_PAGE)] = None,
     format: Annotated[Literal["json", "jsonl"], Query()] = "json",
 ) -> Response:
-    records = state_of(request).audit.read(after_seq=after, limit=limit)
-    if format == "jsonl":  # one record a line: what an export to a file or SIEM wants
-        lines = b"".join(msgspec.json.encode(r.to_json()) + b"\n" for r in records)
-        return Response(lines, media_type="application/x-ndjson")
-    return _json([r.to_json() for r in records])
+    """``json``: one page of at most ``limit`` records (default and most
+    ``MAX_AUDIT_PAGE``), paged with ``after``. ``jsonl``: an export, one record a line, every
+    record after ``after`` (or the first ``limit``), streamed page by page so a long log never
+    sits in memory whole."""
+    log = state_of(request).audit
+    if format == "json":
+        records = log.read(after_seq=after, limit=limit or MAX_AUDIT_PAGE)
+        return _json([r.to_json() for r in records])
+
+    def lines() -> Iterator[bytes]:
+        last, left = after, limit
+        while left is None or left > 0:
+            page = MAX_AUDIT_PAGE if left is None else min(left, MAX_AUDIT_PAGE)
+            records = log.read(after_seq=last, limit=page)
+            if not records:
+                return
+            yield b"".join(msgspec.json.encode(r.to_json()) + b"\n" for r in records)
+            last = records[-1].seq
+            left = None if left is None else left - len(records)
+
+    return StreamingResponse(
+        lines(),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="redcolor-audit.jsonl"'},
+    )
 
 
 # ----------------------------------------------------------------------- writing
