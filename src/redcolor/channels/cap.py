@@ -14,7 +14,7 @@ them:
   file is built from, gives that state). ``references`` (§3.2.1, "sender,identifier,sent" per
   message, space-separated) lists every earlier message of the *same* alert, oldest first, as the
   NOAA example in Google's "Event changes or expiration" guide does: a receiver that missed one
-  of them (the Atom index holds the latest :data:`ATOM_ENTRIES` only) still retires it.
+  of them (the Atom index holds only the latest message of each alert) still retires it.
 * **Stages.** Areas told to prepare and areas told to shelter differ in ``responseType``,
   ``urgency`` and ``certainty``, which belong to an ``<info>`` (§3.2.2), so a message has one
   ``<info>`` per language *per stage group* (§3.2.2 allows several ``<info>`` of one language).
@@ -45,8 +45,8 @@ them:
   arrives; an alert the log gives no end (a manual alert open until ended by hand) has no
   ``expires``, which §3.2.2 reads as "in effect until an Update or Cancel says otherwise".
 * **Identifiers** (§3.2.1: unique for the sender) are ``redcolor-<instance>-<seq>``: the
-  store's random instance id (:meth:`redcolor.alerts.store.SQLiteEventStore.instance_id`, made
-  once when the store file is created) with the event's ``seq``, so a fresh store after a reset
+  store's random log id (:meth:`redcolor.alerts.store.SQLiteEventStore.log_id`, made once
+  when the store file is created) with the event's ``seq``, so a fresh store after a reset
   or another server never reuses one. The sender is configurable (``serve --cap-sender``).
 * **Every info block wholly in its language** (he, en, ar, ru; §3.2.2 ``language``): the
   event name, headline, description (required by Google), instruction and each ``areaDesc``
@@ -59,7 +59,8 @@ them:
 
 Each area becomes one ``<area>`` with its polygon (``lat,lon`` pairs, closed, at least four) and
 a ``geocode`` carrying the area id. The Atom index follows OASIS "Example Practices: CAP Feeds":
-one entry per message, newest first, linking to the message and embedding it in the entry's
+one entry per alert, its latest message (the one that supersedes the others), newest first, at
+most :data:`ATOM_ENTRIES`, linking to the message and embedding it in the entry's
 ``content`` (type ``application/cap+xml``, an XML media type, so RFC 4287 §4.1.3.3 puts the
 ``<alert>`` inline as the content's child element, where CAP feed readers such as capparselib
 look for it).
@@ -73,7 +74,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redcolor.alerts.instructions import (
     EXERCISE_MARK,
@@ -83,6 +84,7 @@ from redcolor.alerts.instructions import (
 )
 from redcolor.channels.active import ActiveAlerts, ActiveArea
 from redcolor.channels.oref import TITLE_HE
+from redcolor.errors import InputError
 from redcolor.model import LANGUAGES, RELEASES, AlertArea, AlertEvent, is_exercise
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -94,7 +96,7 @@ RELEASE_SHOWN_S = 3600.0
 """How long after it is sent an all-clear or a cancel stays in effect (its ``expires``): long
 enough for every poller to see it, short enough that aggregators drop it the same hour."""
 ATOM_ENTRIES = 100
-"""The Atom index lists the newest messages, this many at most."""
+"""The Atom index lists the latest message of the newest alerts, this many alerts at most."""
 
 _GROUPS = {
     # group: (responseType, urgency, severity, certainty)
@@ -120,7 +122,11 @@ _CAP_CATEGORY = {
 }
 # The event names in each language (Hebrew: the titles the public feed shows).
 _EVENT: dict[str, dict[str, str]] = {
-    "missiles": {"en": "Rocket and missile fire", "ar": "إطلاق صواريخ وقذائف", "ru": "Ракетный обстрел"},
+    "missiles": {
+        "en": "Rocket and missile fire",
+        "ar": "إطلاق صواريخ وقذائف",
+        "ru": "Ракетный обстрел",
+    },
     "hostile_aircraft": {
         "en": "Hostile aircraft intrusion",
         "ar": "تسلل طائرة معادية",
@@ -193,6 +199,23 @@ _SENDER_NAME = {
 _FALLBACK_RADIUS_KM = 1.5
 
 
+def check_sender(sender: str) -> str:
+    """``sender`` if CAP 1.2 §3.2.1 allows it (no spaces, commas or restricted characters
+    ``<`` ``&``, printable ASCII), else InputError."""
+    ok = bool(sender) and sender.isascii() and sender.isprintable()
+    if not ok or any(c in sender for c in " ,<&"):
+        raise InputError(f"bad CAP sender {sender[:80]!r}: no spaces, commas, '<' or '&'")
+    return sender
+
+
+def check_time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (e.g. ``Asia/Jerusalem``), else InputError."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(f"unknown time zone {name[:80]!r}: expected an IANA name") from exc
+
+
 class CapArea(Protocol):
     """What CAP needs of an alert area (``redcolor.geo`` areas have it): names in every language,
     a point and a shapely (Multi)Polygon in WGS84 (x = lon), or None."""
@@ -218,24 +241,28 @@ class CapArea(Protocol):
 AreaLookup = Callable[[int], CapArea]
 
 
+_DEFAULT_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
+
+
 @dataclass(frozen=True, slots=True)
 class CapIdentity:
     """Who sends the messages and where they point: the CAP ``sender`` (no spaces or commas),
-    the store's ``instance`` id (part of every identifier), the public map URL (``web``) and the
-    time zone the times are written in."""
+    the store's log id (``instance``, part of every identifier), the public map URL (``web``)
+    and the time zone the times are written in."""
 
     sender: str = DEFAULT_SENDER
-    instance: str = "0" * 32
+    instance: str = "0" * 16
     web: str = "http://127.0.0.1:8080/"
-    time_zone: tzinfo = ZoneInfo(DEFAULT_TIME_ZONE)
+    time_zone: tzinfo = _DEFAULT_ZONE
 
     def identifier(self, seq: int) -> str:
         return f"redcolor-{self.instance}-{seq}"
 
     def atom_id(self, seq: int) -> str:
-        """The Atom entry id of message ``seq``: a name-based UUID under the instance, so it is
-        as unique as the identifier and a valid URN (RFC 4122)."""
-        return f"urn:uuid:{uuid.uuid5(uuid.UUID(hex=self.instance), f'cap:{seq}')}"
+        """The Atom entry id of message ``seq``: a name-based UUID (RFC 4122) of its sender and
+        identifier, so it is as unique as they are and a valid URN."""
+        name = f"{self.sender},{self.identifier(seq)}"
+        return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'urn:redcolor:cap:{name}')}"
 
     def time(self, t_unix_s: float) -> str:
         """CAP dateTime in the local offset, ``YYYY-MM-DDThh:mm:ss+02:00`` (§3.3.2 forbids

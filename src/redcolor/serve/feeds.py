@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import urllib.parse
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request, Response
 
 from redcolor.channels import cap, oref
 from redcolor.errors import InputError, NotFoundError
 from redcolor.model import AlertEvent
+from redcolor.serve import conditional
 from redcolor.serve.state import ServeConfig, ServerState
 
 router = APIRouter(tags=["feeds"])
@@ -17,7 +19,8 @@ LIVE_PATH = "/warningMessages/alert/Alerts.json"
 HISTORY_PATH = "/warningMessages/alert/History/AlertsHistory.json"
 # The original server matches these paths case-insensitively; clients spell them differently.
 CANONICAL_PATHS = {p.lower(): p for p in (LIVE_PATH, HISTORY_PATH)}
-ATOM_ENTRIES = 100
+ATOM_SCAN_ROWS = 3000
+"""How far back (events) the Atom index looks for alerts."""
 _JSON_UTF8 = "application/json; charset=utf-8"
 
 
@@ -53,36 +56,75 @@ def event_at(state: ServerState, seq: int) -> AlertEvent:
     return rows[0].decode()
 
 
+def cap_identity(state: ServerState) -> cap.CapIdentity:
+    """Who this server's CAP messages are from: the configured sender, the store's log id,
+    the public map and the configured time zone."""
+    config = state.config
+    return cap.CapIdentity(
+        sender=config.cap_sender,
+        instance=state.store.log_id(),
+        web=f"{base_url(config)}/",
+        time_zone=ZoneInfo(config.time_zone),
+    )
+
+
+def cap_message(state: ServerState, event: AlertEvent) -> cap.CapMessage:
+    """The CAP message of a stored event: its alert's events up to it, folded."""
+    return cap.cap_thread(state.store.read_alert(event.id, event.seq))[-1]
+
+
 @router.get(
     "/cap/{seq}.xml",
-    summary="One alert event as a CAP 1.2 document",
-    responses={200: {"content": {"application/cap+xml": {}}}},
+    summary="One alert event as a CAP 1.2 message (an Update carries its alert's whole state)",
+    responses={200: {"content": {cap.CAP_MEDIA_TYPE: {}}}, 304: {"description": "unchanged"}},
 )
 async def cap_document(
     request: Request, seq: Annotated[int, Path(ge=1, le=2**62, description="event seq")]
 ) -> Response:
     state = _state(request)
     event = event_at(state, seq)
-    referenced = [event_at(state, r) for r in event.references if 0 < r < seq]
-    body = cap.cap_document(event, state.areas.get, referenced, sender=state.config.cap_sender)
-    return Response(body, media_type="application/cap+xml")
+    body = cap.cap_document(cap_message(state, event), state.areas.get, cap_identity(state))
+    # A message never changes once its event is stored: its validators are its bytes and the
+    # time it was sent.
+    validators = conditional.Validators(conditional.etag_of(body), event.issued_at_unix_s)
+    return conditional.respond(
+        request.method, request.headers, body, cap.CAP_MEDIA_TYPE, validators, state.now_unix_s()
+    )
 
 
 @router.get(
     "/cap/feed.atom",
-    summary="Atom index of the latest CAP documents",
-    responses={200: {"content": {"application/atom+xml": {}}}},
+    summary="Atom index of the CAP messages: the latest of each recent alert, embedded",
+    responses={200: {"content": {"application/atom+xml": {}}}, 304: {"description": "unchanged"}},
 )
 async def cap_feed(request: Request) -> Response:
     state = _state(request)
     base = base_url(state.config)
+    identity = cap_identity(state)
 
     def build() -> bytes:
-        rows = state.store.read_before(state.hub.last_seq + 1, ATOM_ENTRIES)
-        updated = rows[0].decode().issued_at_unix_s if rows else state.now_unix_s()
-        return cap.atom_feed((r.decode() for r in rows), base_url=base, updated_unix_s=updated)
+        latest: dict[str, AlertEvent] = {}
+        for row in state.store.read_before(state.hub.last_seq + 1, ATOM_SCAN_ROWS):
+            event = row.decode()
+            if event.id not in latest:
+                latest[event.id] = event
+                if len(latest) == cap.ATOM_ENTRIES:
+                    break
+        entries = []
+        for event in latest.values():
+            message = cap_message(state, event)
+            entries.append((message, cap.cap_document(message, state.areas.get, identity)))
+        updated = max((e.issued_at_unix_s for e in latest.values()), default=0.0)
+        return cap.atom_feed(entries, base_url=base, identity=identity, updated_unix_s=updated)
 
-    return Response(state.document("atom", build), media_type="application/atom+xml")
+    body = state.document("atom", build)
+    rows = state.store.read_before(state.hub.last_seq + 1, 1)
+    changed = rows[0].decode().issued_at_unix_s if rows else 0.0  # the newest event's time
+    validators = conditional.Validators(conditional.etag_of(body), changed)
+    now = state.now_unix_s()
+    return conditional.respond(
+        request.method, request.headers, body, "application/atom+xml", validators, now
+    )
 
 
 def base_url(config: ServeConfig) -> str:

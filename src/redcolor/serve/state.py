@@ -20,6 +20,7 @@ from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.hub import Hub, Subscriber
+from redcolor.channels import cap
 from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
@@ -104,7 +105,10 @@ class ServeConfig:
     queue_items: int = 256
     ws_buffer_bytes: int = 1 << 20
     ws_sndbuf_bytes: int | None = None
-    cap_sender: str = "redcolor@localhost"
+    cap_sender: str = cap.DEFAULT_SENDER
+    """The CAP ``sender`` of every message (no spaces, commas, ``<`` or ``&``)."""
+    time_zone: str = cap.DEFAULT_TIME_ZONE
+    """The IANA time zone CAP times are written in (the areas' local offset)."""
     public_url: str | None = None
     mqtt_url: str | None = None
     nats_publish_url: str | None = None
@@ -142,6 +146,8 @@ class ServeConfig:
 
     def __post_init__(self) -> None:
         exercise_channels_from(",".join(self.exercise_channels))  # fails at startup
+        cap.check_sender(self.cap_sender)
+        cap.check_time_zone(self.time_zone)
 
 
 @dataclass
