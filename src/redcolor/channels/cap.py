@@ -192,7 +192,7 @@ _SENDER_NAME = {
     "he": "רדקולור",
     "en": "redcolor",
     "ar": "ريدكولور",
-    "ru": "redcolor",
+    "ru": "редколор",
 }
 # A point-only area is published as a circle of this radius (an assumption: the typical size of
 # an alert area whose polygon no source gives).
@@ -482,12 +482,14 @@ def atom_feed(
     documents: list[bytes] = []
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        el = ET.SubElement(parent, tag, attrs)
         if text is not None:
             el.text = text
         return el
 
-    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    # Unqualified names under a root declaring the Atom namespace as the default: ElementTree's
+    # default_namespace cannot serialize Atom's unqualified attributes (rel, href, type).
+    feed = ET.Element("feed", xmlns=ATOM_NS)
     sub(feed, "id", f"{base_url}/cap/feed.atom")
     sub(feed, "title", "redcolor CAP alerts")
     sub(feed, "updated", identity.time(updated_unix_s))
@@ -506,6 +508,6 @@ def atom_feed(
         sub(entry, "content", marker, type=CAP_MEDIA_TYPE)
         declared = document.startswith(b"<?xml")
         documents.append(document.split(b"?>", 1)[1].lstrip() if declared else document)
-    body = ET.tostring(feed, encoding="utf-8", xml_declaration=True, default_namespace=ATOM_NS)
+    body = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     head, *rest = body.split(marker.encode())
     return b"".join([head, *(d + tail for d, tail in zip(documents, rest, strict=True))])
