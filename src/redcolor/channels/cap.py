@@ -53,6 +53,10 @@ them:
   (the area's own name in that language) and ``senderName``; ``web`` links to the public map.
 * **Times** (``sent``, ``effective``, ``expires``; §3.3.2 dateTime, no "Z", no fractions) are
   written in the areas' local offset (``serve --time-zone``, default Asia/Jerusalem).
+* **Signature** (optional, §3.3.2.1: "an enveloped digital signature ... as the last child of
+  the <alert>"): :class:`CapSigner` signs every message with XML-DSig (signxml; exclusive
+  canonicalization, so the signature still verifies when the message is embedded in the Atom
+  index), the certificate included in ``KeyInfo`` and published beside the feed.
 * An exercise (``status`` ``exercise`` or the ``drill`` category) has ``<status>Exercise</status>``
   (never ``Actual``), a ``note`` saying so, and the EXERCISE mark of its language at the head of
   every headline.
@@ -451,6 +455,53 @@ def cap_document(message: CapMessage, area_lookup: AreaLookup, identity: CapIden
     return bytes(
         ET.tostring(alert, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
     )
+
+
+class CapSigner:
+    """Signs CAP messages (enveloped XML-DSig, CAP 1.2 §3.3.2.1) with a PEM private key (RSA or
+    EC) and its PEM certificate; InputError, at construction, for a key or certificate that
+    cannot be read or a key that is not the certificate's."""
+
+    def __init__(self, key_pem: bytes, cert_pem: bytes) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        try:
+            key = serialization.load_pem_private_key(key_pem, password=None)
+            cert = x509.load_pem_x509_certificate(cert_pem)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"bad CAP signing key or certificate: {exc}") from exc
+        public = serialization.PublicFormat.SubjectPublicKeyInfo
+        der = serialization.Encoding.DER
+        if key.public_key().public_bytes(der, public) != cert.public_key().public_bytes(
+            der, public
+        ):
+            raise InputError("the CAP signing key is not the key of the CAP signing certificate")
+        if isinstance(key, rsa.RSAPrivateKey):
+            self._algorithm = "rsa-sha256"
+        elif isinstance(key, ec.EllipticCurvePrivateKey):
+            self._algorithm = "ecdsa-sha256"
+        else:
+            raise InputError("the CAP signing key must be an RSA or EC key")
+        self._key = key
+        self.cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+
+    def sign(self, document: bytes) -> bytes:
+        """``document`` with its ``<Signature>`` as the last child of ``<alert>``."""
+        from lxml import etree
+        from signxml import CanonicalizationMethod, SignatureMethod, XMLSigner
+
+        method = {"rsa-sha256": SignatureMethod.RSA_SHA256}.get(
+            self._algorithm, SignatureMethod.ECDSA_SHA256
+        )
+        signer = XMLSigner(
+            signature_algorithm=method,
+            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        )
+        root = etree.fromstring(document, etree.XMLParser(resolve_entities=False))
+        signed = signer.sign(root, key=self._key, cert=self.cert_pem.decode())
+        return bytes(etree.tostring(signed, encoding="utf-8", xml_declaration=True))
 
 
 def entry_title(message: CapMessage) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import pathlib
 import urllib.parse
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -68,6 +70,29 @@ def cap_identity(state: ServerState) -> cap.CapIdentity:
     )
 
 
+@functools.lru_cache(maxsize=4)
+def _signer(key: pathlib.Path, cert: pathlib.Path) -> cap.CapSigner:
+    try:
+        return cap.CapSigner(key.read_bytes(), cert.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot read the CAP signing key or certificate: {exc}") from exc
+
+
+def cap_signer(config: ServeConfig) -> cap.CapSigner | None:
+    """The signer of the configured key and certificate (read once), or None when CAP
+    messages are not signed; InputError for files that cannot be read or do not match."""
+    if config.cap_signing_key is None or config.cap_signing_cert is None:
+        return None
+    return _signer(config.cap_signing_key, config.cap_signing_cert)
+
+
+def cap_bytes(state: ServerState, message: cap.CapMessage, identity: cap.CapIdentity) -> bytes:
+    """The served bytes of a message: its document, signed when a key is configured."""
+    body = cap.cap_document(message, state.areas.get, identity)
+    signer = cap_signer(state.config)
+    return body if signer is None else signer.sign(body)
+
+
 def cap_message(state: ServerState, event: AlertEvent) -> cap.CapMessage:
     """The CAP message of a stored event: its alert's events up to it, folded."""
     return cap.cap_thread(state.store.read_alert(event.id, event.seq))[-1]
@@ -83,7 +108,7 @@ async def cap_document(
 ) -> Response:
     state = _state(request)
     event = event_at(state, seq)
-    body = cap.cap_document(cap_message(state, event), state.areas.get, cap_identity(state))
+    body = cap_bytes(state, cap_message(state, event), cap_identity(state))
     # A message never changes once its event is stored: its validators are its bytes and the
     # time it was sent.
     validators = conditional.Validators(conditional.etag_of(body), event.issued_at_unix_s)
@@ -113,7 +138,7 @@ async def cap_feed(request: Request) -> Response:
         entries = []
         for event in latest.values():
             message = cap_message(state, event)
-            entries.append((message, cap.cap_document(message, state.areas.get, identity)))
+            entries.append((message, cap_bytes(state, message, identity)))
         updated = max((e.issued_at_unix_s for e in latest.values()), default=0.0)
         return cap.atom_feed(entries, base_url=base, identity=identity, updated_unix_s=updated)
 
@@ -125,6 +150,18 @@ async def cap_feed(request: Request) -> Response:
     return conditional.respond(
         request.method, request.headers, body, "application/atom+xml", validators, now
     )
+
+
+@router.get(
+    "/cap/certificate.pem",
+    summary="The certificate CAP messages are signed with (404 when they are not signed)",
+    responses={200: {"content": {"application/x-pem-file": {}}}},
+)
+async def cap_certificate(request: Request) -> Response:
+    signer = cap_signer(_state(request).config)
+    if signer is None:
+        raise NotFoundError("CAP messages are not signed on this server")
+    return Response(signer.cert_pem, media_type="application/x-pem-file")
 
 
 def base_url(config: ServeConfig) -> str:

@@ -109,6 +109,10 @@ class ServeConfig:
     """The CAP ``sender`` of every message (no spaces, commas, ``<`` or ``&``)."""
     time_zone: str = cap.DEFAULT_TIME_ZONE
     """The IANA time zone CAP times are written in (the areas' local offset)."""
+    cap_signing_key: Path | None = None
+    cap_signing_cert: Path | None = None
+    """Sign every CAP message with this PEM key; its PEM certificate is published at
+    ``/cap/certificate.pem``. Both or neither."""
     public_url: str | None = None
     mqtt_url: str | None = None
     nats_publish_url: str | None = None
@@ -148,6 +152,8 @@ class ServeConfig:
         exercise_channels_from(",".join(self.exercise_channels))  # fails at startup
         cap.check_sender(self.cap_sender)
         cap.check_time_zone(self.time_zone)
+        if (self.cap_signing_key is None) != (self.cap_signing_cert is None):
+            raise InputError("--cap-signing-key and --cap-signing-cert go together")
 
 
 @dataclass
