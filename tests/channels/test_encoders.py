@@ -31,15 +31,15 @@ def test_live_file_cat_title_and_exact_values() -> None:
         ActiveArea(1, "a", "alert", "hostile_aircraft", 0.0, 15, 7),
         ActiveArea(2, "b", "pre_alert", "missiles", 0.0, 15, 9),
     ]
-    body = json.loads(oref.live_file(active, lambda i: f"v{i}"))
+    body = json.loads(oref.live_file(active, lambda i: f"v{i}", log_id="t"))
     assert body == {
-        "id": "7",
+        "id": oref.live_id("t", 7, 0.0),
         "cat": "6",
         "title": "חדירת כלי טיס עוין",
         "data": ["v1"],
         "desc": oref.DESC_HE,
     }
-    assert oref.live_file([], str) == b""
+    assert oref.live_file([], str, log_id="t") == b""
 
 
 def test_history_rows_use_israel_summer_time_and_history_categories() -> None:
@@ -59,20 +59,20 @@ def test_live_file_shows_an_exercise_under_its_drill_code_never_a_real_one() -> 
         ActiveArea(1, "x", "alert", "missiles", 0.0, 15, 7, "exercise"),
         ActiveArea(2, "x", "alert", "missiles", 0.0, 15, 8, "exercise"),
     ]
-    body = json.loads(oref.live_file(drill, lambda i: f"v{i}"))
+    body = json.loads(oref.live_file(drill, lambda i: f"v{i}", log_id="t"))
     assert (body["cat"], body["data"]) == ("101", ["v1", "v2"])
     assert body["title"] == oref.DRILL_PREFIX_HE + oref.TITLE_HE["missiles"]
     for category, code in oref.DRILL_LIVE_CAT.items():
         one = [ActiveArea(1, "x", "alert", category, 0.0, 15, 7, "exercise")]
-        assert json.loads(oref.live_file(one, str))["cat"] == code
+        assert json.loads(oref.live_file(one, str, log_id="t"))["cat"] == code
     for category in ("drill", "pre_alert"):
         one = [ActiveArea(1, "x", "pre_alert", category, 0.0, 15, 7, "exercise")]
-        assert json.loads(oref.live_file(one, str))["cat"] == "102"
+        assert json.loads(oref.live_file(one, str, log_id="t"))["cat"] == "102"
     real_codes = set(oref.LIVE_CAT.values()) - {oref.LIVE_CAT["drill"]}
     assert not real_codes & set(oref.DRILL_LIVE_CAT.values())
     # a real pre-alert beside an exercise alert: only the real areas, under the real code
     mixed = [*drill, ActiveArea(3, "r", "pre_alert", "missiles", 0.0, 15, 5)]
-    body = json.loads(oref.live_file(mixed, lambda i: f"v{i}"))
+    body = json.loads(oref.live_file(mixed, lambda i: f"v{i}", log_id="t"))
     assert (body["cat"], body["data"]) == ("10", ["v3"])
 
 
@@ -85,4 +85,5 @@ def test_history_rows_of_exercises_and_cancels() -> None:
     assert rows[3].title == oref.DRILL_PREFIX_HE + oref.TITLE_HE["earthquake"]
     drill_cancel = msgspec.structs.replace(cancel, status="exercise")
     (row, *_) = oref.history_rows([drill_cancel], str)
-    assert row.category == 17 and row.title.startswith(oref.DRILL_PREFIX_HE)
+    # the drill of the end code (13): 27 in the site's category list
+    assert row.category == 27 and row.title.startswith(oref.DRILL_PREFIX_HE)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import xmlschema
 
+from redcolor.channels import oref
 from redcolor.serve.app import create_app
 from redcolor.serve.httpproto import MAX_QUERY_BYTES
 from redcolor.serve.rest import encode_cursor
@@ -92,7 +93,9 @@ async def test_active_and_live_file_follow_the_lifecycle(client, state, writer, 
     assert active["last_seq"] == update.seq
     assert {a["area_id"] for a in active["areas"]} == set(meron_ids[:6])
     live = (await client.get("/WARNINGMESSAGES/alert/alerts.json")).json()
-    assert live["cat"] == "1" and live["id"] == str(update.seq)
+    # the id names the newest message (the update, which raised its areas from pre-alert)
+    expected_id = oref.live_id(state.store.log_id(), update.seq, update.issued_at_unix_s)
+    assert live["cat"] == "1" and live["id"] == expected_id
     assert sorted(live["data"]) == sorted(areas.get(i).value for i in meron_ids[:6])
     writer.event(alert.id, "ended", meron_ids[:6], refs=[pre.seq, alert.seq, update.seq])
     state.follower.poll_once()

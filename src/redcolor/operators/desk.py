@@ -522,7 +522,8 @@ class Desk:
         for event in events:
             for command in board.on_event(event, now_unix_s):
                 sirens[command.action].append(command.area_id)
-        live = oref.live_file(view.areas(now_unix_s), lambda i: self.areas.get(i).value)
+        value = self.areas.get
+        live = oref.live_file(view.areas(now_unix_s), lambda i: value(i).value, log_id="preview")
         touched = sorted({a.id for e in events for a in e.areas})
         shelter = [self.areas.get(i).shelter_s for i in touched]
         public = not draft.exercise

@@ -20,8 +20,9 @@ per document (the body itself says nothing about when it was made).
 HTTP dates have one-second resolution, so a ``Last-Modified`` naming the current second would
 be a weak validator: a second change within that same second would carry the same date and a
 client revalidating by date alone would keep the stale copy. :func:`last_modified_header`
-therefore never names a second that has not ended yet; while it is running the header says the
-second before, which costs such a client one more download and never a missed change.
+therefore never names a second that has not ended yet (while it runs the header says the second
+before), and no request is answered 304 by date during the second of a change: that costs a
+client revalidating by date one more download, never a missed change.
 """
 
 from __future__ import annotations
@@ -134,7 +135,10 @@ def is_not_modified(
     since = parse_http_date(if_modified_since)
     if since is None:
         return False
-    return last_modified_header(validators.modified_unix_s, now_unix_s) <= since
+    changed = math.floor(min(validators.modified_unix_s, now_unix_s))
+    if changed >= math.floor(now_unix_s):
+        return False  # changed during this second: a date cannot tell the versions apart
+    return changed <= since
 
 
 def respond(

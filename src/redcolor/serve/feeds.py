@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import pathlib
 import urllib.parse
+from collections.abc import Callable, Iterator
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import msgspec
 from fastapi import APIRouter, Path, Request, Response
 
 from redcolor.channels import cap, oref
@@ -19,11 +21,18 @@ from redcolor.serve.state import ServeConfig, ServerState
 router = APIRouter(tags=["feeds"])
 LIVE_PATH = "/warningMessages/alert/Alerts.json"
 HISTORY_PATH = "/warningMessages/alert/History/AlertsHistory.json"
-# The original server matches these paths case-insensitively; clients spell them differently.
-CANONICAL_PATHS = {p.lower(): p for p in (LIVE_PATH, HISTORY_PATH)}
+ARCHIVE_PATH = "/Shared/Ajax/GetAlarmsHistory.aspx"
+# The original server matches these paths case-insensitively, and clients spell them differently
+# (several poll the archive as "//Shared/Ajax/...": the site's own links double the slash).
+CANONICAL_PATHS = {
+    spelling: path
+    for path in (LIVE_PATH, HISTORY_PATH, ARCHIVE_PATH)
+    for spelling in (path.lower(), "/" + path.lower())
+}
 ATOM_SCAN_ROWS = 3000
 """How far back (events) the Atom index looks for alerts."""
 _JSON_UTF8 = "application/json; charset=utf-8"
+_READ_BATCH = 500
 
 
 def _state(request: Request) -> ServerState:
@@ -31,15 +40,38 @@ def _state(request: Request) -> ServerState:
     return state
 
 
-@router.get(LIVE_PATH, summary="Live alerts, Home Front Command format (empty when none)")
+def _respond(
+    request: Request, state: ServerState, body: bytes, validators: conditional.Validators
+) -> Response:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    now = state.now_unix_s()
+    return conditional.respond(request.method, headers, body, _JSON_UTF8, validators, now)
+
+
+def _polled(request: Request, state: ServerState, name: str, body: bytes) -> Response:
+    """A polled HFC file with its validators: 304 while ``body`` is what the client holds."""
+    validators = state.changes.validators(name, conditional.etag_of(body), state.now_unix_s())
+    return _respond(request, state, body, validators)
+
+
+@router.api_route(
+    LIVE_PATH,
+    methods=["GET", "HEAD"],
+    summary="Live alerts, Home Front Command format (empty when none)",
+)
 async def live(request: Request) -> Response:
+    """One message, of one kind (channels.oref.live_message); ETag/Last-Modified, 304."""
     state = _state(request)
     active = state.active.areas(state.now_unix_s())
-    body = oref.live_file(active, state.area_value)
-    return Response(body, media_type=_JSON_UTF8, headers={"Cache-Control": "no-cache"})
+    body = oref.live_file(active, state.area_value, log_id=state.store.log_id())
+    return _polled(request, state, "oref-live", body)
 
 
-@router.get(HISTORY_PATH, summary="Recent alerts, Home Front Command format (3,000 rows)")
+@router.api_route(
+    HISTORY_PATH,
+    methods=["GET", "HEAD"],
+    summary="Recent alerts, Home Front Command format (3,000 rows)",
+)
 async def history(request: Request) -> Response:
     state = _state(request)
 
@@ -47,7 +79,66 @@ async def history(request: Request) -> Response:
         rows = state.store.read_before(state.hub.last_seq + 1, oref.HISTORY_CAP_ROWS)
         return oref.history_file((r.decode() for r in rows), state.area_value)
 
-    return Response(state.document("oref-history", build), media_type=_JSON_UTF8)
+    return _polled(request, state, "oref-history", state.document("oref-history", build))
+
+
+def _newest_first(state: ServerState) -> Iterator[AlertEvent]:
+    """The published log, newest event first, read in batches as far as the consumer goes."""
+    before = state.hub.last_seq + 1
+    while rows := state.store.read_before(before, _READ_BATCH):
+        yield from (r.decode() for r in rows)
+        before = rows[-1].seq
+
+
+def _area_name(state: ServerState, lang: str) -> Callable[[int], str]:
+    """An area's name in ``lang``: the feed's Hebrew value for ``he``; else the area's own name
+    in that language (its Hebrew value where the index has none)."""
+    if lang == "he":
+        return state.area_value
+
+    def name(area_id: int) -> str:
+        value = state.area_value(area_id)
+        if value == str(area_id):  # not in the index
+            return value
+        return str(getattr(state.areas.get(area_id), f"name_{lang}", "") or value)
+
+    return name
+
+
+@router.api_route(
+    ARCHIVE_PATH,
+    methods=["GET", "HEAD"],
+    summary="Alert archive, Home Front Command format: ?lang=he|en|ar|ru&mode=1|2|3, or mode=0"
+    " with fromDate/toDate (dd.mm.yyyy); always a JSON list",
+)
+async def archive(request: Request) -> Response:
+    """The archive rows (channels.oref.archive_rows) for the query; a query the real endpoint
+    does not define (an unknown ``lang`` or ``mode``, bad dates) gets an empty list, never an
+    error object (channels.oref.archive_query says which)."""
+    state = _state(request)
+    now = state.now_unix_s()
+    params: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key.lower(), value)  # names are case-insensitive; the first one wins
+    query = oref.archive_query(params, now)
+    if query is None:
+        return _polled(request, state, "oref-archive-none", b"[]")
+    rows = oref.archive_rows(
+        _newest_first(state),
+        _area_name(state, query.lang),
+        query.lang,
+        log_id=state.store.log_id(),
+        since_unix_s=query.since_unix_s,
+        until_unix_s=query.until_unix_s,
+    )
+    body = msgspec.json.encode(rows)
+    if query.mode != "0":  # a window ending now: twelve documents, each with its own clock
+        return _polled(request, state, f"oref-archive-{query.lang}-{query.mode}", body)
+    # fixed days change only with the log: the log's own change time bounds theirs
+    log_version = conditional.etag_for(state.store.log_id(), state.hub.last_seq)
+    log_changed = state.changes.validators("log", log_version, now).modified_unix_s
+    validators = conditional.Validators(conditional.etag_of(body), log_changed)
+    return _respond(request, state, body, validators)
 
 
 def event_at(state: ServerState, seq: int) -> AlertEvent:
@@ -98,8 +189,9 @@ def cap_message(state: ServerState, event: AlertEvent) -> cap.CapMessage:
     return cap.cap_thread(state.store.read_alert(event.id, event.seq))[-1]
 
 
-@router.get(
+@router.api_route(
     "/cap/{seq}.xml",
+    methods=["GET", "HEAD"],
     summary="One alert event as a CAP 1.2 message (an Update carries its alert's whole state)",
     responses={200: {"content": {cap.CAP_MEDIA_TYPE: {}}}, 304: {"description": "unchanged"}},
 )
@@ -117,8 +209,9 @@ async def cap_document(
     )
 
 
-@router.get(
+@router.api_route(
     "/cap/feed.atom",
+    methods=["GET", "HEAD"],
     summary="Atom index of the CAP messages: the latest of each recent alert, embedded",
     responses={200: {"content": {"application/atom+xml": {}}}, 304: {"description": "unchanged"}},
 )

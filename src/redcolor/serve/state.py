@@ -30,6 +30,7 @@ from redcolor.operators.desk import Desk, DeskPolicy
 from redcolor.operators.limiter import LoginLimiter
 from redcolor.operators.sessions import SessionStore
 from redcolor.operators.users import UserStore
+from redcolor.serve.conditional import ChangeClock
 from redcolor.serve.metrics import Metrics, SensorCollector
 from redcolor.serve.sensors import SensorWatch
 from redcolor.serve.siren_reports import SirenReports
@@ -172,6 +173,8 @@ class ServerState:
     areas_json: bytes = field(init=False)
     _geojson: bytes | None = field(init=False, default=None)
     _documents: dict[str, tuple[int, bytes]] = field(init=False, default_factory=dict)
+    changes: ChangeClock = field(init=False, default_factory=ChangeClock)
+    """When each polled document last changed (its ``Last-Modified``; serve.conditional)."""
     sirens: SirenBoard = field(init=False)
     siren_links: dict[str, Any] = field(init=False, default_factory=dict)
     siren_reports: SirenReports = field(init=False, default_factory=SirenReports)
