@@ -321,3 +321,18 @@ def test_sent_in_error_text_is_the_cancel_instruction_when_the_event_has_none() 
     root = _doc(log.messages()[-1])
     he = [i for i in root.findall("c:info", NS) if i.findtext("c:language", namespaces=NS) == "he"]
     assert he[0].findtext("c:instruction", namespaces=NS) == SENT_IN_ERROR["he"]
+
+
+def test_messages_past_the_inline_budget_are_linked_not_embedded() -> None:
+    log = _Log()
+    log.add("alert", [1, 2])
+    log.add("update", [3])
+    entries = [(m, cap.cap_document(m, AREAS.__getitem__, ID)) for m in log.messages()[::-1]]
+    first = len(entries[0][1].split(b"?>", 1)[1].lstrip())
+    body = cap.atom_feed(
+        entries, base_url="http://h", identity=ID, updated_unix_s=T0, inline_bytes=first
+    )
+    newest, older = ET.fromstring(body).findall("a:entry/a:content", NS)
+    assert len(list(newest)) == 1 and newest.get("src") is None
+    assert list(older) == [] and older.get("src") == "http://h/cap/1.xml"
+    assert older.get("type") == "application/cap+xml"

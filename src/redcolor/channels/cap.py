@@ -101,6 +101,11 @@ RELEASE_SHOWN_S = 3600.0
 enough for every poller to see it, short enough that aggregators drop it the same hour."""
 ATOM_ENTRIES = 100
 """The Atom index lists the latest message of the newest alerts, this many alerts at most."""
+ATOM_INLINE_BYTES = 800_000
+"""How much CAP the Atom index embeds: Google Public Alerts wants a feed ideally under 100 KB and
+never over 900 KB ("Feed formats"), and one message of a wide barrage (a hundred areas with
+their polygons, in four languages) is some 400 KB; the messages past this budget are linked
+from ``content``'s ``src`` instead of embedded."""
 
 _GROUPS = {
     # group: (responseType, urgency, severity, certainty)
@@ -521,16 +526,20 @@ def atom_feed(
     base_url: str,
     identity: CapIdentity,
     updated_unix_s: float,
+    inline_bytes: int = ATOM_INLINE_BYTES,
 ) -> bytes:
     """An Atom 1.0 feed of CAP messages, each ``(message, its CAP document)``, newest first.
 
     ``base_url`` is the server's root (``http://host:port``); entries link to ``/cap/<seq>.xml``
-    and embed the document (without its XML declaration) in ``content``. The documents go in
+    and embed the document (without its XML declaration) in ``content``, newest first while the
+    embedded documents stay within ``inline_bytes`` (beyond, ``content`` points at the
+    message's URL: RFC 4287 §4.1.3.2 out-of-line content). The documents go in
     as the bytes served at their URLs (with their own default namespace declaration), so the
     embedded copy is the very message, signature and all.
     """
     marker = f"cap-{uuid.uuid4().hex}-"
     documents: list[bytes] = []
+    inlined = 0
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         el = ET.SubElement(parent, tag, attrs)
@@ -556,9 +565,14 @@ def atom_feed(
         href = f"{base_url}/cap/{event.seq}.xml"
         sub(entry, "link", rel="alternate", type=CAP_MEDIA_TYPE, href=href)
         sub(entry, "summary", f"{message.msg_type} {identity.identifier(event.seq)} ({event.id})")
-        sub(entry, "content", marker, type=CAP_MEDIA_TYPE)
         declared = document.startswith(b"<?xml")
-        documents.append(document.split(b"?>", 1)[1].lstrip() if declared else document)
+        inline = document.split(b"?>", 1)[1].lstrip() if declared else document
+        if inlined + len(inline) <= inline_bytes:
+            inlined += len(inline)
+            sub(entry, "content", marker, type=CAP_MEDIA_TYPE)
+            documents.append(inline)
+        else:  # RFC 4287 4.1.3.2: out-of-line content, the message at its URL
+            sub(entry, "content", type=CAP_MEDIA_TYPE, src=href)
     body = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     head, *rest = body.split(marker.encode())
     return b"".join([head, *(d + tail for d, tail in zip(documents, rest, strict=True))])
