@@ -74,6 +74,8 @@ async def test_every_message_is_signed_and_verifies_against_the_published_certif
         for event in events:
             body = (await client.get(f"/cap/{event.seq}.xml")).content
             SCHEMA.validate(body)  # the Signature is the alert's last child, as the schema allows
+            # served again, the same bytes (an EC signature is random per signing): same ETag
+            assert (await client.get(f"/cap/{event.seq}.xml")).content == body
             result = XMLVerifier().verify(body, x509_cert=published.decode())
             identifier = result.signed_xml.findtext(f"{{{cap.CAP_NS}}}identifier")
             assert identifier.endswith(f"-{event.seq}")  # what was signed is the message

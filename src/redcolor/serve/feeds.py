@@ -29,6 +29,8 @@ CANONICAL_PATHS = {
     for path in (LIVE_PATH, HISTORY_PATH, ARCHIVE_PATH)
     for spelling in (path.lower(), "/" + path.lower())
 }
+CAP_CACHED_MESSAGES = 128
+"""CAP messages kept built (one of a wide barrage is some 400 KB)."""
 ATOM_SCAN_ROWS = 3000
 """How far back (events) the Atom index looks for alerts."""
 _JSON_UTF8 = "application/json; charset=utf-8"
@@ -184,9 +186,23 @@ def cap_bytes(state: ServerState, message: cap.CapMessage, identity: cap.CapIden
     return body if signer is None else signer.sign(body)
 
 
-def cap_message(state: ServerState, event: AlertEvent) -> cap.CapMessage:
-    """The CAP message of a stored event: its alert's events up to it, folded."""
-    return cap.cap_thread(state.store.read_alert(event.id, event.seq))[-1]
+def cap_served(
+    state: ServerState, event: AlertEvent, identity: cap.CapIdentity
+) -> tuple[cap.CapMessage, bytes]:
+    """The CAP message of a stored event (its alert's events up to it, folded) and its served
+    bytes. A message never changes once its event is stored, so the latest
+    :data:`CAP_CACHED_MESSAGES` are kept: the Atom index rebuilds only what is new, and an EC
+    signature (random per signing) keeps its bytes, hence its ETag, while cached."""
+    cached = state.cap_served.get(event.seq)
+    if cached is not None:
+        state.cap_served.move_to_end(event.seq)
+        return cached
+    message = cap.cap_thread(state.store.read_alert(event.id, event.seq))[-1]
+    served = message, cap_bytes(state, message, identity)
+    state.cap_served[event.seq] = served
+    if len(state.cap_served) > CAP_CACHED_MESSAGES:
+        state.cap_served.popitem(last=False)
+    return served
 
 
 @router.api_route(
@@ -200,7 +216,7 @@ async def cap_document(
 ) -> Response:
     state = _state(request)
     event = event_at(state, seq)
-    body = cap_bytes(state, cap_message(state, event), cap_identity(state))
+    _, body = cap_served(state, event, cap_identity(state))
     # A message never changes once its event is stored: its validators are its bytes and the
     # time it was sent.
     validators = conditional.Validators(conditional.etag_of(body), event.issued_at_unix_s)
@@ -228,10 +244,7 @@ async def cap_feed(request: Request) -> Response:
                 latest[event.id] = event
                 if len(latest) == cap.ATOM_ENTRIES:
                     break
-        entries = []
-        for event in latest.values():
-            message = cap_message(state, event)
-            entries.append((message, cap_bytes(state, message, identity)))
+        entries = [cap_served(state, event, identity) for event in latest.values()]
         updated = max((e.issued_at_unix_s for e in latest.values()), default=0.0)
         return cap.atom_feed(entries, base_url=base, identity=identity, updated_unix_s=updated)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gzip
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,10 @@ class ServerState:
     areas_json: bytes = field(init=False)
     _geojson: bytes | None = field(init=False, default=None)
     _documents: dict[str, tuple[int, bytes]] = field(init=False, default_factory=dict)
+    cap_served: OrderedDict[int, tuple[cap.CapMessage, bytes]] = field(
+        init=False, default_factory=OrderedDict
+    )
+    """The CAP messages served lately, by seq (see :func:`redcolor.serve.feeds.cap_served`)."""
     changes: ChangeClock = field(init=False, default_factory=ChangeClock)
     """When each polled document last changed (its ``Last-Modified``; serve.conditional)."""
     sirens: SirenBoard = field(init=False)
