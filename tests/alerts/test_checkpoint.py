@@ -40,14 +40,8 @@ def _busy_state():
 
 
 def _fields(state):
-    return (
-        state.config,
-        state.areas,
-        state.alerts,
-        state.threat_alert,
-        state.schedule,
-        state.next_alert,
-    )
+    return (state.config, state.areas, state.alerts, state.threat_alert, state.schedule,
+            state.next_alert)
 
 
 def test_checkpoint_decodes_to_the_state_it_encoded() -> None:
