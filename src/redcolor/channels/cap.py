@@ -3,7 +3,10 @@
 The rules are those of OASIS CAP 1.2 (http://docs.oasis-open.org/emergency/cap/v1.2/CAP-v1.2-os.html),
 with Google Public Alerts' publisher requirements
 (https://developers.google.com/public-alerts/reference/google-cap-requirements) where they add to
-them:
+them. The USA IPAWS profile is for the US systems (its EAS/WEA parameters, SAME geocodes and
+``<code>IPAWSv1.0</code>`` are not sent, and redcolor does not claim it); what it shares with
+the rules here, ``scope`` Public with every ``<info>`` fit for public release and an Update or
+Cancel that names in ``references`` the messages it acts on, is followed:
 
 * **One message per event, and an Update replaces.** CAP 1.2 §3.2.1 ``msgType``: an ``Update``
   "updates and supercedes the earlier message(s) identified in <references>". A receiver that
