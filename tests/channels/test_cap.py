@@ -239,6 +239,13 @@ def test_times_are_in_the_configured_local_offset() -> None:
     assert root.findtext("c:info/c:expires", namespaces=NS) == "2024-07-03T09:56:40+00:00"
     winter = cap.CapIdentity(instance=ID.instance)
     assert winter.time(1_704_520_800.0) == "2024-01-06T08:00:00+02:00"  # IST
+    # no fractions in CAP: sent rounds down, expires up (an alert never lapses early)
+    assert winter.time(1_704_520_800.2) == "2024-01-06T08:00:00+02:00"
+    assert winter.time(1_704_520_800.2, up=True) == "2024-01-06T08:00:01+02:00"
+    late = _Log()
+    late.add("alert", [1], expires_s=600.4)
+    expires = _doc(late.messages()[0]).findtext("c:info/c:expires", namespaces=NS)
+    assert expires == "2024-07-03T12:56:41+03:00"
 
 
 def test_identifiers_and_atom_ids_differ_between_logs() -> None:

@@ -149,15 +149,24 @@ async def test_a_standard_cap_consumer_holds_what_the_live_file_is_built_from(
 
     consumer, view = CapConsumer(), ActiveAlerts()
     updates_with_held_areas = 0
-    for event in events:
+
+    def held_as_viewed(now: float, where: str) -> dict[int, str]:
+        active = view.areas(now)
+        expected = {a.area_id: "Prepare" if a.stage == "pre_alert" else "Shelter" for a in active}
+        got = consumer.areas(now)
+        assert got == expected, f"{name}: {where}"
+        return got
+
+    for n, event in enumerate(events):
+        if n and event.issued_at_unix_s > events[n - 1].issued_at_unix_s:
+            # between two events too: what expires meanwhile expires for both alike
+            held_as_viewed(event.issued_at_unix_s - 1e-3, f"just before seq {event.seq}")
         document = cap.cap_document(messages[event.seq], light.__getitem__, identity)
         consumer.receive(document)
         view.apply(event)
         now = event.issued_at_unix_s
         active = view.areas(now)
-        expected = {a.area_id: "Prepare" if a.stage == "pre_alert" else "Shelter" for a in active}
-        got = consumer.areas(now)
-        assert got == expected, f"{name}: after seq {event.seq} ({event.stage})"
+        got = held_as_viewed(now, f"after seq {event.seq} ({event.stage})")
         live = oref.live_file(active, state.area_value, log_id=store.log_id())
         if live:
             shown = set(msgspec.json.decode(live)["data"])

@@ -75,6 +75,7 @@ look for it).
 
 from __future__ import annotations
 
+import math
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -276,10 +277,12 @@ class CapIdentity:
         name = f"{self.sender},{self.identifier(seq)}"
         return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'urn:redcolor:cap:{name}')}"
 
-    def time(self, t_unix_s: float) -> str:
+    def time(self, t_unix_s: float, *, up: bool = False) -> str:
         """CAP dateTime in the local offset, ``YYYY-MM-DDThh:mm:ss+02:00`` (§3.3.2 forbids
-        ``Z`` and fractions)."""
-        return datetime.fromtimestamp(int(t_unix_s), tz=self.time_zone).isoformat()
+        ``Z`` and fractions): the second rounded down, or with ``up`` rounded up (an
+        ``expires``, so that no receiver lets an alert lapse before its end)."""
+        second = math.ceil(t_unix_s) if up else math.floor(t_unix_s)
+        return datetime.fromtimestamp(second, tz=self.time_zone).isoformat()
 
     def reference(self, event: AlertEvent) -> str:
         return f"{self.sender},{self.identifier(event.seq)},{self.time(event.issued_at_unix_s)}"
@@ -429,7 +432,7 @@ def cap_document(message: CapMessage, area_lookup: AreaLookup, identity: CapIden
             _sub(info, "certainty", certainty)
             _sub(info, "effective", sent)
             if expires is not None:
-                _sub(info, "expires", identity.time(expires))
+                _sub(info, "expires", identity.time(expires, up=True))
             _sub(info, "senderName", _SENDER_NAME[lang])
             short, lead = _GROUP_TEXT[group][lang]
             headline = f"{event_name}: {short}"
