@@ -9,7 +9,8 @@ message's ``<info>`` is in effect until its ``expires``, and one whose ``respons
 ``AllClear`` puts nobody under alert. It keys messages by ``sender,identifier,sent``, the triple
 ``references`` names. It knows nothing of redcolor's log.
 
-What it must hold, after each event, at that event's time: the active view
+What it must hold, after each event at that event's time and just before the next (so what
+lapses in between lapses for both alike): the active view
 (:class:`redcolor.channels.active.ActiveAlerts`), area by area, with the stage (told to prepare
 or told to shelter). That view is what the live file is built from; the live file itself lists
 one group only (real alerts over exercises, sheltering areas over pre-alerted ones, as the real
