@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from redcolor.errors import (
@@ -166,5 +166,12 @@ def create_app(
     docs = frozenset(p for p in (app.docs_url, app.redoc_url) if p)
     app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)  # outermost: every answer
     if STATIC_DIR.is_dir():
+
+        @app.get("/console", include_in_schema=False)
+        def console() -> FileResponse:
+            """The operator console: a static page (its script signs in and calls
+            /v1/operator; nothing here trusts the page)."""
+            return FileResponse(STATIC_DIR / "console.html")
+
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app

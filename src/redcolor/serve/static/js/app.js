@@ -3,11 +3,10 @@
 // replay (replayui.js); language choice; siren. Everything is fetched from this page's origin.
 
 import { AlertState } from "./alertstate.js";
-import { AreaIndex } from "./geometry.js";
 import { HealthWatch, noticeKind } from "./health.js";
 import { fetchHistory } from "./history.js";
 import { applyLanguage, areaName, clock, initialLanguage, rememberLanguage, t } from "./i18n.js";
-import { MapView } from "./mapview.js";
+import { openAreaMap } from "./mapview.js";
 import { countdownLabels, renderAlertList, renderBanners, renderMyArea, summaryText } from "./panel.js";
 import { ReplayUI } from "./replayui.js";
 import { Siren } from "./siren.js";
@@ -339,10 +338,8 @@ async function main() {
   replayUI.relabel();
   renderLegend();
   renderStatus();
-  const [areas, outline] = await Promise.all([getJSON("/v1/areas.geojson"), getJSON("outline.geojson")]);
-  index = new AreaIndex(areas);
-  mapView = new MapView($("map"), {
-    labels: () => countdownLabels(shown(), index, nowS()),
+  ({ index, view: mapView } = await openAreaMap($("map"), {
+    labels: () => (index ? countdownLabels(shown(), index, nowS()) : []), // index: set once drawn
     onPick: (latlng) => {
       $("pick").setAttribute("aria-pressed", "false");
       $("me-note").textContent = "";
@@ -354,9 +351,7 @@ async function main() {
       const shelter = entry.props.shelter_s === 0 ? t(lang, "immediately") : t(lang, "seconds", { s: entry.props.shelter_s });
       mapView.showPopup(latlng, `${areaName(entry.props, lang)} — ${t(lang, "shelterTime")}: ${shelter} — ${stage}`);
     },
-  });
-  mapView.setOutline(outline);
-  mapView.setAreas(areas, index);
+  }, getJSON));
   bindControls();
   fillAreaNames();
   if (me) setMe(me.lat, me.lon, me.areaId);

@@ -1,12 +1,17 @@
 // The map: Leaflet (vendored, BSD-2) with no tile layer. A bundled Natural Earth outline gives
 // coastline and borders; the 1,450 alert-area polygons are drawn on one canvas; a second canvas
-// on top carries the shelter countdowns. Leaflet is a global (`L`) loaded by index.html.
+// on top carries the shelter countdowns. Leaflet is a global (`L`) loaded by the page (the live
+// map, index.html, and the operator console, console.html).
+
+import { AreaIndex } from "./geometry.js";
 
 export const COLORS = {
   alert: { fillColor: "#e3121b", color: "#7d0a0e", fillOpacity: 0.72, weight: 1 },
   pre_alert: { fillColor: "#f6a21e", color: "#8a5300", fillOpacity: 0.6, weight: 1 },
   ended: { fillColor: "#2f9e55", color: "#1d6135", fillOpacity: 0.45, weight: 0.8 },
   none: { fillColor: "#ffffff", color: "#7b8794", fillOpacity: 0.12, weight: 0.5 },
+  // The operator console's own choice of areas for an alert it is composing.
+  selected: { fillColor: "#0b4fd1", color: "#041f57", fillOpacity: 0.6, weight: 2 },
 };
 const MY_AREA_OUTLINE = { color: "#0b4fd1", weight: 3 };
 
@@ -97,6 +102,20 @@ const CountdownLayer = L.Layer.extend({
   },
 });
 
+/**
+ * Load the area GeoJSON and the outline from this page's server and draw them: the one loading
+ * path of every page with the area map. `getJSON(url)` is the page's fetcher (the live map's
+ * also reads the server's clock from it). Returns {index: AreaIndex, view: MapView}.
+ */
+export async function openAreaMap(element, opts, getJSON) {
+  const [areas, outline] = await Promise.all([getJSON("/v1/areas.geojson"), getJSON("outline.geojson")]);
+  const index = new AreaIndex(areas);
+  const view = new MapView(element, opts);
+  view.setOutline(outline);
+  view.setAreas(areas, index);
+  return { index, view };
+}
+
 export class MapView {
   /**
    * @param {HTMLElement} element  the map container
@@ -162,7 +181,7 @@ export class MapView {
     this.countdowns.addTo(this.map);
   }
 
-  /** Restyle the given areas; `styleOf(id)` returns "alert" | "pre_alert" | "ended" | "none". */
+  /** Restyle the given areas; `styleOf(id)` returns a key of COLORS. */
   restyle(areaIds, styleOf) {
     for (const id of areaIds) {
       const layer = this.layers.get(id);

@@ -1,12 +1,13 @@
 // The text side of the page: the alert list, the "my location" card and the summary line.
-// Everything is built with DOM calls and textContent (server strings are never parsed as HTML).
+// Everything is built with DOM calls and textContent (server strings are never parsed as HTML);
+// `el` is that builder, shared with the operator console.
 
 import { areaName, categoryName, clock, t } from "./i18n.js";
 
 const LIST_LIMIT = 50; // alerts shown in the list (newest first)
 const NAMES_SHOWN = 12; // area names listed per alert before "and N more"
 
-function el(tag, className, text) {
+export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
