@@ -16,6 +16,12 @@ or told to shelter). That view is what the live file is built from; the live fil
 one group only (real alerts over exercises, sheltering areas over pre-alerted ones, as the real
 feed shows a single list), so it holds a subset of the view, which is checked too.
 
+CAP times are whole seconds (§3.3.2 allows no fractions) and ``expires`` is rounded up, so
+that a consumer never lets an alert lapse before the view does; an alert whose end fell less
+than a second before an instant may therefore still be held by the consumer then (never one
+the view does not hold otherwise, never one ended by a message): that, and only that, is
+allowed, and it happens at most once per alert.
+
 The scenarios run through the real pipeline (``redcolor.pipeline.runner.run``, the zone policy
 the quickest, into a SQLite store; haifa-40km takes seconds, barrage-3000 about four minutes,
 hence ``slow``). The messages are
@@ -149,13 +155,19 @@ async def test_a_standard_cap_consumer_holds_what_the_live_file_is_built_from(
     light = {a.id: _NoPolygon(a) for a in areas.areas}
 
     consumer, view = CapConsumer(), ActiveAlerts()
+    lapses: list[float] = []
     updates_with_held_areas = 0
 
+    def viewed(now: float) -> dict[int, str]:
+        return {
+            a.area_id: "Prepare" if a.stage == "pre_alert" else "Shelter" for a in view.areas(now)
+        }
+
     def held_as_viewed(now: float, where: str) -> dict[int, str]:
-        active = view.areas(now)
-        expected = {a.area_id: "Prepare" if a.stage == "pre_alert" else "Shelter" for a in active}
         got = consumer.areas(now)
-        assert got == expected, f"{name}: {where}"
+        if got != viewed(now):  # only an alert whose end fell within the last second
+            assert viewed(now).items() <= got.items() <= viewed(now - 1.0).items(), where
+            lapses.append(now)
         return got
 
     for n, event in enumerate(events):
@@ -178,6 +190,8 @@ async def test_a_standard_cap_consumer_holds_what_the_live_file_is_built_from(
             updates_with_held_areas += 1
     # the lifecycle's updates name only the areas they add: the Updates had to carry the rest
     assert updates_with_held_areas > 0
+    # the one-second grace is the exception: at almost every instant the two are equal
+    assert len(lapses) <= len(by_alert), lapses
     # every alert ended: once the last all-clear is sent nothing is held, and the all-clears
     # themselves are still in effect (not expired) when they arrive
     assert consumer.areas(events[-1].issued_at_unix_s) == {}
