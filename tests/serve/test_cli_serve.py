@@ -28,6 +28,13 @@ from redcolor.cli.main import main
         (["serve", "--tls-cert", "/no/cert.pem"], "go together"),
         (["serve", "--tls-cert", "/no/cert.pem", "--tls-key", "/no/key.pem"], "--tls-cert"),
         (["serve", "--exercise-to", "sirens,tv"], "--exercise-to: unknown channel(s) tv"),
+        (["serve", "--cap-sender", "red color"], "bad CAP sender"),
+        (["serve", "--time-zone", "Asia/Haifa"], "unknown time zone"),
+        (["serve", "--cap-signing-key", "/no/key.pem"], "go together"),
+        (
+            ["serve", "--cap-signing-key", "/no/key.pem", "--cap-signing-cert", "/no/c.pem"],
+            "cannot read the CAP signing key",
+        ),
     ],
 )
 def test_bad_serve_options(capsys, tmp_path, args, words) -> None:

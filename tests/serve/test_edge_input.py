@@ -66,6 +66,7 @@ async def test_atom_and_cap_bytes_do_not_depend_on_the_host_header(live_server, 
 
 async def test_atom_links_use_the_public_url(store, areas, writer, meron_ids):
     writer.lifecycle(meron_ids[:3])
+    writer.lifecycle(meron_ids[3:6])
     state = make_state(store, areas, public_url="https://alerts.example.org/red/")
     state.follower.poll_once()
     transport = httpx.ASGITransport(app=create_app(state))
@@ -73,7 +74,9 @@ async def test_atom_links_use_the_public_url(store, areas, writer, meron_ids):
         feed = (await client.get("/cap/feed.atom", headers={"Host": "evil.example"})).text
     assert "evil" not in feed
     assert 'href="https://alerts.example.org/red/cap/feed.atom"' in feed
-    assert feed.count('href="https://alerts.example.org/red/cap/') == 1 + 4  # self + entries
+    # self + one entry per alert (its latest message), whose CAP links to the public map
+    assert feed.count('href="https://alerts.example.org/red/cap/') == 1 + 2
+    assert feed.count("<web>https://alerts.example.org/red/</web>") == 2 * 4  # 4 languages
 
 
 @pytest.mark.parametrize(

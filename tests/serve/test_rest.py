@@ -136,19 +136,20 @@ async def test_every_cap_document_validates_and_atom_parses(client, state, write
         CAP_XSD.validate(r.content)
         root = ET.fromstring(r.content)
         ns = {"c": "urn:oasis:names:tc:emergency:cap:1.2"}
-        assert (
-            root.findtext("c:msgType", namespaces=ns)
-            == {"pre_alert": "Alert", "alert": "Alert", "update": "Update", "ended": "Update"}[
-                event.stage
-            ]
-        )
-        assert len(root.findall("c:info[1]/c:area", ns)) == len(event.areas)
-        if event.references:
-            assert f"redcolor-{event.references[0]}" in root.findtext("c:references", namespaces=ns)
+        thread = [e for e in events if e.id == event.id]
+        first = event is thread[0]
+        assert root.findtext("c:msgType", namespaces=ns) == ("Alert" if first else "Update")
+        # an Update replaces: it lists every area the alert holds (the all-clear: those it ends)
+        held = root.findall("c:info[c:language='he']/c:area", ns)  # a Prepare and a Shelter info
+        assert len(held) == len(thread[0].areas)
+        refs = [r.split(",")[1] for r in root.findtext("c:references", "", ns).split()]
+        earlier = [e.seq for e in thread if e.seq < event.seq]
+        assert [int(r.rsplit("-", 1)[1]) for r in refs] == earlier  # its own alert's only
     feed = ET.fromstring((await client.get("/cap/feed.atom")).content)
     atom = {"a": "http://www.w3.org/2005/Atom"}
     links = [e.find("a:link", atom).get("href") for e in feed.findall("a:entry", atom)]
-    assert links[0].endswith(f"/cap/{events[-1].seq}.xml") and len(links) == len(events)
+    # one entry per alert, its latest message, newest first
+    assert links == [f"http://127.0.0.1:8080/cap/{events[i].seq}.xml" for i in (-1, 3)]
     assert (await client.get("/cap/99999.xml")).status_code == 404
 
 

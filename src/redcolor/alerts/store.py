@@ -352,6 +352,13 @@ class SQLiteEventStore:
         ).fetchall()
         return [StoredEvent(seq, bytes(body)) for seq, body in rows]
 
+    def read_alert(self, alert_id: str, upto_seq: int) -> list[AlertEvent]:
+        """Every event of one alert with ``seq <= upto_seq``, in ``seq`` order."""
+        rows = self._db.execute(
+            "SELECT body FROM events WHERE id = ? AND seq <= ? ORDER BY seq", (alert_id, upto_seq)
+        ).fetchall()
+        return [EVENT_DECODER.decode(body) for (body,) in rows]
+
     def log_id(self) -> str:
         """This log's id: ``2 * LOG_ID_BYTES`` lowercase hex digits, made at the file's first
         read-write open and never changed (a ``":memory:"`` store has its own per instance)."""

@@ -106,6 +106,17 @@ class ActiveAlerts:
         for event in events:
             self.apply(event)
 
+    def alert_areas(self, alert_id: str) -> list[ActiveArea]:
+        """The areas of one alert as the log last left them, by area id, whatever the clock
+        (what a CAP Update of that alert carries: it replaces the alert's earlier message)."""
+        alert = self._alerts.get(alert_id)
+        return [] if alert is None else [alert.areas[k] for k in sorted(alert.areas)]
+
+    def alert_expires(self, alert_id: str) -> float | None:
+        """When one alert stops being active, as the log last said it (None: no end given)."""
+        alert = self._alerts.get(alert_id)
+        return None if alert is None else alert.expires_at_unix_s
+
     def areas(self, now_unix_s: float) -> list[ActiveArea]:
         """One entry per active area, sorted by area id."""
         best: dict[int, ActiveArea] = {}

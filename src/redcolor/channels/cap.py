@@ -1,49 +1,122 @@
-"""CAP 1.2 documents (one per alert event) and their Atom index. Pure encoders: event in, bytes out.
+"""CAP 1.2 messages (one per alert event) and their Atom index. Pure encoders: events in, bytes out.
 
-Mapping (OASIS CAP 1.2, http://docs.oasis-open.org/emergency/cap/v1.2/CAP-v1.2-os.html):
+The rules are those of OASIS CAP 1.2 (http://docs.oasis-open.org/emergency/cap/v1.2/CAP-v1.2-os.html),
+with Google Public Alerts' publisher requirements
+(https://developers.google.com/public-alerts/reference/google-cap-requirements) where they add to
+them. The USA IPAWS profile is for the US systems (its EAS/WEA parameters, SAME geocodes and
+``<code>IPAWSv1.0</code>`` are not sent, and redcolor does not claim it); what it shares with
+the rules here, ``scope`` Public with every ``<info>`` fit for public release and an Update or
+Cancel that names in ``references`` the messages it acts on, is followed:
 
-==========  =======  ============  =========  ==========  =========
-stage       msgType  responseType  urgency    severity    certainty
-==========  =======  ============  =========  ==========  =========
-pre_alert   Alert    Prepare       Expected   Severe      Possible
-alert       Alert    Shelter       Immediate  Extreme     Likely
-update      Update   Shelter       Immediate  Extreme     Likely
-ended       Update   AllClear      Past       Minor       Observed
-cancelled   Cancel   AllClear      Past       Minor       Unlikely
-==========  =======  ============  =========  ==========  =========
+* **One message per event, and an Update replaces.** CAP 1.2 §3.2.1 ``msgType``: an ``Update``
+  "updates and supercedes the earlier message(s) identified in <references>". A receiver that
+  follows the standard therefore drops what the referenced message said and keeps what the
+  Update says, so an Update must carry the *whole* current state of its alert: every area still
+  under it, each with its stage (an event of the log names only the areas it changes; folding
+  the alert's events with :class:`redcolor.channels.active.ActiveAlerts`, the same fold the live
+  file is built from, gives that state). ``references`` (§3.2.1, "sender,identifier,sent" per
+  message, space-separated) lists every earlier message of the *same* alert, oldest first, as the
+  NOAA example in Google's "Event changes or expiration" guide does: a receiver that missed one
+  of them (the Atom index holds only the latest message of each alert) still retires it.
+* **Stages.** Areas told to prepare and areas told to shelter differ in ``responseType``,
+  ``urgency`` and ``certainty``, which belong to an ``<info>`` (§3.2.2), so a message has one
+  ``<info>`` per language *per stage group* (§3.2.2 allows several ``<info>`` of one language).
 
-An all-clear is an ``Update`` (the threat is over) and only a false alert is a ``Cancel`` (CAP
-1.2 3.2.1: "Cancel the earlier message(s) identified in <references>"), so a receiver can tell
-"it is over" from "it never was"; a cancel carries a ``note`` saying the alert was sent in error.
-An exercise (``status`` ``exercise`` or the ``drill`` category) has ``<status>Exercise</status>``
-(never ``Actual``), a ``note`` saying so, and "EXERCISE" at the head of every headline.
+  ==============  =======  ============  =========  ========  =========
+  group           msgType  responseType  urgency    severity  certainty
+  ==============  =======  ============  =========  ========  =========
+  pre-alert       Alert/U  Prepare       Expected   Severe    Possible
+  shelter         Alert/U  Shelter       Immediate  Extreme   Likely
+  all-clear       Update   AllClear      Past       Minor     Observed
+  sent in error   Cancel   AllClear      Past       Minor     Unlikely
+  ==============  =======  ============  =========  ========  =========
 
-``identifier`` is ``redcolor-<seq>``; ``references`` lists ``sender,identifier,sent`` of the
-events in the event's ``references`` (for a cancel, the alert's previous message). Each alert
-area becomes one ``<area>`` with its polygon (CAP wants ``lat,lon`` pairs, closed, at least
-four) and a ``geocode`` carrying the area id.
-The Atom index follows the OASIS "CAP in Atom" note: one entry per CAP document, newest first.
+  The first message of an alert is an ``Alert``; later ones are ``Update``. An event that
+  releases some of an alert's areas (``ended`` with others still under it) is an ``Update``
+  whose areas are those still under alert: the released ones are gone from it, which is how a
+  replacing message says they are over. The event that releases the last areas is the
+  all-clear: an ``Update`` with ``responseType`` ``AllClear`` over the areas it ends (Google's
+  second way to end an event: "a new <alert> message that contains <msgType> UPDATE,
+  <responseType> All Clear, and <expires> a short time in the future"). ``Cancel`` is kept for
+  an alert withdrawn as sent in error (stage ``cancelled`` over the whole alert; §3.2.1 "Cancel
+  the earlier message(s) identified in <references>") and carries a ``note`` saying so; a
+  cancel of only some areas cannot be a CAP ``Cancel`` (that would withdraw the rest too), so it
+  is an ``Update`` like a partial end, whose description says the areas were sent in error.
+* **expires** (§3.2.2; required by Google) is the expected end of the whole alert as the log
+  last said it for a live message. An all-clear or a cancel is shown for
+  :data:`RELEASE_SHOWN_S` (one hour) after it is sent, so it is not already expired when it
+  arrives; an alert the log gives no end (a manual alert open until ended by hand) has no
+  ``expires``, which §3.2.2 reads as "in effect until an Update or Cancel says otherwise".
+* **Identifiers** (§3.2.1: unique for the sender) are ``redcolor-<instance>-<seq>``: the
+  store's random log id (:meth:`redcolor.alerts.store.SQLiteEventStore.log_id`, made once
+  when the store file is created) with the event's ``seq``, so a fresh store after a reset
+  or another server never reuses one. The sender is configurable (``serve --cap-sender``).
+* **Every info block wholly in its language** (he, en, ar, ru; §3.2.2 ``language``): the
+  event name, headline, description (required by Google), instruction and each ``areaDesc``
+  (the area's own name in that language) and ``senderName``; ``web`` links to the public map.
+* **Times** (``sent``, ``effective``, ``expires``; §3.3.2 dateTime, no "Z", no fractions) are
+  written in the areas' local offset (``serve --time-zone``, default Asia/Jerusalem).
+* **Signature** (optional, §3.3.2.1: "an enveloped digital signature ... as the last child of
+  the <alert>"): :class:`CapSigner` signs every message with XML-DSig (signxml; exclusive
+  canonicalization, so the signature still verifies when the message is embedded in the Atom
+  index), the certificate included in ``KeyInfo`` and published beside the feed.
+* An exercise (``status`` ``exercise`` or the ``drill`` category) has ``<status>Exercise</status>``
+  (never ``Actual``), a ``note`` saying so, and the EXERCISE mark of its language at the head of
+  every headline.
+
+Each area becomes one ``<area>`` with its polygon (``lat,lon`` pairs, closed, at least four) and
+a ``geocode`` carrying the area id. The Atom index follows OASIS "Example Practices: CAP Feeds":
+one entry per alert, its latest message (the one that supersedes the others), newest first, at
+most :data:`ATOM_ENTRIES`, linking to the message and embedding it in the entry's
+``content`` (type ``application/cap+xml``, an XML media type, so RFC 4287 §4.1.3.3 puts the
+``<alert>`` inline as the content's child element, where CAP feed readers such as capparselib
+look for it).
 """
 
 from __future__ import annotations
 
+import math
+import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from redcolor.model import AlertEvent, is_exercise
+from redcolor.alerts.instructions import (
+    EXERCISE_MARK,
+    SENT_IN_ERROR,
+    instructions_for,
+    marked_exercise,
+)
+from redcolor.channels.active import ActiveAlerts, ActiveArea
+from redcolor.channels.oref import TITLE_HE
+from redcolor.errors import InputError
+from redcolor.model import LANGUAGES, RELEASES, AlertArea, AlertEvent, is_exercise
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+CAP_MEDIA_TYPE = "application/cap+xml"
 DEFAULT_SENDER = "redcolor@localhost"
+DEFAULT_TIME_ZONE = "Asia/Jerusalem"
+RELEASE_SHOWN_S = 3600.0
+"""How long after it is sent an all-clear or a cancel stays in effect (its ``expires``): long
+enough for every poller to see it, short enough that aggregators drop it the same hour."""
+ATOM_ENTRIES = 100
+"""The Atom index lists the latest message of the newest alerts, this many alerts at most."""
+ATOM_INLINE_BYTES = 800_000
+"""How much CAP the Atom index embeds: Google Public Alerts wants a feed ideally under 100 KB and
+never over 900 KB ("Feed formats"), and one message of a wide barrage (a hundred areas with
+their polygons, in four languages) is some 400 KB; the messages past this budget are linked
+from ``content``'s ``src`` instead of embedded."""
 
-_STAGE = {
-    "pre_alert": ("Alert", "Prepare", "Expected", "Severe", "Possible"),
-    "alert": ("Alert", "Shelter", "Immediate", "Extreme", "Likely"),
-    "update": ("Update", "Shelter", "Immediate", "Extreme", "Likely"),
-    "ended": ("Update", "AllClear", "Past", "Minor", "Observed"),
-    "cancelled": ("Cancel", "AllClear", "Past", "Minor", "Unlikely"),
+_GROUPS = {
+    # group: (responseType, urgency, severity, certainty)
+    "pre_alert": ("Prepare", "Expected", "Severe", "Possible"),
+    "shelter": ("Shelter", "Immediate", "Extreme", "Likely"),
+    "ended": ("AllClear", "Past", "Minor", "Observed"),
+    "cancelled": ("AllClear", "Past", "Minor", "Unlikely"),
 }
 CANCEL_NOTE = "This alert was sent in error. There is no danger; it is withdrawn."
 EXERCISE_NOTE = "EXERCISE: this message is part of an exercise and is not a real alert."
@@ -60,34 +133,116 @@ _CAP_CATEGORY = {
     "all_clear": "Safety",
     "drill": "Other",
 }
-_EVENT_EN = {
-    "missiles": "Rocket and missile fire",
-    "hostile_aircraft": "Hostile aircraft intrusion",
-    "infiltration": "Terrorist infiltration",
-    "pre_alert": "Alerts expected soon",
-    "earthquake": "Earthquake",
-    "tsunami": "Tsunami",
-    "radiological": "Radiological event",
-    "hazmat": "Hazardous materials",
-    "general": "Alert",
-    "all_clear": "Event ended",
-    "drill": "Drill",
+# The event names in each language (Hebrew: the titles the public feed shows).
+_EVENT: dict[str, dict[str, str]] = {
+    "missiles": {
+        "en": "Rocket and missile fire",
+        "ar": "إطلاق صواريخ وقذائف",
+        "ru": "Ракетный обстрел",
+    },
+    "hostile_aircraft": {
+        "en": "Hostile aircraft intrusion",
+        "ar": "تسلل طائرة معادية",
+        "ru": "Проникновение вражеского летательного аппарата",
+    },
+    "infiltration": {
+        "en": "Terrorist infiltration",
+        "ar": "تسلل مخربين",
+        "ru": "Проникновение террористов",
+    },
+    "pre_alert": {
+        "en": "Alerts expected soon",
+        "ar": "من المتوقع صدور إنذارات قريبا",
+        "ru": "Ожидаются тревоги",
+    },
+    "earthquake": {"en": "Earthquake", "ar": "هزة أرضية", "ru": "Землетрясение"},
+    "tsunami": {"en": "Tsunami", "ar": "تسونامي", "ru": "Цунами"},
+    "radiological": {"en": "Radiological event", "ar": "حدث إشعاعي", "ru": "Радиационное событие"},
+    "hazmat": {"en": "Hazardous materials", "ar": "مواد خطرة", "ru": "Опасные вещества"},
+    "general": {"en": "Alert", "ar": "إنذار", "ru": "Тревога"},
+    "all_clear": {"en": "Event ended", "ar": "انتهى الحدث", "ru": "Событие завершено"},
+    "drill": {"en": "Drill", "ar": "تمرين", "ru": "Учения"},
+}
+for _kind, _names in _EVENT.items():
+    _names["he"] = TITLE_HE[_kind]
+# What each stage group says, per language: the headline's second half and the description's
+# lead, followed there by the areas' names.
+_GROUP_TEXT: dict[str, dict[str, tuple[str, str]]] = {
+    "pre_alert": {
+        "he": ("צפויות התרעות", "צפויות התרעות בדקות הקרובות באזורים:"),
+        "en": ("alerts expected", "Alerts are expected in the coming minutes in:"),
+        "ar": ("إنذارات متوقعة", "من المتوقع صدور إنذارات خلال الدقائق القادمة في:"),
+        "ru": ("ожидаются тревоги", "В ближайшие минуты ожидаются тревоги в районах:"),
+    },
+    "shelter": {
+        "he": ("היכנסו למרחב המוגן", "יש להיכנס למרחב המוגן עכשיו באזורים:"),
+        "en": ("take shelter now", "Take shelter now in:"),
+        "ar": ("ادخلوا إلى المكان المحمي", "يجب الدخول إلى المكان المحمي الآن في:"),
+        "ru": ("немедленно в укрытие", "Немедленно войдите в защищённое помещение в районах:"),
+    },
+    "ended": {
+        "he": ("האירוע הסתיים", "האירוע הסתיים באזורים:"),
+        "en": ("all clear", "The event is over in:"),
+        "ar": ("انتهى الحدث", "انتهى الحدث في:"),
+        "ru": ("отбой", "Событие завершено в районах:"),
+    },
+    "cancelled": {
+        "he": ("ההתרעה נשלחה בטעות", "ההתרעה נשלחה בטעות ובוטלה באזורים:"),
+        "en": ("sent in error", "The alert was sent in error and is withdrawn in:"),
+        "ar": ("أرسل الإنذار عن طريق الخطأ", "أُرسل الإنذار عن طريق الخطأ وأُلغي في:"),
+        "ru": ("отправлено по ошибке", "Тревога отправлена по ошибке и отменена в районах:"),
+    },
+}
+# The description's sentence for areas released by a partial end (the message still lists the
+# others, under alert).
+_RELEASED_TEXT = {
+    "he": "האירוע הסתיים באזורים:",
+    "en": "The event is over in:",
+    "ar": "انتهى الحدث في:",
+    "ru": "Событие завершено в районах:",
+}
+_SENDER_NAME = {
+    "he": "רדקולור",
+    "en": "redcolor",
+    "ar": "ريدكولور",
+    "ru": "редколор",
 }
 # A point-only area is published as a circle of this radius (an assumption: the typical size of
 # an alert area whose polygon no source gives).
 _FALLBACK_RADIUS_KM = 1.5
 
 
+def check_sender(sender: str) -> str:
+    """``sender`` if CAP 1.2 §3.2.1 allows it (no spaces, commas or restricted characters
+    ``<`` ``&``, printable ASCII), else InputError."""
+    ok = bool(sender) and sender.isascii() and sender.isprintable()
+    if not ok or any(c in sender for c in " ,<&"):
+        raise InputError(f"bad CAP sender {sender[:80]!r}: no spaces, commas, '<' or '&'")
+    return sender
+
+
+def check_time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (e.g. ``Asia/Jerusalem``), else InputError."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(f"unknown time zone {name[:80]!r}: expected an IANA name") from exc
+
+
 class CapArea(Protocol):
-    """What CAP needs of an alert area (``redcolor.geo`` areas have it): names, a point and a
-    shapely (Multi)Polygon in WGS84 (x = lon), or None."""
+    """What CAP needs of an alert area (``redcolor.geo`` areas have it): names in every language,
+    a point and a shapely (Multi)Polygon in WGS84 (x = lon), or None."""
 
     @property
     def id(self) -> int: ...
     @property
+    def name_he(self) -> str: ...
+    @property
     def name_en(self) -> str: ...
     @property
-    def name_he(self) -> str: ...
+    def name_ar(self) -> str: ...
+    @property
+    def name_ru(self) -> str: ...
     @property
     def lat(self) -> float: ...
     @property
@@ -99,13 +254,84 @@ class CapArea(Protocol):
 AreaLookup = Callable[[int], CapArea]
 
 
-def cap_time(t_unix_s: float) -> str:
-    """CAP dateTime: ``YYYY-MM-DDThh:mm:ss+00:00`` (the schema forbids ``Z`` and fractions)."""
-    return datetime.fromtimestamp(int(t_unix_s), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+_DEFAULT_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 
 
-def identifier(seq: int) -> str:
-    return f"redcolor-{seq}"
+@dataclass(frozen=True, slots=True)
+class CapIdentity:
+    """Who sends the messages and where they point: the CAP ``sender`` (no spaces or commas),
+    the store's log id (``instance``, part of every identifier), the public map URL (``web``)
+    and the time zone the times are written in."""
+
+    sender: str = DEFAULT_SENDER
+    instance: str = "0" * 16
+    web: str = "http://127.0.0.1:8080/"
+    time_zone: tzinfo = _DEFAULT_ZONE
+
+    def identifier(self, seq: int) -> str:
+        return f"redcolor-{self.instance}-{seq}"
+
+    def atom_id(self, seq: int) -> str:
+        """The Atom entry id of message ``seq``: a name-based UUID (RFC 4122) of its sender and
+        identifier, so it is as unique as they are and a valid URN."""
+        name = f"{self.sender},{self.identifier(seq)}"
+        return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'urn:redcolor:cap:{name}')}"
+
+    def time(self, t_unix_s: float, *, up: bool = False) -> str:
+        """CAP dateTime in the local offset, ``YYYY-MM-DDThh:mm:ss+02:00`` (§3.3.2 forbids
+        ``Z`` and fractions): the second rounded down, or with ``up`` rounded up (an
+        ``expires``, so that no receiver lets an alert lapse before its end)."""
+        second = math.ceil(t_unix_s) if up else math.floor(t_unix_s)
+        return datetime.fromtimestamp(second, tz=self.time_zone).isoformat()
+
+    def reference(self, event: AlertEvent) -> str:
+        return f"{self.sender},{self.identifier(event.seq)},{self.time(event.issued_at_unix_s)}"
+
+
+@dataclass(frozen=True, slots=True)
+class CapMessage:
+    """What one CAP message says: the ``event`` it reports; ``areas``, every area of the alert
+    still under it after the event (with its stage); ``released``, the areas the event ends or
+    withdraws; ``expires_unix_s``, the alert's expected end as the log last said it; and
+    ``previous``, the alert's earlier events (its earlier messages), oldest first."""
+
+    event: AlertEvent
+    areas: tuple[ActiveArea, ...]
+    released: tuple[AlertArea, ...]
+    expires_unix_s: float | None
+    previous: tuple[AlertEvent, ...]
+
+    @property
+    def msg_type(self) -> str:
+        if self.event.stage == "cancelled" and not self.areas and self.previous:
+            return "Cancel"
+        return "Update" if self.previous else "Alert"
+
+    @property
+    def all_clear(self) -> bool:
+        """The message ends the alert: nothing is left under it."""
+        return self.event.stage in RELEASES and not self.areas
+
+
+def cap_thread(events: Sequence[AlertEvent]) -> list[CapMessage]:
+    """The CAP message of each event of one alert (``events`` of one ``id``, in ``seq`` order).
+
+    The alert's state is folded by :class:`ActiveAlerts` (so a message holds exactly the areas
+    the active view, and so the live file, holds for that alert), read after each event.
+    """
+    view = ActiveAlerts()
+    out: list[CapMessage] = []
+    for n, event in enumerate(events):
+        before = {a.area_id: a for a in view.alert_areas(event.id)}
+        view.apply(event)
+        after = tuple(view.alert_areas(event.id))
+        released: tuple[AlertArea, ...] = ()
+        if event.stage in RELEASES:
+            named = event.areas or tuple(AlertArea(a.area_id, a.shelter_s) for a in before.values())
+            released = tuple(a for a in named if a.id not in {x.area_id for x in after})
+        expires = view.alert_expires(event.id) if after else event.expires_at_unix_s
+        out.append(CapMessage(event, after, released, expires, tuple(events[:n])))
+    return out
 
 
 def _rings(polygon: Any) -> list[str]:
@@ -129,118 +355,230 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     return el
 
 
-def cap_document(
-    event: AlertEvent,
-    area_lookup: AreaLookup,
-    referenced: Sequence[AlertEvent] = (),
-    *,
-    sender: str = DEFAULT_SENDER,
-) -> bytes:
-    """One CAP 1.2 ``<alert>`` for ``event`` (UTF-8 XML with declaration).
+def _name(area: CapArea, lang: str) -> str:
+    name: str = getattr(area, f"name_{lang}")
+    return name or area.name_en
 
-    Parameters
-    ----------
-    event : AlertEvent
-        A stored event (``seq`` > 0).
-    area_lookup : callable
-        Area id -> :class:`CapArea`.
-    referenced : sequence of AlertEvent
-        The stored events named by ``event.references`` (for their ``sent`` times).
-    sender : str
-        CAP ``sender`` (no spaces or commas).
+
+def _groups(message: CapMessage) -> list[tuple[str, list[AlertArea], Mapping[str, str]]]:
+    """(group, areas, instruction texts) of each ``<info>`` set of the message, most urgent
+    first. Areas under alert keep their stage; the all-clear or cancel is over the released
+    areas. A group whose stage is the event's own takes the event's instructions (an operator's
+    words); the others take the prepared text of their stage."""
+    event = message.event
+    exercise = is_exercise(event)
+
+    def texts(stage: str) -> Mapping[str, str]:
+        if stage == event.stage or (stage == "alert" and event.stage == "update"):
+            return event.instructions
+        prepared = instructions_for(event.category, stage)  # type: ignore[arg-type]
+        return marked_exercise(prepared) if exercise else prepared
+
+    if message.all_clear:
+        group = "cancelled" if event.stage == "cancelled" else "ended"
+        return [(group, list(message.released), event.instructions)]
+    shelter = [AlertArea(a.area_id, a.shelter_s) for a in message.areas if a.stage != "pre_alert"]
+    prepare = [AlertArea(a.area_id, a.shelter_s) for a in message.areas if a.stage == "pre_alert"]
+    out: list[tuple[str, list[AlertArea], Mapping[str, str]]] = []
+    if shelter:
+        out.append(("shelter", shelter, texts("alert")))
+    if prepare:
+        out.append(("pre_alert", prepare, texts("pre_alert")))
+    return out
+
+
+def cap_document(message: CapMessage, area_lookup: AreaLookup, identity: CapIdentity) -> bytes:
+    """One CAP 1.2 ``<alert>`` for ``message`` (UTF-8 XML with declaration).
+
+    ``area_lookup`` maps an area id to its :class:`CapArea`; ``identity`` says who sends it.
     """
-    msg_type, response, urgency, severity, certainty = _STAGE[event.stage]
+    event = message.event
+    sent = identity.time(event.issued_at_unix_s)
     alert = ET.Element(f"{{{CAP_NS}}}alert")
-    _sub(alert, "identifier", identifier(event.seq))
-    _sub(alert, "sender", sender)
-    _sub(alert, "sent", cap_time(event.issued_at_unix_s))
+    _sub(alert, "identifier", identity.identifier(event.seq))
+    _sub(alert, "sender", identity.sender)
+    _sub(alert, "sent", sent)
     exercise = is_exercise(event)
     _sub(alert, "status", "Exercise" if exercise else "Actual")
+    msg_type = message.msg_type
     _sub(alert, "msgType", msg_type)
     _sub(alert, "source", " ".join(event.source) or "redcolor")
     _sub(alert, "scope", "Public")
-    notes = ([EXERCISE_NOTE] if exercise else []) + ([CANCEL_NOTE] if msg_type == "Cancel" else [])
+    notes = [EXERCISE_NOTE] if exercise else []
+    if msg_type == "Cancel":
+        notes.append(CANCEL_NOTE)
     if notes:
         _sub(alert, "note", " ".join(notes))
-    if referenced:
-        refs = " ".join(
-            f"{sender},{identifier(r.seq)},{cap_time(r.issued_at_unix_s)}" for r in referenced
-        )
-        _sub(alert, "references", refs)
+    if message.previous:
+        _sub(alert, "references", " ".join(identity.reference(p) for p in message.previous))
     _sub(alert, "incidents", event.id)
-    languages = [lang for lang in ("en", "he", "ar", "ru") if lang in event.instructions] or ["en"]
-    for lang in languages:
-        info = _sub(alert, "info")
-        _sub(info, "language", lang)
-        _sub(info, "category", _CAP_CATEGORY[event.category])
-        _sub(info, "event", _EVENT_EN[event.category])
-        _sub(info, "responseType", response)
-        _sub(info, "urgency", urgency)
-        _sub(info, "severity", severity)
-        _sub(info, "certainty", certainty)
-        _sub(info, "effective", cap_time(event.issued_at_unix_s))
-        if event.expires_at_unix_s is not None:
-            _sub(info, "expires", cap_time(event.expires_at_unix_s))
-        _sub(info, "senderName", "redcolor")
-        headline = f"{_EVENT_EN[event.category]}: {event.stage.replace('_', ' ')}"
-        if exercise:
-            headline = f"EXERCISE - {headline}"
-        _sub(info, "headline", headline)
-        if lang in event.instructions:
-            _sub(info, "instruction", event.instructions[lang])
-        for alert_area in event.areas:
-            area = area_lookup(alert_area.id)
-            el = _sub(info, "area")
-            _sub(el, "areaDesc", area.name_he if lang == "he" else area.name_en)
-            rings = _rings(area.polygon) if area.polygon is not None else []
-            for ring in rings:
-                _sub(el, "polygon", ring)
-            if not rings:
-                _sub(el, "circle", f"{area.lat:.5f},{area.lon:.5f} {_FALLBACK_RADIUS_KM}")
-            geocode = _sub(el, "geocode")
-            _sub(geocode, "valueName", "redcolor-area-id")
-            _sub(geocode, "value", str(area.id))
-            shelter = _sub(el, "geocode")
-            _sub(shelter, "valueName", "shelter_s")
-            _sub(shelter, "value", str(alert_area.shelter_s))
-    ET.register_namespace("", CAP_NS)
-    return bytes(ET.tostring(alert, encoding="utf-8", xml_declaration=True))
+    if message.all_clear:
+        expires: float | None = event.issued_at_unix_s + RELEASE_SHOWN_S
+    else:
+        expires = message.expires_unix_s
+    released_in_error = event.stage == "cancelled"
+    for lang in LANGUAGES:
+        for group, areas, texts in _groups(message):
+            response, urgency, severity, certainty = _GROUPS[group]
+            places = [area_lookup(a.id) for a in areas]
+            info = _sub(alert, "info")
+            _sub(info, "language", lang)
+            _sub(info, "category", _CAP_CATEGORY[event.category])
+            event_name = _EVENT[event.category][lang]
+            _sub(info, "event", event_name)
+            _sub(info, "responseType", response)
+            _sub(info, "urgency", urgency)
+            _sub(info, "severity", severity)
+            _sub(info, "certainty", certainty)
+            _sub(info, "effective", sent)
+            if expires is not None:
+                _sub(info, "expires", identity.time(expires, up=True))
+            _sub(info, "senderName", _SENDER_NAME[lang])
+            short, lead = _GROUP_TEXT[group][lang]
+            headline = f"{event_name}: {short}"
+            if exercise:
+                headline = f"{EXERCISE_MARK[lang]} - {headline}"
+            _sub(info, "headline", headline)
+            description = f"{lead} {', '.join(_name(p, lang) for p in places)}."
+            if message.released and not message.all_clear:
+                ended = ", ".join(_name(area_lookup(a.id), lang) for a in message.released)
+                said = _GROUP_TEXT["cancelled"][lang][1] if released_in_error else None
+                description += f" {said or _RELEASED_TEXT[lang]} {ended}."
+            _sub(info, "description", description)
+            text = texts.get(lang) or (SENT_IN_ERROR[lang] if released_in_error else "")
+            if text:
+                _sub(info, "instruction", text)
+            _sub(info, "web", identity.web)
+            for alert_area, area in zip(areas, places, strict=True):
+                el = _sub(info, "area")
+                _sub(el, "areaDesc", _name(area, lang))
+                rings = _rings(area.polygon) if area.polygon is not None else []
+                for ring in rings:
+                    _sub(el, "polygon", ring)
+                if not rings:
+                    _sub(el, "circle", f"{area.lat:.5f},{area.lon:.5f} {_FALLBACK_RADIUS_KM}")
+                geocode = _sub(el, "geocode")
+                _sub(geocode, "valueName", "redcolor-area-id")
+                _sub(geocode, "value", str(area.id))
+                shelter = _sub(el, "geocode")
+                _sub(shelter, "valueName", "shelter_s")
+                _sub(shelter, "value", str(alert_area.shelter_s))
+    return bytes(
+        ET.tostring(alert, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
+    )
+
+
+class CapSigner:
+    """Signs CAP messages (enveloped XML-DSig, CAP 1.2 §3.3.2.1) with a PEM private key (RSA or
+    EC) and its PEM certificate; InputError, at construction, for a key or certificate that
+    cannot be read or a key that is not the certificate's."""
+
+    def __init__(self, key_pem: bytes, cert_pem: bytes) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        try:
+            key = serialization.load_pem_private_key(key_pem, password=None)
+            cert = x509.load_pem_x509_certificate(cert_pem)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"bad CAP signing key or certificate: {exc}") from exc
+        public = serialization.PublicFormat.SubjectPublicKeyInfo
+        der = serialization.Encoding.DER
+        if key.public_key().public_bytes(der, public) != cert.public_key().public_bytes(
+            der, public
+        ):
+            raise InputError("the CAP signing key is not the key of the CAP signing certificate")
+        if isinstance(key, rsa.RSAPrivateKey):
+            self._algorithm = "rsa-sha256"
+        elif isinstance(key, ec.EllipticCurvePrivateKey):
+            self._algorithm = "ecdsa-sha256"
+        else:
+            raise InputError("the CAP signing key must be an RSA or EC key")
+        self._key = key
+        self.cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+
+    def sign(self, document: bytes) -> bytes:
+        """``document`` with its ``<Signature>`` as the last child of ``<alert>``."""
+        from lxml import etree
+        from signxml import CanonicalizationMethod, SignatureMethod, XMLSigner
+
+        method = {"rsa-sha256": SignatureMethod.RSA_SHA256}.get(
+            self._algorithm, SignatureMethod.ECDSA_SHA256
+        )
+        signer = XMLSigner(
+            signature_algorithm=method,
+            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        )
+        root = etree.fromstring(document, etree.XMLParser(resolve_entities=False))
+        signed = signer.sign(root, key=self._key, cert=self.cert_pem.decode())
+        return bytes(etree.tostring(signed, encoding="utf-8", xml_declaration=True))
+
+
+def entry_title(message: CapMessage) -> str:
+    """The Atom entry title: the English event name, what the message does, how many areas."""
+    event = message.event
+    count = len(message.released) if message.all_clear else len(message.areas)
+    what = {"Cancel": "sent in error", "Alert": event.stage.replace("_", " ")}.get(
+        message.msg_type, "all clear" if message.all_clear else "update"
+    )
+    title = f"{_EVENT[event.category]['en']}: {what} ({count} areas)"
+    return f"EXERCISE - {title}" if is_exercise(event) else title
 
 
 def atom_feed(
-    events_newest_first: Iterable[AlertEvent], *, base_url: str, updated_unix_s: float
+    entries_newest_first: Iterable[tuple[CapMessage, bytes]],
+    *,
+    base_url: str,
+    identity: CapIdentity,
+    updated_unix_s: float,
+    inline_bytes: int = ATOM_INLINE_BYTES,
 ) -> bytes:
-    """An Atom 1.0 feed indexing the CAP documents of ``events_newest_first``.
+    """An Atom 1.0 feed of CAP messages, each ``(message, its CAP document)``, newest first.
 
-    ``base_url`` is the server's root (``http://host:port``); entries link to ``/cap/<seq>.xml``.
+    ``base_url`` is the server's root (``http://host:port``); entries link to ``/cap/<seq>.xml``
+    and embed the document (without its XML declaration) in ``content``, newest first while the
+    embedded documents stay within ``inline_bytes`` (beyond, ``content`` points at the
+    message's URL: RFC 4287 §4.1.3.2 out-of-line content). The documents go in
+    as the bytes served at their URLs (with their own default namespace declaration), so the
+    embedded copy is the very message, signature and all.
     """
-    ET.register_namespace("", ATOM_NS)
+    marker = f"cap-{uuid.uuid4().hex}-"
+    documents: list[bytes] = []
+    inlined = 0
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        el = ET.SubElement(parent, tag, attrs)
         if text is not None:
             el.text = text
         return el
 
-    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    # Unqualified names under a root declaring the Atom namespace as the default: ElementTree's
+    # default_namespace cannot serialize Atom's unqualified attributes (rel, href, type).
+    feed = ET.Element("feed", xmlns=ATOM_NS)
     sub(feed, "id", f"{base_url}/cap/feed.atom")
     sub(feed, "title", "redcolor CAP alerts")
-    sub(feed, "updated", cap_time(updated_unix_s))
+    sub(feed, "updated", identity.time(updated_unix_s))
     author = sub(feed, "author")
     sub(author, "name", "redcolor")
     sub(feed, "link", rel="self", href=f"{base_url}/cap/feed.atom")
-    for event in events_newest_first:
+    for message, document in entries_newest_first:
+        event = message.event
         entry = sub(feed, "entry")
-        sub(entry, "id", f"urn:redcolor:cap:{identifier(event.seq)}")
-        title = f"{_EVENT_EN[event.category]}: {event.stage} ({len(event.areas)} areas)"
-        sub(entry, "title", f"EXERCISE - {title}" if is_exercise(event) else title)
-        sub(entry, "updated", cap_time(event.issued_at_unix_s))
-        sub(
-            entry,
-            "link",
-            rel="alternate",
-            type="application/cap+xml",
-            href=f"{base_url}/cap/{event.seq}.xml",
-        )
-        sub(entry, "summary", f"alert {event.id}, seq {event.seq}")
-    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
+        sub(entry, "id", identity.atom_id(event.seq))
+        sub(entry, "title", entry_title(message))
+        sub(entry, "updated", identity.time(event.issued_at_unix_s))
+        href = f"{base_url}/cap/{event.seq}.xml"
+        sub(entry, "link", rel="alternate", type=CAP_MEDIA_TYPE, href=href)
+        sub(entry, "summary", f"{message.msg_type} {identity.identifier(event.seq)} ({event.id})")
+        declared = document.startswith(b"<?xml")
+        inline = document.split(b"?>", 1)[1].lstrip() if declared else document
+        if inlined + len(inline) <= inline_bytes:
+            inlined += len(inline)
+            sub(entry, "content", marker, type=CAP_MEDIA_TYPE)
+            documents.append(inline)
+        else:  # RFC 4287 4.1.3.2: out-of-line content, the message at its URL
+            sub(entry, "content", type=CAP_MEDIA_TYPE, src=href)
+    body = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    head, *rest = body.split(marker.encode())
+    return b"".join([head, *(d + tail for d, tail in zip(documents, rest, strict=True))])

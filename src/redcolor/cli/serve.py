@@ -54,6 +54,26 @@ def register(app: typer.Typer) -> None:
         public_url: str | None = typer.Option(
             None, help="Base URL of links in the Atom feed (default http://HOST:PORT)."
         ),
+        cap_sender: str = typer.Option(
+            "redcolor@localhost",
+            "--cap-sender",
+            help="The CAP sender of every message (e.g. alerts@example.org; no spaces or commas).",
+        ),
+        time_zone: str = typer.Option(
+            "Asia/Jerusalem",
+            "--time-zone",
+            help="IANA time zone of the times in CAP messages (the areas' local offset).",
+        ),
+        cap_signing_key: Path | None = typer.Option(
+            None,
+            "--cap-signing-key",
+            help="Sign every CAP message (XML-DSig) with this PEM private key (RSA or EC).",
+        ),
+        cap_signing_cert: Path | None = typer.Option(
+            None,
+            "--cap-signing-cert",
+            help="The PEM certificate of --cap-signing-key, published at /cap/certificate.pem.",
+        ),
         nats_publish: str | None = typer.Option(
             None, help="Publish the log to NATS JetStream (nats://h:p) for edge servers."
         ),
@@ -129,6 +149,10 @@ def register(app: typer.Typer) -> None:
             edition=edition,
             mqtt_url=mqtt,
             public_url=public_url,
+            cap_sender=cap_sender,
+            time_zone=time_zone,
+            cap_signing_key=cap_signing_key,
+            cap_signing_cert=cap_signing_cert,
             push_dir=push_dir,
             push_allow=tuple(push_allow),
             push_ca_file=push_ca_file,

@@ -511,7 +511,8 @@ class Desk:
         events = self._events(draft, now_unix_s)
         view = ActiveAlerts()
         board = SirenBoard()
-        for seed in self._seed(target, now_unix_s):
+        seeds = self._seed(target, now_unix_s)
+        for seed in seeds:
             view.apply(seed)
             board.on_event(seed, now_unix_s)
         board.connect("preview", self._area_ids, now_unix_s)
@@ -536,7 +537,10 @@ class Desk:
             ],
             "live_file": json.loads(live) if live else None,
             "cap": [
-                cap.cap_document(e, self.areas.get, sender=self.cap_sender).decode() for e in events
+                cap.cap_document(
+                    m, self.areas.get, cap.CapIdentity(sender=self.cap_sender)
+                ).decode()
+                for m in cap.cap_thread([*seeds, *events])[len(seeds) :]
             ],
             "push": {
                 "sent": public or "push" in self.exercise_channels,

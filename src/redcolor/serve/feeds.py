@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import pathlib
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import msgspec
 from fastapi import APIRouter, Path, Request, Response
@@ -26,7 +29,10 @@ CANONICAL_PATHS = {
     for path in (LIVE_PATH, HISTORY_PATH, ARCHIVE_PATH)
     for spelling in (path.lower(), "/" + path.lower())
 }
-ATOM_ENTRIES = 100
+CAP_CACHED_MESSAGES = 128
+"""CAP messages kept built (one of a wide barrage is some 400 KB)."""
+ATOM_SCAN_ROWS = 3000
+"""How far back (events) the Atom index looks for alerts."""
 _JSON_UTF8 = "application/json; charset=utf-8"
 _READ_BATCH = 500
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -149,36 +155,123 @@ def event_at(state: ServerState, seq: int) -> AlertEvent:
     return rows[0].decode()
 
 
-@router.get(
+def cap_identity(state: ServerState) -> cap.CapIdentity:
+    """Who this server's CAP messages are from: the configured sender, the store's log id,
+    the public map and the configured time zone."""
+    config = state.config
+    return cap.CapIdentity(
+        sender=config.cap_sender,
+        instance=state.store.log_id(),
+        web=f"{base_url(config)}/",
+        time_zone=ZoneInfo(config.time_zone),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _signer(key: pathlib.Path, cert: pathlib.Path) -> cap.CapSigner:
+    try:
+        return cap.CapSigner(key.read_bytes(), cert.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot read the CAP signing key or certificate: {exc}") from exc
+
+
+def cap_signer(config: ServeConfig) -> cap.CapSigner | None:
+    """The signer of the configured key and certificate (read once), or None when CAP
+    messages are not signed; InputError for files that cannot be read or do not match."""
+    if config.cap_signing_key is None or config.cap_signing_cert is None:
+        return None
+    return _signer(config.cap_signing_key, config.cap_signing_cert)
+
+
+def cap_bytes(state: ServerState, message: cap.CapMessage, identity: cap.CapIdentity) -> bytes:
+    """The served bytes of a message: its document, signed when a key is configured."""
+    body = cap.cap_document(message, state.areas.get, identity)
+    signer = cap_signer(state.config)
+    return body if signer is None else signer.sign(body)
+
+
+def cap_served(
+    state: ServerState, event: AlertEvent, identity: cap.CapIdentity
+) -> tuple[cap.CapMessage, bytes]:
+    """The CAP message of a stored event (its alert's events up to it, folded) and its served
+    bytes. A message never changes once its event is stored, so the latest
+    :data:`CAP_CACHED_MESSAGES` are kept: the Atom index rebuilds only what is new, and an EC
+    signature (random per signing) keeps its bytes, hence its ETag, while cached."""
+    cached = state.cap_served.get(event.seq)
+    if cached is not None:
+        state.cap_served.move_to_end(event.seq)
+        return cached
+    message = cap.cap_thread(state.store.read_alert(event.id, event.seq))[-1]
+    served = message, cap_bytes(state, message, identity)
+    state.cap_served[event.seq] = served
+    if len(state.cap_served) > CAP_CACHED_MESSAGES:
+        state.cap_served.popitem(last=False)
+    return served
+
+
+@router.api_route(
     "/cap/{seq}.xml",
-    summary="One alert event as a CAP 1.2 document",
-    responses={200: {"content": {"application/cap+xml": {}}}},
+    methods=["GET", "HEAD"],
+    summary="One alert event as a CAP 1.2 message (an Update carries its alert's whole state)",
+    responses={200: {"content": {cap.CAP_MEDIA_TYPE: {}}}, 304: {"description": "unchanged"}},
 )
 async def cap_document(
     request: Request, seq: Annotated[int, Path(ge=1, le=2**62, description="event seq")]
 ) -> Response:
     state = _state(request)
     event = event_at(state, seq)
-    referenced = [event_at(state, r) for r in event.references if 0 < r < seq]
-    body = cap.cap_document(event, state.areas.get, referenced, sender=state.config.cap_sender)
-    return Response(body, media_type="application/cap+xml")
+    _, body = cap_served(state, event, cap_identity(state))
+    # A message never changes once its event is stored: its validators are its bytes and the
+    # time it was sent.
+    validators = conditional.Validators(conditional.etag_of(body), event.issued_at_unix_s)
+    return conditional.respond(
+        request.method, request.headers, body, cap.CAP_MEDIA_TYPE, validators, state.now_unix_s()
+    )
 
 
-@router.get(
+@router.api_route(
     "/cap/feed.atom",
-    summary="Atom index of the latest CAP documents",
-    responses={200: {"content": {"application/atom+xml": {}}}},
+    methods=["GET", "HEAD"],
+    summary="Atom index of the CAP messages: the latest of each recent alert, embedded",
+    responses={200: {"content": {"application/atom+xml": {}}}, 304: {"description": "unchanged"}},
 )
 async def cap_feed(request: Request) -> Response:
     state = _state(request)
     base = base_url(state.config)
+    identity = cap_identity(state)
 
     def build() -> bytes:
-        rows = state.store.read_before(state.hub.last_seq + 1, ATOM_ENTRIES)
-        updated = rows[0].decode().issued_at_unix_s if rows else state.now_unix_s()
-        return cap.atom_feed((r.decode() for r in rows), base_url=base, updated_unix_s=updated)
+        latest: dict[str, AlertEvent] = {}
+        for row in state.store.read_before(state.hub.last_seq + 1, ATOM_SCAN_ROWS):
+            event = row.decode()
+            if event.id not in latest:
+                latest[event.id] = event
+                if len(latest) == cap.ATOM_ENTRIES:
+                    break
+        entries = [cap_served(state, event, identity) for event in latest.values()]
+        updated = max((e.issued_at_unix_s for e in latest.values()), default=0.0)
+        return cap.atom_feed(entries, base_url=base, identity=identity, updated_unix_s=updated)
 
-    return Response(state.document("atom", build), media_type="application/atom+xml")
+    body = state.document("atom", build)
+    rows = state.store.read_before(state.hub.last_seq + 1, 1)
+    changed = rows[0].decode().issued_at_unix_s if rows else 0.0  # the newest event's time
+    validators = conditional.Validators(conditional.etag_of(body), changed)
+    now = state.now_unix_s()
+    return conditional.respond(
+        request.method, request.headers, body, "application/atom+xml", validators, now
+    )
+
+
+@router.get(
+    "/cap/certificate.pem",
+    summary="The certificate CAP messages are signed with (404 when they are not signed)",
+    responses={200: {"content": {"application/x-pem-file": {}}}},
+)
+async def cap_certificate(request: Request) -> Response:
+    signer = cap_signer(_state(request).config)
+    if signer is None:
+        raise NotFoundError("CAP messages are not signed on this server")
+    return Response(signer.cert_pem, media_type="application/x-pem-file")
 
 
 def base_url(config: ServeConfig) -> str:

@@ -288,6 +288,7 @@ def serve(
     sensors = open_sensors(config)
     try:
         feeds.base_url(config)  # a bad --public-url fails here, not on the first feed request
+        feeds.cap_signer(config)  # so does a CAP signing key that cannot sign
         services = channel_services(config)
         state = build_state(config)
     except BaseException:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gzip
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.hub import Hub, Subscriber
+from redcolor.channels import cap
 from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
@@ -105,7 +107,14 @@ class ServeConfig:
     queue_items: int = 256
     ws_buffer_bytes: int = 1 << 20
     ws_sndbuf_bytes: int | None = None
-    cap_sender: str = "redcolor@localhost"
+    cap_sender: str = cap.DEFAULT_SENDER
+    """The CAP ``sender`` of every message (no spaces, commas, ``<`` or ``&``)."""
+    time_zone: str = cap.DEFAULT_TIME_ZONE
+    """The IANA time zone CAP times are written in (the areas' local offset)."""
+    cap_signing_key: Path | None = None
+    cap_signing_cert: Path | None = None
+    """Sign every CAP message with this PEM key; its PEM certificate is published at
+    ``/cap/certificate.pem``. Both or neither."""
     public_url: str | None = None
     mqtt_url: str | None = None
     nats_publish_url: str | None = None
@@ -143,6 +152,10 @@ class ServeConfig:
 
     def __post_init__(self) -> None:
         exercise_channels_from(",".join(self.exercise_channels))  # fails at startup
+        cap.check_sender(self.cap_sender)
+        cap.check_time_zone(self.time_zone)
+        if (self.cap_signing_key is None) != (self.cap_signing_cert is None):
+            raise InputError("--cap-signing-key and --cap-signing-cert go together")
 
 
 @dataclass
@@ -161,6 +174,10 @@ class ServerState:
     areas_json: bytes = field(init=False)
     _geojson: bytes | None = field(init=False, default=None)
     _documents: dict[str, tuple[int, bytes]] = field(init=False, default_factory=dict)
+    cap_served: OrderedDict[int, tuple[cap.CapMessage, bytes]] = field(
+        init=False, default_factory=OrderedDict
+    )
+    """The CAP messages served lately, by seq (see :func:`redcolor.serve.feeds.cap_served`)."""
     changes: ChangeClock = field(init=False, default_factory=ChangeClock)
     """When each polled document last changed (its ``Last-Modified``; serve.conditional)."""
     sirens: SirenBoard = field(init=False)
