@@ -1,3 +1,4 @@
+import re
 import sqlite3
 
 import pytest
@@ -69,3 +70,16 @@ def test_unopenable_store_is_a_store_error(tmp_path) -> None:
     with pytest.raises(StoreError):
         SQLiteEventStore(tmp_path / "nothing.db", readonly=True)
     assert sqlite3.sqlite_version
+
+
+def test_log_id_is_made_once_per_file_and_kept(tmp_path) -> None:
+    first = SQLiteEventStore(tmp_path / "a.db")
+    log_id = first.log_id()
+    assert re.fullmatch(r"[0-9a-f]{16}", log_id)
+    first.close()
+    again = SQLiteEventStore(tmp_path / "a.db")
+    assert again.log_id() == log_id
+    assert SQLiteEventStore(tmp_path / "a.db", readonly=True).log_id() == log_id
+    other = SQLiteEventStore(tmp_path / "b.db")
+    assert other.log_id() != log_id
+    assert SQLiteEventStore(":memory:").log_id() != SQLiteEventStore(":memory:").log_id()

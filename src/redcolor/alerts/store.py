@@ -9,10 +9,16 @@ Beside the log the store keeps what a restart must not forget: the alert lifecyc
 (written in the same transaction as the events it produced, so the two never disagree, and
 versioned so a second writer cannot overwrite it unseen), each channel's last delivered ``seq``
 and the simulated runs it holds (see :mod:`redcolor.alerts.durable`).
+
+Every store file has a *log id*, a random id made when the file is first opened: ``seq`` numbers
+only mean something within one log, so whatever quotes a ``seq`` to a client (the streams) quotes
+the log id with it, and a client holding another log's ``seq`` (a fresh database, another server)
+is told so instead of being resumed at a wrong place.
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +29,8 @@ import msgspec
 
 from redcolor.errors import StoreError
 from redcolor.model import EVENT_DECODER, EVENT_ENCODER, AlertEvent
+
+LOG_ID_BYTES = 8  # 64 random bits: two stores' ids never meet in practice
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -49,6 +57,10 @@ CREATE TABLE IF NOT EXISTS lifecycle (
 CREATE TABLE IF NOT EXISTS channel_positions (
     channel TEXT PRIMARY KEY,
     last_seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -116,6 +128,10 @@ class SQLiteEventStore:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('log_id', ?)",
+                    (secrets.token_hex(LOG_ID_BYTES),),
+                )
             self._db.execute("PRAGMA busy_timeout=5000")
             if readonly:
                 self._db.execute("SELECT 1 FROM events LIMIT 1")
@@ -335,6 +351,17 @@ class SQLiteEventStore:
             (before_seq, limit),
         ).fetchall()
         return [StoredEvent(seq, bytes(body)) for seq, body in rows]
+
+    def log_id(self) -> str:
+        """This log's id: ``2 * LOG_ID_BYTES`` lowercase hex digits, made at the file's first
+        read-write open and never changed (a ``":memory:"`` store has its own per instance)."""
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the log id of alert store {self.path}: {exc}") from exc
+        if row is None:
+            raise StoreError(f"alert store {self.path} has no log id yet (open it read-write once)")
+        return str(row[0])
 
     def last_seq(self) -> int:
         (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
