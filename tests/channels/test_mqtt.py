@@ -52,7 +52,7 @@ async def test_events_reach_all_and_area_topics_with_qos1(tmp_path) -> None:
     if not _broker_up():
         pytest.fail("Mosquitto is expected on 127.0.0.1:1883 (see scripts/system-deps.sh)")
     store = SQLiteEventStore(tmp_path / "m.db")
-    hub = Hub(store.last_seq())
+    hub = Hub(store.log_id(), store.last_seq())
     follower = StoreFollower(store, hub)
     sent = []
     async with aiomqtt.Client("127.0.0.1", 1883) as sub:
@@ -89,7 +89,7 @@ async def test_an_exercise_is_published_only_when_told_and_its_position_passes(
     if not _broker_up():
         pytest.fail("Mosquitto is expected on 127.0.0.1:1883 (see scripts/system-deps.sh)")
     store = SQLiteEventStore(tmp_path / "m.db")
-    hub = Hub(store.last_seq())
+    hub = Hub(store.log_id(), store.last_seq())
     follower = StoreFollower(store, hub)
     sent: list[int] = []
     drill = msgspec.structs.replace(_event(1, (201,)), status="exercise")

@@ -205,7 +205,7 @@ class ServerState:
         )
         # Where a channel with no durable position yet starts (redcolor.bus.position).
         self.opened_seq = self.store.last_seq()
-        self.hub = Hub(last_seq=self.opened_seq, on_drop=self._on_drop)
+        self.hub = Hub(self.store.log_id(), last_seq=self.opened_seq, on_drop=self._on_drop)
         self.metrics.last_seq.set(self.hub.last_seq)
         self.follower = StoreFollower(
             self.store,
@@ -265,20 +265,6 @@ class ServerState:
             if area_id not in self._area_ids:
                 raise InputError(f"unknown area id {area_id}")
         return frozenset(ids)
-
-    def check_since(self, since: int | None) -> int | None:
-        """A resume point must lie within the log.
-
-        The store, not the hub, is the reference: a client may hold an event it was replayed
-        from the store a moment before the follower published it.
-        """
-        if since is None:
-            return None
-        if since < 0:
-            raise InputError(f"since must be >= 0, got {since}")
-        if since > self.hub.last_seq and since > (last := self.store.last_seq()):
-            raise InputError(f"since={since} is past the end of the log (last seq {last})")
-        return since
 
     def area_value(self, area_id: int) -> str:
         """The Hebrew feed string of an area (its id as text if the index lacks it)."""
