@@ -50,6 +50,15 @@ def register(app: typer.Typer) -> None:
         ),
         edition: str = typer.Option("current", help="Alert-area edition."),
         mqtt: str | None = typer.Option(None, help="Publish to this MQTT broker (mqtt://h:p)."),
+        mqtt_prefix: str = typer.Option(
+            "redcolor", "--mqtt-prefix", help="MQTT topic prefix (levels joined by /, no + or #)."
+        ),
+        mqtt_ha_areas: str = typer.Option(
+            "",
+            "--mqtt-ha-areas",
+            help="Announce these areas to Home Assistant (MQTT discovery), e.g. 175,176: one"
+            " safety binary sensor each.",
+        ),
         public_url: str | None = typer.Option(
             None, help="Base URL of links in the Atom feed (default http://HOST:PORT)."
         ),
@@ -117,6 +126,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve alerts: WebSocket/SSE streams, REST, oref-style and CAP feeds, channels."""
+        from redcolor.channels.mqtt import parse_ha_areas
         from redcolor.operators.desk import parse_policy
         from redcolor.serve.run import serve as run_server
         from redcolor.serve.state import ServeConfig, exercise_channels_from
@@ -127,6 +137,8 @@ def register(app: typer.Typer) -> None:
             port=port,
             edition=edition,
             mqtt_url=mqtt,
+            mqtt_prefix=mqtt_prefix,
+            mqtt_ha_areas=parse_ha_areas(mqtt_ha_areas),
             public_url=public_url,
             push_dir=push_dir,
             push_allow=tuple(push_allow),

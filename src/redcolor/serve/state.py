@@ -21,6 +21,7 @@ from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.hub import Hub, Subscriber
 from redcolor.channels.active import ActiveAlerts
+from redcolor.channels.mqtt import DEFAULT_PREFIX
 from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
 from redcolor.model import EVENT_DECODER, AlertEvent
@@ -107,6 +108,9 @@ class ServeConfig:
     cap_sender: str = "redcolor@localhost"
     public_url: str | None = None
     mqtt_url: str | None = None
+    mqtt_prefix: str = DEFAULT_PREFIX
+    mqtt_ha_areas: tuple[int, ...] = ()
+    """Areas announced to Home Assistant by MQTT discovery (checked at startup)."""
     nats_publish_url: str | None = None
     nats_follow_url: str | None = None
     nats_user: str | None = None
@@ -195,6 +199,7 @@ class ServerState:
             cap_sender=self.config.cap_sender,
         )
         self._area_ids = frozenset(a.id for a in self.areas.areas)
+        self.check_area_ids(list(self.config.mqtt_ha_areas))  # a bad --mqtt-ha-areas: at startup
         self.areas_json = msgspec.json.encode([_area_summary(a) for a in self.areas.areas])
         # Rebuild the active view from the log, then stream from its end.
         for row_event in self.store.iter_all():
