@@ -14,7 +14,8 @@ in-process pipeline) and publishes each event, encoded once, to every channel:
   ``/warningMessages/alert/History/AlertsHistory.json`` (paths case-insensitive), CAP 1.2 at
   ``/cap/{seq}.xml`` and its Atom index ``/cap/feed.atom``.
 * Channels: sirens (``WS /v1/sirens/connect``, each with its own token, queue and sender),
-  MQTT (``--mqtt``: events, retained area states, Home Assistant discovery), Web Push (``--push-dir``).
+  MQTT (``--mqtt``: events, retained area states, Home Assistant discovery), Web Push
+  (``--push-dir``).
 * Edges: ``--nats-publish`` sends the log to NATS JetStream; a server on another machine started
   with ``--nats-follow`` copies it into its own store, seq for seq, and serves it the same way.
 * The web map from ``serve/static`` at ``/``.
