@@ -85,7 +85,7 @@ class Client:
 
 async def _scenario(ops) -> None:
     store = SQLiteEventStore(":memory:")
-    hub = Hub()
+    hub = Hub(store.log_id())
     follower = StoreFollower(store, hub)
     clients: list[Client] = []
     tasks = []

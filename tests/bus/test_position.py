@@ -68,7 +68,7 @@ async def test_consume_resumes_from_the_durable_position_after_a_restart(tmp_pat
     async def deliver(until_seq: int) -> list[int]:
         """One server life: a channel consuming from its durable position."""
         server_store = SQLiteEventStore(path)
-        hub = Hub(server_store.last_seq())
+        hub = Hub(server_store.log_id(), server_store.last_seq())
         got: list[int] = []
 
         async def handler(frames) -> None:

@@ -16,6 +16,10 @@ from redcolor.cli.main import main
     [
         (["serve", "--simulate", "/no/such/scenario.toml"], "no scenario"),
         (["serve", "--mqtt", "http://broker"], "bad MQTT broker"),
+        (["serve", "--mqtt", "mqtt://h", "--mqtt-prefix", "home/#"], "bad --mqtt-prefix"),
+        (["serve", "--mqtt-ha-areas", "175"], "--mqtt-ha-areas needs --mqtt"),
+        (["serve", "--mqtt-ha-areas", "1;2"], "bad --mqtt-ha-areas"),
+        (["serve", "--mqtt", "mqtt://h", "--mqtt-ha-areas", "999999"], "unknown area id 999999"),
         (["serve", "--port", "70000"], "--port"),
         (["serve", "--speed", "0"], "speed"),
         (["serve", "--push-dir", "/tmp/p", "--push-allow", "10.0.0.0/33"], "not an IP range"),

@@ -543,6 +543,56 @@ def test_stream_resumes_after_a_disconnect_without_gap_or_duplicate(browser, ser
     context.close()
 
 
+GHOST_JS = """() => window.redcolor.live.apply({
+  id: "ghost", seq: 1000000, category: "missiles", stage: "alert",
+  areas: [{id: 1542, shelter_s: 60}], issued_at_unix_s: Date.now() / 1000,
+  expires_at_unix_s: null, source: [], instructions: {}, references: [], status: "actual",
+})"""
+
+
+def test_a_reset_frame_makes_the_page_reload_its_state_and_resume_on_the_new_log(browser, server):
+    """The page holds a seq and an alert from another log (as after the server's store was
+    reset): the server answers its resume with a reset frame; the page forgets what it held,
+    loads the state again and resumes on the new log, with nothing refused or lost."""
+    urls: list[str] = []
+    routes = []
+
+    def route(ws) -> None:
+        urls.append(ws.url)
+        routes.append(ws)
+        ws.connect_to_server()
+
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    watched = Watched(page)
+    page.route_web_socket(lambda url: "/v1/stream" in url, route)
+    page.goto(server.origin + "/")
+    page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
+    alert_id = server.new_alert_id()
+    first = server.write(alert_id, "alert", [1541])
+    page.wait_for_function("(seq) => window.redcolor.live.lastSeq === seq", arg=first.seq)
+    page.evaluate(GHOST_JS)
+    routes[-1].close(code=1001, reason="test drop")
+    second = server.write(alert_id, "update", [1477], refs=[first.seq])
+    page.wait_for_function(
+        "(seq) => window.redcolor.live.lastSeq === seq", arg=second.seq, timeout=15000
+    )
+    log = server.writer.log_id()
+    assert len(urls) == 3
+    assert urls[1].endswith(f"log={log}&since=1000000")  # resumed from the ghost's seq: reset
+    assert f"log={log}&since=" in urls[2] and not urls[2].endswith("since=1000000")
+    live = page.evaluate(
+        "(id) => [window.redcolor.live.alerts.has('ghost'),"
+        " [1541, 1477].map(a => window.redcolor.live.covering.get(a).has(id))]",
+        alert_id,
+    )
+    assert live == [False, [True, True]]
+    assert page.evaluate("() => window.redcolor.metrics.malformed") == 0
+    server.write(alert_id, "ended", [1541, 1477], refs=[first.seq, second.seq])
+    assert [p for p in watched.problems if "WebSocket" not in p] == []
+    context.close()
+
+
 def load_reference():
     path = Path(__file__).resolve().parents[1] / "reference" / "map_reference.py"
     spec = importlib.util.spec_from_file_location("map_reference", path)

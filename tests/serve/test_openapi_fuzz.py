@@ -66,7 +66,8 @@ async def test_sse_bad_parameters_are_4xx() -> None:
         for params, status in (
             ({"since": "x"}, 400),
             ({"areas": "1,abc"}, 400),
-            ({"since": "999999"}, 400),
+            ({"log": "not a log id", "since": "1"}, 400),  # since past the end: a reset
+            ({"since": "1" * 19}, 400),
             ({"areas": "5" * 5000}, 400),  # within the length 2,000 ids may take: parsed, bad
             ({"areas": "5" * (MAX_AREAS_QUERY_BYTES + 1)}, 422),
         ):

@@ -24,3 +24,9 @@ def test_queued_fallback_streams_resume_and_filter(store, areas, writer, meron_i
             got = [json.loads(ws.receive_text()) for _ in range(3)]
         assert [m["stage"] for m in got] == ["pre_alert", "alert", "ended"]
         assert all(area in {a["id"] for a in m["areas"]} for m in got)
+        # A resume point past the end (another log's seq): a reset frame, then the whole log.
+        with client.websocket_connect("/v1/stream?since=99") as ws:
+            got = [json.loads(ws.receive_text()) for _ in range(5)]
+        assert got[0]["type"] == "reset" and got[0]["log_id"] == store.log_id()
+        assert [m["seq"] for m in got[1:]] == [e.seq for e in first]
+        assert all(m["log_id"] == store.log_id() for m in got)

@@ -76,7 +76,7 @@ async def _sse_session(base: str, since: int, want: int, got: list[dict]) -> Non
         n, event_id, kind = 0, None, None
         async for line in r.aiter_lines():
             if line.startswith("id: "):
-                event_id = int(line[4:])
+                event_id = int(line[4:].rpartition(":")[2])
             elif line.startswith("event: "):
                 kind = line[7:]
             elif line.startswith("data: ") and kind == "alert":
@@ -130,7 +130,7 @@ async def test_ws_and_sse_resume_exactly_once_in_order(live_server, meron_ids):
 
 
 async def test_ws_rejects_bad_parameters_with_400(live_server):
-    for query in ("areas=abc", "areas=999999999", "since=-1", "since=55", "since=x"):
+    for query in ("areas=abc", "areas=999999999", "since=-1", "since=x", "log=a%20b&since=1"):
         with pytest.raises(websockets.InvalidStatus) as err:
             async with websockets.connect(f"{live_server.ws}/v1/stream?{query}"):
                 pass
@@ -143,7 +143,8 @@ async def test_heartbeat_carries_last_seq(live_server, meron_ids):
     await until(lambda: live_server.state.hub.last_seq == 4)
     async with websockets.connect(f"{live_server.ws}/v1/stream") as ws:
         msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
-    assert msg == {"type": "heartbeat", "last_seq": 4}
+    log_id = live_server.state.store.log_id()
+    assert msg == {"type": "heartbeat", "log_id": log_id, "last_seq": 4}
 
 
 async def test_slow_ws_client_is_dropped_with_a_reason_and_others_continue(

@@ -70,7 +70,7 @@ class StoreFollower:
         while rows := self.store.read_since(self.hub.last_seq, batch):
             now = time.monotonic()
             for row in rows:
-                frames = EventFrames.build(row, now)
+                frames = EventFrames.build(row, self.hub.log_id, now)
                 deliveries = self.hub.publish(frames)
                 for hook in self.on_publish:
                     hook(frames, deliveries)
@@ -87,7 +87,7 @@ class StoreFollower:
             self.poll_once()
             now = time.monotonic()
             if now >= next_beat:
-                self.hub.control(ControlFrames.heartbeat(self.hub.last_seq))
+                self.hub.control(ControlFrames.heartbeat(self.hub.last_seq, self.hub.log_id))
                 next_beat = now + self.heartbeat_s
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
@@ -171,7 +171,7 @@ async def catch_up(
                 await wait_space()
                 if sub.closed:
                     raise Dropped("subscriber closed during replay")
-            sub.deliver(EventFrames.build(row))
+            sub.deliver(EventFrames.build(row, hub.log_id))
         await asyncio.sleep(0)
 
 

@@ -93,6 +93,8 @@ class Hub:
 
     Parameters
     ----------
+    log_id : str
+        The id of the log whose events it publishes (every frame names it).
     last_seq : int
         The ``seq`` already published before this hub started (new subscribers without a
         ``since`` start after it).
@@ -100,7 +102,8 @@ class Hub:
         Called as ``on_drop(subscriber, reason)`` whenever a subscriber is dropped.
     """
 
-    def __init__(self, last_seq: int = 0, on_drop: DropHook | None = None) -> None:
+    def __init__(self, log_id: str, last_seq: int = 0, on_drop: DropHook | None = None) -> None:
+        self.log_id = log_id
         self.last_seq = last_seq
         self._on_drop = on_drop
         self._all: dict[Subscriber, None] = {}

@@ -51,6 +51,15 @@ def register(app: typer.Typer) -> None:
         ),
         edition: str = typer.Option("current", help="Alert-area edition."),
         mqtt: str | None = typer.Option(None, help="Publish to this MQTT broker (mqtt://h:p)."),
+        mqtt_prefix: str = typer.Option(
+            "redcolor", "--mqtt-prefix", help="MQTT topic prefix (levels joined by /, no + or #)."
+        ),
+        mqtt_ha_areas: str = typer.Option(
+            "",
+            "--mqtt-ha-areas",
+            help="Announce these areas to Home Assistant (MQTT discovery), e.g. 175,176: one"
+            " safety binary sensor each.",
+        ),
         public_url: str | None = typer.Option(
             None, help="Base URL of links in the Atom feed (default http://HOST:PORT)."
         ),
@@ -138,6 +147,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve alerts: WebSocket/SSE streams, REST, oref-style and CAP feeds, channels."""
+        from redcolor.channels.mqtt import parse_ha_areas
         from redcolor.operators.desk import parse_policy
         from redcolor.serve.run import serve as run_server
         from redcolor.serve.state import ServeConfig, exercise_channels_from
@@ -148,6 +158,8 @@ def register(app: typer.Typer) -> None:
             port=port,
             edition=edition,
             mqtt_url=mqtt,
+            mqtt_prefix=mqtt_prefix,
+            mqtt_ha_areas=parse_ha_areas(mqtt_ha_areas),
             public_url=public_url,
             cap_sender=cap_sender,
             time_zone=time_zone,

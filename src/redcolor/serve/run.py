@@ -22,7 +22,7 @@ from redcolor.bus.jetstream import publish_log, replicate
 from redcolor.bus.keys import load_or_create_signing_key, load_public_key
 from redcolor.bus.login import StreamSpec, configured_spec
 from redcolor.bus.signing import Signer
-from redcolor.channels.mqtt import parse_broker, run_mqtt
+from redcolor.channels.mqtt import MqttOptions, parse_broker, parse_prefix, run_mqtt
 from redcolor.errors import InputError, RedcolorError, ScenarioError
 from redcolor.serve import feeds, push
 from redcolor.serve.app import Service, create_app
@@ -190,11 +190,15 @@ def channel_services(config: ServeConfig) -> list[Service]:
     services: list[Service] = []
     if config.push_dir is not None:
         push.check_config(config)  # a bad --push-allow or --push-ca-file fails at startup
+    if config.mqtt_ha_areas and not config.mqtt_url:
+        raise InputError("--mqtt-ha-areas needs --mqtt (the broker Home Assistant reads)")
     if config.mqtt_url:
         url = config.mqtt_url
-        parse_broker(url)  # a bad URL fails at startup, not in the background
+        parse_broker(url)  # a bad URL or prefix fails at startup, not in the background
+        parse_prefix(config.mqtt_prefix)
 
         async def mqtt(state: ServerState) -> None:
+            names = {a.id: a.name_en or a.value for a in state.areas.areas}
             await run_mqtt(
                 state.hub,
                 state.store,
@@ -202,7 +206,11 @@ def channel_services(config: ServeConfig) -> list[Service]:
                 on_sent=_delivered(state, "mqtt"),
                 on_status=state.tasks.reporter(mqtt.__name__),  # its task name
                 start_seq=state.opened_seq,
-                exercises="mqtt" in config.exercise_channels,
+                options=MqttOptions(
+                    prefix=config.mqtt_prefix,
+                    exercises="mqtt" in config.exercise_channels,
+                    ha_areas=[(a, names[a]) for a in config.mqtt_ha_areas],
+                ),
             )
 
         services.append(mqtt)

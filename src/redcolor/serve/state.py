@@ -23,6 +23,7 @@ from redcolor.bus.frames import EventFrames
 from redcolor.bus.hub import Hub, Subscriber
 from redcolor.channels import cap
 from redcolor.channels.active import ActiveAlerts
+from redcolor.channels.mqtt import DEFAULT_PREFIX
 from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
 from redcolor.model import EVENT_DECODER, AlertEvent
@@ -117,6 +118,9 @@ class ServeConfig:
     ``/cap/certificate.pem``. Both or neither."""
     public_url: str | None = None
     mqtt_url: str | None = None
+    mqtt_prefix: str = DEFAULT_PREFIX
+    mqtt_ha_areas: tuple[int, ...] = ()
+    """Areas announced to Home Assistant by MQTT discovery (checked at startup)."""
     nats_publish_url: str | None = None
     nats_follow_url: str | None = None
     nats_user: str | None = None
@@ -215,6 +219,7 @@ class ServerState:
             cap_sender=self.config.cap_sender,
         )
         self._area_ids = frozenset(a.id for a in self.areas.areas)
+        self.check_area_ids(list(self.config.mqtt_ha_areas))  # a bad --mqtt-ha-areas: at startup
         self.areas_json = msgspec.json.encode([_area_summary(a) for a in self.areas.areas])
         # Rebuild the active view from the log, then stream from its end.
         for row_event in self.store.iter_all():
@@ -225,7 +230,7 @@ class ServerState:
         )
         # Where a channel with no durable position yet starts (redcolor.bus.position).
         self.opened_seq = self.store.last_seq()
-        self.hub = Hub(last_seq=self.opened_seq, on_drop=self._on_drop)
+        self.hub = Hub(self.store.log_id(), last_seq=self.opened_seq, on_drop=self._on_drop)
         self.metrics.last_seq.set(self.hub.last_seq)
         self.follower = StoreFollower(
             self.store,
@@ -285,20 +290,6 @@ class ServerState:
             if area_id not in self._area_ids:
                 raise InputError(f"unknown area id {area_id}")
         return frozenset(ids)
-
-    def check_since(self, since: int | None) -> int | None:
-        """A resume point must lie within the log.
-
-        The store, not the hub, is the reference: a client may hold an event it was replayed
-        from the store a moment before the follower published it.
-        """
-        if since is None:
-            return None
-        if since < 0:
-            raise InputError(f"since must be >= 0, got {since}")
-        if since > self.hub.last_seq and since > (last := self.store.last_seq()):
-            raise InputError(f"since={since} is past the end of the log (last seq {last})")
-        return since
 
     def area_value(self, area_id: int) -> str:
         """The Hebrew feed string of an area (its id as text if the index lacks it)."""

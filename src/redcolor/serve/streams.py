@@ -1,5 +1,10 @@
 """WebSocket ``/v1/stream`` and SSE ``/v1/events``: the live log with resume, per-area filters.
 
+A client resumes with the last ``seq`` it holds and the ``log_id`` its frames named. When that
+point is not in this server's log (another log id, or a seq past the end: a fresh store, another
+server) the stream does not refuse (a browser would give up): it sends a ``reset`` control frame
+naming this log and the seq its events start after (0), then this log's events from there.
+
 Under :mod:`redcolor.serve.rawws` (what ``redcolor serve`` runs) a WebSocket client costs no task
 per event: the hub writes the one pre-built frame straight to each connection's transport, and
 the transport's write buffer is the client's bounded queue (``ws_buffer_bytes``). Under any other
@@ -11,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Protocol
+from dataclasses import dataclass
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -58,12 +65,58 @@ def parse_areas(state: ServerState, text: str | None) -> frozenset[int] | None:
     return state.check_area_ids(ids)
 
 
-def parse_since(state: ServerState, text: str | None) -> int | None:
+def parse_since(text: str | None) -> int | None:
     if text is None or text == "":
         return None
     if not text.isdigit() or len(text) > 18:
         raise InputError(f"bad since {text[:20]!r}: expected the last seq you hold (an integer)")
-    return state.check_since(int(text))
+    return int(text)
+
+
+_LOG_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+
+
+def parse_log_id(text: str | None) -> str | None:
+    """A client's ``log`` as given (any log id a server could have made); None when absent."""
+    if text is None or text == "":
+        return None
+    if not _LOG_ID.fullmatch(text):
+        raise InputError(f"bad log {text[:20]!r}: expected the log_id of the frames you hold")
+    return text
+
+
+def parse_last_event_id(text: str) -> tuple[str | None, int | None]:
+    """``Last-Event-ID`` as this server writes it (``<log_id>:<seq>``) or a bare ``seq``."""
+    log, sep, seq = text.rpartition(":")
+    return (parse_log_id(log) if sep else None), parse_since(seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where a stream starts: after ``after_seq`` (None: from now on); ``reset`` is the frame
+    sent first when the client's point was not in this log."""
+
+    after_seq: int | None
+    reset: ControlFrames | None = None
+
+
+def resume_point(state: ServerState, since: int | None, log_id: str | None) -> Resume:
+    """Resume after ``since`` if it is a point of this log, else from the log's start, reset.
+
+    The store, not the hub, bounds the log: a client may hold an event it was replayed from the
+    store a moment before the follower published it.
+    """
+    if since is None:
+        return Resume(None)
+    ours = state.hub.log_id
+    last = max(state.hub.last_seq, state.store.last_seq())
+    if log_id is not None and log_id != ours:
+        reason = f"log {log_id} is not this server's log {ours}"
+    elif since > last:
+        reason = f"seq {since} is past the end of log {ours} (last seq {last})"
+    else:
+        return Resume(since)
+    return Resume(0, ControlFrames.reset(ours, 0, last, reason))
 
 
 class RawWsSink:
@@ -101,10 +154,10 @@ class RawWsSink:
 _GONE = (WebSocketDisconnect, RuntimeError, OSError)  # client left while we wrote
 
 
-async def _drop_close(websocket: WebSocket, reason: str) -> None:
+async def _drop_close(websocket: WebSocket, reason: str, log_id: str) -> None:
     """Tell a dropped client why, then close so it resumes later."""
     with contextlib.suppress(*_GONE):
-        await websocket.send_text(ControlFrames.dropped(reason).body.decode())
+        await websocket.send_text(ControlFrames.dropped(reason, log_id).wire.decode())
         await websocket.close(DROP_CLOSE_CODE, reason[:120])
 
 
@@ -113,11 +166,15 @@ async def _read_until_disconnect(websocket: WebSocket) -> None:
         pass
 
 
-async def _serve_raw(ws: WebSocket, state: ServerState, raw: RawSocket, sub_args: Any) -> None:
+async def _serve_raw(
+    ws: WebSocket, state: ServerState, raw: RawSocket, areas: frozenset[int] | None, start: Resume
+) -> None:
     if state.config.ws_sndbuf_bytes:
         raw.limit_kernel_buffer(state.config.ws_sndbuf_bytes)
     sink = RawWsSink(raw, state.config.ws_buffer_bytes)
-    sub = state.hub.subscribe(sink, *sub_args)
+    sub = state.hub.subscribe(sink, areas, start.after_seq)
+    if start.reset is not None:
+        raw.write(start.reset.ws)
     reader = asyncio.ensure_future(_read_until_disconnect(ws))
     try:
         await catch_up(
@@ -127,27 +184,31 @@ async def _serve_raw(ws: WebSocket, state: ServerState, raw: RawSocket, sub_args
         await asyncio.wait({reader, gone}, return_when=asyncio.FIRST_COMPLETED)
         gone.cancel()
         if sink.reason is not None and not reader.done():
-            await _drop_close(ws, sink.reason)
+            await _drop_close(ws, sink.reason, state.hub.log_id)
             await reader
     finally:
         reader.cancel()
         state.hub.unsubscribe(sub)
 
 
-async def _serve_queued(ws: WebSocket, state: ServerState, sub_args: Any) -> None:
+async def _serve_queued(
+    ws: WebSocket, state: ServerState, areas: frozenset[int] | None, start: Resume
+) -> None:
     latency = state.metrics.latency.labels("ws")
     sink = QueueSink(state.config.queue_items, channel="ws")
-    sub = state.hub.subscribe(sink, *sub_args)
+    sub = state.hub.subscribe(sink, areas, start.after_seq)
+    if start.reset is not None:
+        sink.control(start.reset)
 
     async def writer() -> None:
         try:
             while True:
                 item = await sink.get()
-                await ws.send_text(item.body.decode())
+                await ws.send_text(item.wire.decode())
                 if isinstance(item, EventFrames) and item.published_mono_s:
                     latency.observe(time.monotonic() - item.published_mono_s)
         except Dropped as exc:
-            await _drop_close(ws, str(exc))
+            await _drop_close(ws, str(exc), state.hub.log_id)
         except _GONE:
             return  # the reader sees the disconnect and ends the session
 
@@ -166,15 +227,19 @@ async def _serve_queued(ws: WebSocket, state: ServerState, sub_args: Any) -> Non
 
 @router.websocket("/v1/stream")
 async def stream(websocket: WebSocket) -> None:
-    """Alert events as text frames (stored JSON); ``?since=SEQ`` resumes, ``?areas=1,2`` filters.
+    """Alert events as text frames (stored JSON with ``log_id``); ``?since=SEQ&log=LOG_ID``
+    resumes, ``?areas=1,2`` filters.
 
-    Control frames are JSON objects with a ``type``: ``heartbeat`` (with ``last_seq``) and
-    ``dropped`` (with ``reason``) before a too-slow client is closed with code 1013.
+    Control frames are JSON objects with a ``type`` and ``log_id``: ``heartbeat`` (with
+    ``last_seq``), ``reset`` (with ``after_seq``, ``last_seq``, ``reason``) when the resume point
+    is not in this log, and ``dropped`` (with ``reason``) before a too-slow client is closed with
+    code 1013.
     """
     state: ServerState = websocket.app.state.redcolor
     try:
-        areas = parse_areas(state, websocket.query_params.get("areas"))
-        since = parse_since(state, websocket.query_params.get("since"))
+        query = websocket.query_params
+        areas = parse_areas(state, query.get("areas"))
+        start = resume_point(state, parse_since(query.get("since")), parse_log_id(query.get("log")))
     except InputError as exc:
         state.metrics.rejected.labels("400").inc()
         await websocket.send_denial_response(JSONResponse({"detail": str(exc)}, 400))
@@ -185,9 +250,9 @@ async def stream(websocket: WebSocket) -> None:
     gauge.inc()
     try:
         if raw is not None:
-            await _serve_raw(websocket, state, raw, (areas, since))
+            await _serve_raw(websocket, state, raw, areas, start)
         else:
-            await _serve_queued(websocket, state, (areas, since))
+            await _serve_queued(websocket, state, areas, start)
     except Dropped:
         pass
     finally:
@@ -197,24 +262,34 @@ async def stream(websocket: WebSocket) -> None:
 @router.get(
     "/v1/events",
     tags=["streams"],
-    summary="Server-sent events: id = seq, event = alert, data = the stored event JSON",
+    summary="Server-sent events: id = log_id:seq, event = alert, data = the event JSON",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def events(
     request: Request,
     since: Annotated[str | None, Query(max_length=20, description="last seq you hold")] = None,
+    log: Annotated[
+        str | None, Query(max_length=64, description="log_id of the frames you hold")
+    ] = None,
     areas: Annotated[
         str | None,
         Query(max_length=MAX_AREAS_QUERY_BYTES, description=f"<= {MAX_FILTER_AREAS} ids, 1,2,3"),
     ] = None,
-    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=90)] = None,
 ) -> StreamingResponse:
+    """``Last-Event-ID`` (what a browser's EventSource sends back) wins over ``since``/``log``."""
     state: ServerState = request.app.state.redcolor
     area_ids = parse_areas(state, areas)
-    after = parse_since(state, last_event_id if last_event_id else since)
+    if last_event_id:
+        log_id, after = parse_last_event_id(last_event_id)
+    else:
+        log_id, after = parse_log_id(log), parse_since(since)
+    start = resume_point(state, after, log_id)
     sink = QueueSink(state.config.queue_items, channel="sse")
-    sub = state.hub.subscribe(sink, area_ids, after)
+    sub = state.hub.subscribe(sink, area_ids, start.after_seq)
+    if start.reset is not None:
+        sink.control(start.reset)
     return StreamingResponse(
         _sse_body(state, sink, sub),
         media_type="text/event-stream",
@@ -241,7 +316,7 @@ async def _sse_body(state: ServerState, sink: QueueSink, sub: Subscriber) -> Asy
             if isinstance(item, EventFrames) and item.published_mono_s:
                 latency.observe(time.monotonic() - item.published_mono_s)
     except Dropped as exc:
-        yield ControlFrames.dropped(str(exc)).sse
+        yield ControlFrames.dropped(str(exc), state.hub.log_id).sse
     finally:
         replay.cancel()
         state.hub.unsubscribe(sub)

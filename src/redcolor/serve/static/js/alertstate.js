@@ -37,6 +37,15 @@ export class AlertState {
     this.endedAtS = new Map(); // area id -> Unix s its last covering alert ended
   }
 
+  /** Forget everything held (the server's log was reset: it belongs to another log). */
+  clear() {
+    this.lastSeq = 0;
+    if (this.seen) this.seen.clear();
+    this.alerts.clear();
+    this.covering.clear();
+    this.endedAtS.clear();
+  }
+
   /**
    * Reconcile with the server's `/v1/alerts/active` snapshot (authoritative for what is active
    * at its `last_seq`): covers it lacks are ended, covers it has are added. Call it after

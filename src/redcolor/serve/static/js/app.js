@@ -281,15 +281,21 @@ function renderLegend() {
   legend.replaceChildren(...items);
 }
 
-/** After a refused connection: if the server's log is now shorter than what this page holds,
- * it is a different log (a restarted server on a new database): start over from it. */
-async function checkLogContinuity() {
-  try {
-    const active = await getJSON("/v1/alerts/active");
-    if (active.last_seq < live.lastSeq) location.reload();
-  } catch {
-    // server unreachable: the stream keeps retrying
-  }
+/** The server's log was reset (a new store, another server): what the page holds belongs to
+ * another log. Forget it and load the state again, as at start. */
+async function reloadState() {
+  const before = live.shownAreaIds();
+  live.clear();
+  markDirty(before);
+  await loadState();
+}
+
+/** The recent past (for ended areas and the list), then what is active now. */
+async function loadState() {
+  const active = await getJSON("/v1/alerts/active");
+  const recent = await fetchHistory(serverNowS() - RECENT_S, serverNowS() + 60);
+  for (const event of recent) if (event.seq <= active.last_seq) live.apply(event);
+  markDirty([...live.shownAreaIds(), ...live.loadSnapshot(active)]);
 }
 
 async function getJSON(url) {
@@ -355,11 +361,8 @@ async function main() {
   bindControls();
   fillAreaNames();
   if (me) setMe(me.lat, me.lon, me.areaId);
-  // The recent past (for ended areas and the list), then what is active now, then the stream.
-  const active = await getJSON("/v1/alerts/active");
-  const recent = await fetchHistory(serverNowS() - RECENT_S, serverNowS() + 60);
-  for (const event of recent) if (event.seq <= active.last_seq) live.apply(event);
-  markDirty([...live.shownAreaIds(), ...live.loadSnapshot(active)]);
+  // The state now, then the stream from its seq.
+  await loadState();
   new AlertStream({
     since: () => live.lastSeq,
     onEvent,
@@ -367,7 +370,7 @@ async function main() {
       status = s;
       renderStatus();
     },
-    onRefused: checkLogContinuity,
+    onReset: reloadState,
     onMalformed: () => {
       metrics.malformed += 1;
     },
