@@ -6,7 +6,7 @@ import functools
 import pathlib
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -43,12 +43,14 @@ def _state(request: Request) -> ServerState:
     return state
 
 
-def _polled_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+def _polled_route(
+    path: str, summary: str, responses: dict[int | str, dict[str, Any]] | None = None
+) -> Callable[[Endpoint], Endpoint]:
     """GET in the OpenAPI document, and HEAD beside it (the same handler, out of the document,
     where it would repeat the GET operation's id)."""
 
     def register(endpoint: Endpoint) -> Endpoint:
-        router.add_api_route(path, endpoint, methods=["GET"], summary=summary)
+        router.add_api_route(path, endpoint, methods=["GET"], summary=summary, responses=responses)
         router.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
         return endpoint
 
@@ -209,11 +211,10 @@ def cap_served(
     return served
 
 
-@router.api_route(
+@_polled_route(
     "/cap/{seq}.xml",
-    methods=["GET", "HEAD"],
-    summary="One alert event as a CAP 1.2 message (an Update carries its alert's whole state)",
-    responses={200: {"content": {cap.CAP_MEDIA_TYPE: {}}}, 304: {"description": "unchanged"}},
+    "One alert event as a CAP 1.2 message (an Update carries its alert's whole state)",
+    {200: {"content": {cap.CAP_MEDIA_TYPE: {}}}, 304: {"description": "unchanged"}},
 )
 async def cap_document(
     request: Request, seq: Annotated[int, Path(ge=1, le=2**62, description="event seq")]
@@ -229,11 +230,10 @@ async def cap_document(
     )
 
 
-@router.api_route(
+@_polled_route(
     "/cap/feed.atom",
-    methods=["GET", "HEAD"],
-    summary="Atom index of the CAP messages: the latest of each recent alert, embedded",
-    responses={200: {"content": {"application/atom+xml": {}}}, 304: {"description": "unchanged"}},
+    "Atom index of the CAP messages: the latest of each recent alert, embedded",
+    {200: {"content": {"application/atom+xml": {}}}, 304: {"description": "unchanged"}},
 )
 async def cap_feed(request: Request) -> Response:
     state = _state(request)
