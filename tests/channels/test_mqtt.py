@@ -4,6 +4,7 @@ states, Home Assistant discovery. Every test uses a prefix of its own on the sha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import secrets
@@ -35,6 +36,16 @@ from redcolor.errors import InputError
 from redcolor.model import AlertArea, AlertEvent
 
 from . import ha_schema
+from .mqtt_broker import clear_test_retained
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _leave_the_broker_clean():
+    """Retained test messages would outlive this module on the machine's shared broker."""
+    yield
+    with contextlib.suppress(OSError, aiomqtt.MqttError):  # no broker: the tests said so
+        asyncio.run(clear_test_retained())
+
 
 URL = "mqtt://127.0.0.1:1883"
 

@@ -22,6 +22,17 @@ from redcolor.alerts.store import SQLiteEventStore
 from redcolor.channels.mqtt import Topics
 from redcolor.model import AlertArea, AlertEvent
 
+from ..channels.mqtt_broker import clear_test_retained
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _leave_the_broker_clean():
+    """Retained test messages would outlive this module on the machine's shared broker."""
+    yield
+    with contextlib.suppress(OSError, aiomqtt.MqttError):  # no broker: the tests said so
+        asyncio.run(clear_test_retained())
+
+
 pytestmark = pytest.mark.services
 AREA = 1502  # an area of the current edition (see tests/serve/test_map.py)
 
