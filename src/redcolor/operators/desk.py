@@ -194,7 +194,7 @@ class DeskPolicy:
 
 
 class DeskArea(Protocol):
-    """What the desk needs of an alert area (``redcolor.geo`` areas have it)."""
+    """What the desk and the server need of an alert area (``redcolor.geo`` areas have it)."""
 
     @property
     def id(self) -> int: ...

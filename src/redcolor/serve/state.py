@@ -29,6 +29,7 @@ from redcolor.errors import InputError
 from redcolor.model import EVENT_DECODER, AlertEvent
 from redcolor.operators.audit import AuditLog
 from redcolor.operators.desk import Desk, DeskPolicy
+from redcolor.operators.desk import DeskArea as AreaLike  # one definition of an area's shape
 from redcolor.operators.limiter import LoginLimiter
 from redcolor.operators.sessions import SessionStore
 from redcolor.operators.users import UserStore
@@ -37,25 +38,6 @@ from redcolor.serve.metrics import Metrics, SensorCollector
 from redcolor.serve.sensors import SensorWatch
 from redcolor.serve.siren_reports import SirenReports
 from redcolor.serve.supervise import Supervisor
-
-
-class AreaLike(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def value(self) -> str: ...
-    @property
-    def name_he(self) -> str: ...
-    @property
-    def name_en(self) -> str: ...
-    @property
-    def lat(self) -> float: ...
-    @property
-    def lon(self) -> float: ...
-    @property
-    def shelter_s(self) -> int: ...
-    @property
-    def polygon(self) -> Any: ...
 
 
 class AreaSource(Protocol):
