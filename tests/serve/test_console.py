@@ -26,7 +26,7 @@ import pyotp
 import pytest
 import uvicorn
 import websockets.sync.client
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from redcolor.alerts.durable import DurableLifecycle
 from redcolor.alerts.instructions import SENT_IN_ERROR
@@ -41,7 +41,7 @@ from redcolor.serve.run import build_state, uvicorn_config
 from redcolor.serve.state import ServeConfig
 from redcolor.warning.base import ThreatDecision
 
-from .test_map import CHROMIUM, CHROMIUM_ARGS, PIXEL_JS, Watched, inside_point, screenshot
+from .test_map import PIXEL_JS, Watched, inside_point, screenshot
 
 PASSWORD = "correct horse battery staple"
 OPERATOR, SUPERVISOR, SECOND = "olga", "sam", "sara"
@@ -202,15 +202,6 @@ def site(tmp_path_factory) -> Iterator[Site]:
     s = Site(tmp_path_factory.mktemp("console") / "alerts.db").start()
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run `make test` (system-deps)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 import shapely
 import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.geo import load_areas
@@ -36,17 +36,6 @@ from redcolor.serve.app import create_app
 from redcolor.serve.run import build_state, uvicorn_config
 from redcolor.serve.state import ServeConfig
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Areas of the current edition (checked in test_fixture_areas): large enough to find a pixel in.
 MERON_AREA_IDS = (1477, 1474, 1536, 1484, 1452, 1541, 1502, 1542)
 TEL_AVIV = (32.08, 34.78)  # Tel Aviv - City Center, 90 s
@@ -130,15 +119,6 @@ def server(tmp_path_factory) -> Iterator[Server]:
     s = Server(tmp_path_factory.mktemp("map") / "alerts.db").start()
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run `make test` (system-deps)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Watched:
