@@ -46,7 +46,11 @@ Cancel that names in ``references`` the messages it acts on, is followed:
   last said it for a live message. An all-clear or a cancel is shown for
   :data:`RELEASE_SHOWN_S` (one hour) after it is sent, so it is not already expired when it
   arrives; an alert the log gives no end (a manual alert open until ended by hand) has no
-  ``expires``, which §3.2.2 reads as "in effect until an Update or Cancel says otherwise".
+  ``expires`` (§3.2.2 makes it optional: "each recipient is free to set its own policy"): any
+  date written would be invented, and a receiver dropping the alert at it would drop areas
+  that are still under alert. Google's publisher rules want one on every message; meeting
+  them would take a renewing Update from the lifecycle before each lapse, which it does not
+  send yet.
 * **Identifiers** (§3.2.1: unique for the sender) are ``redcolor-<instance>-<seq>``: the
   store's random log id (:meth:`redcolor.alerts.store.SQLiteEventStore.log_id`, made once
   when the store file is created) with the event's ``seq``, so a fresh store after a reset
