@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
@@ -130,12 +130,60 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _pg_error(path: str, doing: str, exc: psycopg.Error) -> StoreError:
+def _pg_error(name: str, doing: str, exc: psycopg.Error) -> StoreError:
     """The typed one-line error for a failed PostgreSQL call (StoreFull for a full disk)."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if isinstance(exc, pgerrors.DiskFull):
-        return StoreFull(f"cannot {doing} alert store {path}: the disk is full ({first})")
-    return StoreError(f"cannot {doing} alert store {path}: {first}")
+        return StoreFull(f"cannot {doing} {name}: the disk is full ({first})")
+    return StoreError(f"cannot {doing} {name}: {first}")
+
+
+class PgConnection:
+    """One PostgreSQL connection, used by one call at a time (a lock) and opened again after
+    it was lost: :meth:`using` turns a psycopg error into a typed one-line StoreError and drops
+    a broken connection, so that call fails and the next one reconnects. ``what`` names the
+    store in messages ("alert store", "audit log")."""
+
+    def __init__(self, url: str, what: str, *, readonly: bool = False) -> None:
+        self.url = url
+        self.path = redacted(url)
+        self.what = what
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        self._conn: psycopg.Connection | None = None
+
+    def _connect(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            try:
+                self._conn = psycopg.connect(
+                    self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                )
+            except psycopg.Error as exc:
+                raise _pg_error(f"{self.what} {self.path}", "connect to", exc) from exc
+            except ValueError as exc:  # a malformed URL (psycopg's conninfo parser)
+                raise StoreError(f"bad {self.what} URL {self.path}: {exc}") from exc
+            if self.readonly:
+                self._conn.read_only = True
+        return self._conn
+
+    @contextmanager
+    def using(self, doing: str) -> Iterator[psycopg.Connection]:
+        """The connection for one call; errors typed, a broken connection dropped."""
+        with self._lock:
+            conn = self._connect()
+            try:
+                yield conn
+            except psycopg.Error as exc:
+                if conn.broken or conn.closed:
+                    conn.close()
+                    self._conn = None
+                raise _pg_error(f"{self.what} {self.path}", doing, exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 class PgEventStore:
@@ -147,12 +195,9 @@ class PgEventStore:
     """
 
     def __init__(self, url: str, *, readonly: bool = False) -> None:
-        self.url = url
-        self.path = redacted(url)
-        self.readonly = readonly
+        self._db = PgConnection(url, "alert store", readonly=readonly)
+        self.path = self._db.path
         self._term = 0
-        self._lock = threading.RLock()
-        self._conn: psycopg.Connection | None = None
         with self._using("open") as conn:
             if readonly:
                 if (version := self._schema_version(conn)) != len(MIGRATIONS):
@@ -162,36 +207,6 @@ class PgEventStore:
                     )
             else:
                 self._migrate(conn)
-
-    # -- connection -----------------------------------------------------------------------
-
-    def _connect(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed:
-            try:
-                self._conn = psycopg.connect(
-                    self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-                )
-            except psycopg.Error as exc:
-                raise _pg_error(self.path, "connect to", exc) from exc
-            except ValueError as exc:  # a malformed URL (psycopg's conninfo parser)
-                raise StoreError(f"bad alert store URL {self.path}: {exc}") from exc
-            if self.readonly:
-                self._conn.read_only = True
-        return self._conn
-
-    @contextmanager
-    def _using(self, doing: str) -> Iterator[psycopg.Connection]:
-        """The connection for one call (one at a time); a psycopg error becomes a typed
-        StoreError and a broken connection is dropped, so the next call reconnects."""
-        with self._lock:
-            conn = self._connect()
-            try:
-                yield conn
-            except psycopg.Error as exc:
-                if conn.broken or conn.closed:
-                    conn.close()
-                    self._conn = None
-                raise _pg_error(self.path, doing, exc) from exc
 
     @staticmethod
     def _schema_version(conn: psycopg.Connection) -> int:
@@ -452,8 +467,8 @@ class PgEventStore:
             (last,) = conn.execute("SELECT last_seq FROM writer WHERE one = 1").fetchone()
         return int(last)
 
+    def _using(self, doing: str) -> AbstractContextManager[psycopg.Connection]:
+        return self._db.using(doing)
+
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._db.close()
