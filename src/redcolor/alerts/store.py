@@ -30,6 +30,7 @@ a ``postgresql://`` URL (:mod:`redcolor.alerts.pgstore`) or a SQLite path.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sqlite3
 import time
@@ -305,6 +306,13 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "open", exc) from exc
 
+    def _rollback(self) -> None:
+        """End a failed write transaction (SQLite may have rolled it back already: a full
+        disk does; a failing ROLLBACK then changes nothing the caller's error does not say)."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
     def schema_version(self) -> int:
         """How many of :data:`MIGRATIONS` this file has applied (0: an unversioned file)."""
         tables = self._db.execute(
@@ -338,8 +346,7 @@ class SQLiteEventStore:
             )
             self._db.execute("COMMIT")
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
 
     def take_term(self, holder: str) -> int:
         """Raise the store's term by one for ``holder`` (a new leader) and write under it from
@@ -355,8 +362,7 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
         self._term = new
         return new
 
@@ -401,8 +407,7 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
         return stored
 
     def append_replica(self, events: Sequence[tuple[AlertEvent, bytes]]) -> None:
@@ -424,8 +429,7 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
 
     def _insert_row(self, event: AlertEvent, body: bytes, term: int = 0) -> None:
         """One event row and its area index rows (inside the caller's transaction)."""
@@ -487,8 +491,7 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
         return stored, saved
 
     def checkpoint(self) -> Checkpoint | None:
@@ -526,8 +529,7 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
 
     def runs(self) -> list[tuple[str, bytes, float | None]]:
         """Every recorded run as (run id, body, finished time or None), oldest first."""
