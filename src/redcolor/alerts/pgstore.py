@@ -230,6 +230,8 @@ class PgEventStore:
                     f"alert store {self.path} has schema version {version}, newer than this"
                     f" redcolor's {len(MIGRATIONS)}: upgrade redcolor"
                 )
+            if version == len(MIGRATIONS):
+                return
             for script in MIGRATIONS[version:]:
                 conn.execute(script.encode())  # no parameters: several statements at once
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
