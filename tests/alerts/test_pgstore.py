@@ -51,6 +51,8 @@ def test_a_readonly_store_writes_nothing(pg_url) -> None:
     reader = open_store(pg_url, readonly=True)
     with pytest.raises(StoreError, match="read-only transaction"):
         reader.append([_event(2)])
+    with pytest.raises(StoreError, match="read-only transaction"):
+        reader.channel_position("mqtt", 0)  # an autocommitted write too
     assert reader.last_seq() == 1
 
 

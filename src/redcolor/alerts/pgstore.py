@@ -162,8 +162,8 @@ class PgConnection:
                 raise _pg_error(f"{self.what} {self.path}", "connect to", exc) from exc
             except ValueError as exc:  # a malformed URL (psycopg's conninfo parser)
                 raise StoreError(f"bad {self.what} URL {self.path}: {exc}") from exc
-            if self.readonly:
-                self._conn.read_only = True
+            if self.readonly:  # every statement, autocommitted ones too
+                self._conn.execute("SET default_transaction_read_only = on")
         return self._conn
 
     @contextmanager
