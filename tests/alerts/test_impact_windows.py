@@ -48,26 +48,27 @@ def test_events_carry_each_areas_window_and_unknown_ones_have_none():
     assert b'"impact_earliest_unix_s":1700000030.0' in body
 
 
-def test_a_window_moving_alone_is_announced_only_past_the_step():
+def test_a_sheltering_areas_window_is_announced_only_when_it_moves_earlier_past_the_step():
     state, _ = apply(_state(), [_decision("a", [1, 2], T0, T0 + 30, T0 + 35)], T0)
-    small = T0 + 30 + WINDOW_STEP_S - 0.5
-    state, events = apply(state, [_decision("a", [1, 2], T0 + 1, small, T0 + 40)], T0 + 1)
-    assert events == []  # the latest grew, the earliest moved 1.5 s: no event
-    state, events = apply(state, [_decision("a", [1, 2], T0 + 2, T0 + 26, T0 + 33)], T0 + 2)
+    later = _decision("a", [1, 2], T0 + 1, T0 + 40, T0 + 45)
+    state, events = apply(state, [later], T0 + 1)
+    assert events == []  # later: the announced countdown stays on the safe side, no siren
+    small = T0 + 30 - WINDOW_STEP_S + 0.5
+    state, events = apply(state, [_decision("a", [1, 2], T0 + 2, small, T0 + 40)], T0 + 2)
+    assert events == []  # 1.5 s earlier than announced: within the step
+    state, events = apply(state, [_decision("a", [1, 2], T0 + 3, T0 + 26, T0 + 33)], T0 + 3)
     (event,) = events
     assert event.stage == "update" and _windows(event) == {
         1: (T0 + 26, T0 + 33),
         2: (T0 + 26, T0 + 33),
     }
     # compared with what was announced (T0 + 26), not with the last decision
-    state, events = apply(state, [_decision("a", [1, 2], T0 + 3, T0 + 27.5, T0 + 33)], T0 + 3)
+    state, events = apply(state, [_decision("a", [1, 2], T0 + 4, T0 + 24.5, T0 + 33)], T0 + 4)
     assert events == []
-    state, events = apply(state, [_decision("a", [1, 2], T0 + 4, T0 + 28.5, T0 + 33)], T0 + 4)
+    state, events = apply(state, [_decision("a", [1, 2], T0 + 5, T0 + 23.5, T0 + 33)], T0 + 5)
     assert [e.stage for e in events] == ["update"]
     # once the window has begun, its earliest moving about in the past changes no countdown
-    state, events = apply(state, [_decision("a", [1, 2], T0 + 40, T0 + 31, T0 + 45)], T0 + 40)
-    assert events == []
-    state, events = apply(state, [_decision("a", [1, 2], T0 + 41, T0 + 38, T0 + 45)], T0 + 41)
+    state, events = apply(state, [_decision("a", [1, 2], T0 + 25, T0 + 10, T0 + 45)], T0 + 25)
     assert events == []
 
 
@@ -78,18 +79,24 @@ def test_a_pre_alerted_areas_window_is_announced_as_a_pre_alert():
     d = _decision("a", [3], T0 + 5, T0 + 290, T0 + 300, alert_at=[T0 + 170])
     state, (event,) = apply(state, [d], T0 + 5)
     assert event.stage == "pre_alert" and _windows(event) == {3: (T0 + 290, T0 + 300)}
+    # a pre-alert sounds no siren: a countdown moving later is announced too
+    d = _decision("a", [3], T0 + 6, T0 + 293, T0 + 300, alert_at=[T0 + 173])
+    state, (event,) = apply(state, [d], T0 + 6)
+    assert event.stage == "pre_alert" and _windows(event) == {3: (T0 + 293, T0 + 300)}
     # the schedule keeps the window: the alert raised on time carries it
-    state, (event,) = apply(state, [], T0 + 170)
-    assert event.stage == "alert" and _windows(event) == {3: (T0 + 290, T0 + 300)}
+    state, (event,) = apply(state, [], T0 + 173)
+    assert event.stage == "alert" and _windows(event) == {3: (T0 + 293, T0 + 300)}
 
 
 def test_two_threats_span_and_a_past_window_is_dropped():
     state, _ = apply(_state(), [_decision("a", [1], T0, T0 + 30, T0 + 34)], T0)
     state, (event,) = apply(state, [_decision("b", [1], T0 + 1, T0 + 50, T0 + 56)], T0 + 1)
     assert event.stage == "update" and _windows(event) == {1: (T0 + 30, T0 + 56)}
-    # after a's impact, b's new estimate is the area's countdown again
-    state, (event,) = apply(state, [_decision("b", [1], T0 + 40, T0 + 52, T0 + 56)], T0 + 40)
-    assert event.stage == "update" and _windows(event) == {1: (T0 + 52, T0 + 56)}
+    # after a's impact its window is dropped; the area's countdown (announced: possible now,
+    # until T0 + 56) is later by b's estimate alone, so it is not announced for a sheltering
+    # area, but a pre-alerted one would be told
+    state, events = apply(state, [_decision("b", [1], T0 + 40, T0 + 52, T0 + 56)], T0 + 40)
+    assert events == [] and state.areas[1].impact_window == (T0 + 52, T0 + 56)
 
 
 def test_manual_and_ended_areas_have_no_window():
@@ -125,8 +132,8 @@ def test_checkpoint_keeps_windows_schedules_and_what_was_announced(tmp_path):
     config = state.config
     steps = [
         ([_decision("a", [1, 2], T0, T0 + 30, T0 + 34)], T0),
-        ([_decision("a", [1, 2], T0 + 1, T0 + 31.5, T0 + 34)], T0 + 1),
-        ([_decision("a", [1, 2], T0 + 2, T0 + 33, T0 + 36)], T0 + 2),
+        ([_decision("a", [1, 2], T0 + 1, T0 + 28.5, T0 + 34)], T0 + 1),
+        ([_decision("a", [1, 2], T0 + 2, T0 + 27, T0 + 33)], T0 + 2),
     ]
     reference = DurableLifecycle(SQLiteEventStore(":memory:"), SHELTER, config=config)
     expected = [e for d, now in steps for e in reference.step(d, now)[1]]

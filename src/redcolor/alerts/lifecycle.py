@@ -19,10 +19,13 @@ Rules
   per area and threat; an area's window spans those of its threats, less any a later decision
   finds wholly past. Every ``pre_alert``/``alert``/``update`` event carries each named area's
   window (none for operator alerts and released areas). A window that moves alone is announced
-  (``update`` for a sheltering area, ``pre_alert`` for a pre-alerted one) only when the
-  countdown it gives moves by more than :data:`WINDOW_STEP_S`: the earliest time, taken as now
-  once it has passed, so a refined estimate each scan, or a drone already within reach, does
-  not flood the channels. A window first known (none announced before) is announced too.
+  only when the countdown it gives (the earliest time, taken as now once it has passed) moves
+  by more than :data:`WINDOW_STEP_S`, so a refined estimate each scan, or a drone already
+  within reach, does not flood the channels: for a pre-alerted area either way (a
+  ``pre_alert``, which sounds no siren), for a sheltering area only earlier (an ``update``,
+  which sounds its sirens again: the danger comes sooner than announced). A sheltering area's
+  countdown moving later is not announced: the one announced stays on the early, safe side,
+  and its sirens are not re-sounded for a correction. A window first known is announced too.
 * Every change is a new event. Per alert and call, in this order: ``pre_alert`` (areas entering
   pre-alert, or pre-alerted areas a further threat joined), ``alert`` (areas that must shelter
   now: new or raised from pre-alert), ``update`` (sheltering areas a further threat joined),
@@ -299,11 +302,13 @@ class _Work:
 
     def _countdown_moved(self, area: AreaAlert) -> bool:
         """Whether the area's impact countdown moved by more than WINDOW_STEP_S since it was
-        announced (or became known). A window lost is not announced: its impacts are past."""
+        announced (either way for a pre-alerted area, only earlier for a sheltering one), or
+        became known. A window lost is not announced: its impacts are past."""
         window, shown = area.impact_window, area.shown_earliest_unix_s
         if window is None or shown is None:
             return window is not None
-        return abs(max(window[0], self.now) - max(shown, self.now)) > WINDOW_STEP_S
+        moved_s = max(window[0], self.now) - max(shown, self.now)
+        return moved_s < -WINDOW_STEP_S or (area.stage == "pre_alert" and moved_s > WINDOW_STEP_S)
 
     def _add(
         self,
