@@ -50,6 +50,7 @@ from redcolor.alerts.lifecycle import (
     LifecycleState,
     ManualAlert,
     Scheduled,
+    Window,
 )
 from redcolor.model import RELEASES, AlertEvent, Category, Status
 
@@ -103,7 +104,7 @@ class _Due(msgspec.Struct, frozen=True, array_like=True):
     alert_at_unix_s: float
     until_unix_s: float
     category: Category
-    impact: tuple[float, float] | None = None  # since issue 16
+    impact: Window | None = None  # since issue 16
 
 
 class _Manual(msgspec.Struct, frozen=True, array_like=True):
@@ -244,7 +245,7 @@ def shift(state: LifecycleState, offset_s: float) -> LifecycleState:
     if offset_s == 0.0:
         return state
 
-    def moved(window: tuple[float, float] | None) -> tuple[float, float] | None:
+    def moved(window: Window | None) -> Window | None:
         return None if window is None else (window[0] + offset_s, window[1] + offset_s)
 
     return replace(
