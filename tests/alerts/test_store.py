@@ -1,11 +1,12 @@
 import re
 import sqlite3
 
+import msgspec
 import pytest
 
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import MIGRATIONS, SQLiteEventStore
 from redcolor.errors import StoreError
-from redcolor.model import AlertArea, AlertEvent
+from redcolor.model import EVENT_ENCODER, AlertArea, AlertEvent
 
 
 def _event(n: int, area: int = 1) -> AlertEvent:
@@ -83,3 +84,40 @@ def test_log_id_is_made_once_per_file_and_kept(tmp_path) -> None:
     other = SQLiteEventStore(tmp_path / "b.db")
     assert other.log_id() != log_id
     assert SQLiteEventStore(":memory:").log_id() != SQLiteEventStore(":memory:").log_id()
+
+
+def test_an_old_file_without_terms_is_migrated_on_a_read_write_open(tmp_path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])  # the schema before versioning, as old files have it
+    event = msgspec.structs.replace(_event(1), seq=1)
+    db.execute(
+        "INSERT INTO events (seq, id, category, stage, issued_at_unix_s, body)"
+        " VALUES (1, 'a1', 'missiles', 'alert', ?, ?)",
+        (event.issued_at_unix_s, EVENT_ENCODER.encode(event)),
+    )
+    db.execute("INSERT INTO meta VALUES ('log_id', '00112233aabbccdd')")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match=r"schema version 0.*open it read-write once"):
+        SQLiteEventStore(path, readonly=True)
+    store = SQLiteEventStore(path)
+    assert store.schema_version() == len(MIGRATIONS)
+    assert store.log_id() == "00112233aabbccdd"
+    assert [(row.seq, row.term, row.decode()) for row in store.read_since(0)] == [(1, 0, event)]
+    assert store.take_term("node-a") == 1
+    assert [e.seq for e in store.append([_event(2)])] == [2]
+    store.close()
+    again = SQLiteEventStore(path, readonly=True)  # migrated once, readable read-only
+    assert [row.term for row in again.read_since(0)] == [0, 1]
+
+
+def test_a_file_from_a_newer_redcolor_is_refused(tmp_path) -> None:
+    path = tmp_path / "new.db"
+    SQLiteEventStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS) + 1,))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer than this redcolor"):
+        SQLiteEventStore(path)

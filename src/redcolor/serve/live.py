@@ -42,7 +42,7 @@ from pathlib import Path
 
 from redcolor.alerts.checkpoint import Clock
 from redcolor.alerts.durable import LifecycleLock
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import EventStore, SQLiteEventStore
 from redcolor.errors import InputError
 from redcolor.pipeline import Feed, run
 from redcolor.pipeline.resume import RunPlan, run_clock, run_planned
@@ -98,7 +98,7 @@ def live_service(sensors: SensorInput, lock: LifecycleLock) -> Service:
         config = state.config
 
         def work(feed: LiveFeed, on_latency: Callable[[float], None]) -> None:
-            def body(store: SQLiteEventStore) -> None:
+            def body(store: EventStore) -> None:
                 run(
                     Feed(
                         CORE_NAME,
@@ -147,7 +147,7 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
         )
 
         def work(feed: LiveFeed, on_latency: Callable[[float], None]) -> None:
-            def body(store: SQLiteEventStore) -> None:
+            def body(store: EventStore) -> None:
                 run_planned(
                     plan,
                     simulated,
@@ -186,7 +186,7 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
     return pipeline
 
 
-def _on_own_store(db: Path, lock: LifecycleLock, body: Callable[[SQLiteEventStore], None]) -> None:
+def _on_own_store(db: Path, lock: LifecycleLock, body: Callable[[EventStore], None]) -> None:
     """Run ``body`` on a store of its own (the runner thread's), then release ``lock`` however
     it ends: the keeper takes over whatever is still open."""
     try:

@@ -16,7 +16,7 @@ import msgspec
 from redcolor.alerts.commands import Command
 from redcolor.alerts.lifecycle import DEFAULT_HOLD_S
 from redcolor.alerts.operate import operate, preview, read_open_alerts
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import EventStore
 from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
@@ -149,7 +149,7 @@ class ServerState:
     """Shared by every request handler of one app."""
 
     config: ServeConfig
-    store: SQLiteEventStore
+    store: EventStore
     areas: AreaSource
     metrics: Metrics = field(default_factory=Metrics)
     active: ActiveAlerts = field(default_factory=ActiveAlerts)
