@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from redcolor.alerts.commands import CancelAlert, IssueAlert
 from redcolor.alerts.durable import DurableLifecycle
 from redcolor.alerts.lifecycle import LifecycleConfig
+from redcolor.alerts.operate import operate
 from redcolor.alerts.store import Fenced, open_store
 from redcolor.model import AlertArea, AlertEvent
 from redcolor.warning.base import ThreatDecision
 
 SHELTER = {101: 15, 102: 30}
 T0 = 1_700_000_000.0
+OP = ("operator:sam",)
 
 
 def _event(n: int) -> AlertEvent:
@@ -85,3 +88,18 @@ def test_a_deposed_lifecycle_step_is_fenced_and_writes_nothing(store_target) -> 
     new = DurableLifecycle(new_store, SHELTER, config=config)  # the new leader rebuilds
     (event,) = new.step([_decision("t2", T0 + 1)], T0 + 1)[1]
     assert (event.seq, new_store.read_since(event.seq - 1)[0].term) == (before[0] + 1, 2)
+
+
+def test_operator_commands_write_under_the_leaders_term(store_target) -> None:
+    leader = open_store(store_target)
+    term = leader.take_term("node-a")
+    command = IssueAlert("op-1", "hazmat", "alert", frozenset({101}), None, "actual", OP)
+    with pytest.raises(Fenced):
+        operate(store_target, SHELTER, [command], T0)  # no term: fenced, nothing written
+    assert leader.last_seq() == 0
+    (event,) = operate(store_target, SHELTER, [command], T0, term=term)
+    assert leader.read_since(0)[0].term == term == leader.writer_term
+    leader.take_term("node-b")
+    with pytest.raises(Fenced):
+        operate(store_target, SHELTER, [CancelAlert("op-1", OP)], T0, term=term)
+    assert leader.last_seq() == event.seq

@@ -2,9 +2,10 @@ import re
 import sqlite3
 
 import msgspec
+import psycopg
 import pytest
 
-from redcolor.alerts.store import MIGRATIONS, SQLiteEventStore
+from redcolor.alerts.store import MIGRATIONS, CheckpointConflict, SQLiteEventStore, open_store
 from redcolor.errors import StoreError
 from redcolor.model import EVENT_ENCODER, AlertArea, AlertEvent
 
@@ -23,46 +24,89 @@ def _event(n: int, area: int = 1) -> AlertEvent:
     )
 
 
-def test_append_assigns_gap_free_seq_across_reopen(tmp_path) -> None:
-    path = tmp_path / "alerts.db"
-    store = SQLiteEventStore(path)
+def test_append_assigns_gap_free_seq_across_reopen(store_target) -> None:
+    store = open_store(store_target)
     first = store.append([_event(1), _event(2)])
     assert [e.seq for e in first] == [1, 2]
     store.close()
-    store = SQLiteEventStore(path)
+    store = open_store(store_target)
     assert [e.seq for e in store.append([_event(3)])] == [3]
     assert [e.decode().id for e in store.read_since(0)] == ["a1", "a2", "a3"]
     assert [e.seq for e in store.read_since(1, limit=1)] == [2]
+    assert [e.seq for e in store.read_before(3, limit=5)] == [2, 1]
+    assert [e.id for e in store.read_alert("a2", 3)] == ["a2"] and not store.read_alert("a3", 2)
     assert store.last_seq() == 3
 
 
-def test_stored_bytes_round_trip(tmp_path) -> None:
-    store = SQLiteEventStore(tmp_path / "a.db")
+def test_stored_bytes_round_trip(store_target) -> None:
+    store = open_store(store_target)
     (done,) = store.append([_event(7, area=42)])
     (row,) = store.read_since(0)
     assert row.decode() == done
     assert list(store.iter_all()) == [done]
 
 
-def test_failed_transaction_leaves_nothing(tmp_path) -> None:
-    store = SQLiteEventStore(tmp_path / "a.db")
+def test_history_filters(store_target) -> None:
+    store = open_store(store_target)
+    store.append([_event(1, area=5), _event(2, area=6), _event(3, area=5)])
+    store.append([msgspec.structs.replace(_event(4, area=5), category="uav")])
+    assert [r.seq for r in store.query(area_id=5)] == [1, 3, 4]
+    assert [r.seq for r in store.query(area_id=5, category="missiles")] == [1, 3]
+    t = _event(0).issued_at_unix_s
+    assert [r.seq for r in store.query(since_unix_s=t + 2, until_unix_s=t + 4)] == [2, 3]
+    assert [r.seq for r in store.query(after_seq=1, limit=2)] == [2, 3]
+
+
+def test_failed_transaction_leaves_nothing(store_target) -> None:
+    store = open_store(store_target)
     store.append([_event(1)])
-    store._db.execute(
-        "CREATE TRIGGER boom BEFORE INSERT ON event_areas WHEN NEW.area_id = 99 "
-        "BEGIN SELECT RAISE(ABORT, 'boom'); END"
-    )
-    with pytest.raises(StoreError):
+    if isinstance(store, SQLiteEventStore):
+        store._db.execute(
+            "CREATE TRIGGER boom BEFORE INSERT ON event_areas WHEN NEW.area_id = 99 "
+            "BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        )
+    else:
+        with psycopg.connect(store_target, autocommit=True) as db:
+            db.execute(
+                "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " IF NEW.area_id = 99 THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$;"
+                " CREATE TRIGGER boom BEFORE INSERT ON event_areas"
+                " FOR EACH ROW EXECUTE FUNCTION boom()"
+            )
+    with pytest.raises(StoreError, match="boom"):
         store.append([_event(2), _event(3, area=99)])
     assert store.last_seq() == 1
     assert [e.seq for e in store.append([_event(4)])] == [2]
 
 
-def test_reader_in_other_connection_sees_committed_events(tmp_path) -> None:
-    path = tmp_path / "a.db"
-    writer = SQLiteEventStore(path)
-    reader = SQLiteEventStore(path, readonly=True)
+def test_reader_in_other_connection_sees_committed_events(store_target) -> None:
+    writer = open_store(store_target)
+    reader = open_store(store_target, readonly=True)
     writer.append([_event(1)])
     assert reader.last_seq() == 1
+    assert reader.log_id() == writer.log_id()
+
+
+def test_checkpoint_channel_positions_and_runs(store_target) -> None:
+    store = open_store(store_target)
+    assert store.checkpoint() is None
+    events, saved = store.append_checkpointed([_event(1)], lambda s: b"state-%d" % s[-1].seq, 0, 0)
+    assert (saved.version, saved.seq, saved.body) == (1, 1, b"state-1")
+    assert store.checkpoint() == saved and [e.seq for e in events] == [1]
+    with pytest.raises(CheckpointConflict):
+        store.append_checkpointed([_event(2)], lambda s: b"x", 0, 1)  # stale version
+    store.append([_event(3)])
+    with pytest.raises(CheckpointConflict):
+        store.append_checkpointed([_event(2)], lambda s: b"x", 1, 1)  # the log moved
+    assert store.last_seq() == 2 and store.checkpoint() == saved
+    assert store.channel_position("mqtt", 2) == 2
+    store.save_channel_position("mqtt", 5)
+    store.save_channel_position("mqtt", 3)  # never moves back
+    assert store.channel_position("mqtt", 0) == 5
+    store.record_run("r1", b"one")
+    store.record_run("r0", b"zero")
+    store.finish_run("r1", 123.5)
+    assert store.runs() == [("r1", b"one", 123.5), ("r0", b"zero", None)]
 
 
 def test_unopenable_store_is_a_store_error(tmp_path) -> None:

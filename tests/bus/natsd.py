@@ -67,8 +67,7 @@ class NatsServer:
         self.config = self.root / "nats.conf"
         perms = permissions()
         users: list[dict] = [
-            {"user": name, "password": pw, "permissions": perms[name]}
-            for name, pw in USERS.items()
+            {"user": name, "password": pw, "permissions": perms[name]} for name, pw in USERS.items()
         ]
         # An edge that logs in with an nkey (signs the server's nonce; no password sent).
         seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)

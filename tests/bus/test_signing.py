@@ -131,9 +131,7 @@ def test_a_rescan_past_a_missing_last_event_accepts_the_next(signer) -> None:
 
 def test_an_edge_holding_another_log_refuses_everything(signer) -> None:
     verifier = EdgeVerifier(signer.public_key, STREAM, last_seq=3, last_body=b"not the core's")
-    assert verifier.check(signer.headers(STREAM, 3, body(3)), body(3)) == Refused(
-        "foreign_log", 3
-    )
+    assert verifier.check(signer.headers(STREAM, 3, body(3)), body(3)) == Refused("foreign_log", 3)
     assert verifier.check(signer.headers(STREAM, 4, body(4)), body(4)) == Refused("foreign_log")
 
 

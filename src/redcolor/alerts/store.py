@@ -30,6 +30,7 @@ a ``postgresql://`` URL (:mod:`redcolor.alerts.pgstore`) or a SQLite path.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sqlite3
 import time
@@ -158,6 +159,11 @@ class EventStore(Protocol):
 
     def term(self) -> int: ...
 
+    @property
+    def writer_term(self) -> int: ...
+
+    def write_under(self, term: int) -> None: ...
+
     def read_since(self, after_seq: int, limit: int = 1000) -> list[StoredEvent]: ...
 
     def read_before(self, before_seq: int, limit: int = 1000) -> list[StoredEvent]: ...
@@ -210,6 +216,47 @@ def open_store(target: str | Path, *, readonly: bool = False) -> EventStore:
     return SQLiteEventStore(target, readonly=readonly)
 
 
+def iter_events(store: EventStore, batch: int) -> Iterator[AlertEvent]:
+    """Every event of ``store`` in ``seq`` order, read ``batch`` at a time (both backends)."""
+    after = 0
+    while rows := store.read_since(after, batch):
+        for row in rows:
+            yield row.decode()
+        after = rows[-1].seq
+
+
+def history_sql(
+    mark: str,
+    after_seq: int,
+    since_unix_s: float | None,
+    until_unix_s: float | None,
+    area_id: int | None,
+    category: str | None,
+    limit: int,
+) -> tuple[str, list[object]]:
+    """The history filter's SQL and arguments (see :meth:`SQLiteEventStore.query`), with
+    ``mark`` as the parameter placeholder of the backend (``?`` or ``%s``)."""
+    sql = ["SELECT e.seq, e.body, e.term FROM events e"]
+    args: list[object] = []
+    if area_id is not None:
+        sql.append(f"JOIN event_areas a ON a.seq = e.seq AND a.area_id = {mark}")
+        args.append(area_id)
+    sql.append(f"WHERE e.seq > {mark}")
+    args.append(after_seq)
+    if since_unix_s is not None:
+        sql.append(f"AND e.issued_at_unix_s >= {mark}")
+        args.append(since_unix_s)
+    if until_unix_s is not None:
+        sql.append(f"AND e.issued_at_unix_s < {mark}")
+        args.append(until_unix_s)
+    if category is not None:
+        sql.append(f"AND e.category = {mark}")
+        args.append(category)
+    sql.append(f"ORDER BY e.seq LIMIT {mark}")
+    args.append(limit)
+    return " ".join(sql), args
+
+
 def fenced_message(path: str, writer_term: int, current_term: int, holder: str) -> str:
     """The one-line :class:`Fenced` message (both backends)."""
     return (
@@ -259,6 +306,13 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "open", exc) from exc
 
+    def _rollback(self) -> None:
+        """End a failed write transaction (SQLite may have rolled it back already: a full
+        disk does; a failing ROLLBACK then changes nothing the caller's error does not say)."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
     def schema_version(self) -> int:
         """How many of :data:`MIGRATIONS` this file has applied (0: an unversioned file)."""
         tables = self._db.execute(
@@ -292,8 +346,7 @@ class SQLiteEventStore:
             )
             self._db.execute("COMMIT")
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
 
     def take_term(self, holder: str) -> int:
         """Raise the store's term by one for ``holder`` (a new leader) and write under it from
@@ -309,10 +362,19 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
         self._term = new
         return new
+
+    @property
+    def writer_term(self) -> int:
+        """The term this object writes under (0 until it took one)."""
+        return self._term
+
+    def write_under(self, term: int) -> None:
+        """Write under ``term``, one this process took on another connection (an operator's
+        command on the leader); a term that is not current is fenced at the next write."""
+        self._term = term
 
     def term(self) -> int:
         """The store's current term (0 until someone took one)."""
@@ -345,8 +407,7 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
         return stored
 
     def append_replica(self, events: Sequence[tuple[AlertEvent, bytes]]) -> None:
@@ -368,8 +429,7 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
 
     def _insert_row(self, event: AlertEvent, body: bytes, term: int = 0) -> None:
         """One event row and its area index rows (inside the caller's transaction)."""
@@ -431,8 +491,7 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
         return stored, saved
 
     def checkpoint(self) -> Checkpoint | None:
@@ -470,8 +529,7 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
 
     def runs(self) -> list[tuple[str, bytes, float | None]]:
         """Every recorded run as (run id, body, finished time or None), oldest first."""
@@ -506,11 +564,7 @@ class SQLiteEventStore:
 
     def iter_all(self, batch: int = 1000) -> Iterator[AlertEvent]:
         """Every event in ``seq`` order."""
-        after = 0
-        while rows := self.read_since(after, batch):
-            for row in rows:
-                yield row.decode()
-            after = rows[-1].seq
+        return iter_events(self, batch)
 
     def query(
         self,
@@ -528,25 +582,10 @@ class SQLiteEventStore:
         naming that area; ``category`` keeps one category. Page by passing the last ``seq`` back
         as ``after_seq``.
         """
-        sql = ["SELECT e.seq, e.body, e.term FROM events e"]
-        args: list[object] = []
-        if area_id is not None:
-            sql.append("JOIN event_areas a ON a.seq = e.seq AND a.area_id = ?")
-            args.append(area_id)
-        sql.append("WHERE e.seq > ?")
-        args.append(after_seq)
-        if since_unix_s is not None:
-            sql.append("AND e.issued_at_unix_s >= ?")
-            args.append(since_unix_s)
-        if until_unix_s is not None:
-            sql.append("AND e.issued_at_unix_s < ?")
-            args.append(until_unix_s)
-        if category is not None:
-            sql.append("AND e.category = ?")
-            args.append(category)
-        sql.append("ORDER BY e.seq LIMIT ?")
-        args.append(limit)
-        rows = self._db.execute(" ".join(sql), args).fetchall()
+        sql, args = history_sql(
+            "?", after_seq, since_unix_s, until_unix_s, area_id, category, limit
+        )
+        rows = self._db.execute(sql, args).fetchall()
         return [StoredEvent(seq, bytes(body), term) for seq, body, term in rows]
 
     def read_before(self, before_seq: int, limit: int = 1000) -> list[StoredEvent]:

@@ -128,8 +128,10 @@ async def campaign(
     bucket: str = BUCKET,
     on_status: StatusCallback | None = None,
     on_elected: Callable[[int], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Campaign for (and hold) the lease until cancelled, then release it (module docstring).
+    """Campaign for (and hold) the lease until cancelled or ``stop`` is set, then release it
+    (module docstring).
     NATS unreachable is reported through ``on_status`` and retried; meanwhile this core is a
     standby (or stops being the leader ``valid_s`` after its last renewal)."""
     timing = leadership.machine.timing
@@ -163,7 +165,13 @@ async def campaign(
                         on_status(reason)
                 failing = reason
                 wait_s = timing.poll_s
-            await asyncio.sleep(wait_s)
+            if stop is None:
+                await asyncio.sleep(wait_s)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait_s)
+            if stop.is_set():
+                return
     finally:
         with leadership.lock:
             release = leadership.machine.resign()

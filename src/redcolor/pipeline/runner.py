@@ -57,7 +57,7 @@ from numpy.typing import NDArray
 from redcolor.alerts.checkpoint import Clock
 from redcolor.alerts.durable import DurableLifecycle, LifecycleLock
 from redcolor.alerts.lifecycle import DEFAULT_HOLD_S, LifecycleConfig, next_due_unix_s
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import EventStore, SQLiteEventStore
 from redcolor.alerts.term import TermWriter
 from redcolor.errors import StoreError
 from redcolor.geo import AreaIndex, load_areas
@@ -188,7 +188,7 @@ def run(
     scenario: Source,
     *,
     policy: str | Policy = "predicted",
-    store: SQLiteEventStore | None = None,
+    store: EventStore | None = None,
     speed: float | None = None,
     start_unix_s: float | None = None,
     on_events: Callable[[list[AlertEvent]], None] | None = None,
@@ -226,7 +226,7 @@ def run_lanes(
     scenario: Source,
     policies: Sequence[str | Policy],
     *,
-    stores: Sequence[SQLiteEventStore] | None = None,
+    stores: Sequence[EventStore] | None = None,
     speed: float | None = None,
     start_unix_s: float | None = None,
     on_events: EventsCallback | None = None,

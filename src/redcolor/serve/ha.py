@@ -38,12 +38,17 @@ Run = Callable[[], Awaitable[None]]
 class HaCore:
     """This core's part in a group of active/standby cores."""
 
-    def __init__(self, node_id: str, spec: StreamSpec, bucket: str, metrics: Metrics) -> None:
+    def __init__(
+        self, node_id: str, spec: StreamSpec, bucket: str, metrics: Metrics, store: EventStore
+    ) -> None:
         self.leadership = Leadership(LeaseMachine(node_id, uuid.uuid4().hex), time.monotonic)
         self.spec, self.bucket, self.metrics = spec, bucket, metrics
+        self.store = store  # the server's: operators' commands write under the leader's term
         self.store_term: int | None = None
         """The store term this core writes under; None while it is a standby."""
         self.became_leader_unix_s: float | None = None
+        self._stop = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def node_id(self) -> str:
@@ -55,6 +60,7 @@ class HaCore:
 
     def _on_term(self, store_term: int | None) -> None:
         self.store_term = store_term
+        self.store.write_under(0 if store_term is None else store_term)  # 0: fenced
         self.metrics.ha_leader.set(int(store_term is not None))
         if store_term is None:
             log.warning("%s: standby", self.node_id)
@@ -63,13 +69,21 @@ class HaCore:
         self.metrics.ha_takeovers.inc()
         log.warning("%s: leader, writing under store term %d", self.node_id, store_term)
 
+    def stop(self) -> None:
+        """A clean stop has begun (a signal handler may call this): release the lease now,
+        before the server drains its connections, so a standby takes over at once."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
     async def campaign(self, on_status: Callable[[str | None], None]) -> None:
+        self._loop = asyncio.get_running_loop()
         await campaign(
             self.spec,
             self.leadership,
             bucket=self.bucket,
             on_status=on_status,
             on_elected=lambda term: self.metrics.ha_elections.inc(),
+            stop=self._stop,
         )
 
     def leading(self) -> bool:

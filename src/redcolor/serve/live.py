@@ -38,11 +38,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from redcolor.alerts.checkpoint import Clock
 from redcolor.alerts.durable import LifecycleLock
-from redcolor.alerts.store import EventStore, SQLiteEventStore
+from redcolor.alerts.store import EventStore, open_store
 from redcolor.errors import InputError
 from redcolor.pipeline import Feed, run
 from redcolor.pipeline.resume import RunPlan, run_clock, run_planned
@@ -120,7 +119,7 @@ def live_service(sensors: SensorInput, lock: LifecycleLock) -> Service:
                     writer=None if state.ha is None else state.ha.writer(),
                 )
 
-            _on_own_store(config.db, lock, body)
+            _on_own_store(state, lock, body)
 
         await _core(state, sensors, clock, work, max_skew_s=MAX_SKEW_S)
 
@@ -166,7 +165,7 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
                     on_latency=on_latency,
                 )
 
-            _on_own_store(state.config.db, lock, body)
+            _on_own_store(state, lock, body)
             log.info("simulation %s finished", simulated.scenario.name)
 
         def emitter(stop: threading.Event) -> int:
@@ -190,11 +189,15 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
     return pipeline
 
 
-def _on_own_store(db: Path, lock: LifecycleLock, body: Callable[[EventStore], None]) -> None:
-    """Run ``body`` on a store of its own (the runner thread's), then release ``lock`` however
-    it ends: the keeper takes over whatever is still open."""
+def _on_own_store(
+    state: ServerState, lock: LifecycleLock, body: Callable[[EventStore], None]
+) -> None:
+    """Run ``body`` on a store of its own (the runner thread's, writing under the server's
+    fencing term), then release ``lock`` however it ends: the keeper takes over whatever is
+    still open."""
     try:
-        store = SQLiteEventStore(db)
+        store = open_store(state.config.store_target)
+        store.write_under(state.store.writer_term)
         try:
             body(store)
         finally:

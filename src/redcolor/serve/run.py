@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from redcolor.alerts.durable import LifecycleLock
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import open_store
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.jetstream import publish_log, replicate
 from redcolor.bus.keys import load_or_create_signing_key, load_public_key
@@ -99,12 +99,13 @@ def check_tls(config: ServeConfig) -> tuple[Path, Path] | None:
 
 
 def build_state(config: ServeConfig, areas: Any = None) -> ServerState:
-    """Open the store (created if missing) and the area index of ``config.edition``."""
+    """Open the store (created if missing: a SQLite ``--db`` or a PostgreSQL ``--store``) and
+    the area index of ``config.edition``."""
     if areas is None:
         from redcolor.geo import load_areas
 
         areas = load_areas(config.edition)
-    return ServerState(config=config, store=SQLiteEventStore(config.db), areas=areas)
+    return ServerState(config=config, store=open_store(config.store_target), areas=areas)
 
 
 def plan_simulation(
@@ -304,7 +305,7 @@ def serve(
         state = build_state(config)
         if lease is not None:
             assert config.node_id is not None  # check_ha
-            state.ha = HaCore(config.node_id, lease, config.ha_bucket, state.metrics)
+            state.ha = HaCore(config.node_id, lease, config.ha_bucket, state.metrics, state.store)
     except BaseException:
         if sensors is not None:
             sensors.sock.close()
@@ -333,10 +334,25 @@ def serve(
     app = create_app(state, services, pipeline=pipeline)
     if on_listening is not None:
         on_listening(listening_url(listener, tls=tls is not None))
-    server = uvicorn.Server(
-        uvicorn_config(app, host=config.host, port=config.port, log_level="info", tls=tls)
+    server = _Server(
+        uvicorn_config(app, host=config.host, port=config.port, log_level="info", tls=tls),
+        None if state.ha is None else state.ha.stop,
     )
     server.run(sockets=[listener])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling an active/standby core of SIGTERM/SIGINT at once (it releases
+    its lease before the connections drain)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self._on_exit is not None:
+            self._on_exit()
+        super().handle_exit(sig, frame)
 
 
 def check_ha(config: ServeConfig, simulate: str | None) -> StreamSpec | None:
