@@ -2,10 +2,10 @@
 
 A nats-server (JetStream, a free port, its store in tmp) holds the lease bucket and the event
 stream; every core is ``redcolor serve --sensors ... --ha-lease ... --nats-publish ...`` on one
-shared store; one edge is ``serve --nats-follow`` with a store of its own. ``redcolor sim emit``
-sends the salvo's ASTERIX to a :class:`Relay`, which forwards every datagram to every core's
-port, dropping each with the probability set for that core (a lossy sensor link). Every
-process started is killed when the cluster closes (no orphans)."""
+shared store (SQLite, or PostgreSQL); one edge is ``serve --nats-follow`` with a store of its
+own. ``redcolor sim emit`` sends the salvo's ASTERIX to a :class:`Relay`, which forwards every
+datagram to every core's port, dropping each with the probability set for that core (a lossy
+sensor link). Every process started is killed when the cluster closes (no orphans)."""
 
 from __future__ import annotations
 
@@ -175,9 +175,13 @@ class Cluster:
 
     def start_core(self, core: Core, *extra: str) -> None:
         core.log = self.root / f"{core.name}.log"
+        store = ("--db", self.store)
+        if self.store.startswith("postgresql://"):  # the events there, the rest per core
+            store = ("--store", self.store, "--db", str(self.root / f"{core.name}.db"))
         core.proc = redcolor(
             "serve",
-            *("--db", self.store, "--port", str(core.port)),
+            *store,
+            *("--port", str(core.port)),
             *("--sensors", str(self.root / "sensors.toml")),
             *("--asterix", f"udp://127.0.0.1:{core.udp_port}"),
             *("--ha-lease", self.nats, "--node-id", core.name, "--ha-bucket", self.bucket),

@@ -1,11 +1,13 @@
-"""Core faults during a live salvo: three active/standby cores on one store, an edge, WebSocket
-and SSE clients on the edge, ``sim emit`` sending the salvo through a relay to every core.
+"""Core faults during a live salvo: three active/standby cores on one PostgreSQL store (a
+private server, ``own_postgres``), an edge, WebSocket and SSE clients on the edge, ``sim emit``
+sending the salvo through a relay to every core.
 
 One salvo, faults in turn (each on whoever leads then): kill -9 the first leader; SIGSTOP the
 next one for 5 s (it is superseded and, woken, must write nothing: a standby); 30 % of the
 datagrams to every core dropped from then on; SIGTERM the third leader (it releases the lease:
-the woken core takes over). One core runs its clock 5 s ahead all along; every core leads in
-turn, that one too.
+the woken core takes over); restart PostgreSQL as after a crash (the leader's next write fails,
+it steps down and takes a new term once the store answers). One core runs its clock 5 s ahead
+all along; every core leads in turn, that one too.
 
 Whatever happens: every client gets every event exactly once in seq order; the store's seqs are
 gap-free; every event's term is at least the one before it (no deposed leader wrote after a
@@ -80,14 +82,22 @@ class Client(threading.Thread):
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    made = Cluster(tmp_path, str(tmp_path / "core.db"))
+def cluster(tmp_path: Path, own_postgres) -> Iterator[Cluster]:
+    made = Cluster(tmp_path, own_postgres.database())
     try:
         made.start_nats()
         made.prepare(["core-a", "core-b", "core-c"])
         yield made
     finally:
         made.close()
+
+
+def _store_term(store: str) -> int:
+    reader = open_store(store, readonly=True)
+    try:
+        return reader.term()
+    finally:
+        reader.close()
 
 
 def _term_taken(store: str, above: int, timeout_s: float = 10.0) -> float:
@@ -149,7 +159,7 @@ def _next_event_s(client: Client, fault_unix_s: float) -> float | None:
     return None if not later else round(later[0] - fault_unix_s, 3)
 
 
-def test_leader_faults_during_a_salvo(cluster: Cluster, tmp_path: Path) -> None:
+def test_leader_faults_during_a_salvo(cluster: Cluster, tmp_path: Path, own_postgres) -> None:
     a, b, c = cluster.cores
     cluster.start_core(a)
     cluster.start_core(b, "--clock-offset-s", "5")
@@ -166,9 +176,7 @@ def test_leader_faults_during_a_salvo(cluster: Cluster, tmp_path: Path) -> None:
     faults: dict[str, dict[str, float | str | None]] = {}
 
     def fault(name: str, core: Core, sig: int) -> float:
-        before = open_store(cluster.store, readonly=True)
-        term = before.term()
-        before.close()
+        term = _store_term(cluster.store)
         at = core.signal(sig)
         taken = _term_taken(cluster.store, term)
         faults[name] = {"node": core.name, "takeover_s": round(taken - at, 3), "at_unix_s": at}
@@ -198,12 +206,21 @@ def test_leader_faults_during_a_salvo(cluster: Cluster, tmp_path: Path) -> None:
     assert second.alive and not third.alive
     assert {first.name, second.name, third.name} == {core.name for core in cluster.cores}
 
+    time.sleep(0.5)  # PostgreSQL restarts (as after a crash) under the leader
+    term = _store_term(cluster.store)
+    restarted = time.time()
+    own_postgres.restart()
+    faults["PostgreSQL restart"] = {"node": "postgres", "at_unix_s": restarted}
+    faults["PostgreSQL restart"]["down_s"] = round(time.time() - restarted, 3)
+
     assert emitter.wait(60) == 0
     deadline = time.monotonic() + 60
     while not _all_ended(cluster.store):
         assert time.monotonic() < deadline, f"alerts still open:\n{cluster.logs()}"
         time.sleep(0.5)
     seqs, alerts = _check_log(cluster.store)
+    leader = cluster.wait_leader()  # the core that lived through the restart still leads
+    assert leader is second and _store_term(cluster.store) >= term
     deadline = time.monotonic() + 10
     while any(len(cl.got) < len(seqs) for cl in clients) and time.monotonic() < deadline:
         time.sleep(0.1)
