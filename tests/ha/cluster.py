@@ -249,7 +249,7 @@ class Cluster:
         return "\n".join(parts)
 
     def close(self) -> None:
-        for proc in self.procs:
+        for proc in reversed(self.procs):  # NATS last: the cores see no outage at the end
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGCONT)  # a stopped one dies too

@@ -136,8 +136,27 @@ async def campaign(
     standby (or stops being the leader ``valid_s`` after its last renewal)."""
     timing = leadership.machine.timing
     request_s = timing.valid_s - timing.renew_s  # a renewal slower than this is too late
+    said: list[str] = []
+
+    async def error_cb(exc: Exception) -> None:  # one line per new error, never a traceback
+        line = f"lease NATS {spec.url}: {type(exc).__name__}: {exc}"
+        if not said or said[-1] != line:
+            log.warning("%s", line)
+            said[:] = [line]
+
+    failing: str | None = None
+
+    async def disconnected() -> None:  # told at once, not after a request times out
+        nonlocal failing
+        failing = f"lease on {spec.url}: NATS disconnected; reconnecting"
+        log.warning("%s", failing)
+        if on_status is not None:
+            on_status(failing)
+
     nc = await nats.connect(
         spec.url,
+        error_cb=error_cb,
+        disconnected_cb=disconnected,
         name=f"redcolor-lease-{leadership.node_id}",
         user=spec.user,
         password=spec.password,
@@ -147,7 +166,6 @@ async def campaign(
         max_reconnect_attempts=-1,
     )
     kv: KeyValue | None = None
-    failing: str | None = None
     try:
         while True:
             try:
