@@ -10,6 +10,7 @@ PostgreSQL tablespace (:meth:`PrivatePostgres.database_on`) or as a SQLite file'
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
@@ -51,6 +52,7 @@ def _free_port() -> int:
 def _template() -> Path:
     if "data" not in _TEMPLATE:
         root = Path(tempfile.mkdtemp(prefix="redcolor-pg-template-"))
+        atexit.register(shutil.rmtree, root, True)  # once the test session is over
         _chown_to_postgres(root)
         _as_postgres(
             PG_BIN / "initdb",

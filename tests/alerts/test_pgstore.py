@@ -51,6 +51,8 @@ def test_a_readonly_store_writes_nothing(pg_url) -> None:
     reader = open_store(pg_url, readonly=True)
     with pytest.raises(StoreError, match="read-only transaction"):
         reader.append([_event(2)])
+    with pytest.raises(StoreError, match="read-only transaction"):
+        reader.channel_position("mqtt", 0)  # an autocommitted write too
     assert reader.last_seq() == 1
 
 
@@ -144,3 +146,19 @@ def test_a_deposed_leader_queued_behind_a_new_term_is_fenced(pg_url) -> None:
         taker.join(10)
         writer.join(10)
     assert new.term() == 2 and len(failure) == 1 and new.last_seq() == 0
+
+
+def test_a_new_migration_is_applied_once_and_a_reader_waits_for_it(pg_url, monkeypatch) -> None:
+    store = PgEventStore(pg_url)
+    store.append([_event(1)])
+    log_id = store.log_id()
+    later = (*MIGRATIONS, "ALTER TABLE runs ADD COLUMN note TEXT")
+    monkeypatch.setattr("redcolor.alerts.pgstore.MIGRATIONS", later)
+    with pytest.raises(StoreError, match="schema version 1, this redcolor reads 2"):
+        PgEventStore(pg_url, readonly=True)
+    migrated = PgEventStore(pg_url)
+    assert migrated.schema_version() == 2 and PgEventStore(pg_url).schema_version() == 2
+    assert (migrated.log_id(), migrated.last_seq()) == (log_id, 1)
+    monkeypatch.setattr("redcolor.alerts.pgstore.MIGRATIONS", MIGRATIONS)
+    with pytest.raises(StoreError, match="newer than this redcolor"):
+        PgEventStore(pg_url)

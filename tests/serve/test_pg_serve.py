@@ -58,12 +58,17 @@ async def test_operator_alerts_on_a_postgresql_store_reach_the_history(
             r = await http.post(f"/v1/operator/proposals/{proposal['id']}/approve", headers=sue)
             assert r.status_code == 503 and "fenced" in r.json()["detail"]
     assert [(row.seq, row.term) for row in other.read_since(0)] == [(1, term)]
+    state.store.close()
+    again = build_state(config, areas)  # a restarted server: the active view from the log
+    alert_id = history[0]["id"]
+    assert sorted(a.area_id for a in again.active.alert_areas(alert_id)) == sorted(meron_ids[:3])
+    assert again.active.last_seq == 1
+    again.store.close()
     actions = [r.action for r in AuditLog(pg_url).read()]
     assert actions[:4] == ["login", "login", "propose", "approve"]
     with psycopg.connect(pg_url) as db:  # the audit records are in PostgreSQL, not the file
         assert db.execute("SELECT count(*) FROM audit").fetchone()[0] == len(actions)
     assert AuditLog(tmp_path / "ops.db").read() == []
-    state.store.close()
 
 
 def test_a_bad_or_unreachable_store_url_is_one_line(capsys, tmp_path) -> None:

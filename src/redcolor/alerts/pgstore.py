@@ -162,8 +162,8 @@ class PgConnection:
                 raise _pg_error(f"{self.what} {self.path}", "connect to", exc) from exc
             except ValueError as exc:  # a malformed URL (psycopg's conninfo parser)
                 raise StoreError(f"bad {self.what} URL {self.path}: {exc}") from exc
-            if self.readonly:
-                self._conn.read_only = True
+            if self.readonly:  # every statement, autocommitted ones too
+                self._conn.execute("SET default_transaction_read_only = on")
         return self._conn
 
     @contextmanager
@@ -230,6 +230,8 @@ class PgEventStore:
                     f"alert store {self.path} has schema version {version}, newer than this"
                     f" redcolor's {len(MIGRATIONS)}: upgrade redcolor"
                 )
+            if version == len(MIGRATIONS):
+                return
             for script in MIGRATIONS[version:]:
                 conn.execute(script.encode())  # no parameters: several statements at once
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -321,7 +323,7 @@ class PgEventStore:
         """Make ``events`` durable in one transaction; return them with their ``seq`` set."""
         if not events:
             return []
-        with self._using("write") as conn, conn.transaction():
+        with self._writing() as conn:
             return self._insert(conn, events)
 
     def append_checkpointed(
@@ -334,7 +336,7 @@ class PgEventStore:
         """Append ``events`` and the lifecycle checkpoint they lead to in one transaction
         (:meth:`SQLiteEventStore.append_checkpointed`: CheckpointConflict, nothing written,
         when the checkpoint's version or the log moved)."""
-        with self._using("write") as conn, conn.transaction():
+        with self._writing() as conn:
             last = self._lock_writer(conn)
             row = conn.execute("SELECT version FROM lifecycle WHERE one = 1").fetchone()
             if (row[0] if row else 0) != version or last != after_seq:
@@ -375,7 +377,7 @@ class PgEventStore:
     def save_channel_position(self, channel: str, last_seq: int) -> None:
         """Record that ``channel`` delivered up to ``last_seq`` (never moves back); Fenced,
         and nothing saved, for a deposed writer."""
-        with self._using("write") as conn, conn.transaction():
+        with self._writing() as conn:
             self._lock_writer(conn, "SHARE")
             conn.execute(
                 "INSERT INTO channel_positions (channel, last_seq) VALUES (%s, %s)"
@@ -469,6 +471,13 @@ class PgEventStore:
 
     def _using(self, doing: str) -> AbstractContextManager[psycopg.Connection]:
         return self._db.using(doing)
+
+    @contextmanager
+    def _writing(self) -> Iterator[psycopg.Connection]:
+        """One write transaction in pipeline mode: BEGIN goes with the writer row's lock, and
+        the inserts, the writer row's update and COMMIT go together (two round trips)."""
+        with self._using("write") as conn, conn.pipeline(), conn.transaction():
+            yield conn
 
     def close(self) -> None:
         self._db.close()

@@ -333,6 +333,8 @@ class SQLiteEventStore:
                     f"alert store {self.path} has schema version {version}, newer than this"
                     f" redcolor's {len(MIGRATIONS)}: upgrade redcolor"
                 )
+            if version == len(MIGRATIONS):
+                return  # up to date: the finally ends the (empty) transaction
             for script in MIGRATIONS[version:]:
                 for statement in script.split(";"):
                     if statement.strip():
