@@ -156,6 +156,21 @@ def register(app: typer.Typer) -> None:
             " push, mqtt (default none: an exercise reaches the streams, feeds and CAP only,"
             " marked as one).",
         ),
+        ha_lease: str | None = typer.Option(
+            None,
+            "--ha-lease",
+            help="Active/standby live cores on one store: campaign for the leader lease in this"
+            " NATS JetStream (nats://h:p); only the leader writes and publishes.",
+        ),
+        node_id: str | None = typer.Option(
+            None, "--node-id", help="With --ha-lease: this core's name, unique in its group."
+        ),
+        ha_bucket: str | None = typer.Option(
+            None, "--ha-bucket", help="With --ha-lease: the lease's KV bucket (one per group)."
+        ),
+        clock_offset_s: float = typer.Option(
+            0.0, "--clock-offset-s", hidden=True, help="Skew the live core's clock (tests)."
+        ),
     ) -> None:
         """Serve alerts: WebSocket/SSE streams, REST, oref-style and CAP feeds, channels."""
         from redcolor.channels.mqtt import parse_ha_areas
@@ -195,7 +210,11 @@ def register(app: typer.Typer) -> None:
             tls_cert=tls_cert,
             tls_key=tls_key,
             exercise_channels=exercise_channels_from(exercise_to),
+            ha_lease_url=ha_lease,
+            node_id=node_id,
+            clock_offset_s=clock_offset_s,
             **({} if hold_s is None else {"hold_s": hold_s}),
+            **({} if ha_bucket is None else {"ha_bucket": ha_bucket}),
         )
         run_server(config, simulate=simulate, speed=speed, on_listening=_print_url)
 

@@ -58,6 +58,8 @@ from redcolor.alerts.checkpoint import Clock
 from redcolor.alerts.durable import DurableLifecycle, LifecycleLock
 from redcolor.alerts.lifecycle import DEFAULT_HOLD_S, LifecycleConfig, next_due_unix_s
 from redcolor.alerts.store import EventStore, SQLiteEventStore
+from redcolor.alerts.term import TermWriter
+from redcolor.errors import StoreError
 from redcolor.geo import AreaIndex, load_areas
 from redcolor.model import AlertEvent, Scan, SensorRegistration
 from redcolor.pipeline.policies import make_policy
@@ -160,6 +162,7 @@ class _Lane:
     policy: Policy
     lifecycle: DurableLifecycle
     result: LaneResult
+    writer: TermWriter | None = None
 
 
 def run_id_for(scenario: str, start_unix_s: float) -> str:
@@ -195,6 +198,7 @@ def run(
     live_from_unix_s: float | None = None,
     clock: Clock | None = None,
     on_latency: LatencyCallback | None = None,
+    writer: TermWriter | None = None,
 ) -> RunResult:
     """Run one policy end to end; see :func:`run_lanes` (this is its one-lane form).
 
@@ -214,6 +218,7 @@ def run(
         live_from_unix_s=live_from_unix_s,
         clock=clock,
         on_latency=on_latency,
+        writer=writer,
     )
 
 
@@ -232,6 +237,7 @@ def run_lanes(
     live_from_unix_s: float | None = None,
     clock: Clock | None = None,
     on_latency: LatencyCallback | None = None,
+    writer: TermWriter | None = None,
 ) -> RunResult:
     """Run several policies side by side on one feed of scans and one tracker.
 
@@ -251,6 +257,10 @@ def run_lanes(
         the one its checkpoint recorded, a new run gets one starting at its first scan.
     on_latency : called with each scan's latency (s) from its arrival (a ``Received``'s
         ``arrival_mono_s``) to the first lane's events durable.
+    writer : one of a group of active/standby cores (one lane only): the lane writes only
+        while ``writer`` admits it (:class:`~redcolor.alerts.term.TermWriter`); otherwise its
+        policy still decides (warm standby) and nothing is written. A write the store refuses
+        (fenced, or the store unreachable) makes the core a standby at once.
     """
     feed, sim = _resolve(scenario)
     index = index or load_areas()
@@ -259,6 +269,8 @@ def run_lanes(
     config = LifecycleConfig({a.id: a.shelter_s for a in index.areas}, hold_s, run_id)
     if stores is not None and len(stores) != len(policies):
         raise ValueError("give one store per policy")
+    if writer is not None and len(policies) != 1:
+        raise ValueError("a standby core runs one policy")
     stores = stores or [SQLiteEventStore(":memory:") for _ in policies]
     taken = [] if locks is not None else [LifecycleLock(store.path) for store in stores]
     try:
@@ -273,7 +285,7 @@ def run_lanes(
             lifecycle = DurableLifecycle(
                 store, config.shelter_s, config=config, clock=clock, offset_s=offset_s
             )
-            lanes.append(_Lane(name, policy, lifecycle, LaneResult(name)))
+            lanes.append(_Lane(name, policy, lifecycle, LaneResult(name), writer))
         pacer = _Pacer(speed, (clock.origin_unix_s - offset_s, clock.wall_origin_unix_s))
         callbacks = _Callbacks(on_events, progress, on_latency)
         return _run((feed, sim), lanes, pacer, offset_s, live_from_unix_s, callbacks)
@@ -315,7 +327,7 @@ def _run(
             if live and item.t_unix_s > lanes_t and item.t_unix_s - scan_t >= quiet_s:
                 lanes_t = item.t_unix_s
                 for lane in lanes:
-                    _step(lane, [], lanes_t, on_events)
+                    _step(lane, [], lanes_t, on_events, list(latest.values()))
             continue
         was_live = live
         if isinstance(item, Received):
@@ -337,7 +349,7 @@ def _run(
         if live:
             lanes_t = max(lanes_t, out.t_unix_s)
         for i, lane in enumerate(lanes if live else ()):
-            _step(lane, fresh, lanes_t, on_events)
+            _step(lane, fresh, lanes_t, on_events, out.predictions)
             if i == 0:
                 latency_s = time.monotonic() - arrival_mono_s
                 if callbacks.on_latency is not None:
@@ -378,9 +390,24 @@ def _step(
     predictions: Sequence[ImpactPrediction],
     now_unix_s: float,
     on_events: EventsCallback | None,
+    current: Sequence[ImpactPrediction] = (),
 ) -> None:
-    decisions: list[ThreatDecision] = lane.policy.decide(predictions, now_unix_s)
-    events, stored = lane.lifecycle.step(decisions, now_unix_s)
+    """Decide on ``predictions`` (the changed ones; ``current`` are all the live ones) and
+    write the lifecycle's events, if this lane may write (``writer``)."""
+    writer = lane.writer
+    try:
+        if writer is not None and not writer.admit(lane.lifecycle):
+            lane.policy.decide(predictions, now_unix_s)  # a warm standby: decided, not applied
+            return
+        if writer is not None and writer.taking_over():
+            predictions = current
+        decisions: list[ThreatDecision] = lane.policy.decide(predictions, now_unix_s)
+        events, stored = lane.lifecycle.step(decisions, now_unix_s)
+    except StoreError as exc:  # Fenced (a newer leader writes) or the store is unreachable
+        if writer is None:
+            raise
+        writer.failed(exc)  # a standby now; the next term rebuilds from the log
+        return
     if not events:
         return
     lane.result.events.extend(events)

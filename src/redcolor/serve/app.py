@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from redcolor.errors import (
 )
 from redcolor.geo import outline_path
 from redcolor.serve import feeds, operator, push, rest, sirens, streams
+from redcolor.serve.ha import leader_only
 from redcolor.serve.headers import SecurityHeadersMiddleware
 from redcolor.serve.httpproto import MAX_QUERY_BYTES
 from redcolor.serve.limits import BodyLimitMiddleware, retry_after_header
@@ -109,17 +110,26 @@ def create_app(
     when they fail, except the pipeline (a rerun would issue its alerts again). The follower
     and the pipeline are critical: ``/health`` answers 503 while either is down."""
 
+    ha = state.ha
+
+    def acting(run: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """A task that acts on the world: an active/standby core runs it only as the leader."""
+        return run if ha is None else leader_only(ha, run)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [
             Task("follower", state.follower.run, critical=True),
-            Task("sirens", functools.partial(sirens.run_sirens, state)),
+            Task("sirens", acting(functools.partial(sirens.run_sirens, state))),
         ]
+        if ha is not None:
+            campaign = functools.partial(ha.campaign, state.tasks.reporter("lease"))
+            tasks.append(Task("lease", campaign))
         if registry is not None:
-            tasks.append(Task("push", functools.partial(push.run_push, state, registry)))
+            tasks.append(Task("push", acting(functools.partial(push.run_push, state, registry))))
         if state.config.nats_follow_url is None:  # an edge has no desk of its own
-            tasks.append(Task("lapses", functools.partial(run_lapses, state)))
-        tasks += [Task(s.__name__, functools.partial(s, state)) for s in services or []]
+            tasks.append(Task("lapses", acting(functools.partial(run_lapses, state))))
+        tasks += [Task(s.__name__, acting(functools.partial(s, state))) for s in services or []]
         if pipeline is not None:
             run = functools.partial(pipeline, state)
             tasks.append(Task("pipeline", run, restart=False, critical=True))

@@ -91,10 +91,13 @@ def open_sensors(config: ServeConfig) -> SensorInput | None:
 
 
 def live_service(sensors: SensorInput, lock: LifecycleLock) -> Service:
-    """The live core over real radars (module docstring), holding ``lock`` while it runs."""
+    """The live core over real radars (module docstring), holding ``lock`` while it runs.
+    One of an active/standby group (``state.ha``) writes only while it leads
+    (:mod:`redcolor.serve.ha`)."""
 
     async def pipeline(state: ServerState) -> None:
         config = state.config
+        clock = Clock(0.0, config.clock_offset_s)  # the wall clock (plus a test's skew)
 
         def work(feed: LiveFeed, on_latency: Callable[[float], None]) -> None:
             def body(store: EventStore) -> None:
@@ -103,21 +106,22 @@ def live_service(sensors: SensorInput, lock: LifecycleLock) -> Service:
                         CORE_NAME,
                         sensors.registry.sensors,
                         feed,
-                        time.time(),
+                        clock.now(time.time()),
                         ground_alt_m=config.ground_alt_m,
                         live=True,
                     ),
                     store=store,
                     hold_s=config.hold_s,
                     lock=lock,
-                    clock=Clock(),
+                    clock=clock,
                     on_events=lambda events: state.follower.notify(),
                     on_latency=on_latency,
+                    writer=None if state.ha is None else state.ha.writer(),
                 )
 
             _on_own_store(state, lock, body)
 
-        await _core(state, sensors, Clock(), work, max_skew_s=MAX_SKEW_S)
+        await _core(state, sensors, clock, work, max_skew_s=MAX_SKEW_S)
 
     return pipeline
 

@@ -110,6 +110,15 @@ class Metrics:
             ["task"],
             registry=r,
         )
+        self.ha_leader = Gauge(
+            "redcolor_ha_leader", "1 while this core leads (writes under a store term)", registry=r
+        )
+        self.ha_takeovers = Counter(
+            "redcolor_ha_takeovers", "Store terms this core took on becoming the leader", registry=r
+        )
+        self.ha_elections = Counter(
+            "redcolor_ha_elections", "Lease terms this core won", registry=r
+        )
         self.siren_ack_latency = Histogram(
             "redcolor_siren_ack_latency_seconds",
             "Command sent -> acknowledgement received",

@@ -7,6 +7,7 @@ one thread that also updates them, so no request sees a half-applied event.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import math
@@ -210,7 +211,8 @@ async def health(request: Request) -> Response:
     ``state`` (running | restarting | failed | finished), ``reason``, ``restarts``,
     ``since_unix_s``; with a live core, each sensor's ``state`` (ok | degraded), ``reason``
     (silent | clock_stopped | never_heard), ``last_data_age_s``, ``scans``, ``plots`` and
-    ``dropped`` plots by reason."""
+    ``dropped`` plots by reason. An active/standby core adds ``ha``: ``role`` (leader |
+    standby), the store ``term``, ``node_id``, ``lease_term``."""
     state = state_of(request)
     report = state.tasks.health()
     status, reason = report["status"], report["reason"]
@@ -227,6 +229,8 @@ async def health(request: Request) -> Response:
         "tasks": report["tasks"],
         "sensors": sensor_report(sensors),
     }
+    if state.ha is not None:  # role, term, node_id of an active/standby core
+        body["ha"] = await asyncio.to_thread(state.ha.health, state.store)
     status_code = 503 if status == "down" else 200
     return Response(msgspec.json.encode(body), status_code=status_code, media_type=_JSON)
 

@@ -26,6 +26,7 @@ from redcolor.channels.mqtt import MqttOptions, parse_broker, parse_prefix, run_
 from redcolor.errors import InputError, RedcolorError, ScenarioError
 from redcolor.serve import feeds, push
 from redcolor.serve.app import Service, create_app
+from redcolor.serve.ha import HaCore
 from redcolor.serve.httpproto import BoundedHttpToolsProtocol
 from redcolor.serve.keeper import run_keeper
 from redcolor.serve.live import live_service, open_sensors, simulated_service
@@ -256,7 +257,8 @@ def channel_services(config: ServeConfig) -> list[Service]:
             )
 
         services.append(nats_follow)
-    else:  # an edge only copies the core's log; the core keeps its lifecycle going
+    elif config.ha_lease_url is None:  # an edge only copies the core's log; the core keeps
+        # its lifecycle going (an active/standby core's live pipeline does, while it leads)
 
         async def keeper(state: ServerState) -> None:
             await run_keeper(state)
@@ -293,6 +295,7 @@ def serve(
     if simulate is not None and (config.sensors is not None or config.asterix_url is not None):
         raise InputError("--simulate runs its own radars; it takes no --sensors or --asterix")
     scenario = load_scenario(simulate) if simulate is not None else None
+    lease = check_ha(config, simulate)
     tls = check_tls(config)
     sensors = open_sensors(config)
     try:
@@ -300,6 +303,9 @@ def serve(
         feeds.cap_signer(config)  # so does a CAP signing key that cannot sign
         services = channel_services(config)
         state = build_state(config)
+        if lease is not None:
+            assert config.node_id is not None  # check_ha
+            state.ha = HaCore(config.node_id, lease, config.ha_bucket, state.metrics, state.store)
     except BaseException:
         if sensors is not None:
             sensors.sock.close()
@@ -313,7 +319,9 @@ def serve(
             if not plan.finished:
                 pipeline = simulation_service(simulated, speed, plan, lock)
         if sensors is not None:
-            pipeline = live_service(sensors, _take_lock(config))
+            # one of an active/standby group: the lease, not the file lock, makes one writer
+            lock = LifecycleLock(":memory:") if state.ha is not None else _take_lock(config)
+            pipeline = live_service(sensors, lock)
             log.info(
                 "live core: %d sensor(s) on %s", len(sensors.registry.sensors), config.asterix_url
             )
@@ -326,10 +334,39 @@ def serve(
     app = create_app(state, services, pipeline=pipeline)
     if on_listening is not None:
         on_listening(listening_url(listener, tls=tls is not None))
-    server = uvicorn.Server(
-        uvicorn_config(app, host=config.host, port=config.port, log_level="info", tls=tls)
+    server = _Server(
+        uvicorn_config(app, host=config.host, port=config.port, log_level="info", tls=tls),
+        None if state.ha is None else state.ha.stop,
     )
     server.run(sockets=[listener])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling an active/standby core of SIGTERM/SIGINT at once (it releases
+    its lease before the connections drain)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self._on_exit is not None:
+            self._on_exit()
+        super().handle_exit(sig, frame)
+
+
+def check_ha(config: ServeConfig, simulate: str | None) -> StreamSpec | None:
+    """The lease's NATS for an active/standby core (None without ``--ha-lease``); InputError
+    (one line) for a lease without a node id or without a live core to run."""
+    if config.ha_lease_url is None:
+        if config.node_id is not None:
+            raise InputError("--node-id names a core of an active/standby group: give --ha-lease")
+        return None
+    if not config.node_id:
+        raise InputError("--ha-lease needs --node-id NAME (unique in the group)")
+    if simulate is not None or config.sensors is None or config.nats_follow_url is not None:
+        raise InputError("--ha-lease runs a live core: give --sensors and --asterix")
+    return _stream_spec(config, config.ha_lease_url)
 
 
 def _take_lock(config: ServeConfig) -> LifecycleLock:

@@ -21,6 +21,7 @@ from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.hub import Hub, Subscriber
+from redcolor.bus.lease import BUCKET
 from redcolor.channels import cap
 from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.mqtt import DEFAULT_PREFIX
@@ -34,6 +35,7 @@ from redcolor.operators.limiter import LoginLimiter
 from redcolor.operators.sessions import SessionStore
 from redcolor.operators.users import UserStore
 from redcolor.serve.conditional import ChangeClock
+from redcolor.serve.ha import HaCore
 from redcolor.serve.metrics import Metrics, SensorCollector
 from redcolor.serve.sensors import SensorWatch
 from redcolor.serve.siren_reports import SirenReports
@@ -139,6 +141,14 @@ class ServeConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     """Serve HTTPS with this certificate chain and key (PEM); both or neither."""
+    ha_lease_url: str | None = None
+    """Active/standby: campaign for the leader lease in this NATS (``redcolor.serve.ha``)."""
+    node_id: str | None = None
+    """This core's name in its group (with ``ha_lease_url``)."""
+    ha_bucket: str = BUCKET
+    """The lease's key-value bucket (one per group of cores)."""
+    clock_offset_s: float = 0.0
+    """Added to the wall clock of the live core (a test's clock skew; 0 in service)."""
 
     def __post_init__(self) -> None:
         exercise_channels_from(",".join(self.exercise_channels))  # fails at startup
@@ -194,6 +204,8 @@ class ServerState:
     audit: AuditLog = field(init=False)
     login_limiter: LoginLimiter = field(init=False, default_factory=LoginLimiter)
     desk: Desk = field(init=False)
+    ha: HaCore | None = field(init=False, default=None)
+    """This core's part in an active/standby group (``--ha-lease``), None alone."""
     _shelter_s: dict[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
