@@ -38,9 +38,7 @@ def spec(url: str, user: str | None, **kw) -> StreamSpec:
 def forged_body(seq: int) -> bytes:
     """What the probe sent: a well-formed event with no expiry, under the next seq."""
     return EVENT_ENCODER.encode(
-        AlertEvent(
-            "forged", seq, "missiles", "alert", (AlertArea(1, 15),), 1.7e9, None, ("x",), {}
-        )
+        AlertEvent("forged", seq, "missiles", "alert", (AlertArea(1, 15),), 1.7e9, None, ("x",), {})
     )
 
 

@@ -16,8 +16,15 @@ from redcolor.model import AlertArea, AlertEvent
 
 def _event(n: int) -> AlertEvent:
     return AlertEvent(
-        f"a{n}", 0, "missiles", "alert", (AlertArea(7, 15),), 1.7e9 + n, 1.7e9 + n + 600,
-        ("track:1",), {"en": "shelter"},
+        f"a{n}",
+        0,
+        "missiles",
+        "alert",
+        (AlertArea(7, 15),),
+        1.7e9 + n,
+        1.7e9 + n + 600,
+        ("track:1",),
+        {"en": "shelter"},
     )
 
 

@@ -26,6 +26,7 @@ from redcolor.channels.mqtt import MqttOptions, parse_broker, parse_prefix, run_
 from redcolor.errors import InputError, RedcolorError, ScenarioError
 from redcolor.serve import feeds, push
 from redcolor.serve.app import Service, create_app
+from redcolor.serve.edge import run_leader_watch
 from redcolor.serve.httpproto import BoundedHttpToolsProtocol
 from redcolor.serve.keeper import run_keeper
 from redcolor.serve.live import live_service, open_sensors, simulated_service
@@ -252,9 +253,13 @@ def channel_services(config: ServeConfig) -> list[Service]:
                 on_refused=lambda reason: refused.labels(reason).inc(),
                 on_reconnect=state.metrics.bus_reconnects.labels("follow").inc,
                 on_status=state.tasks.reporter(nats_follow.__name__),
+                on_log_id=state.adopt_log_id,
             )
 
-        services.append(nats_follow)
+        async def leader_watch(state: ServerState) -> None:
+            await run_leader_watch(state, follow_spec, verify_key)
+
+        services += [nats_follow, leader_watch]
     else:  # an edge only copies the core's log; the core keeps its lifecycle going
 
         async def keeper(state: ServerState) -> None:

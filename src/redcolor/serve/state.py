@@ -20,6 +20,7 @@ from redcolor.alerts.store import SQLiteEventStore
 from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
+from redcolor.bus.heartbeat import LeaderView
 from redcolor.bus.hub import Hub, Subscriber
 from redcolor.channels import cap
 from redcolor.channels.active import ActiveAlerts
@@ -171,6 +172,8 @@ class ServerState:
     siren_reports: SirenReports = field(init=False, default_factory=SirenReports)
     tokens: TokenStore = field(init=False)
     tasks: Supervisor = field(init=False)
+    leader: LeaderView | None = field(init=False, default=None)
+    """An edge's view of the leader (``/health``), while its ``leader_watch`` runs."""
     sensors: SensorWatch | None = field(init=False, default=None)
     """The live core's sensors while it runs (``/health``, ``/metrics``, the map's notice)."""
     users: UserStore = field(init=False)
@@ -229,6 +232,16 @@ class ServerState:
         m.last_seq.set(frames.seq)
         m.deliveries.labels("stream").inc(deliveries)
         m.latency.labels("stream_fanout").observe(time.monotonic() - frames.published_mono_s)
+
+    def adopt_log_id(self, log_id: str) -> None:
+        """An edge's store took the core's log id: stream and serve under it from now on."""
+        self.hub.log_id = log_id
+        self._documents.clear()
+
+    @property
+    def is_edge(self) -> bool:
+        """Whether this server serves a copy of another node's log (``--nats-follow``)."""
+        return self.config.nats_follow_url is not None
 
     def publish_commands(self, commands: list[Command]) -> list[AlertEvent]:
         """Write operator commands through the store's lifecycle (blocking: call it in a worker

@@ -104,7 +104,9 @@ def resume_point(state: ServerState, since: int | None, log_id: str | None) -> R
     """Resume after ``since`` if it is a point of this log, else from the log's start, reset.
 
     The store, not the hub, bounds the log: a client may hold an event it was replayed from the
-    store a moment before the follower published it.
+    store a moment before the follower published it. On an edge, a point of the core's log past
+    this copy's end is a resume point too: the client had it from another edge, and this one
+    sends what follows it as it arrives.
     """
     if since is None:
         return Resume(None)
@@ -112,7 +114,7 @@ def resume_point(state: ServerState, since: int | None, log_id: str | None) -> R
     last = max(state.hub.last_seq, state.store.last_seq())
     if log_id is not None and log_id != ours:
         reason = f"log {log_id} is not this server's log {ours}"
-    elif since > last:
+    elif since > last and not state.is_edge:
         reason = f"seq {since} is past the end of log {ours} (last seq {last})"
     else:
         return Resume(since)
