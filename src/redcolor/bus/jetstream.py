@@ -71,7 +71,7 @@ class _Throttled:
 
 
 class _Backoff:
-    def __init__(self, first_s: float = 0.2, cap_s: float = 5.0) -> None:
+    def __init__(self, first_s: float = 0.2, cap_s: float = 2.0) -> None:
         self.first_s, self.cap_s, self.next_s = first_s, cap_s, first_s
 
     async def wait(self) -> None:

@@ -89,6 +89,12 @@ def register(app: typer.Typer) -> None:
         nats_follow: str | None = typer.Option(
             None, help="Edge mode: copy the log from NATS JetStream into --db and serve it."
         ),
+        nats_replicas: int = typer.Option(
+            1,
+            "--nats-replicas",
+            help="With --nats-publish: copies of the stream a NATS cluster keeps (3 on three"
+            " nodes: it carries on with one node down). URLs of several nodes go comma-separated.",
+        ),
         nats_user: str | None = typer.Option(None, help="NATS user name."),
         nats_password_file: Path | None = typer.Option(
             None, help="File holding the NATS password (or set REDCOLOR_NATS_PASSWORD)."
@@ -171,6 +177,7 @@ def register(app: typer.Typer) -> None:
             push_max_subscriptions=push_max_subscriptions,
             nats_publish_url=nats_publish,
             nats_follow_url=nats_follow,
+            nats_replicas=nats_replicas,
             nats_user=nats_user,
             nats_password_file=nats_password_file,
             nats_nkey_seed=nats_nkey_seed,

@@ -275,6 +275,7 @@ def _stream_spec(config: ServeConfig, url: str) -> StreamSpec:
         user=config.nats_user,
         password_file=config.nats_password_file,
         nkey_seed=config.nats_nkey_seed,
+        replicas=config.nats_replicas,
     )
 
 

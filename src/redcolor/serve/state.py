@@ -106,6 +106,7 @@ class ServeConfig:
     """Areas announced to Home Assistant by MQTT discovery (checked at startup)."""
     nats_publish_url: str | None = None
     nats_follow_url: str | None = None
+    nats_replicas: int = 1
     nats_user: str | None = None
     nats_password_file: Path | None = None
     nats_nkey_seed: Path | None = None
