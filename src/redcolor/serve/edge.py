@@ -27,11 +27,12 @@ async def run_leader_watch(
     state: ServerState, spec: StreamSpec, public_key: Ed25519PublicKey
 ) -> None:
     """Watch the leader for ``state`` (an edge) until cancelled."""
-    view = state.leader = LeaderView(time.monotonic(), log_id=state.hub.log_id)
+    view = state.leader = LeaderView(time.monotonic())
     report = state.tasks.reporter(TASK)
 
     def beat(heartbeat) -> None:
-        view.log_id = state.hub.log_id  # the log the edge serves (it takes the core's)
+        # The log the edge serves; an edge that holds nothing yet takes the leader's.
+        view.log_id = state.hub.log_id if state.hub.last_seq else None
         view.beat(heartbeat, time.monotonic())
 
     watch = asyncio.ensure_future(watch_leader(spec, public_key, beat))
