@@ -27,7 +27,7 @@ from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.mqtt import DEFAULT_PREFIX
 from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
-from redcolor.model import EVENT_DECODER, AlertEvent
+from redcolor.model import AlertEvent
 from redcolor.operators.audit import AuditLog
 from redcolor.operators.desk import Desk, DeskPolicy
 from redcolor.operators.desk import DeskArea as AreaLike  # one definition of an area's shape
@@ -227,7 +227,7 @@ class ServerState:
         )
 
     def _on_publish(self, frames: EventFrames, deliveries: int) -> None:
-        self.active.apply(EVENT_DECODER.decode(frames.body))
+        self.active.apply(frames.event)
         m = self.metrics
         m.events.inc()
         m.last_seq.set(frames.seq)
