@@ -31,13 +31,14 @@ def free_port() -> int:
 
 @dataclass
 class Node:
-    """One `redcolor serve` process on a loopback port."""
+    """One `redcolor serve` (or `redcolor edge`) process on a loopback port."""
 
     name: str
     args: list[str]
     root: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    command: str = "serve"
 
     @property
     def http(self) -> str:
@@ -48,11 +49,10 @@ class Node:
         return f"ws://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        cmd = [
-            *(sys.executable, "-c", "from redcolor.cli.main import run; run()", "serve"),
-            *("--db", str(self.root / f"{self.name}.db"), "--port", str(self.port)),
-            *self.args,
-        ]
+        cmd = [sys.executable, "-c", "from redcolor.cli.main import run; run()", self.command]
+        if self.command == "serve":
+            cmd += ["--db", str(self.root / f"{self.name}.db")]
+        cmd += ["--port", str(self.port), *self.args]
         env = dict(os.environ, PYTHONPATH=f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
         log = (self.root / f"{self.name}.log").open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -175,3 +175,13 @@ class Client:
                     self._take(json.loads(line[6:]))
                     if until_seq[0] and self.last >= until_seq[0]:
                         return
+
+
+def memory_edge(root: Path, url: str) -> Node:
+    """A `redcolor edge` process: the core's log in memory, nothing on disk."""
+    core_and_edges(root, url, edges=0)  # the passwords and the core's key
+    args = [
+        *("--nats", url, "--verify-key", str(root / "core.key.pub")),
+        *("--nats-user", "edge", "--nats-password-file", str(root / "edge.pw")),
+    ]
+    return Node("memory-edge", args, root, command="edge")

@@ -1,8 +1,8 @@
 """Chaos on the edges: a three-node NATS cluster (R3 stream), a core publishing a store the test
-appends to, two edges following it (real `redcolor serve` processes for the edge kill; servers
-in this process, the same app and services, for the NATS kills), and WebSocket and SSE clients
-that resume on the other edge by seq whenever their connection ends. Every client gets every
-event exactly once, in seq order, with no reset:
+appends to, edges following it (servers in this process, the same app and services, and for
+the edge kill a real `redcolor edge` process, its copy of the log in memory), and WebSocket
+and SSE clients that resume on the other edge by seq whenever their connection ends. Every
+client gets every event exactly once, in seq order, with no reset:
 
 - an edge killed (-9) while clients stream from it: they resume on the other edge;
 - one NATS node killed, then a second: with one node gone the R3 stream carries on; with two
@@ -27,7 +27,7 @@ from redcolor.serve.state import ServeConfig, ServerState
 
 from ..bus.natsd import NatsCluster
 from .conftest import LiveServer, SalvoWriter
-from .edgechaos import Client, Node, core_and_edges
+from .edgechaos import Client, Node, core_and_edges, memory_edge
 
 pytestmark = pytest.mark.services
 
@@ -40,9 +40,8 @@ def cluster(tmp_path):
 
 @pytest.fixture
 def edge_process(tmp_path, cluster):
-    """A `redcolor serve --nats-follow` process (the one the test kills)."""
-    _, (edge,) = core_and_edges(tmp_path, cluster.url, edges=1)
-    edge.name = "edge-process"
+    """A `redcolor edge` process, its copy in memory (the one the test kills)."""
+    edge = memory_edge(tmp_path, cluster.url)
     edge.start()
     try:
         edge.wait_up()

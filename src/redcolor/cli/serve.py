@@ -192,10 +192,11 @@ def register(app: typer.Typer) -> None:
             exercise_channels=exercise_channels_from(exercise_to),
             **({} if hold_s is None else {"hold_s": hold_s}),
         )
-        run_server(config, simulate=simulate, speed=speed, on_listening=_print_url)
+        run_server(config, simulate=simulate, speed=speed, on_listening=print_url)
 
 
-def _print_url(url: str) -> None:
+def print_url(url: str) -> None:
+    """Say where the server listens (flushed: whoever started it waits for this line)."""
     # flushed at once: whoever started the server (a person, a script, a test) waits for it
     typer.echo(f"redcolor: serving on {url} (Ctrl-C stops)")
     sys.stdout.flush()
