@@ -17,7 +17,7 @@ leader's append (store commit) to the client's receipt, over all deliveries (thi
 core's publish, JetStream, the edge's verify + store + fan-out).
 
 Run: ``.venv/bin/python bench/bench_edges.py [--edges 2] [--clients 10000] [--events 5]``.
-Writes ``bench/results/edges.json``.
+Writes ``bench/results/edges-<N>x<C>.json``.
 """
 
 from __future__ import annotations
@@ -247,7 +247,9 @@ def main() -> None:
         f" of {args.edges * per_edge * args.events:,}"
     )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "edges.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"edges-{args.edges}x{per_edge}.json").write_text(
+        json.dumps(result, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":
