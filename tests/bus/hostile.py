@@ -11,7 +11,14 @@ import string
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from redcolor.bus.signing import MAX_BODY_BYTES, SEQ_HEADER, SIG_HEADER, Signer
+from redcolor.bus.signing import (
+    LOG_HEADER,
+    MAX_BODY_BYTES,
+    SEQ_HEADER,
+    SIG_HEADER,
+    Position,
+    Signer,
+)
 from redcolor.model import EVENT_ENCODER, AlertArea, AlertEvent
 
 Message = tuple[dict[str, str] | None, bytes]
@@ -89,6 +96,7 @@ class Hostile:
             return dict(headers), body + b" " * (MAX_BODY_BYTES + 1 - len(body))
         headers, body = real[next_seq - 1]
         headers = dict(headers)
+        LOG_ID = headers[LOG_HEADER]
         kind = rng.randrange(16)
         if not self.with_core_key and kind in (11, 12, 13):
             kind = 15
@@ -114,22 +122,22 @@ class Hostile:
             headers.pop(rng.choice((SIG_HEADER, SEQ_HEADER)))
             return headers, body
         if kind == 8:
-            return signer.headers(stream + "X", next_seq, body), body
+            return signer.headers(stream + "X", Position(next_seq, LOG_ID), body), body
         if kind == 9:
-            return self.other.headers(stream, next_seq, body), body
+            return self.other.headers(stream, Position(next_seq, LOG_ID), body), body
         if kind == 10 and next_seq > 1:  # a replay of an earlier real message
             return real[rng.randrange(next_seq - 1)]
         if kind == 11:  # a real future message, out of step
             ahead = next_seq + rng.randint(1, 5)
             future = _event_body(ahead, rng, expires=True)
-            return signer.headers(stream, ahead, future), future
+            return signer.headers(stream, Position(ahead, LOG_ID), future), future
         if kind == 12:  # validly signed JSON that is no event (a core that misbehaves)
             junk = rng.choice((b"{}", b"[]", b'{"id": 1}', b"null", self._text(8).encode()))
-            return signer.headers(stream, next_seq, junk), junk
+            return signer.headers(stream, Position(next_seq, LOG_ID), junk), junk
         if kind == 13:  # signed, decodes, but no expiry / another seq inside
             no_expiry = _event_body(next_seq, rng, expires=False)
             bad = rng.choice((no_expiry, _event_body(next_seq + 7, rng, expires=True)))
-            return signer.headers(stream, next_seq, bad), bad
+            return signer.headers(stream, Position(next_seq, LOG_ID), bad), bad
         if kind == 14:
             name = "".join(rng.choice(string.ascii_letters) for _ in range(rng.randint(1, 12)))
             return {name: self._text(20)}, body

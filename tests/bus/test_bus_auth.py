@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.jetstream import publish_log, replicate
 from redcolor.bus.login import check_nkey_seed
-from redcolor.bus.signing import Signer
+from redcolor.bus.signing import Position, Signer
 from redcolor.errors import InputError, StoreError
 
 from .busutil import (
@@ -28,6 +28,8 @@ from .busutil import (
     until,
 )
 from .natsd import STREAM, SUBJECT, USERS
+
+LOG_ID = "0123456789abcdef"  # a log id any core could have
 
 
 @pytest.fixture
@@ -108,7 +110,9 @@ async def test_an_edge_credential_cannot_publish(tmp_path, natsd, signer) -> Non
         errors.append(exc)
 
     nc = await nats.connect(natsd.url, user="edge", password=USERS["edge"], error_cb=error_cb)
-    headers = signer.headers(STREAM, 4, forged_body(4))  # even a validly signed message
+    headers = signer.headers(
+        STREAM, Position(4, LOG_ID), forged_body(4)
+    )  # even a validly signed message
     with pytest.raises(nats.errors.TimeoutError):
         await nc.jetstream().publish(SUBJECT, forged_body(4), headers=headers, timeout=1)
     await nc.publish(SUBJECT, forged_body(4))
@@ -130,7 +134,7 @@ async def _forge(url: str, signer: Signer) -> list[str]:
     real = await js.get_msg(STREAM, last)
     seq = int(real.headers["Redcolor-Seq"])
     await js.publish(SUBJECT, forged_body(seq + 1))
-    other = other_signer().headers(STREAM, seq + 1, forged_body(seq + 1))
+    other = other_signer().headers(STREAM, Position(seq + 1, LOG_ID), forged_body(seq + 1))
     await js.publish(SUBJECT, forged_body(seq + 1), headers=other)
     moved = dict(real.headers, **{"Redcolor-Seq": str(seq + 1), "Nats-Msg-Id": f"moved-{last}"})
     await js.publish(SUBJECT, real.data, headers=moved)

@@ -23,6 +23,7 @@ from redcolor.bus.signing import (
     SIG_HEADER,
     Accepted,
     EdgeVerifier,
+    Position,
     Refused,
     Signer,
 )
@@ -38,7 +39,10 @@ HOSTILE_PER_EVENT = 55
 
 def _real_log(store: SQLiteEventStore, n: int) -> list[tuple[dict[str, str], bytes]]:
     store.append([event(i) for i in range(n)])
-    return [(SIGNER.headers(STREAM, r.seq, r.body), r.body) for r in store.read_since(0, n)]
+    return [
+        (SIGNER.headers(STREAM, Position(r.seq, store.log_id()), r.body), r.body)
+        for r in store.read_since(0, n)
+    ]
 
 
 def test_ten_thousand_hostile_messages_are_all_refused_and_the_log_still_flows(tmp_path) -> None:
@@ -108,7 +112,7 @@ async def test_hostile_messages_through_a_real_nats_server(tmp_path, natsd) -> N
             sent += 1
         core.append([event(100 + i)])
         (row,) = core.read_since(core.last_seq() - 1, 1)
-        real.append((SIGNER.headers(STREAM, row.seq, row.body), row.body))
+        real.append((SIGNER.headers(STREAM, Position(row.seq, core.log_id()), row.body), row.body))
     await attacker.close()
     await until(lambda: edge.last_seq() == core.last_seq() and sum(refused.values()) == sent)
     await asyncio.sleep(0.2)

@@ -616,6 +616,14 @@ class SQLiteEventStore:
             raise StoreError(f"alert store {self.path} has no log id yet (open it read-write once)")
         return str(row[0])
 
+    def adopt_log_id(self, log_id: str) -> None:
+        """Take another log's id (an edge's copy takes the core's, so resume points hold on
+        every edge). Only an edge's replica store calls this."""
+        try:
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'log_id'", (log_id,))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+
     def last_seq(self) -> int:
         (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         return int(last)

@@ -1,5 +1,11 @@
 """Thin asyncio adapters around the hub: follow the store, replay a resume, queue for a writer.
 
+Every consumer of the log (the raw WebSocket fan-out, the queued WebSocket, SSE, and the
+server's own channels) subscribes one way: :func:`subscription` (subscribe, replay the store
+from the resume point until live, unsubscribe) and, for those that pull events one by one,
+:func:`follow` on top of it. Replay frames come from the hub's :class:`~redcolor.bus.hub.Hub`
+frame cache, so clients resuming at the same point share each event's frames (built once).
+
 The store is the source of truth. :class:`StoreFollower` polls ``read_since`` (a primary-key range
 read, tens of microseconds) every ``poll_s`` and can be woken at once with :meth:`notify` (the
 in-process pipeline calls it after each append, from any thread), so a server following a store
@@ -12,11 +18,12 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Protocol
 
 from redcolor.alerts.store import EventStore
 from redcolor.bus.frames import ControlFrames, EventFrames
-from redcolor.bus.hub import Hub, ResumeCursor, Subscriber
+from redcolor.bus.hub import Hub, ResumeCursor, Sink, Subscriber
 
 PublishHook = Callable[[EventFrames, int], None]
 
@@ -70,7 +77,7 @@ class StoreFollower:
         while rows := self.store.read_since(self.hub.last_seq, batch):
             now = time.monotonic()
             for row in rows:
-                frames = EventFrames.build(row, self.hub.log_id, now)
+                frames = self.hub.frames_of(row, now)
                 deliveries = self.hub.publish(frames)
                 for hook in self.on_publish:
                     hook(frames, deliveries)
@@ -171,8 +178,68 @@ async def catch_up(
                 await wait_space()
                 if sub.closed:
                     raise Dropped("subscriber closed during replay")
-            sub.deliver(EventFrames.build(row, hub.log_id))
+            sub.deliver(hub.frames_of(row))
         await asyncio.sleep(0)
+
+
+class SpaceAware(Sink, Protocol):
+    """A sink the replay can wait on (``has_space`` / ``wait_space``)."""
+
+    def has_space(self) -> bool: ...
+    async def wait_space(self) -> None: ...
+
+
+@contextlib.asynccontextmanager
+async def subscription(
+    hub: Hub,
+    store: EventStore,
+    sink: SpaceAware,
+    area_ids: Iterable[int] | None,
+    after_seq: int | None,
+    *,
+    internal: bool = False,
+) -> AsyncIterator[Subscriber]:
+    """``sink`` subscribed after ``after_seq`` (None: from now on) while the block runs: the
+    store is replayed into it until it goes live on the hub, then the hub feeds it. A replay
+    that cannot finish (the subscriber closed, a store that does not hold the hub's log)
+    drops the subscriber, so the sink is told why like any drop."""
+    sub = hub.subscribe(sink, area_ids, after_seq, internal=internal)
+
+    async def replay() -> None:
+        try:
+            await catch_up(hub, store, sub, has_space=sink.has_space, wait_space=sink.wait_space)
+        except Dropped as exc:
+            hub.drop(sub, str(exc))
+
+    task = asyncio.ensure_future(replay())
+    try:
+        yield sub
+    finally:
+        task.cancel()
+        hub.unsubscribe(sub)
+
+
+async def follow(
+    hub: Hub,
+    store: EventStore,
+    after_seq: int | None,
+    area_ids: Iterable[int] | None = None,
+    *,
+    max_items: int = 256,
+    channel: str = "queue",
+    internal: bool = False,
+    first: ControlFrames | None = None,
+) -> AsyncIterator[EventFrames | ControlFrames]:
+    """Every event after ``after_seq`` (and control messages), each once, in ``seq`` order, from
+    a bounded queue (``max_items``; ``first``, if given, comes before them). Raises
+    :class:`Dropped` after the last item once the hub dropped the subscriber. Close it with
+    ``contextlib.aclosing`` so the subscription ends with the consumer."""
+    sink = QueueSink(max_items, channel=channel)
+    if first is not None:
+        sink.control(first)
+    async with subscription(hub, store, sink, area_ids, after_seq, internal=internal):
+        while True:
+            yield await sink.get()
 
 
 EventHandler = Callable[[EventFrames], Awaitable[None]]
@@ -196,19 +263,14 @@ async def consume(
     repeating an event.
     """
     while True:
-        sink = QueueSink(max_items, channel=channel)
-        sub = hub.subscribe(sink, None, position.last_seq, internal=True)
-        replay = asyncio.ensure_future(
-            catch_up(hub, store, sub, has_space=sink.has_space, wait_space=sink.wait_space)
+        items = follow(
+            hub, store, position.last_seq, max_items=max_items, channel=channel, internal=True
         )
         try:
-            while True:
-                item = await sink.get()
-                if isinstance(item, EventFrames) and item.seq > position.last_seq:
-                    await handler(item)
-                    position.accept(item.seq)
+            async with contextlib.aclosing(items):
+                async for item in items:
+                    if isinstance(item, EventFrames) and item.seq > position.last_seq:
+                        await handler(item)
+                        position.accept(item.seq)
         except Dropped:
             continue
-        finally:
-            replay.cancel()
-            hub.unsubscribe(sub)

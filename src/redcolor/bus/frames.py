@@ -14,12 +14,12 @@ spliced in as its first member (still built once per event); its SSE ``id`` is
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 
 from redcolor.alerts.store import StoredEvent
-from redcolor.model import EVENT_DECODER, is_exercise
+from redcolor.model import EVENT_DECODER, AlertEvent, is_exercise
 
 _FIN_TEXT = 0x81
 
@@ -82,6 +82,8 @@ class EventFrames:
         The full WebSocket text frame of ``wire``.
     sse : bytes
         The SSE message of ``wire`` (``id: <log_id>:<seq>``, ``event: alert``).
+    event : AlertEvent
+        The event decoded (once, here): what the server's own views apply.
     published_mono_s : float
         ``time.monotonic()`` when the server read the event from the store (for latency metrics).
     exercise : bool
@@ -95,6 +97,7 @@ class EventFrames:
     wire: bytes
     ws: bytes
     sse: bytes
+    event: AlertEvent = field(compare=False, repr=False)
     published_mono_s: float = 0.0
     exercise: bool = False
 
@@ -111,6 +114,7 @@ class EventFrames:
             sse=sse_message(wire, event="alert", id_=sse_id(log_id, stored.seq)),
             published_mono_s=published_mono_s,
             exercise=is_exercise(event),
+            event=event,
         )
 
 

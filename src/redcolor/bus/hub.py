@@ -12,11 +12,17 @@ subscribers never wait for it. The client resumes from the last ``seq`` it holds
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from redcolor.alerts.store import StoredEvent
 from redcolor.bus.frames import ControlFrames, EventFrames
+
+FRAME_CACHE_EVENTS = 4096
+"""Events whose frames the hub keeps (the live tail and what resuming clients replay)."""
 
 
 class Sink(Protocol):
@@ -109,6 +115,23 @@ class Hub:
         self._all: dict[Subscriber, None] = {}
         self._by_area: dict[int, dict[Subscriber, None]] = {}
         self._internal: dict[Subscriber, None] = {}
+        self._frames: OrderedDict[tuple[str, int], EventFrames] = OrderedDict()
+
+    def frames_of(self, stored: StoredEvent, published_mono_s: float = 0.0) -> EventFrames:
+        """The frames of a stored event of this log, built (and decoded) once and shared by
+        every client that is sent it, live or in a replay (the last FRAME_CACHE_EVENTS kept).
+        ``published_mono_s`` is set when the follower publishes it."""
+        key = (self.log_id, stored.seq)
+        frames = self._frames.get(key)
+        if frames is None:
+            frames = EventFrames.build(stored, self.log_id, published_mono_s)
+            self._frames[key] = frames
+            if len(self._frames) > FRAME_CACHE_EVENTS:
+                self._frames.popitem(last=False)
+        elif published_mono_s and not frames.published_mono_s:  # replayed before published
+            frames = dataclasses.replace(frames, published_mono_s=published_mono_s)
+            self._frames[key] = frames
+        return frames
 
     def subscribe(
         self,

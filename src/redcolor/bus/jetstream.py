@@ -30,8 +30,18 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from redcolor.alerts.store import SQLiteEventStore
+from redcolor.bus.heartbeat import HEARTBEAT_S
 from redcolor.bus.login import StreamSpec
-from redcolor.bus.signing import Accepted, EdgeVerifier, Reason, Signer, signed_seq
+from redcolor.bus.signing import (
+    Accepted,
+    EdgeVerifier,
+    Heartbeat,
+    Position,
+    Reason,
+    Signer,
+    signed_heartbeat,
+    signed_position,
+)
 from redcolor.errors import InputError, StoreError
 from redcolor.model import AlertEvent
 
@@ -61,7 +71,7 @@ class _Throttled:
 
 
 class _Backoff:
-    def __init__(self, first_s: float = 0.2, cap_s: float = 5.0) -> None:
+    def __init__(self, first_s: float = 0.2, cap_s: float = 2.0) -> None:
         self.first_s, self.cap_s, self.next_s = first_s, cap_s, first_s
 
     async def wait(self) -> None:
@@ -105,7 +115,7 @@ async def _connection(
 
     nc = nats.NATS()
     connected = nc.connect(
-        spec.url,
+        servers=spec.servers,
         name=name,
         user=spec.user,
         password=spec.password,
@@ -126,7 +136,7 @@ async def _connection(
     connecting = False
     _report(on_status, None)
     try:
-        yield nc.jetstream(timeout=spec.timeout_s)
+        yield nc
     finally:
         with contextlib.suppress(*_TRANSIENT):
             await nc.close()
@@ -142,6 +152,7 @@ async def _stream_info(js: nats.js.JetStreamContext, spec: StreamSpec, *, create
             name=spec.stream,
             subjects=[spec.subject],
             storage=api.StorageType.FILE,
+            num_replicas=spec.replicas,
             duplicate_window=120.0,
         )
         info = await js.add_stream(config)
@@ -164,9 +175,9 @@ async def last_signed(
         except NotFoundError:  # deleted
             continue
         body = msg.data or b""
-        seq = signed_seq(public_key, spec.stream, msg.headers, body)
-        if isinstance(seq, int):
-            return seq, body, stream_seq
+        position = signed_position(public_key, spec.stream, msg.headers, body)
+        if isinstance(position, Position):
+            return position.seq, body, stream_seq
     return 0, b"", 0
 
 
@@ -190,7 +201,10 @@ async def _sync(js, spec: StreamSpec, store: SQLiteEventStore, signer: Signer, a
     at.seq = seq
 
 
-async def _publish_from(js, spec, store, signer: Signer, at: _Published, poll_s: float) -> None:
+async def _publish_from(
+    js, spec, store, signer: Signer, at: _Published, poll_s: float
+) -> None:
+    log_id = store.log_id()
     while True:
         assert at.seq is not None
         rows = store.read_since(at.seq, 256)
@@ -201,7 +215,7 @@ async def _publish_from(js, spec, store, signer: Signer, at: _Published, poll_s:
                 spec.subject,
                 row.body,
                 stream=spec.stream,
-                headers=signer.headers(spec.stream, row.seq, row.body),
+                headers=signer.headers(spec.stream, Position(row.seq, log_id, row.term), row.body),
                 timeout=spec.timeout_s,
             )
             at.seq, at.stream_seq = row.seq, ack.seq
@@ -235,24 +249,73 @@ async def publish_log(
     poll_s: float = 0.01,
     on_reconnect: Callable[[], None] | None = None,
     on_status: StatusCallback | None = None,
+    node_id: str = "core",
+    heartbeat_s: float = HEARTBEAT_S,
 ) -> None:
-    """Core side: publish the store to the stream in ``seq`` order, signed, forever.
+    """Core side (the leader only): publish the store to the stream in ``seq`` order, each event
+    signed under the store's log id and the fencing term it was stored under, and a signed
+    heartbeat (the store's current term, ``node_id``) every ``heartbeat_s``, forever.
 
-    Starts after the last event of this log the stream holds (so a restarted publisher neither
-    skips nor repeats) and rides out any NATS outage. Raises StoreError if the stream and the
-    store disagree (a stream made for another log) or an event has no expiry; InputError if the
-    stream exists without the subject.
+    Starts after the last event of this log the stream holds (so a restarted publisher, or a
+    new leader on the same store with the same key, neither skips nor repeats) and rides out any
+    NATS outage; the heartbeat has its own connection, so it goes on while the stream cannot take
+    a publish (no quorum). Raises StoreError if the stream and the store disagree (a stream made
+    for another log) or an event has no expiry; InputError if the stream exists without the
+    subject.
     """
+    jobs = [
+        asyncio.ensure_future(
+            _publish_events(store, spec, signer, poll_s, on_reconnect, on_status)
+        ),
+        asyncio.ensure_future(_heartbeats(store, spec, signer, node_id, heartbeat_s)),
+    ]
+    try:
+        done, _ = await asyncio.wait(jobs, return_when=asyncio.FIRST_EXCEPTION)
+        for job in done:
+            job.result()
+    finally:
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+
+
+async def _publish_events(store, spec, signer, poll_s, on_reconnect, on_status) -> None:
     at = _Published()
     backoff, noise = _Backoff(), _Throttled()
     while True:
         try:
-            async with _connection(spec, "redcolor-core", noise, on_status) as js:
+            async with _connection(spec, "redcolor-core", noise, on_status) as nc:
+                js = nc.jetstream(timeout=spec.timeout_s)
                 await _sync(js, spec, store, signer, at)
                 backoff.reset()
                 await _publish_from(js, spec, store, signer, at, poll_s)
         except _TRANSIENT as exc:
             await _session_lost("publisher", exc, spec, noise, backoff, on_status, on_reconnect)
+
+
+async def _heartbeats(
+    store: SQLiteEventStore,
+    spec: StreamSpec,
+    signer: Signer,
+    node_id: str,
+    every_s: float,
+) -> None:
+    """The leader's signed heartbeat on core NATS every ``every_s``: log id, the store's last seq
+    (what the edges should hold), term, node id, wall clock."""
+    log_id = store.log_id()
+    backoff, noise = _Backoff(), _Throttled()
+    while True:
+        try:
+            async with _connection(spec, "redcolor-core-heartbeat", noise, None) as nc:
+                backoff.reset()
+                while True:
+                    beat = Heartbeat(log_id, store.last_seq(), store.term(), node_id, time.time())
+                    body, headers = signer.heartbeat(spec.stream, beat)
+                    await nc.publish(spec.heartbeat_subject, body, headers=headers)
+                    await asyncio.sleep(every_s)
+        except _TRANSIENT as exc:
+            noise.warning("NATS heartbeat: %s: %s; reconnecting", type(exc).__name__, exc)
+            await backoff.wait()
 
 
 RefusedHook = Callable[[Reason], None]
@@ -269,9 +332,10 @@ class _EdgeCopy:
         verifier: EdgeVerifier,
         on_append: Callable[[], None] | None,
         on_refused: RefusedHook | None,
+        on_log_id: Callable[[str], None] | None,
     ) -> None:
         self.store, self.verifier = store, verifier
-        self.on_append, self.on_refused = on_append, on_refused
+        self.on_append, self.on_refused, self.on_log_id = on_append, on_refused, on_log_id
         # The event after the store's last seq L sits at stream seq L + 1 or later (forged
         # messages only add to the stream), so reading from L cannot miss it.
         self.from_stream_seq = max(verifier.last_seq, 1)
@@ -289,8 +353,8 @@ class _EdgeCopy:
             self.on_refused(verdict.reason)
         if verdict.reason == "foreign_log":
             raise StoreError(
-                f"{self.store.path} is not a copy of the core's log: its event"
-                f" {self.verifier.last_seq} differs"
+                f"{self.store.path} is not a copy of the core's log {self.verifier.log_id}: the"
+                f" core signed seq {verdict.seq} for another log or another body"
             )
         if verdict.reason != "rescanned":
             self.noise.warning(
@@ -302,6 +366,12 @@ class _EdgeCopy:
 
     def flush(self) -> None:
         if self.batch:
+            log_id = self.verifier.log_id
+            if log_id is not None and log_id != self.store.log_id():
+                # A fresh copy takes the core's log id: every edge serves the same log.
+                self.store.adopt_log_id(log_id)
+                if self.on_log_id is not None:
+                    self.on_log_id(log_id)
             self.store.append_replica(self.batch)
             self.batch.clear()
             if self.on_append is not None:
@@ -327,8 +397,13 @@ async def replicate(
     on_refused: RefusedHook | None = None,
     on_reconnect: Callable[[], None] | None = None,
     on_status: StatusCallback | None = None,
+    on_log_id: Callable[[str], None] | None = None,
 ) -> None:
     """Edge side: append the core's signed events to ``store``, each under its own seq, forever.
+
+    An empty ``store`` takes the core's log id with the first event (``on_log_id(log_id)`` is
+    called then), so a client resumes by seq on any edge; a store that holds events holds them
+    under the core's log id, and a message signed for another log stops replication.
 
     Every message goes through :class:`EdgeVerifier`; a refused one is passed to
     ``on_refused(reason)``, logged (rate-limited) and skipped. What arrives together (a
@@ -338,12 +413,15 @@ async def replicate(
     """
     last = store.last_seq()
     last_body = store.read_since(last - 1, 1)[0].body if last else None
-    verifier = EdgeVerifier(public_key, spec.stream, last, last_body)
-    copy = _EdgeCopy(store, verifier, on_append, on_refused)
+    verifier = EdgeVerifier(
+        public_key, spec.stream, last, last_body, store.log_id() if last else None
+    )
+    copy = _EdgeCopy(store, verifier, on_append, on_refused, on_log_id)
     backoff, noise = _Backoff(), _Throttled()
     while True:
         try:
-            async with _connection(spec, "redcolor-edge", noise, on_status) as js:
+            async with _connection(spec, "redcolor-edge", noise, on_status) as nc:
+                js = nc.jetstream(timeout=spec.timeout_s)
                 await _wait_for_stream(js, spec, backoff, noise)
                 config = api.ConsumerConfig(
                     deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
@@ -366,3 +444,30 @@ async def replicate(
                     copy.flush()
         except _TRANSIENT as exc:
             await _session_lost("edge", exc, spec, noise, backoff, on_status, on_reconnect)
+
+
+HeartbeatHook = Callable[[Heartbeat], None]
+
+
+async def watch_leader(
+    spec: StreamSpec, public_key: Ed25519PublicKey, on_beat: HeartbeatHook
+) -> None:
+    """Edge side: pass every heartbeat the core's key signed to ``on_beat``, forever (anything
+    else on the subject is ignored; a lost connection is retried, and the silence is what
+    :class:`~redcolor.bus.heartbeat.LeaderView` reports)."""
+    backoff, noise = _Backoff(), _Throttled()
+
+    async def take(msg) -> None:
+        beat = signed_heartbeat(public_key, spec.stream, msg.headers, msg.data or b"")
+        if beat is not None:
+            on_beat(beat)
+
+    while True:
+        try:
+            async with _connection(spec, "redcolor-edge-heartbeat", noise, None) as nc:
+                await nc.subscribe(spec.heartbeat_subject, cb=take)
+                backoff.reset()
+                await asyncio.Event().wait()  # until cancelled; nats-py reconnects by itself
+        except _TRANSIENT as exc:
+            noise.warning("NATS heartbeat watch: %s: %s; reconnecting", type(exc).__name__, exc)
+            await backoff.wait()

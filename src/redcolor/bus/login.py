@@ -18,10 +18,17 @@ NATS_PASSWORD_ENV = "REDCOLOR_NATS_PASSWORD"
 
 
 def check_nats_url(url: str) -> str:
-    """``url`` if it is ``nats://host[:port]`` or ``tls://host[:port]``; else InputError.
+    """``url`` if it is ``nats://host[:port]`` or ``tls://host[:port]``, or several of them
+    comma-separated (the nodes of a NATS cluster); else InputError.
 
     Credentials in the URL are refused: they would sit in the process list and shell history.
     """
+    for one in url.split(","):
+        _check_one_url(one)
+    return url
+
+
+def _check_one_url(url: str) -> None:
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -33,7 +40,6 @@ def check_nats_url(url: str) -> str:
         raise InputError("NATS credentials go in --nats-user/--nats-password-file, not the URL")
     if parts.path not in ("", "/") or parts.query or parts.fragment or port == 0:
         raise InputError(f"bad NATS URL {url!r}: expected nats://host:port or tls://host:port")
-    return url
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,18 @@ class StreamSpec:
     password: str | None = field(default=None, repr=False)
     nkey_seed_file: str | None = None
     timeout_s: float = 2.0
+    replicas: int = 1
+    """Copies of the stream a NATS cluster keeps (3 on a three-node cluster: one node may go)."""
+
+    @property
+    def servers(self) -> list[str]:
+        """The cluster's nodes ``url`` names (nats-py learns the others from them)."""
+        return self.url.split(",")
+
+    @property
+    def heartbeat_subject(self) -> str:
+        """Where the leader's signed heartbeat goes (core NATS, not the stream)."""
+        return f"{self.subject}.heartbeat"
 
     @property
     def login(self) -> str:
@@ -80,6 +98,7 @@ def configured_spec(
     user: str | None = None,
     password_file: Path | None = None,
     nkey_seed: Path | None = None,
+    replicas: int = 1,
 ) -> StreamSpec:
     """The checked URL and NATS login: a user with the password from ``password_file`` or the
     ``REDCOLOR_NATS_PASSWORD`` environment variable (never the command line), or an nkey seed.
@@ -99,4 +118,6 @@ def configured_spec(
     if nkey_seed is not None and user is not None:
         raise InputError("log in to NATS with --nats-user or with --nats-nkey-seed, not both")
     seed = None if nkey_seed is None else check_nkey_seed(str(nkey_seed))
-    return StreamSpec(url=url, user=user, password=password, nkey_seed_file=seed)
+    if not 1 <= replicas <= 5:
+        raise InputError(f"--nats-replicas {replicas}: JetStream keeps 1 to 5 copies")
+    return StreamSpec(url=url, user=user, password=password, nkey_seed_file=seed, replicas=replicas)

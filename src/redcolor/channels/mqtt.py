@@ -55,7 +55,6 @@ from redcolor.bus.hub import Hub
 from redcolor.bus.position import DurableCursor
 from redcolor.channels.active import ActiveAlerts, ActiveArea
 from redcolor.errors import InputError
-from redcolor.model import EVENT_DECODER
 
 log = logging.getLogger("redcolor.mqtt")
 DEFAULT_PREFIX = "redcolor"
@@ -212,7 +211,7 @@ class RetainedStates:
     def apply(self, frames: EventFrames) -> None:
         """Fold one event in (an event already folded in is ignored)."""
         if frames.seq > self.view.last_seq:
-            self.view.apply(EVENT_DECODER.decode(frames.body))
+            self.view.apply(frames.event)
 
     def changes(self, now_unix_s: float) -> list[tuple[int, bytes]]:
         """(area id, payload) to publish retained, ``b""`` deleting: ends first, then states."""

@@ -10,7 +10,19 @@ import typer
 from rich.console import Console
 from typer._click.exceptions import NoArgsIsHelpError
 
-from redcolor.cli import areas, keys, score, serve, sim, simulate, sirens, tokens, track, users
+from redcolor.cli import (
+    areas,
+    edge,
+    keys,
+    score,
+    serve,
+    sim,
+    simulate,
+    sirens,
+    tokens,
+    track,
+    users,
+)
 from redcolor.errors import RedcolorError
 
 app = typer.Typer(
@@ -28,7 +40,7 @@ def _root() -> None:
     """Rocket and missile early warning: simulate, track, warn, serve alerts."""
 
 
-for _module in (areas, sim, track, simulate, score, serve, sirens, tokens, users, keys):
+for _module in (areas, sim, track, simulate, score, serve, edge, sirens, tokens, users, keys):
     _module.register(app)
 
 

@@ -100,6 +100,12 @@ def register(app: typer.Typer) -> None:
         nats_follow: str | None = typer.Option(
             None, help="Edge mode: copy the log from NATS JetStream into --db and serve it."
         ),
+        nats_replicas: int = typer.Option(
+            1,
+            "--nats-replicas",
+            help="With --nats-publish: copies of the stream a NATS cluster keeps (3 on three"
+            " nodes: it carries on with one node down). URLs of several nodes go comma-separated.",
+        ),
         nats_user: str | None = typer.Option(None, help="NATS user name."),
         nats_password_file: Path | None = typer.Option(
             None, help="File holding the NATS password (or set REDCOLOR_NATS_PASSWORD)."
@@ -198,6 +204,7 @@ def register(app: typer.Typer) -> None:
             push_max_subscriptions=push_max_subscriptions,
             nats_publish_url=nats_publish,
             nats_follow_url=nats_follow,
+            nats_replicas=nats_replicas,
             nats_user=nats_user,
             nats_password_file=nats_password_file,
             nats_nkey_seed=nats_nkey_seed,
@@ -216,10 +223,11 @@ def register(app: typer.Typer) -> None:
             **({} if hold_s is None else {"hold_s": hold_s}),
             **({} if ha_bucket is None else {"ha_bucket": ha_bucket}),
         )
-        run_server(config, simulate=simulate, speed=speed, on_listening=_print_url)
+        run_server(config, simulate=simulate, speed=speed, on_listening=print_url)
 
 
-def _print_url(url: str) -> None:
+def print_url(url: str) -> None:
+    """Say where the server listens (flushed: whoever started it waits for this line)."""
     # flushed at once: whoever started the server (a person, a script, a test) waits for it
     typer.echo(f"redcolor: serving on {url} (Ctrl-C stops)")
     sys.stdout.flush()

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import binascii
 import math
+import time
 from typing import Annotated, Any
 
 import msgspec
@@ -225,12 +226,15 @@ async def health(request: Request) -> Response:
         "status": status,
         "reason": reason,
         "last_seq": state.hub.last_seq,
+        "log_id": state.hub.log_id,
         "store": state.store.path,
         "tasks": report["tasks"],
         "sensors": sensor_report(sensors),
     }
     if state.ha is not None:  # role, term, node_id of an active/standby core
         body["ha"] = await asyncio.to_thread(state.ha.health, state.store)
+    if state.leader is not None:  # an edge: is the leader there, does this copy keep up?
+        body["leader"] = state.leader.report(time.monotonic(), state.hub.last_seq)
     status_code = 503 if status == "down" else 200
     return Response(msgspec.json.encode(body), status_code=status_code, media_type=_JSON)
 

@@ -26,6 +26,7 @@ from redcolor.channels.mqtt import MqttOptions, parse_broker, parse_prefix, run_
 from redcolor.errors import InputError, RedcolorError, ScenarioError
 from redcolor.serve import feeds, push
 from redcolor.serve.app import Service, create_app
+from redcolor.serve.edge import run_leader_watch
 from redcolor.serve.ha import HaCore
 from redcolor.serve.httpproto import BoundedHttpToolsProtocol
 from redcolor.serve.keeper import run_keeper
@@ -232,6 +233,7 @@ def channel_services(config: ServeConfig) -> list[Service]:
                 signer,
                 on_reconnect=reconnects,
                 on_status=state.tasks.reporter(nats_publish.__name__),
+                node_id=config.node_id or "core",
             )
 
         services.append(nats_publish)
@@ -254,9 +256,13 @@ def channel_services(config: ServeConfig) -> list[Service]:
                 on_refused=lambda reason: refused.labels(reason).inc(),
                 on_reconnect=state.metrics.bus_reconnects.labels("follow").inc,
                 on_status=state.tasks.reporter(nats_follow.__name__),
+                on_log_id=state.adopt_log_id,
             )
 
-        services.append(nats_follow)
+        async def leader_watch(state: ServerState) -> None:
+            await run_leader_watch(state, follow_spec, verify_key)
+
+        services += [nats_follow, leader_watch]
     elif config.ha_lease_url is None:  # an edge only copies the core's log; the core keeps
         # its lifecycle going (an active/standby core's live pipeline does, while it leads)
 
@@ -273,6 +279,7 @@ def _stream_spec(config: ServeConfig, url: str) -> StreamSpec:
         user=config.nats_user,
         password_file=config.nats_password_file,
         nkey_seed=config.nats_nkey_seed,
+        replicas=config.nats_replicas,
     )
 
 

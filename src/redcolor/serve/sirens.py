@@ -36,7 +36,6 @@ from redcolor.bus.frames import EventFrames
 from redcolor.bus.position import DurableCursor
 from redcolor.channels.sirens import Command
 from redcolor.errors import AuthError, ForbiddenError, RedcolorError, StoreError
-from redcolor.model import EVENT_DECODER
 from redcolor.serve.siren_links import SirenLink
 from redcolor.serve.siren_reports import SirenStats, summary
 from redcolor.serve.state import ServerState
@@ -259,7 +258,7 @@ async def run_sirens(state: ServerState) -> None:
     async def on_event(frames: EventFrames) -> None:
         if frames.exercise and not drills:
             return
-        for command in state.sirens.on_event(EVENT_DECODER.decode(frames.body), time.monotonic()):
+        for command in state.sirens.on_event(frames.event, time.monotonic()):
             link = state.siren_links.get(command.siren)
             if link is not None:
                 link.offer(command)

@@ -20,6 +20,7 @@ from redcolor.alerts.store import EventStore, is_postgres_url
 from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
+from redcolor.bus.heartbeat import LeaderView
 from redcolor.bus.hub import Hub, Subscriber
 from redcolor.bus.lease import BUCKET
 from redcolor.channels import cap
@@ -27,7 +28,7 @@ from redcolor.channels.active import ActiveAlerts
 from redcolor.channels.mqtt import DEFAULT_PREFIX
 from redcolor.channels.sirens import SirenBoard
 from redcolor.errors import InputError
-from redcolor.model import EVENT_DECODER, AlertEvent
+from redcolor.model import AlertEvent
 from redcolor.operators.audit import AuditLog
 from redcolor.operators.desk import Desk, DeskPolicy
 from redcolor.operators.desk import DeskArea as AreaLike  # one definition of an area's shape
@@ -111,6 +112,7 @@ class ServeConfig:
     """Areas announced to Home Assistant by MQTT discovery (checked at startup)."""
     nats_publish_url: str | None = None
     nats_follow_url: str | None = None
+    nats_replicas: int = 1
     nats_user: str | None = None
     nats_password_file: Path | None = None
     nats_nkey_seed: Path | None = None
@@ -197,6 +199,8 @@ class ServerState:
     siren_reports: SirenReports = field(init=False, default_factory=SirenReports)
     tokens: TokenStore = field(init=False)
     tasks: Supervisor = field(init=False)
+    leader: LeaderView | None = field(init=False, default=None)
+    """An edge's view of the leader (``/health``), while its ``leader_watch`` runs."""
     sensors: SensorWatch | None = field(init=False, default=None)
     """The live core's sensors while it runs (``/health``, ``/metrics``, the map's notice)."""
     users: UserStore = field(init=False)
@@ -252,12 +256,22 @@ class ServerState:
         )
 
     def _on_publish(self, frames: EventFrames, deliveries: int) -> None:
-        self.active.apply(EVENT_DECODER.decode(frames.body))
+        self.active.apply(frames.event)
         m = self.metrics
         m.events.inc()
         m.last_seq.set(frames.seq)
         m.deliveries.labels("stream").inc(deliveries)
         m.latency.labels("stream_fanout").observe(time.monotonic() - frames.published_mono_s)
+
+    def adopt_log_id(self, log_id: str) -> None:
+        """An edge's store took the core's log id: stream and serve under it from now on."""
+        self.hub.log_id = log_id
+        self._documents.clear()
+
+    @property
+    def is_edge(self) -> bool:
+        """Whether this server serves a copy of another node's log (``--nats-follow``)."""
+        return self.config.nats_follow_url is not None
 
     def publish_commands(self, commands: list[Command]) -> list[AlertEvent]:
         """Write operator commands through the store's lifecycle (blocking: call it in a worker

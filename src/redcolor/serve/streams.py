@@ -8,7 +8,9 @@ naming this log and the seq its events start after (0), then this log's events f
 Under :mod:`redcolor.serve.rawws` (what ``redcolor serve`` runs) a WebSocket client costs no task
 per event: the hub writes the one pre-built frame straight to each connection's transport, and
 the transport's write buffer is the client's bounded queue (``ws_buffer_bytes``). Under any other
-ASGI server the same endpoint falls back to a bounded :class:`QueueSink` and a writer task.
+ASGI server the same endpoint falls back to a bounded queue and a writer task. Both, SSE and the
+server's own channels subscribe the one way :mod:`redcolor.bus.follow` has
+(:func:`~redcolor.bus.follow.subscription`, :func:`~redcolor.bus.follow.follow`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,8 @@ from typing import Annotated, Protocol
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from redcolor.bus.follow import Dropped, QueueSink, catch_up
+from redcolor.bus.follow import Dropped, follow, subscription
 from redcolor.bus.frames import ControlFrames, EventFrames
-from redcolor.bus.hub import Subscriber
 from redcolor.errors import InputError
 from redcolor.serve.state import ServerState
 
@@ -104,7 +105,9 @@ def resume_point(state: ServerState, since: int | None, log_id: str | None) -> R
     """Resume after ``since`` if it is a point of this log, else from the log's start, reset.
 
     The store, not the hub, bounds the log: a client may hold an event it was replayed from the
-    store a moment before the follower published it.
+    store a moment before the follower published it. On an edge, a point of the core's log past
+    this copy's end is a resume point too: the client had it from another edge, and this one
+    sends what follows it as it arrives.
     """
     if since is None:
         return Resume(None)
@@ -112,7 +115,7 @@ def resume_point(state: ServerState, since: int | None, log_id: str | None) -> R
     last = max(state.hub.last_seq, state.store.last_seq())
     if log_id is not None and log_id != ours:
         reason = f"log {log_id} is not this server's log {ours}"
-    elif since > last:
+    elif since > last and not state.is_edge:
         reason = f"seq {since} is past the end of log {ours} (last seq {last})"
     else:
         return Resume(since)
@@ -172,57 +175,59 @@ async def _serve_raw(
     if state.config.ws_sndbuf_bytes:
         raw.limit_kernel_buffer(state.config.ws_sndbuf_bytes)
     sink = RawWsSink(raw, state.config.ws_buffer_bytes)
-    sub = state.hub.subscribe(sink, areas, start.after_seq)
     if start.reset is not None:
         raw.write(start.reset.ws)
     reader = asyncio.ensure_future(_read_until_disconnect(ws))
     try:
-        await catch_up(
-            state.hub, state.store, sub, has_space=sink.has_space, wait_space=sink.wait_space
-        )
-        gone = asyncio.ensure_future(sink.gone.wait())
-        await asyncio.wait({reader, gone}, return_when=asyncio.FIRST_COMPLETED)
-        gone.cancel()
+        async with subscription(state.hub, state.store, sink, areas, start.after_seq):
+            gone = asyncio.ensure_future(sink.gone.wait())
+            await asyncio.wait({reader, gone}, return_when=asyncio.FIRST_COMPLETED)
+            gone.cancel()
         if sink.reason is not None and not reader.done():
             await _drop_close(ws, sink.reason, state.hub.log_id)
             await reader
     finally:
         reader.cancel()
-        state.hub.unsubscribe(sub)
 
 
 async def _serve_queued(
     ws: WebSocket, state: ServerState, areas: frozenset[int] | None, start: Resume
 ) -> None:
     latency = state.metrics.latency.labels("ws")
-    sink = QueueSink(state.config.queue_items, channel="ws")
-    sub = state.hub.subscribe(sink, areas, start.after_seq)
-    if start.reset is not None:
-        sink.control(start.reset)
+    items = _follow(state, areas, start, "ws")
 
     async def writer() -> None:
         try:
-            while True:
-                item = await sink.get()
-                await ws.send_text(item.wire.decode())
-                if isinstance(item, EventFrames) and item.published_mono_s:
-                    latency.observe(time.monotonic() - item.published_mono_s)
+            async with contextlib.aclosing(items):
+                async for item in items:
+                    await ws.send_text(item.wire.decode())
+                    if isinstance(item, EventFrames) and item.published_mono_s:
+                        latency.observe(time.monotonic() - item.published_mono_s)
         except Dropped as exc:
             await _drop_close(ws, str(exc), state.hub.log_id)
         except _GONE:
             return  # the reader sees the disconnect and ends the session
 
-    reader = asyncio.ensure_future(_read_until_disconnect(ws))
     write_task = asyncio.ensure_future(writer())
     try:
-        await catch_up(
-            state.hub, state.store, sub, has_space=sink.has_space, wait_space=sink.wait_space
-        )
-        await reader
+        await _read_until_disconnect(ws)
     finally:
-        reader.cancel()
         write_task.cancel()
-        state.hub.unsubscribe(sub)
+        await asyncio.gather(write_task, return_exceptions=True)
+
+
+def _follow(
+    state: ServerState, areas: frozenset[int] | None, start: Resume, channel: str
+) -> AsyncIterator[EventFrames | ControlFrames]:
+    return follow(
+        state.hub,
+        state.store,
+        start.after_seq,
+        areas,
+        max_items=state.config.queue_items,
+        channel=channel,
+        first=start.reset,
+    )
 
 
 @router.websocket("/v1/stream")
@@ -253,8 +258,6 @@ async def stream(websocket: WebSocket) -> None:
             await _serve_raw(websocket, state, raw, areas, start)
         else:
             await _serve_queued(websocket, state, areas, start)
-    except Dropped:
-        pass
     finally:
         gauge.dec()
 
@@ -286,44 +289,27 @@ async def events(
     else:
         log_id, after = parse_log_id(log), parse_since(since)
     start = resume_point(state, after, log_id)
-    sink = QueueSink(state.config.queue_items, channel="sse")
-    sub = state.hub.subscribe(sink, area_ids, start.after_seq)
-    if start.reset is not None:
-        sink.control(start.reset)
     return StreamingResponse(
-        _sse_body(state, sink, sub),
+        _sse_body(state, _follow(state, area_ids, start, "sse")),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _sse_body(state: ServerState, sink: QueueSink, sub: Subscriber) -> AsyncIterator[bytes]:
+async def _sse_body(
+    state: ServerState, items: AsyncIterator[EventFrames | ControlFrames]
+) -> AsyncIterator[bytes]:
     m = state.metrics
-    latency, gauge = (
-        m.latency.labels("sse"),
-        m.clients.labels("sse"),
-    )
+    latency, gauge = m.latency.labels("sse"), m.clients.labels("sse")
     gauge.inc()
-    replay = asyncio.ensure_future(
-        catch_up(state.hub, state.store, sub, has_space=sink.has_space, wait_space=sink.wait_space)
-    )
-    replay.add_done_callback(_consume)
     try:
         yield b"retry: 1000\n\n"
-        while True:
-            item = await sink.get()
-            yield item.sse
-            if isinstance(item, EventFrames) and item.published_mono_s:
-                latency.observe(time.monotonic() - item.published_mono_s)
+        async with contextlib.aclosing(items):
+            async for item in items:
+                yield item.sse
+                if isinstance(item, EventFrames) and item.published_mono_s:
+                    latency.observe(time.monotonic() - item.published_mono_s)
     except Dropped as exc:
         yield ControlFrames.dropped(str(exc), state.hub.log_id).sse
     finally:
-        replay.cancel()
-        state.hub.unsubscribe(sub)
         gauge.dec()
-
-
-def _consume(task: asyncio.Future[None]) -> None:
-    """Retrieve a finished replay's exception (a closed subscriber is expected, not an error)."""
-    if not task.cancelled():
-        task.exception()

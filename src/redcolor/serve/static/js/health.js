@@ -1,9 +1,10 @@
 // The server's own health: /health polled every POLL_MS while the page is visible. While its
 // status is not "ok" (a background task is down: an alert channel, the pipeline, the store
 // follower; or a radar of the live core is degraded: silent, its clock stopped, never heard)
-// the page shows a notice, with the server's reason, that alerts may be late or missing.
+// the page shows a notice, with the server's reason, that alerts may be late or missing. On an
+// edge that includes "leader gone" and "lagging" (its leader_watch task), shown within 2 s.
 
-const POLL_MS = 5000;
+const POLL_MS = 1000;
 
 export class HealthWatch {
   /**
