@@ -10,7 +10,7 @@ import pytest
 
 from redcolor.cli.main import main
 from redcolor.sim.run import simulate
-from redcolor.sim.scenario import builtin_names, Place, SalvoSpec, load_scenario
+from redcolor.sim.scenario import Place, SalvoSpec, builtin_names, load_scenario
 
 SMALL = """
 name = "small"
