@@ -11,7 +11,8 @@ plot at most once. The tentative track starts at the newer plot with::
 and the ballistic-coefficient prior. Its kind is decided by speed and height: possibly slower
 than ``drone_max_speed_m_s`` (its implied speed less ``KIND_SIGMAS`` standard deviations, which
 at 140 km from a 1 mrad radar are ~100 m/s) and lower than ``drone_max_height_m`` above the
-terrain, a drone (nearly-constant velocity); otherwise ballistic (a mortar bomb near a high
+terrain, or possibly level and slower than ``cruise_max_speed_m_s``, a drone
+(nearly-constant velocity); otherwise ballistic (a mortar bomb near a high
 apogee is slow but high).
 
 Confirmation is M of N: a track is confirmed once at least ``confirm_hits`` of its last
@@ -56,9 +57,12 @@ class InitiatorSettings:
     drone_max_speed_m_s, drone_max_height_m : float
         A new track slower than this and lower than this above the terrain is an
         air-breather, modelled as a drone (assumption: one-way attack drones cruise at 40-60
-        m/s and subsonic cruise missiles at ~250 m/s, tens to a few hundred metres up). A
-        rocket born this slow, under thrust, is re-modelled as ballistic by the tracker as
-        soon as it is faster than ``drone_to_ballistic_speed_m_s`` and climbs.
+        m/s a few hundred metres up).
+    cruise_max_speed_m_s, level_angle_deg : float
+        A new low track slower than ``cruise_max_speed_m_s`` that flies level (flight-path
+        angle within ``level_angle_deg``, in the frame's vertical: within 2 degrees of the
+        local one 200 km from the origin) is an air-breather too: a subsonic cruise missile
+        (~250 m/s, tens to hundreds of metres up). A rocket this slow climbs or falls steeply.
     ln_beta_prior, ln_beta_sigma : float
         Prior on ln(beta / (kg/m^2)). Assumption: beta ~ 8,000 kg/m^2 (a 122 mm Grad after
         burnout: ~45 kg / (0.43 * 0.0117 m^2) ~ 9,000) with one e-fold of spread covers
@@ -78,7 +82,9 @@ class InitiatorSettings:
     max_gap_s: float = 2.5
     min_speed_m_s: float = 15.0
     max_speed_m_s: float = 4000.0
-    drone_max_speed_m_s: float = 320.0
+    drone_max_speed_m_s: float = 150.0
+    cruise_max_speed_m_s: float = 320.0
+    level_angle_deg: float = 5.0
     drone_max_height_m: float = 1500.0
     ln_beta_prior: float = float(np.log(8000.0))
     ln_beta_sigma: float = 1.0
@@ -128,9 +134,15 @@ class TwoPointInitiator:
         speed = np.linalg.norm(vel, axis=1)
         along = vel / np.maximum(speed, 1e-9)[:, None]
         speed_var = np.einsum("ni,nij,nj->n", along, r1 + r0, along) / dt**2
-        slow = speed - KIND_SIGMAS * np.sqrt(speed_var) < s.drone_max_speed_m_s
+        speed_lo = speed - KIND_SIGMAS * np.sqrt(speed_var)
+        climb_var = (r1 + r0)[:, 2, 2] / dt**2
+        level = (
+            np.abs(vel[:, 2]) - KIND_SIGMAS * np.sqrt(climb_var)
+            <= np.sin(np.radians(s.level_angle_deg)) * speed
+        )
+        air = (speed_lo < s.drone_max_speed_m_s) | (level & (speed_lo < s.cruise_max_speed_m_s))
         low = height_m[new_idx] < s.drone_max_height_m
-        kind = np.where(slow & low, KIND_DRONE, KIND_BALLISTIC).astype(np.int8)
+        kind = np.where(air & low, KIND_DRONE, KIND_BALLISTIC).astype(np.int8)
         vel[:, 2] -= np.where(kind == KIND_BALLISTIC, G0_M_S2 * dt / 2.0, 0.0)
         k = new_idx.size
         x = np.zeros((k, STATE_DIM))

@@ -40,9 +40,10 @@ class TrackerSettings:
 
     ``drone_to_ballistic_speed_m_s``: a drone track whose estimated speed exceeds this is
     re-modelled as ballistic (a projectile first seen slow, near its apogee, or a rocket born
-    slow under thrust), unless it flies level (flight-path angle within ``level_angle_deg``;
-    assumption) below the initiator's ``drone_max_speed_m_s``: a cruise missile, which the
-    ballistic model would pull down to the ground within seconds (at 100-200 km a plot's
+    slow under thrust), unless it may fly level (the initiator's ``level_angle_deg``) below
+    the initiator's ``cruise_max_speed_m_s``, both within
+    :data:`redcolor.tracking.initiation.KIND_SIGMAS` standard deviations: a cruise missile,
+    which the ballistic model would pull down to the ground within seconds (at 100-200 km a plot's
     height is uncertain by a hundred metres or more, so gravity wins). A rocket passes
     through level flight only near its apogee, where gravity turns its path by ``g / v`` rad/s
     (over 2 degrees a second below 300 m/s), so it leaves the 5-degree band within seconds.
@@ -61,7 +62,6 @@ class TrackerSettings:
     initiator: InitiatorSettings = field(default_factory=InitiatorSettings)
     deleter: DeleterSettings = field(default_factory=DeleterSettings)
     drone_to_ballistic_speed_m_s: float = 220.0
-    level_angle_deg: float = 5.0
     ln_beta_bounds: tuple[float, float] = (float(np.log(1500.0)), float(np.log(2.0e5)))
     max_coast_speed_gain_m_s2: float = 20.0
 
@@ -218,8 +218,9 @@ class Tracker:
         p_vv = tab.P[:, 3:6, 3:6]
         climb_sd = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", up, p_vv, up), 0.0))
         speed_sd = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", along, p_vv, along), 0.0))
-        level = climb - KIND_SIGMAS * climb_sd <= np.sin(np.radians(st.level_angle_deg)) * speed
-        cruising = level & (speed - KIND_SIGMAS * speed_sd < st.initiator.drone_max_speed_m_s)
+        ini = st.initiator
+        level = climb - KIND_SIGMAS * climb_sd <= np.sin(np.radians(ini.level_angle_deg)) * speed
+        cruising = level & (speed - KIND_SIGMAS * speed_sd < ini.cruise_max_speed_m_s)
         relabel = (tab.kind == KIND_DRONE) & (speed > st.drone_to_ballistic_speed_m_s) & ~cruising
         if np.any(relabel):
             s = st.initiator
