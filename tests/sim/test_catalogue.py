@@ -68,3 +68,17 @@ def test_issue_16_air_breathers_match_the_published_figures() -> None:
     turn_radius_m = 260.0**2 / (9.80665 * math.tan(math.radians(cruise.bank_deg)))
     assert 1.0 / math.cos(math.radians(cruise.bank_deg)) == pytest.approx(2.0)  # 2 g
     assert 3_500.0 < turn_radius_m < 4_000.0
+
+
+def test_radar_horizon_is_the_four_thirds_earth_rule() -> None:
+    from redcolor.physics.ballistics import EARTH_MEAN_RADIUS_M as R
+    from redcolor.physics.horizon import clears_horizon, horizon_range_m
+
+    # d ~ 4.12 (sqrt(h_radar) + sqrt(h_target)) km: a cruise missile 100 m up, radar 500 m up
+    d_m = horizon_range_m(500.0, 100.0, R)
+    assert d_m == pytest.approx(4_120.0 * (math.sqrt(500.0) + math.sqrt(100.0)), rel=0.01)
+    radar = [0.0, 0.0, R + 500.0]
+    for arc_m, seen in ((0.98 * d_m, True), (1.02 * d_m, False)):
+        a = arc_m / R
+        target = [[0.0, (R + 100.0) * math.sin(a), (R + 100.0) * math.cos(a)]]
+        assert bool(clears_horizon(radar, target, R)[0]) is seen

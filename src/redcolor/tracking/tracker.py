@@ -47,6 +47,11 @@ class TrackerSettings:
     height is uncertain by a hundred metres or more, so gravity wins). A rocket passes
     through level flight only near its apogee, where gravity turns its path by ``g / v`` rad/s
     (over 2 degrees a second below 300 m/s), so it leaves the 5-degree band within seconds.
+    ``cruise_confirm_s``: a drone track faster than a drone (a cruise-missile candidate) is not
+    confirmed before it has been tracked this long: a rocket seen near its apogee looks level
+    for a few seconds, then falls out of the level band and is re-modelled as ballistic
+    (sderot-gaza confirmed two rockets as air-breathers without it). Assumption; it costs a
+    cruise missile 10 s of its ~500 s of warning.
     ``max_coast_speed_gain_m_s2``: a tentative track whose estimated speed grew faster than
     this over its last plots is still under thrust (gravity alone gives at most 9.8 m/s^2; a
     burning Fajr-5 motor ~200 m/s^2, a Grad's ~370 m/s^2; the margin covers the filter's
@@ -64,6 +69,7 @@ class TrackerSettings:
     drone_to_ballistic_speed_m_s: float = 220.0
     ln_beta_bounds: tuple[float, float] = (float(np.log(1500.0)), float(np.log(2.0e5)))
     max_coast_speed_gain_m_s2: float = 20.0
+    cruise_confirm_s: float = 10.0
 
 
 REJECT_REASONS = ("unknown_sensor", "out_of_order", "bad_time", "non_finite_plot", "bad_plot")
@@ -194,7 +200,13 @@ class Tracker:
         self._relabel()
         st = self.settings
         coasting = tab.speed_gain_m_s2 <= st.max_coast_speed_gain_m_s2
-        newly = ~tab.confirmed & self.initiator.confirmed(tab.hist) & coasting
+        speed = np.linalg.norm(tab.x[:, 3:6], axis=1)
+        young_fast_air = (
+            (tab.kind == KIND_DRONE)
+            & (speed > st.initiator.drone_max_speed_m_s)
+            & (t - tab.first_t < st.cruise_confirm_s)
+        )
+        newly = ~tab.confirmed & self.initiator.confirmed(tab.hist) & coasting & ~young_fast_air
         tab.confirmed_t[newly] = t
         tab.confirmed |= newly
         drop = self.deleter.to_delete(
