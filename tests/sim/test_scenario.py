@@ -9,6 +9,7 @@ import pytest
 
 from redcolor.cli.main import main
 from redcolor.errors import NotFoundError, ScenarioError
+from redcolor.physics.catalogue import get_projectile
 from redcolor.sim.scenario import builtin_names, load_scenario
 
 GOOD = """
@@ -47,6 +48,7 @@ ISSUE_SEVEN = [
     "drones-galilee",
     "barrage-3000",
 ]
+ISSUE_SIXTEEN = ["houthi-eilat", "cruise-nevatim", "shahed-raid", "iran-combined"]
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -56,8 +58,8 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_all_seven_built_in_scenarios_ship_and_load() -> None:
-    assert sorted(ISSUE_SEVEN) == builtin_names()
-    for name in ISSUE_SEVEN:
+    assert sorted(ISSUE_SEVEN + ISSUE_SIXTEEN) == builtin_names()
+    for name in ISSUE_SEVEN + ISSUE_SIXTEEN:
         s = load_scenario(name)
         assert s.name == name and s.radars and s.salvos
     assert sum(x.count for x in load_scenario("barrage-3000").salvos) == 3000
@@ -184,7 +186,6 @@ def test_drones_turn_at_waypoints_at_a_bounded_rate() -> None:
     # no 5-s window may hold an instant corner's 60-90 degrees
     from redcolor.physics.atmosphere import G0_M_S2
     from redcolor.sim.run import simulate
-    from redcolor.sim.salvo import DRONE_BANK_DEG
 
     sim = simulate(load_scenario("drones-galilee"))
     ts = np.arange(sim.start_unix_s, max(r.impact.t for r in sim.truth), 1.0)
@@ -197,7 +198,7 @@ def test_drones_turn_at_waypoints_at_a_bounded_rate() -> None:
     for samples in heading.values():
         h, speed = (np.asarray(c) for c in zip(*samples, strict=True))
         turn_5s = np.abs(np.angle(np.exp(1j * (h[5:] - h[:-5]))))
-        limit_5s = 5.0 * G0_M_S2 * np.tan(np.radians(DRONE_BANK_DEG)) / speed[:-5]
+        limit_5s = 5.0 * G0_M_S2 * np.tan(np.radians(get_projectile("drone").bank_deg)) / speed[:-5]
         worst = max(worst, float(np.max(turn_5s / limit_5s)))
     # sharp corners gave 2.8; the rounded turn, drawn as a polyline, stays near 1
     assert 0.5 < worst <= 1.3

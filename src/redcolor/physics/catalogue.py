@@ -63,7 +63,9 @@ class Projectile:
     aim_sigma_mrad, thrust_sigma, drag_sigma : float
         Dispersion: launch elevation/azimuth error (1-sigma, mrad), relative thrust and drag
         variation (1-sigma fractions), round to round.
-    cruise_speed_m_s, cruise_agl_m : drones only: speed range and height above ground.
+    cruise_speed_m_s, cruise_agl_m, bank_deg : air-breathers only (kind ``drone``: one-way
+        attack drones and cruise missiles, which fly waypoints): speed range, height above
+        ground, and the bank angle of their level turns (turn radius ``v^2 / (g tan bank)``).
     """
 
     name: str
@@ -90,6 +92,7 @@ class Projectile:
     checks: tuple[RangeCheck, ...] = ()
     cruise_speed_m_s: tuple[float, float] = (0.0, 0.0)
     cruise_agl_m: float = 0.0
+    bank_deg: float = 0.0
 
     @property
     def area_m2(self) -> float:
@@ -329,6 +332,42 @@ CATALOGUE: dict[str, Projectile] = {
             ),
         ),
         Projectile(
+            name="ballistic-mrbm-2000",
+            kind="ballistic",
+            description="Longer-range MRBM (Ghadr-110 / Emad / Houthi Palestine-2 class)",
+            mass_kg=17_500.0,
+            diameter_m=1.25,
+            cd0=0.25,
+            propellant_kg=14_000.0,
+            burn_s=110.0,
+            thrust_n=396_600.0,
+            launch_speed_m_s=5.0,
+            guided_boost=True,
+            elevation_deg=(30.0, 80.0),
+            default_trajectory="low",
+            max_range_m=2_200_000.0,
+            danger_radius_m=500.0,
+            step_s=0.5,
+            aim_sigma_mrad=0.5,
+            thrust_sigma=0.0005,
+            drag_sigma=0.005,
+            source="Ghadr-110 ~1,950 km, Emad ~1,700 km, Kheibar Shekan ~1,450 km (CSIS "
+            "Missile Threat); Houthi Palestine-2 claimed 2,150 km; missiles from Yemen reach "
+            "Israel in about 10-12 minutes (Ynet; Times of Israel 2024-2025); about 120 "
+            "ballistic missiles on 13-14 April 2024 and 180-200 on 1 October 2024 (IDF)",
+            assumptions="the ballistic-mrbm airframe (17.5 t, 1.25 m, 110 s burn, whole body "
+            "re-enters) with thrust calibrated to a 2,200 km maximum range, standing for every "
+            "1,000-2,200 km type fired at Israel; Sanaa to Eilat is ~1,850 km",
+            checks=(
+                RangeCheck(
+                    1_850_000.0,
+                    (600.0, 780.0),
+                    (250_000.0, 900_000.0),
+                    "Yemen to Israel 10-12 minutes (Ynet, Times of Israel); apogee an assumption",
+                ),
+            ),
+        ),
+        Projectile(
             name="drone",
             kind="drone",
             description="One-way attack drone (slow, low, following waypoints)",
@@ -350,10 +389,73 @@ CATALOGUE: dict[str, Projectile] = {
             drag_sigma=0.0,
             cruise_speed_m_s=(40.0, 60.0),
             cruise_agl_m=200.0,
+            bank_deg=30.0,
             source="slow, 40-60 m/s, low, following waypoints (issue 3); Shahed-136 class mass "
             "~200 kg as commonly published",
             assumptions="flies straight legs at a constant speed drawn from 40-60 m/s, 200 m "
-            "above ground between waypoints, then dives onto its target",
+            "above ground between waypoints, then dives onto its target; 30 degree bank in "
+            "turns (636 m radius at 60 m/s)",
+        ),
+        Projectile(
+            name="shahed-136",
+            kind="drone",
+            description="Shahed-136 one-way attack drone (Geran-2), launched in mass raids",
+            mass_kg=200.0,
+            diameter_m=0.5,
+            cd0=0.0,
+            propellant_kg=0.0,
+            burn_s=0.0,
+            thrust_n=0.0,
+            launch_speed_m_s=0.0,
+            guided_boost=False,
+            elevation_deg=(0.0, 0.0),
+            default_trajectory="low",
+            max_range_m=2_000_000.0,
+            danger_radius_m=100.0,
+            step_s=0.5,
+            aim_sigma_mrad=0.0,
+            thrust_sigma=0.0,
+            drag_sigma=0.0,
+            cruise_speed_m_s=(45.0, 51.0),
+            cruise_agl_m=150.0,
+            bank_deg=30.0,
+            source="~200 kg, ~40-50 kg warhead, top speed ~185 km/h (51 m/s), range up to "
+            "~2,000-2,500 km, flies low (CSIS Missile Threat; Conflict Armament Research "
+            "2022-2023 teardown reports); about 170 drones fired at Israel on 13-14 April 2024 "
+            "(IDF via Times of Israel, 2024-04-14)",
+            assumptions="cruises at 45-51 m/s (162-185 km/h), 150 m above ground; 30 degree "
+            "bank; danger radius 100 m; the several-hour flight from Iran is not simulated "
+            "(a raid starts at the edge of radar coverage)",
+        ),
+        Projectile(
+            name="cruise-paveh",
+            kind="drone",
+            description="Land-attack cruise missile (Quds-1 / Paveh / Soumar class), turbojet",
+            mass_kg=1_000.0,
+            diameter_m=0.5,
+            cd0=0.0,
+            propellant_kg=0.0,
+            burn_s=0.0,
+            thrust_n=0.0,
+            launch_speed_m_s=0.0,
+            guided_boost=False,
+            elevation_deg=(0.0, 0.0),
+            default_trajectory="low",
+            max_range_m=1_650_000.0,
+            danger_radius_m=150.0,
+            step_s=0.5,
+            aim_sigma_mrad=0.0,
+            thrust_sigma=0.0,
+            drag_sigma=0.0,
+            cruise_speed_m_s=(240.0, 260.0),
+            cruise_agl_m=100.0,
+            bank_deg=60.0,
+            source="subsonic, ~900 km/h (250 m/s), terrain-following at tens to a few hundred "
+            "metres, waypoints; Quds-1 ~700-800 km, Paveh ~1,650 km (CSIS Missile Threat; UN "
+            "Panel of Experts on Yemen S/2020/326); about 30 cruise missiles fired at Israel on "
+            "13-14 April 2024 (IDF via Times of Israel, 2024-04-14)",
+            assumptions="cruises at 240-260 m/s, 100 m above ground; turns at 2 g (60 degree "
+            "bank: 3.7 km radius at 260 m/s); ~1 t, danger radius 150 m",
         ),
     )
 }

@@ -9,9 +9,11 @@ at ``d = R (p - p_radar)`` (``R`` rotates scenario-ENU axes into radar-ENU axes)
 
     r = |d|,   az = atan2(d_e, d_n) mod 2 pi,   el = asin(d_u / r),   rr = d . v / r
 
-Visibility (assumptions: no refraction, flat terrain, no terrain masking beyond the sphere):
-``r <= max_range``, ``el >= min_elevation`` and the straight line of sight clears the ground
-sphere of radius ``R_earth + ground_alt_m``.
+Visibility (assumptions: standard refraction, flat terrain, no terrain masking beyond the
+sphere): ``r <= max_range``, ``el >= min_elevation`` and the line of sight, refracted as a
+straight ray over a 4/3 effective Earth (:mod:`redcolor.physics.horizon`), clears the ground
+sphere of radius ``R_earth + ground_alt_m``. A target 100 m up is below the horizon of a radar
+500 m up beyond ~133 km.
 
 Measurement (labelled assumptions, since no public figures exist; REFERENCE.md "Radars"):
 each visible object is detected independently with probability ``Pd``; range, azimuth and
@@ -33,6 +35,7 @@ import numpy as np
 from redcolor.geo.frame import LocalFrame
 from redcolor.model import Plot, Scan, SensorRegistration
 from redcolor.physics.ballistics import BoolArray, EarthModel, FloatArray
+from redcolor.physics.horizon import clears_horizon
 
 CLUTTER_MAX_RANGE_RATE_M_S = 600.0
 """False alarms carry radial velocities uniform in +- this (assumption)."""
@@ -98,15 +101,9 @@ class RadarModel:
         return p0 if norm >= floor_m else p0 * (floor_m / norm)
 
     def line_of_sight(self, pos_enu_m: FloatArray) -> BoolArray:
-        """True where the straight line from the radar clears the ground sphere, (M,)."""
-        c = self.earth.centre_enu_m
+        """True where the refracted line of sight from the radar clears the ground sphere."""
         ground_r = self.earth.radius_m + self.ground_alt_m
-        p0 = self._sight_origin
-        d = pos_enu_m - c - p0
-        dd = np.maximum(np.einsum("ij,ij->i", d, d), 1e-12)
-        s = np.clip(-(d @ p0) / dd, 0.0, 1.0)
-        closest = p0 + s[:, None] * d
-        return np.linalg.norm(closest, axis=1) >= ground_r - 0.01
+        return clears_horizon(self._sight_origin, pos_enu_m - self.earth.centre_enu_m, ground_r)
 
     def visible(self, pos_enu_m: FloatArray) -> BoolArray:
         """Within range, above the minimum elevation and above the horizon, (M,)."""

@@ -43,9 +43,6 @@ IntArray = NDArray[np.intp]
 DRONE_DIVE_RATIO = 1.5
 """Dive starts this many cruise heights before the target (a ~34 degree dive; assumption)."""
 DRONE_LEG_PIECE_M = 5_000.0
-DRONE_BANK_DEG = 30.0
-"""Bank angle of a drone's level turn at a waypoint (assumption; a coordinated turn at bank phi
-has radius v^2 / (g tan phi), e.g. 636 m at 60 m/s)."""
 DRONE_TURN_POINTS = 12
 """Points each rounded waypoint corner is drawn with."""
 AIM_ITERATIONS = {"ballistic": 3}
@@ -231,8 +228,9 @@ def fly_drones(
     earth: EarthModel,
     ground_alt_m: float,
 ) -> PolylineTrajectory:
-    """Fly every drone of a salvo along its waypoints, turning at each in a level turn of
-    ``DRONE_BANK_DEG`` bank at the type's top cruise speed (so no tighter at any slower speed)."""
+    """Fly every drone (or cruise missile) of a salvo along its waypoints, turning at each in a
+    level turn at the type's ``bank_deg`` and top cruise speed (so no tighter at any slower
+    speed): a coordinated turn at bank phi has radius ``v^2 / (g tan phi)``."""
     p = get_projectile(spec.projectile)
     n = spec.count
     launch = _ground_points(frame, earth, _disc(rng, frame, spec.launch, n), ground_alt_m)
@@ -252,7 +250,7 @@ def fly_drones(
     approach = target - last
     approach /= np.linalg.norm(approach, axis=1, keepdims=True)
     dive = earth.at_altitude(target - approach * DRONE_DIVE_RATIO * p.cruise_agl_m, cruise)
-    turn_radius_m = p.cruise_speed_m_s[1] ** 2 / (G0_M_S2 * np.tan(np.radians(DRONE_BANK_DEG)))
+    turn_radius_m = p.cruise_speed_m_s[1] ** 2 / (G0_M_S2 * np.tan(np.radians(p.bank_deg)))
     corners = [launch, *_rounded([launch, *way, dive], turn_radius_m, earth)[1:], target]
     pieces = [launch]
     for a, b in itertools.pairwise(corners):

@@ -22,9 +22,10 @@ top level
 ``[[salvo]]``
     ``projectile``, ``count``, ``at_s`` [0], ``over_s`` [0], ``launch``/``target``
     ``{lat, lon, radius_m [0]}``; ``trajectory`` ("low"/"high"), or ``apogee_m`` (above sea
-    level) or ``flight_time_s`` to pick the nearer branch [catalogue default]; drones only:
-    ``speed_m_s`` [uniform 40-60] and ``[[salvo.waypoints]] lat, lon, alt_m`` [cruise height];
-    a drone salvo without ``target`` dives onto its last waypoint.
+    level) or ``flight_time_s`` to pick the nearer branch [catalogue default]; drones and
+    cruise missiles only: ``speed_m_s`` (10-400) [uniform in the catalogue's cruise speeds]
+    and ``[[salvo.waypoints]] lat, lon, alt_m`` [cruise height]; a drone salvo without
+    ``target`` dives onto its last waypoint.
 """
 
 from __future__ import annotations
@@ -275,7 +276,7 @@ def _salvo(t: _Table) -> SalvoSpec:
         trajectory=t.text("trajectory", None, choices={"low", "high"}),
         apogee_m=t.num("apogee_m", None, lo=1.0, hi=2_000_000.0),
         flight_time_s=t.num("flight_time_s", None, lo=1.0, hi=7_200.0),
-        speed_m_s=t.num("speed_m_s", None, lo=10.0, hi=100.0) if drone else None,
+        speed_m_s=t.num("speed_m_s", None, lo=10.0, hi=400.0) if drone else None,
         waypoints=tuple(waypoints),
     )
     t.done()

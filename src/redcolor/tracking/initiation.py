@@ -8,10 +8,12 @@ plot at most once. The tentative track starts at the newer plot with::
     v = (p1 - p0) / dt  (+ the change of a 1 g fall over dt/2, for ballistic tracks)
     P_pp = R1,  P_pv = R1 / dt,  P_vv = (R1 + R0) / dt^2 + sigma_boost^2 I
 
-and the ballistic-coefficient prior. Its kind is decided by speed and height: slower than
-``drone_max_speed_m_s`` and lower than ``drone_max_height_m`` above the terrain, a drone
-(nearly-constant velocity); otherwise ballistic (a mortar bomb near a high apogee is slow but
-high).
+and the ballistic-coefficient prior. Its kind is decided by speed and height: possibly slower
+than ``drone_max_speed_m_s`` (its implied speed less ``KIND_SIGMAS`` standard deviations, which
+at 140 km from a 1 mrad radar are ~100 m/s) and lower than ``drone_max_height_m`` above the
+terrain, or possibly level and slower than ``cruise_max_speed_m_s``, a drone
+(nearly-constant velocity); otherwise ballistic (a mortar bomb near a high
+apogee is slow but high).
 
 Confirmation is M of N: a track is confirmed once at least ``confirm_hits`` of its last
 ``confirm_window`` opportunities (scans whose radar covered it) brought a plot.
@@ -31,6 +33,10 @@ from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE, LN_BETA, STATE_D
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
+KIND_SIGMAS = 2.0
+"""Standard deviations of its estimated speed or climb rate that a track's motion model is
+given the benefit of: a track is modelled as a drone (air-breather) while it may be slow
+enough and, when faster than a drone, may be flying level."""
 NEAREST = 8
 """Partners listed per plot before the initiation's greedy matching (the result does not
 depend on it, only the time: the pairs left out are checked and added where they matter)."""
@@ -49,8 +55,14 @@ class InitiatorSettings:
     min_speed_m_s, max_speed_m_s : float
         Speeds a two-point pair may imply (drones ~40-60 m/s; ballistic missiles ~3 km/s).
     drone_max_speed_m_s, drone_max_height_m : float
-        A new track slower than this and lower than this above the terrain is a drone
-        (assumption: one-way attack drones cruise at 40-60 m/s a few hundred metres up).
+        A new track slower than this and lower than this above the terrain is an
+        air-breather, modelled as a drone (assumption: one-way attack drones cruise at 40-60
+        m/s a few hundred metres up).
+    cruise_max_speed_m_s, level_angle_deg : float
+        A new low track slower than ``cruise_max_speed_m_s`` that flies level (flight-path
+        angle within ``level_angle_deg``, in the frame's vertical: within 2 degrees of the
+        local one 200 km from the origin) is an air-breather too: a subsonic cruise missile
+        (~250 m/s, tens to hundreds of metres up). A rocket this slow climbs or falls steeply.
     ln_beta_prior, ln_beta_sigma : float
         Prior on ln(beta / (kg/m^2)). Assumption: beta ~ 8,000 kg/m^2 (a 122 mm Grad after
         burnout: ~45 kg / (0.43 * 0.0117 m^2) ~ 9,000) with one e-fold of spread covers
@@ -71,6 +83,8 @@ class InitiatorSettings:
     min_speed_m_s: float = 15.0
     max_speed_m_s: float = 4000.0
     drone_max_speed_m_s: float = 150.0
+    cruise_max_speed_m_s: float = 320.0
+    level_angle_deg: float = 5.0
     drone_max_height_m: float = 1500.0
     ln_beta_prior: float = float(np.log(8000.0))
     ln_beta_sigma: float = 1.0
@@ -116,9 +130,19 @@ class TwoPointInitiator:
         new_idx, old_idx = self._pairs(t_unix_s, pos_enu_m)
         dt = t_unix_s - self._t[old_idx]
         vel = (pos_enu_m[new_idx] - self._pos[old_idx]) / dt[:, None]
-        slow = np.linalg.norm(vel, axis=1) < s.drone_max_speed_m_s
+        r1, r0 = pos_cov[new_idx], self._cov[old_idx]
+        speed = np.linalg.norm(vel, axis=1)
+        along = vel / np.maximum(speed, 1e-9)[:, None]
+        speed_var = np.einsum("ni,nij,nj->n", along, r1 + r0, along) / dt**2
+        speed_lo = speed - KIND_SIGMAS * np.sqrt(speed_var)
+        climb_var = (r1 + r0)[:, 2, 2] / dt**2
+        level = (
+            np.abs(vel[:, 2]) - KIND_SIGMAS * np.sqrt(climb_var)
+            <= np.sin(np.radians(s.level_angle_deg)) * speed
+        )
+        air = (speed_lo < s.drone_max_speed_m_s) | (level & (speed_lo < s.cruise_max_speed_m_s))
         low = height_m[new_idx] < s.drone_max_height_m
-        kind = np.where(slow & low, KIND_DRONE, KIND_BALLISTIC).astype(np.int8)
+        kind = np.where(air & low, KIND_DRONE, KIND_BALLISTIC).astype(np.int8)
         vel[:, 2] -= np.where(kind == KIND_BALLISTIC, G0_M_S2 * dt / 2.0, 0.0)
         k = new_idx.size
         x = np.zeros((k, STATE_DIM))
@@ -126,7 +150,6 @@ class TwoPointInitiator:
         x[:, 3:6] = vel
         x[:, LN_BETA] = s.ln_beta_prior
         p = np.zeros((k, STATE_DIM, STATE_DIM))
-        r1, r0 = pos_cov[new_idx], self._cov[old_idx]
         p[:, 0:3, 0:3] = r1
         p[:, 0:3, 3:6] = p[:, 3:6, 0:3] = r1 / dt[:, None, None]
         p[:, 3:6, 3:6] = (r1 + r0) / (dt**2)[:, None, None] + s.boost_vel_sigma_m_s**2 * np.eye(3)

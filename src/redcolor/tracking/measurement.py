@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from redcolor.physics.horizon import clears_horizon
 from redcolor.tracking.state import STATE_DIM
 
 F64 = NDArray[np.float64]
@@ -161,8 +162,9 @@ def in_coverage(
     lower_by_m: F64 | float = 0.0,
 ) -> NDArray[np.bool_]:
     """Whether the radar should see each position (N, 3): within range, above its minimum
-    elevation, and with a straight line of sight clearing the ground sphere (radius
-    ``ground_radius_m`` about ``earth_centre_enu_m``; no refraction, flat terrain).
+    elevation, and with a line of sight clearing the ground sphere (radius ``ground_radius_m``
+    about ``earth_centre_enu_m``; standard 4/3-Earth refraction, flat terrain:
+    :func:`redcolor.physics.horizon.clears_horizon`).
 
     ``lower_by_m`` (scalar or (N,)) moves each position down first, so an uncertain track near
     the edge of coverage counts as seen only if it would be seen even somewhat lower.
@@ -172,9 +174,7 @@ def in_coverage(
     d = radar_local(pos_enu_m, pose)
     r = np.linalg.norm(d, axis=1)
     el = np.arctan2(d[:, 2], np.hypot(d[:, 0], d[:, 1]))
-    p0 = pose.pos_enu_m - earth_centre_enu_m
-    seg = np.asarray(pos_enu_m) - pose.pos_enu_m
-    s = np.clip(-(seg @ p0) / np.maximum(np.einsum("ij,ij->i", seg, seg), 1e-12), 0.0, 1.0)
-    closest = p0 + s[:, None] * seg
-    clear = np.linalg.norm(closest, axis=1) >= ground_radius_m
+    clear = clears_horizon(
+        pose.pos_enu_m - earth_centre_enu_m, pos_enu_m - earth_centre_enu_m, ground_radius_m
+    )
     return (r <= pose.max_range_m) & (el >= pose.min_elevation_rad) & clear

@@ -20,7 +20,7 @@ from redcolor.tracking.association import GnnAssociator
 from redcolor.tracking.deletion import Deleter, DeleterSettings
 from redcolor.tracking.dynamics import AccelModel, Predictor, PredictorSettings
 from redcolor.tracking.gating import Gater, GaterSettings
-from redcolor.tracking.initiation import InitiatorSettings, TwoPointInitiator
+from redcolor.tracking.initiation import KIND_SIGMAS, InitiatorSettings, TwoPointInitiator
 from redcolor.tracking.measurement import RadarPose, enu_from_polar, in_coverage
 from redcolor.tracking.state import KIND_BALLISTIC, KIND_DRONE, LN_BETA, TrackSnapshot
 from redcolor.tracking.table import TrackTable
@@ -39,7 +39,19 @@ class TrackerSettings:
     """All tracker settings, one frozen group per part (mirrors a TOML table per part).
 
     ``drone_to_ballistic_speed_m_s``: a drone track whose estimated speed exceeds this is
-    re-modelled as ballistic (a projectile first seen slow, near its apogee).
+    re-modelled as ballistic (a projectile first seen slow, near its apogee, or a rocket born
+    slow under thrust), unless it may fly level (the initiator's ``level_angle_deg``) below
+    the initiator's ``cruise_max_speed_m_s``, both within
+    :data:`redcolor.tracking.initiation.KIND_SIGMAS` standard deviations: a cruise missile,
+    which the ballistic model would pull down to the ground within seconds (at 100-200 km a plot's
+    height is uncertain by a hundred metres or more, so gravity wins). A rocket passes
+    through level flight only near its apogee, where gravity turns its path by ``g / v`` rad/s
+    (over 2 degrees a second below 300 m/s), so it leaves the 5-degree band within seconds.
+    ``cruise_confirm_s``: a drone track faster than a drone (a cruise-missile candidate) is not
+    confirmed before it has been tracked this long: a rocket seen near its apogee looks level
+    for a few seconds, then falls out of the level band and is re-modelled as ballistic
+    (sderot-gaza confirmed two rockets as air-breathers without it). Assumption; it costs a
+    cruise missile 10 s of its ~500 s of warning.
     ``max_coast_speed_gain_m_s2``: a tentative track whose estimated speed grew faster than
     this over its last plots is still under thrust (gravity alone gives at most 9.8 m/s^2; a
     burning Fajr-5 motor ~200 m/s^2, a Grad's ~370 m/s^2; the margin covers the filter's
@@ -57,6 +69,7 @@ class TrackerSettings:
     drone_to_ballistic_speed_m_s: float = 220.0
     ln_beta_bounds: tuple[float, float] = (float(np.log(1500.0)), float(np.log(2.0e5)))
     max_coast_speed_gain_m_s2: float = 20.0
+    cruise_confirm_s: float = 10.0
 
 
 REJECT_REASONS = ("unknown_sensor", "out_of_order", "bad_time", "non_finite_plot", "bad_plot")
@@ -184,18 +197,16 @@ class Tracker:
         seen = in_coverage(tab.x[:, 0:3], pose, centre, radius_m + self.ground_alt_m, lower)
         opportunity = hit | seen
         tab.record(hit, opportunity, t)
-        speed = np.linalg.norm(tab.x[:, 3:6], axis=1)
-        relabel = (tab.kind == KIND_DRONE) & (speed > self.settings.drone_to_ballistic_speed_m_s)
-        if np.any(relabel):
-            s = self.settings.initiator
-            tab.kind[relabel] = KIND_BALLISTIC
-            tab.x[relabel, LN_BETA] = s.ln_beta_prior
-            tab.P[relabel, LN_BETA, :] = 0.0
-            tab.P[relabel, :, LN_BETA] = 0.0
-            tab.P[relabel, LN_BETA, LN_BETA] = s.ln_beta_sigma**2
+        self._relabel()
         st = self.settings
         coasting = tab.speed_gain_m_s2 <= st.max_coast_speed_gain_m_s2
-        newly = ~tab.confirmed & self.initiator.confirmed(tab.hist) & coasting
+        speed = np.linalg.norm(tab.x[:, 3:6], axis=1)
+        young_fast_air = (
+            (tab.kind == KIND_DRONE)
+            & (speed > st.initiator.drone_max_speed_m_s)
+            & (t - tab.first_t < st.cruise_confirm_s)
+        )
+        newly = ~tab.confirmed & self.initiator.confirmed(tab.hist) & coasting & ~young_fast_air
         tab.confirmed_t[newly] = t
         tab.confirmed |= newly
         drop = self.deleter.to_delete(
@@ -206,6 +217,30 @@ class Tracker:
         recent = tab.confirmed_t >= t - DUPLICATE_WINDOW_S
         drop |= self.deleter.duplicates(tab.x, tab.P, tab.confirmed & ~drop, recent, tab.n_hits)
         tab.keep(~drop)
+
+    def _relabel(self) -> None:
+        """Re-model fast drone tracks that clearly do not fly level as ballistic."""
+        tab, st = self.tracks, self.settings
+        vel = tab.x[:, 3:6]
+        speed = np.linalg.norm(vel, axis=1)
+        up = tab.x[:, 0:3] + np.array([0.0, 0.0, EARTH_MEAN_RADIUS_M + self.origin_alt_m])
+        up /= np.linalg.norm(up, axis=1, keepdims=True)
+        climb = np.abs(np.einsum("ij,ij->i", vel, up))
+        along = vel / np.maximum(speed, 1e-9)[:, None]
+        p_vv = tab.P[:, 3:6, 3:6]
+        climb_sd = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", up, p_vv, up), 0.0))
+        speed_sd = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", along, p_vv, along), 0.0))
+        ini = st.initiator
+        level = climb - KIND_SIGMAS * climb_sd <= np.sin(np.radians(ini.level_angle_deg)) * speed
+        cruising = level & (speed - KIND_SIGMAS * speed_sd < ini.cruise_max_speed_m_s)
+        relabel = (tab.kind == KIND_DRONE) & (speed > st.drone_to_ballistic_speed_m_s) & ~cruising
+        if np.any(relabel):
+            s = st.initiator
+            tab.kind[relabel] = KIND_BALLISTIC
+            tab.x[relabel, LN_BETA] = s.ln_beta_prior
+            tab.P[relabel, LN_BETA, :] = 0.0
+            tab.P[relabel, :, LN_BETA] = 0.0
+            tab.P[relabel, LN_BETA, LN_BETA] = s.ln_beta_sigma**2
 
     def _best_plot_var_m2(self, pos_enu_m: F64) -> F64:
         """Trace (N,) of the position covariance of one plot, from the radar giving the

@@ -25,7 +25,10 @@ Drones: the areas the drone can reach along its predicted path within their shel
 ``margin_s``, widened by the drone class's danger radius and the path uncertainty, shelter now;
 every other area within its straight-line reach in ``drone_pre_alert_s`` (any heading) is
 pre-alerted. Both are renewed each scan; the threat lasts to the end of the shelter horizon, so
-the all-clear follows the drone.
+the all-clear follows the drone. Cruise missiles (drone tracks of the ``cruise`` class) follow
+the same rule with their own danger radius, but their pre-alert is the corridor ahead: the
+areas within ``cruise_corridor_deg`` of the current heading out to ``cruise_pre_alert_s`` of
+flight, renewed as the missile flies (a turn moves the corridor).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ from redcolor.warning.threats import class_danger_radius_m, classify
 
 DRONE_STEP_S = 1.0
 """Sampling step of a drone's predicted path when finding the areas it reaches, seconds."""
+CORRIDOR_ARC_POINTS = 33
+"""Points on the far arc of a cruise missile's pre-alert corridor."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,8 @@ class Staging:
     sigma_k: float = 1.0
     long_flight_s: float = 100.0
     drone_pre_alert_s: float = 420.0
+    cruise_pre_alert_s: float = 600.0
+    cruise_corridor_deg: float = 20.0
 
 
 class _Areas:
@@ -166,9 +173,7 @@ class _Policy:
             return p.first_detection_t_unix_s + st.settle_s
         flight_s = p.impact_t_unix_s - p.first_detection_t_unix_s
         fraction = st.settle_fraction
-        if classify(np.array([p.kind]), np.array([flight_s]), np.array([p.speed_m_s]))[0] == (
-            "missile"
-        ):
+        if self._classes([p])[0] == "missile":
             fraction = st.missile_settle_fraction
         return p.first_detection_t_unix_s + max(st.settle_s, fraction * flight_s)
 
@@ -192,13 +197,15 @@ class _Policy:
             out.append(ids[in_time & (deadline - spread_s < self._settle_end_unix_s(p))])
         return out
 
-    def _class_radius_m(self, preds: Sequence[PredictionLike]) -> NDArray[np.float64]:
-        classes = classify(
+    def _classes(self, preds: Sequence[PredictionLike]) -> NDArray[np.str_]:
+        return classify(
             np.array([p.kind for p in preds]),
             np.array([p.impact_t_unix_s - p.first_detection_t_unix_s for p in preds]),
             np.array([p.speed_m_s for p in preds]),
         )
-        return np.array([self.radius_m[c] for c in classes], dtype=np.float64)
+
+    def _class_radius_m(self, preds: Sequence[PredictionLike]) -> NDArray[np.float64]:
+        return np.array([self.radius_m[c] for c in self._classes(preds)], dtype=np.float64)
 
     def _staged(self, p: PredictionLike, ids: NDArray[np.int64], now: float) -> ThreatDecision:
         st = self.staging
@@ -234,7 +241,8 @@ class _Policy:
         cov = np.asarray(p.cov_en_m2, dtype=np.float64)
         sigma_end_m = float(np.sqrt(max(np.linalg.eigvalsh(0.5 * (cov + cov.T)).max(), 0.0)))
         tau = np.clip((ts - now) / max(float(t[-1]) - now, 1.0), 0.0, 1.0)
-        reach_m = self.radius_m["drone"] + self.k * sigma_end_m * tau**1.5
+        radius_m = float(self._class_radius_m([p])[0])
+        reach_m = radius_m + self.k * sigma_end_m * tau**1.5
         points = shapely.points(np.column_stack([xs, ys]))
         which, hit = self.areas.tree.query(points, predicate="dwithin", distance=reach_m)
         ids = np.zeros(0, dtype=np.int64)
@@ -247,7 +255,7 @@ class _Policy:
             reach_t, leave_t = ts[which[order][first]], ts[which[order][::-1][last]]
             keep = reach_t - now <= self.areas.shelter_s[ids] + st.margin_s
             ids, reach_t, leave_t = ids[keep], reach_t[keep], leave_t[keep]
-        pre_ids = self._drone_pre_alert_ids(p, xs[0], ys[0])
+        pre_ids = self._drone_pre_alert_ids(p, xs[0], ys[0], np.arctan2(x[-1] - x[0], y[-1] - y[0]))
         pre_ids = np.setdiff1d(pre_ids, ids)
         if ids.size + pre_ids.size == 0:
             return None
@@ -272,16 +280,34 @@ class _Policy:
             latest[order],
         )
 
-    def _drone_pre_alert_ids(self, p: PredictionLike, x_m: float, y_m: float) -> NDArray[np.int64]:
+    def _drone_pre_alert_ids(
+        self, p: PredictionLike, x_m: float, y_m: float, heading_rad: float
+    ) -> NDArray[np.int64]:
         """Areas within the drone's straight-line reach in ``drone_pre_alert_s`` at its speed,
-        whichever way it turns, grown by the drone danger radius. The disc already holds every
-        path the drone can fly, so no path uncertainty is added (its position now is known to
-        tens of metres)."""
-        horizon_s = self.staging.drone_pre_alert_s
+        whichever way it turns, grown by the class danger radius; for a cruise missile, the
+        part of its reach in ``cruise_pre_alert_s`` within ``cruise_corridor_deg`` of its
+        heading (``heading_rad``, clockwise from north). The reach already holds every path
+        the threat can fly (or, for a cruise missile, every path near its heading), so no path
+        uncertainty is added (its position now is known to tens of metres)."""
+        st = self.staging
+        cruise = self._classes([p])[0] == "cruise"
+        radius_m = self.radius_m["cruise" if cruise else "drone"]
+        horizon_s = st.cruise_pre_alert_s if cruise else st.drone_pre_alert_s
         if horizon_s <= 0.0:
             return np.zeros(0, dtype=np.int64)
-        reach_m = p.speed_m_s * horizon_s + self.radius_m["drone"]
-        return self.areas.query(shapely.points([x_m], [y_m]), "dwithin", reach_m)[0]
+        reach_m = p.speed_m_s * horizon_s
+        if not cruise or st.cruise_corridor_deg >= 180.0:
+            return self.areas.query(shapely.points([x_m], [y_m]), "dwithin", reach_m + radius_m)[0]
+        half = np.radians(st.cruise_corridor_deg)
+        bearing = heading_rad + np.linspace(-half, half, CORRIDOR_ARC_POINTS)
+        ring = np.column_stack(
+            [
+                np.r_[x_m, x_m + reach_m * np.sin(bearing)],
+                np.r_[y_m, y_m + reach_m * np.cos(bearing)],
+            ]
+        )
+        sector = shapely.polygons(ring)
+        return self.areas.query(np.array([sector]), "dwithin", radius_m)[0]
 
 
 class PredictedPolicy(_Policy):
@@ -297,8 +323,15 @@ class PredictedPolicy(_Policy):
         return self.areas.query(shapely.polygons(verts))
 
 
-IMMEDIATE = Staging(settle_s=0.0, settle_fraction=0.0, missile_settle_fraction=0.0, margin_s=np.inf)
-"""The baseline timing: alert at the first scan where a confirmed track gives a prediction."""
+IMMEDIATE = Staging(
+    settle_s=0.0,
+    settle_fraction=0.0,
+    missile_settle_fraction=0.0,
+    margin_s=np.inf,
+    cruise_corridor_deg=180.0,
+)
+"""The baseline timing: alert at the first scan where a confirmed track gives a prediction;
+a cruise missile's pre-alert reaches every heading, as a drone's does."""
 
 
 class RadiusPolicy(_Policy):
