@@ -27,6 +27,7 @@ from redcolor.eval.compare import true_impacts
 from redcolor.eval.score import score_events
 from redcolor.geo import load_areas
 from redcolor.pipeline import run_lanes
+from redcolor.pipeline.policies import ORACLE_PLOTS
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
 from redcolor.warning.policies import PredictedPolicy, Staging
@@ -48,12 +49,12 @@ def sweep(scenario: str, param: str, values: tuple[float, ...]) -> list[dict[str
         policy = PredictedPolicy(index, replace(Staging(), **{param: value}))
         policy.name = f"{param}={value:g}"
         lanes.append(policy)
-    run = run_lanes(sim, [*lanes, "oracle"], index=index)
+    run = run_lanes(sim, [*lanes, *ORACLE_PLOTS], index=index)
     impacts = true_impacts(sim)
-    oracle = score_events(run.lanes["oracle"].events, impacts, index)
+    oracle, causal = (score_events(run.lanes[n].events, impacts, index) for n in ORACLE_PLOTS)
     rows = []
     for value, policy in zip(values, lanes, strict=True):
-        fig = score_events(run.lanes[policy.name].events, impacts, index).figures(oracle)
+        fig = score_events(run.lanes[policy.name].events, impacts, index).figures(oracle, causal)
         rows.append(
             {
                 "scenario": scenario,

@@ -8,7 +8,8 @@ threat endangers:
 * ``radius``: areas within ``radius_m`` of the predicted mean impact (the baseline; the
   evaluation picks the smallest radius that misses nothing, with hindsight).
 * ``zone``: the whole zone of every area ``predicted`` warns (the pre-2019 practice).
-* ``oracle``: the areas that truly needed a warning, at each projectile's first detection.
+* ``oracle``: the areas that truly needed a warning, at each projectile's first detection (or
+  second: the causal oracle; ``redcolor.pipeline.policies``).
 
 Staging (:class:`Staging`, DESIGN.md "Alert decision"): a track is acted on once it has been
 tracked ``settle_s`` and ``settle_fraction`` of its flight (the trade-off: earlier means a wider
@@ -339,7 +340,8 @@ class OracleThreat:
 
 
 class OraclePolicy:
-    """Exactly the areas that needed a warning, alerted at the projectile's first detection."""
+    """Exactly the areas that needed a warning, alerted at each threat's
+    ``first_detection_t_unix_s`` (the time its hindsight lets it act: first or second plot)."""
 
     name = "oracle"
 
