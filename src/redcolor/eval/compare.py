@@ -1,8 +1,9 @@
 """Run policies side by side on one scenario and score them: what ``redcolor simulate`` shows.
 
 The oracle and the causal oracle always run (the oracle's figures sit beside each policy's and
-set ``lead_time_ratio``; ``late_unavoidable`` is judged against the causal one). The ``radius`` baseline runs one lane per radius in ``RADIUS_CHOICES_M`` and keeps, with
-hindsight, the smallest that misses nothing (the largest if every radius misses).
+set ``lead_time_ratio``; ``late_unavoidable`` is judged against the causal one). The
+``radius`` baseline runs one lane per radius in ``RADIUS_CHOICES_M`` and keeps, with hindsight,
+the smallest that misses nothing (the largest if every radius misses).
 """
 
 from __future__ import annotations
@@ -59,9 +60,7 @@ class Evaluation:
 
     def figures(self) -> dict[str, Any]:
         """The JSON document: ``policies`` (issue keys per policy) and ``latency_ms``."""
-        policies = {
-            name: o.figures(self.oracle, self.causal) for name, o in self.outcomes.items()
-        }
+        policies = {name: o.figures(self.oracle, self.causal) for name, o in self.outcomes.items()}
         lat = self.run.latency_ms
         return {
             "scenario": self.scenario,
@@ -143,9 +142,7 @@ def evaluate(
             outcomes[name] = _pick_radius(run, scores)
         else:
             outcomes[name] = PolicyOutcome(name, run.lanes[name].events, scores[name])
-    return Evaluation(
-        sim.scenario.name, run, impacts, outcomes, scores["oracle"], scores["causal"]
-    )
+    return Evaluation(sim.scenario.name, run, impacts, outcomes, scores["oracle"], scores["causal"])
 
 
 def _staged_policy(name: str, index: AreaIndex, staging: Staging) -> Policy:

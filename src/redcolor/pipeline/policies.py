@@ -47,7 +47,9 @@ def make_policy(name: str, index: AreaIndex, sim: SimulationResult | None) -> Po
         return ZonePolicy(PredictedPolicy(index))
     if base in ORACLE_PLOTS and not arg:
         if sim is None:
-            raise InputError(f"the {base} policy needs a simulation's ground truth, a feed has none")
+            raise InputError(
+                f"the {base} policy needs a simulation's ground truth; a feed has none"
+            )
         return oracle_policy(base, sim, index)
     if base == "radius":
         try:
