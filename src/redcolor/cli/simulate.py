@@ -162,10 +162,13 @@ def _told(story: Story) -> None:
     if t.first_warning_s is not None:
         first = _names(t.first_warning_areas)
         _say(f"t+{t.first_warning_s:6.1f} s  first warning: {first}")
-    _say(
-        f"t+{t.first_impact_s:6.1f} s  first impact; the last at t+{t.last_impact_s:.1f} s; "
-        f"{t.impacts_in_areas} of {t.impacts} inside an alert area"
-    )
+    if t.first_impact_s is None or t.last_impact_s is None:
+        _say("Nothing was fired: every plot was clutter.")
+    else:
+        _say(
+            f"t+{t.first_impact_s:6.1f} s  first impact; the last at t+{t.last_impact_s:.1f} s; "
+            f"{t.impacts_in_areas} of {t.impacts} inside an alert area"
+        )
     if t.all_clear_s is not None:
         _say(f"t+{t.all_clear_s:6.1f} s  all-clear")
     if t.warned:
