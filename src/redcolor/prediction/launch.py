@@ -7,8 +7,9 @@ second plot, or confirmed) that looks like a launch from the ground yields a
 :class:`LaunchCue`: where it started, which way it flies and how sure the heading is, and the reach
 of every catalogued short-range threat from where it is now: the track's state flown to the
 ground with the lowest and the highest ballistic coefficient of the catalogue's rockets and
-mortars (less and more three sigma of their drag spread), at its speed less and more
-``speed_margin_m_s``. That gives how near and how far along its heading it can land, and the
+mortars (less and more three sigma of their drag spread), at its ground speed less and more
+``speed_margin_m_s`` and its climb rate less and more two sigma (of two plots' height error
+over the time tracked). That gives how near and how far along its heading it can land, and the
 earliest and latest impact time. The warning policy turns a cue into the areas the projectile
 can reach before a settled prediction exists (``redcolor.warning.policies``, the reach rule).
 
@@ -99,6 +100,8 @@ class LaunchCue:
         The point on the ground under the track now.
     height_m, ground_speed_m_s, climb_m_s : float
         Height above the ground, horizontal and vertical speed now.
+    speed_margin_m_s : float
+        How much faster than ``ground_speed_m_s`` it may fly (:class:`CueSettings`).
     heading_sigma_rad : float
         One-sigma error of the heading (the direction from the launch point to ``lat, lon``).
     reach_near_m, reach_far_m : float
@@ -121,6 +124,7 @@ class LaunchCue:
     height_m: float
     ground_speed_m_s: float
     climb_m_s: float
+    speed_margin_m_s: float
     heading_sigma_rad: float
     reach_near_m: float
     reach_far_m: float
@@ -170,8 +174,10 @@ def launch_cues(
     plot_var_m2 = tracker.best_plot_var_m2(x[rows, 0:3])
     flown_m = v_h[rows] * np.maximum(t - tab.first_t[rows], 0.5)
     sigma = np.sqrt(2.0 * plot_var_m2 / 3.0) / np.maximum(flown_m, 1e-9)
+    # climb-rate error: one plot's height error at either end over the time tracked
+    climb_sigma = np.sqrt(2.0 * plot_var_m2 / 3.0) / np.maximum(t - tab.first_t[rows], 0.5)
     near, far, early, late = _reach(
-        x[rows, 0:3], x[rows, 3:6], setup.earth, ground_alt_m, s.speed_margin_m_s
+        x[rows, 0:3], x[rows, 3:6], climb_sigma, setup.earth, ground_alt_m, s.speed_margin_m_s
     )
     lat, lon, _ = frame.geodetic_from_enu(pos[:, 0], pos[:, 1], 0.0)
     llat, llon, _ = frame.geodetic_from_enu(launch[:, 0], launch[:, 1], 0.0)
@@ -188,6 +194,7 @@ def launch_cues(
             height_m=float(height[r]),
             ground_speed_m_s=float(v_h[r]),
             climb_m_s=float(v_z[r]),
+            speed_margin_m_s=s.speed_margin_m_s,
             heading_sigma_rad=float(min(sigma[i], np.pi)),
             reach_near_m=float(near[i]),
             reach_far_m=float(far[i]),
@@ -202,29 +209,42 @@ def launch_cues(
 def _reach(
     pos_enu_m: NDArray[np.float64],
     vel_enu_m_s: NDArray[np.float64],
+    climb_sigma_m_s: NDArray[np.float64],
     earth: EarthModel,
     ground_alt_m: float,
     speed_margin_m_s: float,
 ) -> tuple[NDArray[np.float64], ...]:
     """Per state (K, 3): nearest and farthest landing along the ground velocity (m from the
-    point under it) and earliest and latest landing time (s from now) over the catalogue's
-    lowest and highest ballistic coefficient and the speed less and more the margin."""
+    point under it) and earliest and latest landing time (s from now), over the catalogue's
+    lowest and highest ballistic coefficient, the speed less and more the margin and the
+    climb rate less and more two sigma."""
     k = pos_enu_m.shape[0]
-    speed = np.linalg.norm(vel_enu_m_s, axis=1)
-    unit = vel_enu_m_s / np.maximum(speed, 1e-9)[:, None]
     lo, hi = reach_betas_kg_m2()
-    scale = [(-speed_margin_m_s, lo), (-speed_margin_m_s, hi), (speed_margin_m_s, lo),
-             (speed_margin_m_s, hi)]  # fmt: skip
-    pos = np.concatenate([pos_enu_m] * len(scale))
-    vel = np.concatenate([unit * np.maximum(speed + dv, 1.0)[:, None] for dv, _ in scale])
-    beta = np.concatenate([np.full(k, b) for _, b in scale])
+    v_h = np.linalg.norm(vel_enu_m_s[:, 0:2], axis=1)
+    ground = vel_enu_m_s[:, 0:2] / np.maximum(v_h, 1e-9)[:, None]
+    vel, beta = [], []
+    for dv in (-speed_margin_m_s, speed_margin_m_s):
+        for dz in (-2.0, 2.0):
+            for b in (lo, hi):
+                v = vel_enu_m_s.copy()
+                v[:, 0:2] = ground * np.maximum(v_h + dv, 1.0)[:, None]
+                v[:, 2] += dz * climb_sigma_m_s
+                vel.append(v)
+                beta.append(np.full(k, b))
+    n = len(vel)
+    pos = np.concatenate([pos_enu_m] * n)
     hit = propagate_to_ground(
-        pos, vel, beta, earth, FlatTerrain(ground_alt_m), dt_s=REACH_DT_S, max_time_s=600.0
+        pos,
+        np.concatenate(vel),
+        np.concatenate(beta),
+        earth,
+        FlatTerrain(ground_alt_m),
+        dt_s=REACH_DT_S,
+        max_time_s=600.0,
     )
-    ground = unit[:, 0:2] / np.maximum(np.linalg.norm(unit[:, 0:2], axis=1), 1e-9)[:, None]
-    along = np.einsum("nk,nk->n", hit.pos_enu_m[:, 0:2] - pos[:, 0:2], np.tile(ground, (4, 1)))
-    along = along.reshape(len(scale), k)
-    t = np.where(hit.landed, hit.time_s, np.nan).reshape(len(scale), k)
+    along = np.einsum("nk,nk->n", hit.pos_enu_m[:, 0:2] - pos[:, 0:2], np.tile(ground, (n, 1)))
+    along = along.reshape(n, k)
+    t = np.where(hit.landed, hit.time_s, np.nan).reshape(n, k)
     return (
         np.maximum(along.min(axis=0), 0.0),
         along.max(axis=0),

@@ -22,17 +22,20 @@ as it then stands (the latest prediction sets the schedule, and the lifecycle ke
 track is lost). A flight longer than ``long_flight_s`` (from first detection to predicted
 impact) is also pre-alerted at once over its region; shorter flights are not.
 
-The reach rule (issue 16; ``predicted`` and ``zone`` only, not the ``radius`` baseline): a
+The reach rule (issue 16; ``predicted`` and ``zone`` only, not the ``radius`` baseline; the
+frontline areas, ``reach_max_shelter_s``): a
 rocket fired at a frontline town lands before its track could settle, and before it is even
 confirmed the tracker's young track is a launch cue (``redcolor.prediction.launch``: where it
 started, its heading, and the reach of every catalogued short-range threat flown on from its
 state, past a clutter guard). Until ``reach_settle_s`` after the first plot (when a settled
 prediction is expected), every area inside that reach (nearest to farthest landing) and the
 heading sector (``k`` sigma of the heading either side, widened by ``reach_lateral_m``) is
-alerted at the last scan before its deadline could pass (the earliest landing less its
-shelter time, less ``reach_margin_s``). Each scan recomputes it from the grown track, so the
-sector narrows before most areas fall due; areas whose deadline comes after the expected
-settling wait for the prediction.
+alerted at the last scan before its deadline could pass (its earliest arrival less its
+shelter time, less ``reach_margin_s``; the earliest arrival grows from the reach's earliest
+landing at its near end to its latest at its far end, the longer ranges taking longer, and is
+no sooner than the track's ground speed plus its margin carries it to the area). Each scan
+recomputes it from the grown track, so the sector narrows before most areas fall due; areas
+whose deadline comes after the expected settling wait for the prediction.
 
 Drones: the areas the drone can reach along its predicted path within their shelter time plus
 ``margin_s``, widened by the drone class's danger radius and the path uncertainty, shelter now;
@@ -89,6 +92,10 @@ class Staging:
     alerted at the last scan (one a second) before its deadline could pass, plus half a scan
     of fan-out. ``reach_lateral_m`` (500 m): the rocket class's danger radius (300 m) and
     ~8 m/s of wind drift over 25 s (the reach flights fly in still air).
+    ``reach_max_shelter_s`` (15 s): the rule is for the frontline areas (0-15 s of shelter
+    time, REFERENCE.md), as the real system alerts them on a launch nearby; a young track's
+    reach spans tens of kilometres and minutes, and over the 30-90 s areas behind the front
+    it alerted 81 areas needlessly on meron-2024-01-06 (none needed) against 1 without.
     """
 
     settle_s: float = 6.0
@@ -101,6 +108,7 @@ class Staging:
     reach_settle_s: float = 10.0
     reach_margin_s: float = 1.5
     reach_lateral_m: float = 500.0
+    reach_max_shelter_s: float = 15.0
 
 
 class _Areas:
@@ -256,7 +264,20 @@ class _Policy:
                 st.reach_lateral_m,
             )
             ids = self.areas.query(np.array([region]))[0]
-            deadline = c.impact_early_unix_s - self.areas.shelter_s[ids]
+            ids = ids[self.areas.shelter_s[ids] <= st.reach_max_shelter_s]
+            # the earliest landing, and no sooner than the ground speed (which only falls
+            # once the motor is out) carries the projectile to the area
+            polys = self.areas.polygons_m[np.searchsorted(self.areas.ids, ids)]
+            gap_m = shapely.distance(polys, shapely.points(cx[i], cy[i]))
+            speed_m_s = c.ground_speed_m_s + c.speed_margin_m_s
+            ahead_m = np.maximum(gap_m, 0.0)
+            by_reach = np.interp(
+                ahead_m,
+                [c.reach_near_m, max(c.reach_far_m, c.reach_near_m + 1.0)],
+                [c.impact_early_unix_s, c.impact_late_unix_s],
+            )
+            arrival = np.maximum(by_reach, now + gap_m / speed_m_s)
+            deadline = arrival - self.areas.shelter_s[ids]
             ids = ids[(deadline < settle_at) & (deadline - st.reach_margin_s <= now)]
             out[c.track_id] = (ids, float(c.impact_late_unix_s))
         return out
