@@ -170,7 +170,7 @@ def test_cli_table_and_show_json(capsys, tmp_path: Path) -> None:
     doc = json.loads(capsys.readouterr().out)
     assert doc["projectiles"] == 8 and doc["salvos"][0]["trajectory"] == "low"
     assert main(["sim", "list", "--json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 7
+    assert len(json.loads(capsys.readouterr().out)) == 11  # issue 5's seven and issue 16's four
 
 
 def test_cli_run_writes_the_files_and_a_picture(tmp_path: Path, capsys) -> None:
