@@ -118,7 +118,7 @@ def test_simulate_prints_an_80_column_score_table(capsys, monkeypatch) -> None:
     table = [ln for ln in lines[start + 1 :] if ln[:1] in "┏┃┡│└"]
     assert max(cell_len(ln) for ln in table) <= 80 and "…" not in "".join(table)
     rows = [ln.split("│")[1].strip() for ln in table if ln.startswith("│ ")]
-    assert rows == ["predicted", "radius 1km", "zone", "oracle"]
+    assert rows == ["predicted", "radius 1km", "zone", "oracle", "causal"]
     wide = io.StringIO()
     monkeypatch.setattr(simulate_cli, "_out", Console(file=wide, width=160, color_system=None))
     assert main(["simulate", "sderot-gaza", "--policy", "oracle", "--wide"]) == 0

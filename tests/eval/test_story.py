@@ -134,7 +134,11 @@ def test_each_panel_shows_its_own_warned_areas_and_the_impacts(meron) -> None:
     assert width["predicted"] < width["zone"] / 3
     fitted = [report._fit(b, 1.2) for b in boxes.values()]
     assert all(report._ground_aspect(b) == pytest.approx(1.2) for b in fitted)
-    assert all(f[0] <= b[0] and b[2] <= f[2] for f, b in zip(fitted, boxes.values(), strict=True))
+    eps = 1e-9  # the fit recomputes a side from the other: equal sides may differ in the last bit
+    assert all(
+        f[0] <= b[0] + eps and b[2] <= f[2] + eps
+        for f, b in zip(fitted, boxes.values(), strict=True)
+    )
 
 
 def test_the_picture_has_sea_land_and_the_real_footprint(meron) -> None:

@@ -48,7 +48,18 @@ ISSUE_SEVEN = [
     "drones-galilee",
     "barrage-3000",
 ]
-ISSUE_SIXTEEN = ["houthi-eilat", "cruise-nevatim", "shahed-raid", "iran-combined"]
+ISSUE_SIXTEEN = [
+    # long-range ballistic, cruise and drone threats
+    "houthi-eilat",
+    "cruise-nevatim",
+    "shahed-raid",
+    "iran-combined",
+    # frontline short-range fire, a degraded radar
+    "kiryat-shmona-lebanon",
+    "kiryat-shmona-degraded",
+    "gaza-border-mortars",
+]
+NO_LAUNCH = ["clutter-north-10min"]  # clutter with no launch
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -57,13 +68,31 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_all_seven_built_in_scenarios_ship_and_load() -> None:
-    assert sorted(ISSUE_SEVEN + ISSUE_SIXTEEN) == builtin_names()
+def test_all_built_in_scenarios_ship_and_load() -> None:
+    assert sorted(ISSUE_SEVEN + ISSUE_SIXTEEN + NO_LAUNCH) == builtin_names()
     for name in ISSUE_SEVEN + ISSUE_SIXTEEN:
         s = load_scenario(name)
         assert s.name == name and s.radars and s.salvos
+    clutter = load_scenario("clutter-north-10min")
+    assert clutter.salvos == () and clutter.duration_s == 600.0
     assert sum(x.count for x in load_scenario("barrage-3000").salvos) == 3000
     assert sum(x.count for x in load_scenario("meron-2024-01-06").salvos) == 62
+
+
+def test_a_run_without_launches_needs_a_duration_and_an_origin(tmp_path: Path) -> None:
+    radar_only = GOOD[: GOOD.index("[[salvo]]")]
+    with pytest.raises(ScenarioError, match="duration_s and \\[origin\\]"):
+        load_scenario(_write(tmp_path, radar_only))
+    with pytest.raises(ScenarioError, match="duration_s and \\[origin\\]"):
+        load_scenario(_write(tmp_path, "duration_s = 60.0\n" + radar_only))
+    text = "duration_s = 60.0\n" + radar_only + "[origin]\nlat = 33.0\nlon = 35.45\n"
+    s = load_scenario(_write(tmp_path, text))
+    assert s.salvos == () and s.origin == (33.0, 35.45)
+    from redcolor.sim.run import simulate
+
+    sim = simulate(s)
+    assert sim.truth == [] and sim.end_unix_s == s.start_unix_s + 60.0
+    assert sim.scan_count() == 60  # clutter alone, one scan a second for the duration
 
 
 def test_a_good_file_loads(tmp_path: Path) -> None:

@@ -58,6 +58,25 @@ def test_deleter_rules() -> None:
     np.testing.assert_array_equal(drop, [True, False, True, True, True])
 
 
+def test_a_plot_a_clutter_pair_took_still_starts_the_true_track() -> None:
+    # heavy clutter: the rocket's first plot (t=10) pairs with a clutter plot of t=9.5; its
+    # second plot (t=11) still pairs with the first, which waited on after starting the
+    # clutter pair, so the true track starts at the second plot
+    cov = np.eye(3)[None] * 100.0
+    rocket = np.array([[0.0, 0.0, 300.0]])
+    for wait, tracks in ((True, 1), (False, 0)):
+        ini = TwoPointInitiator(InitiatorSettings(paired_plots_wait=wait))
+        ini.initiate(9.5, np.array([[900.0, 0.0, 1200.0]]), cov, np.array([1200.0]))
+        (clutter_pair,) = ini.initiate(10.0, rocket, cov, np.array([300.0])).first_t_unix_s
+        assert clutter_pair == 9.5
+        later = rocket + np.array([[300.0, 0.0, 80.0]])
+        out = ini.initiate(11.0, later, cov, np.array([380.0]))
+        assert out.x.shape[0] == tracks
+        if tracks:
+            np.testing.assert_allclose(out.x[0, 3:5], [300.0, 0.0])
+            assert out.first_t_unix_s[0] == 10.0
+
+
 def test_two_point_initiation_velocity_and_kind() -> None:
     ini = TwoPointInitiator(InitiatorSettings())
     cov = np.broadcast_to(np.eye(3) * 100.0, (2, 3, 3)).copy()
@@ -66,7 +85,8 @@ def test_two_point_initiation_velocity_and_kind() -> None:
     assert out.x.shape == (0, 7) and ini.waiting == 2
     second = first + np.array([[500.0, 0.0, 100.0], [0.0, 50.0, 0.0]])
     out = ini.initiate(11.0, second, cov, np.array([2100.0, 200.0]))
-    assert out.x.shape == (2, 7) and ini.waiting == 0
+    # the older plots are used up; the newer ones wait on, for another pairing
+    assert out.x.shape == (2, 7) and ini.waiting == 2
     by_x = np.argsort(out.x[:, 0])
     np.testing.assert_allclose(out.x[by_x[0], 3:6], [500.0, 0.0, 100.0 - 9.80665 / 2])
     np.testing.assert_array_equal(out.kind[by_x], [KIND_BALLISTIC, KIND_DRONE])

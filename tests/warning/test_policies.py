@@ -275,3 +275,70 @@ def test_young_track_acts_at_once_where_settling_would_be_late(index):
         assert (
             policy.decide([_pred("w", *TEL_AVIV, first=T - 2.0, impact_in_s=impact_in_s)], T) == []
         )
+
+
+# Kiryat Shmona (15 s) and a launch point ~6 km north-north-west of it in south Lebanon
+KIRYAT_SHMONA = (33.213, 35.577)
+LAUNCH = (33.262, 35.545)
+
+
+def _cue(track_id="c1", *, now=T, first=None, early_in_s=16.0, sigma_rad=0.05, confirmed=False):
+    """A young rocket track 1.5 s after launch, flying at Kiryat Shmona: 1.2 km flown of ~6."""
+    from redcolor.prediction.launch import LaunchCue
+
+    f = 0.2  # share of the way to the town flown
+    return LaunchCue(
+        track_id=track_id,
+        t_unix_s=now,
+        first_detection_t_unix_s=now - 1.0 if first is None else first,
+        launch_t_unix_s=now - 1.5,
+        launch_lat=LAUNCH[0],
+        launch_lon=LAUNCH[1],
+        lat=LAUNCH[0] + f * (KIRYAT_SHMONA[0] - LAUNCH[0]),
+        lon=LAUNCH[1] + f * (KIRYAT_SHMONA[1] - LAUNCH[1]),
+        height_m=300.0,
+        ground_speed_m_s=330.0,
+        climb_m_s=120.0,
+        speed_margin_m_s=50.0,
+        heading_sigma_rad=sigma_rad,
+        reach_near_m=3000.0,
+        reach_far_m=7000.0,
+        impact_early_unix_s=now + early_in_s,
+        impact_late_unix_s=now + early_in_s + 8.0,
+        confirmed=confirmed,
+    )
+
+
+def test_the_reach_rule_alerts_the_frontline_town_at_a_young_tracks_first_plots(index):
+    town = index.locate(*KIRYAT_SHMONA).id
+    policy = PredictedPolicy(index)
+    (d,) = policy.decide([], T, [_cue()])
+    assert town in d.area_ids.tolist() and np.all(d.alert_at_unix_s == T)
+    assert d.until_unix_s == T + 24.0 and not d.pre_alert
+    # nothing behind the launch point, nothing off the heading sector, no 30-90 s area
+    lat = np.array([index.get(a).lat for a in d.area_ids.tolist()])
+    assert lat.max() < LAUNCH[0] and lat.min() > KIRYAT_SHMONA[0] - 0.06
+    assert all(index.get(a).shelter_s <= 15 for a in d.area_ids.tolist())
+    # a wider heading error alerts more; a later earliest landing leaves the town to a later
+    # scan (its deadline is not near yet); the rule ends once the track should have settled
+    (wide,) = policy.decide([], T, [_cue(sigma_rad=0.2)])
+    assert set(d.area_ids.tolist()) < set(wide.area_ids.tolist())
+    assert policy.decide([], T, [_cue(early_in_s=30.0)]) == []
+    late_cue = _cue(first=T - Staging().reach_settle_s)
+    assert policy.decide([], T, [late_cue]) == []
+
+
+def test_the_reach_rule_merges_with_a_young_prediction_and_leaves_the_baseline(index):
+    town = index.locate(*KIRYAT_SHMONA).id
+    policy = PredictedPolicy(index)
+    # a confirmed, unsettled track: its urgent areas and the reach's come in one decision
+    young = _pred("c1", *KIRYAT_SHMONA, first=T - 2.0, impact_in_s=40.0, sigma_m=(3000, 3000))
+    (d,) = policy.decide([young], T, [_cue(confirmed=True)])
+    assert d.threat_id == "c1" and town in d.area_ids.tolist()
+    assert np.all(np.diff(d.area_ids) > 0)
+    # a confirmed track's cue without its prediction in the call is left to its last decision
+    assert policy.decide([], T, [_cue(confirmed=True)]) == []
+    # the radius baseline has no reach rule; zone widens the reach's areas to their zones
+    assert RadiusPolicy(index, 2000.0).decide([], T, [_cue()]) == []
+    (z,) = ZonePolicy(policy).decide([], T, [_cue()])
+    assert set(d.area_ids.tolist()) <= set(z.area_ids.tolist())

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
 def simulate(
     scenario: Annotated[str, typer.Argument(help="A built-in scenario name or a TOML path.")],
     policy: Annotated[
-        str, typer.Option("--policy", help="predicted, radius, zone, oracle or all.")
+        str, typer.Option("--policy", help="predicted, radius, zone, oracle, causal or all.")
     ] = "predicted",
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     report: Annotated[
@@ -110,7 +110,7 @@ def simulate(
     _timeline(evaluation, index)
     title = f"Scores: {doc['scenario']} ({doc['impacts']} impacts)"
     _out.print(score_table(title, doc["policies"], wide=wide))
-    _beyond_oracle(doc, index)
+    _beyond_causal(doc, index)
     _real(story)
     lat = doc["latency_ms"]
     _out.print(
@@ -162,10 +162,13 @@ def _told(story: Story) -> None:
     if t.first_warning_s is not None:
         first = _names(t.first_warning_areas)
         _say(f"t+{t.first_warning_s:6.1f} s  first warning: {first}")
-    _say(
-        f"t+{t.first_impact_s:6.1f} s  first impact; the last at t+{t.last_impact_s:.1f} s; "
-        f"{t.impacts_in_areas} of {t.impacts} inside an alert area"
-    )
+    if t.first_impact_s is None or t.last_impact_s is None:
+        _say("Nothing was fired: every plot was clutter.")
+    else:
+        _say(
+            f"t+{t.first_impact_s:6.1f} s  first impact; the last at t+{t.last_impact_s:.1f} s; "
+            f"{t.impacts_in_areas} of {t.impacts} inside an alert area"
+        )
     if t.all_clear_s is not None:
         _say(f"t+{t.all_clear_s:6.1f} s  all-clear")
     if t.warned:
@@ -264,15 +267,15 @@ def score_table(title: str, policies: dict[str, Any], *, wide: bool = False) -> 
     return table
 
 
-def _beyond_oracle(doc: dict[str, Any], index: Any) -> None:
+def _beyond_causal(doc: dict[str, Any], index: Any) -> None:
     for name, fig in doc["policies"].items():
-        beyond = fig.get("late_beyond_oracle") or {}
+        beyond = fig.get("late_beyond_causal") or {}
         if not beyond:
             continue
         slack = ", ".join(f"{index.get(int(a)).name_en} {s} s" for a, s in beyond.items())
         _out.print(
-            f"{name}: late where the oracle was not in {len(beyond)} area(s); the oracle's "
-            f"slack from first radar plot to deadline: {slack}"
+            f"{name}: late where the causal oracle was not in {len(beyond)} area(s); its "
+            f"slack from the second radar plot to the deadline: {slack}"
         )
 
 

@@ -1,8 +1,9 @@
 """Run policies side by side on one scenario and score them: what ``redcolor simulate`` shows.
 
-The oracle always runs (its figures sit beside each policy's, and ``late_unavoidable`` needs
-them). The ``radius`` baseline runs one lane per radius in ``RADIUS_CHOICES_M`` and keeps, with
-hindsight, the smallest that misses nothing (the largest if every radius misses).
+The oracle and the causal oracle always run (the oracle's figures sit beside each policy's and
+set ``lead_time_ratio``; ``late_unavoidable`` is judged against the causal one). The
+``radius`` baseline runs one lane per radius in ``RADIUS_CHOICES_M`` and keeps, with hindsight,
+the smallest that misses nothing (the largest if every radius misses).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from redcolor.eval.score import Score, TrueImpact, score_events
 from redcolor.geo import AreaIndex, load_areas
 from redcolor.model import AlertEvent
 from redcolor.pipeline import POLICY_NAMES, RADIUS_CHOICES_M, RunResult, run_lanes
+from redcolor.pipeline.policies import ORACLE_PLOTS
 from redcolor.pipeline.runner import ProgressCallback
 from redcolor.sim.run import SimulationResult, TruthRecord, simulate
 from redcolor.sim.scenario import load_scenario
@@ -35,10 +37,11 @@ class PolicyOutcome:
     score: Score
     radius_m: float | None = None
 
-    def figures(self, oracle: Score) -> dict[str, Any]:
+    def figures(self, oracle: Score, causal: Score) -> dict[str, Any]:
         """The policy's entry in ``simulate --json``'s ``policies`` (issue keys, the oracle's
         figures nested, ``radius_m`` for the radius baseline)."""
-        fig = self.score.figures(oracle, nest=self.name != "oracle")
+        nest = self.name not in ORACLE_PLOTS
+        fig = self.score.figures(oracle, causal, nest=nest)
         if self.radius_m is not None:
             fig["radius_m"] = self.radius_m
         return fig
@@ -53,10 +56,11 @@ class Evaluation:
     impacts: list[TrueImpact]
     outcomes: dict[str, PolicyOutcome]
     oracle: Score
+    causal: Score
 
     def figures(self) -> dict[str, Any]:
         """The JSON document: ``policies`` (issue keys per policy) and ``latency_ms``."""
-        policies = {name: o.figures(self.oracle) for name, o in self.outcomes.items()}
+        policies = {name: o.figures(self.oracle, self.causal) for name, o in self.outcomes.items()}
         lat = self.run.latency_ms
         return {
             "scenario": self.scenario,
@@ -109,7 +113,7 @@ def evaluate(
     index: AreaIndex | None = None,
     staging: Staging | None = None,
 ) -> Evaluation:
-    """Run ``policies`` (names) and the oracle on one scenario, score them against the truth.
+    """Run ``policies`` (names) and both oracles on one scenario, score them against the truth.
 
     ``store`` receives the first policy's events (the others and the oracle stay in memory);
     ``staging`` overrides the ``predicted`` and ``zone`` policies' staging (for trade-off
@@ -125,8 +129,7 @@ def evaluate(
             lanes.append(_staged_policy(name, index, staging))
         else:
             lanes.append(name)
-    if "oracle" not in policies:
-        lanes.append("oracle")
+    lanes.extend(name for name in ORACLE_PLOTS if name not in policies)
     stores = None
     if store is not None:
         stores = [store, *(SQLiteEventStore(":memory:") for _ in lanes[1:])]
@@ -139,7 +142,7 @@ def evaluate(
             outcomes[name] = _pick_radius(run, scores)
         else:
             outcomes[name] = PolicyOutcome(name, run.lanes[name].events, scores[name])
-    return Evaluation(sim.scenario.name, run, impacts, outcomes, scores["oracle"])
+    return Evaluation(sim.scenario.name, run, impacts, outcomes, scores["oracle"], scores["causal"])
 
 
 def _staged_policy(name: str, index: AreaIndex, staging: Staging) -> Policy:

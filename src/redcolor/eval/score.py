@@ -12,10 +12,16 @@ Definitions (issue 5)
   interval covering it (pre-alert included); ``alert_lead_time_s`` the same from the start of
   sheltering. Median and 10th percentile over needed areas; null when there are none.
 * ``late``: a needed area whose shelter alert came with less lead than its shelter time (or
-  never came before the impact). ``late_unavoidable``: late for the oracle too.
-* ``late_beyond_oracle`` (extra): per area late but not late for the oracle, the oracle's
-  slack: its alert lead less the shelter time. The oracle warns at a projectile's first radar
-  plot, so this is how long after that plot any system had to warn the area in time.
+  never came before the impact). ``late_unavoidable``: late for the *causal* oracle too.
+* The two yardsticks. The *oracle* warns exactly the needed areas at a projectile's first radar
+  plot: no system can (one plot cannot be told from clutter), but it bounds the lead time, so
+  ``lead_time_ratio`` is taken against it. The *causal* oracle knows the same areas but acts
+  only at the projectile's second radar plot, the first moment a track of it can exist: an
+  area late for it was late for any system with those radars, so ``late_unavoidable`` is
+  judged against it.
+* ``late_beyond_causal`` (extra): per area late but not late for the causal oracle, its
+  slack: its alert lead less the shelter time, i.e. how long after the projectile's second
+  radar plot any system had to warn the area in time.
 * ``needless``: warned, not needed. ``precision``: needed and warned / warned.
 * ``shelter_area_minutes``: the sum over areas of the minutes spent sheltering.
 * ``pre_alert_only`` (extra): warned areas that were only ever pre-alerted, never told to
@@ -67,9 +73,12 @@ class Score:
     pre_alert_only: frozenset[int] = frozenset()
     shelter_s: dict[int, float] = field(default_factory=dict)
 
-    def figures(self, oracle: Score | None = None, nest: bool = True) -> dict[str, Any]:
-        """The issue's keys as a JSON-ready dict; with ``oracle``, also ``late_unavoidable``,
-        ``lead_time_ratio`` (median / oracle's) and, if ``nest``, ``oracle`` (its figures)."""
+    def figures(
+        self, oracle: Score | None = None, causal: Score | None = None, nest: bool = True
+    ) -> dict[str, Any]:
+        """The issue's keys as a JSON-ready dict; with ``causal``, also ``late_unavoidable``
+        and ``late_beyond_causal``; with ``oracle``, ``lead_time_ratio`` (median / oracle's)
+        and, if ``nest``, ``oracle`` (its figures)."""
         warned_needed = len(self.warned & self.needed)
         out: dict[str, Any] = {
             "needed": len(self.needed),
@@ -77,10 +86,10 @@ class Score:
             "missed": len(self.missed),
             "late": len(self.late),
         }
-        if oracle is not None:
-            out["late_unavoidable"] = len(self.late & oracle.late)
-            out["late_beyond_oracle"] = {
-                str(a): _slack(oracle, a) for a in sorted(self.late - oracle.late)
+        if causal is not None:
+            out["late_unavoidable"] = len(self.late & causal.late)
+            out["late_beyond_causal"] = {
+                str(a): _slack(causal, a) for a in sorted(self.late - causal.late)
             }
         out |= {
             "needless": len(self.warned - self.needed),
@@ -98,9 +107,9 @@ class Score:
         return out
 
 
-def _slack(oracle: Score, area: int) -> float | None:
-    lead = oracle.alert_lead_time_s.get(area)
-    return None if lead is None else round(lead - oracle.shelter_s[area], 2)
+def _slack(yardstick: Score, area: int) -> float | None:
+    lead = yardstick.alert_lead_time_s.get(area)
+    return None if lead is None else round(lead - yardstick.shelter_s[area], 2)
 
 
 def _stats(values: dict[int, float]) -> dict[str, float | None]:

@@ -24,13 +24,14 @@ Events issued before the run's start (on the aligned clock) belong to earlier ru
 store and are left out. If no event of the store falls within the run at all, the two do not
 belong together (or the clocks cannot be aligned) and the score is refused in one line.
 
-The oracle (``late_unavoidable``, ``lead_time_ratio`` and the nested ``oracle`` figures) needs
-each projectile's first radar detection, so the scenario is flown again from ``run.json``'s
-``source`` (deterministic: same seed, same scans; checked against ``truth.jsonl``) and the
-oracle lane runs through :func:`~redcolor.pipeline.runner.run_lanes` at the same scan times as
-the run. The oracle decides on the scan times and its hindsight alone, never on the tracker's
-predictions, so its lane is fed the scan times without their plots: the same events as
-``simulate``'s oracle lane without tracking every plot again.
+The oracles (``lead_time_ratio`` and the nested ``oracle`` figures; ``late_unavoidable`` from
+the causal oracle) need each projectile's first and second radar plots, so the scenario is
+flown again from ``run.json``'s ``source`` (deterministic: same seed, same scans; checked
+against ``truth.jsonl``) and the two oracle lanes run through
+:func:`~redcolor.pipeline.runner.run_lanes` at the same scan times as the run. The oracles decide
+on the scan times and their hindsight alone, never on the tracker's predictions, so their lanes
+are fed the scan times without their plots: the same events as ``simulate``'s oracle lanes
+without tracking every plot again.
 
 ``simulate --json``'s ``latency_ms`` is not in a store (a live core reports it in
 ``/metrics``), so it is not among the figures.
@@ -53,13 +54,11 @@ from redcolor.eval.score import Score, TrueImpact, score_events
 from redcolor.geo import AreaIndex, load_areas
 from redcolor.model import AlertEvent, Scan
 from redcolor.pipeline import POLICY_NAMES
-from redcolor.pipeline.policies import oracle_threats
+from redcolor.pipeline.policies import ORACLE_PLOTS, oracle_policy
 from redcolor.pipeline.resume import RunRecord
 from redcolor.pipeline.runner import Feed, ProgressCallback, run_lanes
-from redcolor.pipeline.truth import first_detections
 from redcolor.sim.run import RunInfo, SimulationResult, TruthRecord, simulate
 from redcolor.sim.scenario import load_scenario
-from redcolor.warning.policies import OraclePolicy
 
 MATCH_TOLERANCE_S = 1e-3
 """How far a truth file's impact time may lie from the re-flown scenario's (they are written
@@ -167,7 +166,7 @@ def score_stored(
     docstring). ``progress`` follows the oracle lane's scans.
     """
     index = index or load_areas()
-    oracle = oracle_score(run.sim, run.impacts, index, progress)
+    oracle, causal = oracle_scores(run.sim, run.impacts, index, progress)
     outcome = PolicyOutcome(run.policy, run.events, score_events(run.events, run.impacts, index))
     align = run.alignment
     alignment: dict[str, Any] = {"offset_s": align.offset_s, "source": align.source}
@@ -176,20 +175,21 @@ def score_stored(
     return {
         "scenario": run.truth.info.scenario,
         "impacts": len(run.impacts),
-        "policies": {run.policy: outcome.figures(oracle)},
+        "policies": {run.policy: outcome.figures(oracle, causal)},
         "events": len(run.events),
         "alignment": alignment,
     }
 
 
-def oracle_score(
+def oracle_scores(
     sim: SimulationResult,
     impacts: list[TrueImpact],
     index: AreaIndex,
     progress: ProgressCallback | None = None,
-) -> Score:
-    """The oracle's score on ``sim``: its lane run at ``sim``'s scan times (module docstring)."""
-    policy = OraclePolicy(oracle_threats(sim, index, first_detections(sim)))
+) -> tuple[Score, Score]:
+    """The oracle's and the causal oracle's scores on ``sim``: their lanes run at ``sim``'s
+    scan times (module docstring)."""
+    policies = [oracle_policy(name, sim, index) for name in ORACLE_PLOTS]
     feed = Feed(
         sim.scenario.name,
         sim.registrations,
@@ -198,8 +198,9 @@ def oracle_score(
         ground_alt_m=sim.scenario.ground_alt_m,
         total=sim.scan_count(),
     )
-    run = run_lanes(feed, [policy], index=index, progress=progress)
-    return score_events(run.events, impacts, index)
+    run = run_lanes(feed, policies, index=index, progress=progress)
+    oracle, causal = (score_events(run.lanes[n].events, impacts, index) for n in ORACLE_PLOTS)
+    return oracle, causal
 
 
 def _scan_times(sim: SimulationResult) -> Iterator[Scan]:

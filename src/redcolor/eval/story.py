@@ -59,8 +59,8 @@ class Timeline:
     first_plot_s: float | None
     first_warning_s: float | None
     first_warning_areas: tuple[str, ...]
-    first_impact_s: float
-    last_impact_s: float
+    first_impact_s: float | None
+    last_impact_s: float | None
     all_clear_s: float | None
     warned: tuple[str, ...]
     impacts_in_areas: int
@@ -142,8 +142,8 @@ def timeline(evaluation: Evaluation, index: AreaIndex, policy: str | None = None
         first_plot_s=min(plots) - t0 if plots else None,
         first_warning_s=first.issued_at_unix_s - t0 if first else None,
         first_warning_areas=tuple(index.get(a.id).name_en for a in first.areas) if first else (),
-        first_impact_s=min(impact_t) - t0,
-        last_impact_s=max(impact_t) - t0,
+        first_impact_s=min(impact_t) - t0 if impact_t else None,
+        last_impact_s=max(impact_t) - t0 if impact_t else None,
         all_clear_s=ends[-1].issued_at_unix_s - t0 if ends else None,
         warned=tuple(sorted(index.get(a).name_en for a in outcome.score.warned)),
         impacts_in_areas=sum(index.locate(i.lat, i.lon) is not None for i in evaluation.impacts),

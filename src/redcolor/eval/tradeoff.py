@@ -8,9 +8,15 @@ the oracle for the lead-time ratio), so the points differ only in the parameter.
 (stdout), ``tradeoff-<param>.json`` and ``tradeoff-<param>.png`` into ``--out``.
 
 ``drone_pre_alert_s`` (how far ahead a drone's reach is pre-alerted) is the drone's parameter.
+``reach_settle_s`` (until when after a track's first plot the reach rule alerts the frontline
+areas a settled prediction would warn too late) trades needless areas against late ones on the
+frontline scenarios: its plot draws needless areas against the areas late where the causal
+oracle was not (``late - late_unavoidable``); 0 turns the rule off. ``reach_margin_s`` (how
+long before an area's deadline could pass the rule alerts it) is its other parameter: larger
+alerts earlier, from a younger and wider sector.
 
-Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s|drone_pre_alert_s]
-[--out DIR] [SCENARIO ...]``.
+Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s|drone_pre_alert_s|
+reach_settle_s|reach_margin_s] [--out DIR] [SCENARIO ...]``.
 """
 
 from __future__ import annotations
@@ -27,15 +33,27 @@ from redcolor.eval.compare import true_impacts
 from redcolor.eval.score import score_events
 from redcolor.geo import load_areas
 from redcolor.pipeline import run_lanes
+from redcolor.pipeline.policies import ORACLE_PLOTS
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
 from redcolor.warning.policies import PredictedPolicy, Staging
 
+FRONTLINE = (
+    "kiryat-shmona-lebanon",
+    "kiryat-shmona-degraded",
+    "sderot-gaza",
+    "gaza-border-mortars",
+)
+"""The frontline scenarios (0-15 s shelter areas) the reach rule's sweeps run on."""
 SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "settle_fraction": ((0.0, 0.05, 0.1, 0.15, 0.2, 0.3), ("fajr-tel-aviv", "haifa-40km")),
     "settle_s": ((2.0, 3.0, 4.0, 5.0, 6.0, 8.0), ("sderot-gaza", "meron-2024-01-06")),
     "drone_pre_alert_s": ((0.0, 180.0, 300.0, 360.0, 420.0, 480.0, 600.0), ("drones-galilee",)),
+    "reach_settle_s": ((0.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0), FRONTLINE),
+    "reach_margin_s": ((0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0), FRONTLINE),
 }
+LATE_AXIS = ("reach_settle_s", "reach_margin_s")
+"""Parameters whose curve is needless areas against avoidable late areas (not lead time)."""
 
 
 def sweep(scenario: str, param: str, values: tuple[float, ...]) -> list[dict[str, Any]]:
@@ -48,12 +66,12 @@ def sweep(scenario: str, param: str, values: tuple[float, ...]) -> list[dict[str
         policy = PredictedPolicy(index, replace(Staging(), **{param: value}))
         policy.name = f"{param}={value:g}"
         lanes.append(policy)
-    run = run_lanes(sim, [*lanes, "oracle"], index=index)
+    run = run_lanes(sim, [*lanes, *ORACLE_PLOTS], index=index)
     impacts = true_impacts(sim)
-    oracle = score_events(run.lanes["oracle"].events, impacts, index)
+    oracle, causal = (score_events(run.lanes[n].events, impacts, index) for n in ORACLE_PLOTS)
     rows = []
     for value, policy in zip(values, lanes, strict=True):
-        fig = score_events(run.lanes[policy.name].events, impacts, index).figures(oracle)
+        fig = score_events(run.lanes[policy.name].events, impacts, index).figures(oracle, causal)
         rows.append(
             {
                 "scenario": scenario,
@@ -63,6 +81,7 @@ def sweep(scenario: str, param: str, values: tuple[float, ...]) -> list[dict[str
                 "missed": fig["missed"],
                 "late": fig["late"],
                 "late_unavoidable": fig["late_unavoidable"],
+                "late_avoidable": fig["late"] - fig["late_unavoidable"],
                 "lead_median_s": fig["lead_time_s"]["median"],
                 "lead_ratio": fig["lead_time_ratio"],
                 "shelter_area_minutes": fig["shelter_area_minutes"],
@@ -73,26 +92,31 @@ def sweep(scenario: str, param: str, values: tuple[float, ...]) -> list[dict[str
 
 
 def plot(rows: list[dict[str, Any]], param: str, path: Path) -> None:
-    """Needless areas against the median lead-time ratio, one line per scenario."""
+    """Needless areas against the median lead-time ratio (or, for :data:`LATE_AXIS`, against
+    the avoidable late areas), one line per scenario."""
     fig = Figure(figsize=(7.5, 5.0))
     ax = fig.subplots()
+    late_axis = param in LATE_AXIS
+    x_key = "late_avoidable" if late_axis else "lead_ratio"
     for scenario in dict.fromkeys(r["scenario"] for r in rows):
-        mine = [r for r in rows if r["scenario"] == scenario and r["lead_ratio"] is not None]
-        ax.plot(
-            [r["lead_ratio"] for r in mine], [r["needless"] for r in mine], "o-", label=scenario
-        )
+        mine = [r for r in rows if r["scenario"] == scenario and r[x_key] is not None]
+        ax.plot([r[x_key] for r in mine], [r["needless"] for r in mine], "o-", label=scenario)
         for r in mine:
             ax.annotate(
                 f"{r[param]:g}",
-                (r["lead_ratio"], r["needless"]),
+                (r[x_key], r["needless"]),
                 fontsize=8,
                 textcoords="offset points",
                 xytext=(4, 4),
             )
-    ax.axvline(0.8, color="grey", linestyle="--", linewidth=0.8)
-    ax.set_xlabel("median lead time / oracle's")
+    if late_axis:
+        ax.set_xlabel("areas late where the causal oracle was not")
+        ax.set_title(f"predicted policy: {param} trades late areas for needless areas")
+    else:
+        ax.axvline(0.8, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_xlabel("median lead time / oracle's")
+        ax.set_title(f"predicted policy: {param} trades lead time for needless areas")
     ax.set_ylabel("needless areas")
-    ax.set_title(f"predicted policy: {param} trades lead time for needless areas")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)

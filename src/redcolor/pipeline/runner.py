@@ -64,6 +64,7 @@ from redcolor.geo import AreaIndex, load_areas
 from redcolor.model import AlertEvent, Scan, SensorRegistration
 from redcolor.pipeline.policies import make_policy
 from redcolor.prediction import ImpactPrediction
+from redcolor.prediction.launch import LaunchCue
 from redcolor.prediction.runner import TrackPredict
 from redcolor.sensors.ingest import Received
 from redcolor.sensors.live import Tick
@@ -327,7 +328,7 @@ def _run(
             if live and item.t_unix_s > lanes_t and item.t_unix_s - scan_t >= quiet_s:
                 lanes_t = item.t_unix_s
                 for lane in lanes:
-                    _step(lane, [], lanes_t, on_events, list(latest.values()))
+                    _step(lane, [], (), lanes_t, on_events, list(latest.values()))
             continue
         was_live = live
         if isinstance(item, Received):
@@ -349,7 +350,7 @@ def _run(
         if live:
             lanes_t = max(lanes_t, out.t_unix_s)
         for i, lane in enumerate(lanes if live else ()):
-            _step(lane, fresh, lanes_t, on_events, out.predictions)
+            _step(lane, fresh, out.cues, lanes_t, on_events, out.predictions)
             if i == 0:
                 latency_s = time.monotonic() - arrival_mono_s
                 if callbacks.on_latency is not None:
@@ -388,6 +389,7 @@ def _run(
 def _step(
     lane: _Lane,
     predictions: Sequence[ImpactPrediction],
+    cues: Sequence[LaunchCue],
     now_unix_s: float,
     on_events: EventsCallback | None,
     current: Sequence[ImpactPrediction] = (),
@@ -397,11 +399,11 @@ def _step(
     writer = lane.writer
     try:
         if writer is not None and not writer.admit(lane.lifecycle):
-            lane.policy.decide(predictions, now_unix_s)  # a warm standby: decided, not applied
+            lane.policy.decide(predictions, now_unix_s, cues)  # a warm standby: not applied
             return
         if writer is not None and writer.taking_over():
             predictions = current
-        decisions: list[ThreatDecision] = lane.policy.decide(predictions, now_unix_s)
+        decisions: list[ThreatDecision] = lane.policy.decide(predictions, now_unix_s, cues)
         events, stored = lane.lifecycle.step(decisions, now_unix_s)
     except StoreError as exc:  # Fenced (a newer leader writes) or the store is unreachable
         if writer is None:
@@ -435,7 +437,7 @@ def _drain(
             now = max(now, live_from_unix_s, pacer.now())
         pacer.wait(now)
         for lane in lanes:
-            _step(lane, [], now, on_events)
+            _step(lane, [], (), now, on_events)
 
 
 class _Pacer:

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from redcolor.model import Scan, SensorRegistration
 from redcolor.prediction.impact import ImpactPrediction, ImpactPredictor, PredictionSettings
+from redcolor.prediction.launch import CueSettings, LaunchCue, launch_cues
 from redcolor.tracking.frame import TrackingSetup, build_tracker
 from redcolor.tracking.state import TrackSnapshot
 from redcolor.tracking.tracker import Tracker, TrackerSettings
@@ -26,12 +27,14 @@ from redcolor.tracking.tracker import Tracker, TrackerSettings
 
 @dataclass(frozen=True)
 class ScanOutput:
-    """What one scan produced: the confirmed tracks after it and every current prediction."""
+    """What one scan produced: the confirmed tracks after it, every current prediction and the
+    launch cues of the young ballistic tracks (tentative ones included)."""
 
     t_unix_s: float
     scan: Scan
     tracks: TrackSnapshot
     predictions: tuple[ImpactPrediction, ...]
+    cues: tuple[LaunchCue, ...] = ()
 
 
 class TrackPredict:
@@ -43,6 +46,7 @@ class TrackPredict:
     ground_alt_m : flat terrain altitude, m.
     origin : (lat, lon, alt_m) of the common frame; default the mean radar position.
     repredict_s : shortest interval between two predictions of one track (see module doc).
+    cue_settings : the launch cues' clutter guard (:mod:`redcolor.prediction.launch`).
     """
 
     def __init__(
@@ -54,8 +58,11 @@ class TrackPredict:
         tracker_settings: TrackerSettings | None = None,
         prediction_settings: PredictionSettings | None = None,
         repredict_s: float = 0.9,
+        cue_settings: CueSettings | None = None,
     ) -> None:
         self.repredict_s = repredict_s
+        self.ground_alt_m = ground_alt_m
+        self.cue_settings = cue_settings or CueSettings()
         self.setup: TrackingSetup = build_tracker(
             registrations, ground_alt_m=ground_alt_m, origin=origin, settings=tracker_settings
         )
@@ -88,7 +95,8 @@ class TrackPredict:
         live = set(ids)
         self._latest = {k: v for k, v in self._latest.items() if k in live}
         preds = tuple(self._latest[i] for i in ids if i in self._latest)
-        return ScanOutput(float(snap.t_unix_s), scan, snap, preds)
+        cues = launch_cues(self.setup, self.ground_alt_m, self.cue_settings)
+        return ScanOutput(float(snap.t_unix_s), scan, snap, preds, cues)
 
 
 def drive(

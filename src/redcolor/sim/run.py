@@ -129,8 +129,10 @@ class SimulationResult:
         self._groups = groups
         self._phases_s = phases_s
         self.start_unix_s = scenario.start_unix_s
-        last = max(float(np.max(g.impact_unix_s)) for g in groups)
-        self.end_unix_s = last + scenario.tail_s
+        ends = [float(np.max(g.impact_unix_s)) + scenario.tail_s for g in groups]
+        if scenario.duration_s is not None:
+            ends.append(self.start_unix_s + scenario.duration_s)
+        self.end_unix_s = max(ends)
         self.origin = (frame.lat0_deg, frame.lon0_deg, frame.alt0_m)
         self.registrations = [r.registration for r in radars]
         self.truth = [rec for g in groups for rec in self._records(g)]

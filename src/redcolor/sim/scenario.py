@@ -9,6 +9,8 @@ Fields (beyond the DESIGN.md example; defaults in brackets)
 top level
     ``name`` [file stem], ``description`` [""], ``start`` (ISO 8601; UTC if no offset),
     ``seed`` [0], ``ground_alt_m`` [0], ``tail_s`` (scan on after the last impact) [10],
+    ``duration_s`` (scan at least this long after ``start``) [none]. With no ``[[salvo]]`` (a
+    run of clutter alone, to count false alerts) ``duration_s`` and ``[origin]`` are required.
     ``[origin] lat, lon`` (ENU frame origin) [mean of the target centres],
     ``[wind] speed_m_s, from_deg`` (constant; not corrected for by the aim) [calm].
 ``[real_alerts]`` (optional: what the real alert system did in the event a scenario models)
@@ -110,6 +112,7 @@ class Scenario:
     wind_speed_m_s: float = 0.0
     wind_from_deg: float = 0.0
     tail_s: float = 10.0
+    duration_s: float | None = None
     real_alerts: RealAlertsSpec | None = None
 
 
@@ -305,9 +308,13 @@ def parse_scenario(data: dict[str, Any], src: str) -> Scenario:
     if len(set(ids)) != len(ids):
         raise top.fail("radar", "distinct radar ids", sorted(i for i in ids if ids.count(i) > 1))
     salvos = tuple(_salvo(s) for s in top.array("salvo"))
-    if not salvos:
-        raise ScenarioError(f"{src}: salvo: expected at least one [[salvo]]")
+    duration = top.num("duration_s", None, lo=1.0, hi=86_400.0)
     origin_t = top.optional_sub("origin")
+    if not salvos and (duration is None or origin_t is None):
+        raise ScenarioError(
+            f"{src}: salvo: expected at least one [[salvo]], or duration_s and [origin] for a "
+            "run without launches"
+        )
     if origin_t is None:
         lat = sum(s.target.lat_deg for s in salvos) / len(salvos)
         lon = sum(s.target.lon_deg for s in salvos) / len(salvos)
@@ -333,6 +340,7 @@ def parse_scenario(data: dict[str, Any], src: str) -> Scenario:
         wind_speed_m_s=wind_speed,
         wind_from_deg=wind_from,
         tail_s=top.num("tail_s", 10.0, lo=0.0, hi=3_600.0),
+        duration_s=duration,
         real_alerts=_real_alerts(top.optional_sub("real_alerts")),
     )
     top.done()

@@ -15,6 +15,12 @@ terrain, or possibly level and slower than ``cruise_max_speed_m_s``, a drone
 (nearly-constant velocity); otherwise ballistic (a mortar bomb near a high
 apogee is slow but high).
 
+A plot that starts a tentative track (the newer of its pair) also waits on, for another
+pairing (``paired_plots_wait``): under heavy clutter a rocket's first plot may pair with a
+clutter plot of the scan before, and its second plot must still find it (issue 16: on
+kiryat-shmona-degraded that pair came one scan later, and an area 0.7 s late). A plot a track
+then claims is never free to pair, so a true track does not start twice.
+
 Confirmation is M of N: a track is confirmed once at least ``confirm_hits`` of its last
 ``confirm_window`` opportunities (scans whose radar covered it) brought a plot.
 """
@@ -69,6 +75,8 @@ class InitiatorSettings:
         short-range rockets to heavy rockets.
     boost_vel_sigma_m_s : float
         Extra velocity uncertainty: the pair may straddle the end of the motor burn.
+    paired_plots_wait : bool
+        Whether the newer plot of a pair waits on for another pairing (module docstring).
     confirm_hits, confirm_window : int
         M and N of the M-of-N confirmation (the initiating pair counts as two hits). Tuned on
         the built-in scenarios: 4 of 6 confirmed ~0.4 s sooner but let through tracks of a
@@ -91,6 +99,7 @@ class InitiatorSettings:
     boost_vel_sigma_m_s: float = 60.0
     confirm_hits: int = 5
     confirm_window: int = 7
+    paired_plots_wait: bool = True
 
 
 @dataclass(frozen=True)
@@ -158,7 +167,7 @@ class TwoPointInitiator:
         keep_old = np.ones(self._t.size, dtype=bool)
         keep_old[old_idx] = False
         unused_new = np.ones(pos_enu_m.shape[0], dtype=bool)
-        unused_new[new_idx] = False
+        unused_new[new_idx] = s.paired_plots_wait
         self._pos = np.concatenate([self._pos[keep_old], pos_enu_m[unused_new]])
         self._cov = np.concatenate([self._cov[keep_old], pos_cov[unused_new]])
         self._t = np.concatenate([self._t[keep_old], np.full(int(unused_new.sum()), t_unix_s)])

@@ -212,7 +212,7 @@ class Tracker:
         drop = self.deleter.to_delete(
             t, tab.confirmed, tab.misses, tab.last_update_t, tab.kind,
             self.height_above_ground_m(tab.x[:, 0:3]),
-            np.trace(tab.P[:, 0:3, 0:3], axis1=1, axis2=2), self._best_plot_var_m2(tab.x[:, 0:3]),
+            np.trace(tab.P[:, 0:3, 0:3], axis1=1, axis2=2), self.best_plot_var_m2(tab.x[:, 0:3]),
         )  # fmt: skip
         recent = tab.confirmed_t >= t - DUPLICATE_WINDOW_S
         drop |= self.deleter.duplicates(tab.x, tab.P, tab.confirmed & ~drop, recent, tab.n_hits)
@@ -242,7 +242,7 @@ class Tracker:
             tab.P[relabel, :, LN_BETA] = 0.0
             tab.P[relabel, LN_BETA, LN_BETA] = s.ln_beta_sigma**2
 
-    def _best_plot_var_m2(self, pos_enu_m: F64) -> F64:
+    def best_plot_var_m2(self, pos_enu_m: F64) -> F64:
         """Trace (N,) of the position covariance of one plot, from the radar giving the
         smallest, at positions (N, 3): range variance plus two cross-range variances."""
         best = np.full(pos_enu_m.shape[0], np.inf)

@@ -55,6 +55,42 @@ class PredictionLike(Protocol):
     def path_t_unix_s(self) -> NDArray[np.float64]: ...
 
 
+class LaunchCueLike(Protocol):
+    """The fields of ``redcolor.prediction.launch.LaunchCue`` a policy reads: a young
+    ballistic track (tentative or confirmed) seen as a launch from the ground."""
+
+    @property
+    def track_id(self) -> str: ...
+    @property
+    def t_unix_s(self) -> float: ...
+    @property
+    def first_detection_t_unix_s(self) -> float: ...
+    @property
+    def launch_lat(self) -> float: ...
+    @property
+    def launch_lon(self) -> float: ...
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lon(self) -> float: ...
+    @property
+    def ground_speed_m_s(self) -> float: ...
+    @property
+    def speed_margin_m_s(self) -> float: ...
+    @property
+    def heading_sigma_rad(self) -> float: ...
+    @property
+    def reach_near_m(self) -> float: ...
+    @property
+    def reach_far_m(self) -> float: ...
+    @property
+    def impact_early_unix_s(self) -> float: ...
+    @property
+    def impact_late_unix_s(self) -> float: ...
+    @property
+    def confirmed(self) -> bool: ...
+
+
 class AreaLookup(Protocol):
     """The spatial queries a policy needs (``redcolor.geo.AreaIndex`` provides them)."""
 
@@ -111,10 +147,15 @@ class ThreatDecision:
 
 
 class Policy(Protocol):
-    """A warning policy: predictions of one scan in, decisions out. Pure and deterministic."""
+    """A warning policy: predictions (and launch cues) of one scan in, decisions out. Pure and
+    deterministic. ``cues`` are every current launch cue; ``predictions`` only those new
+    since the last call."""
 
     name: str
 
     def decide(
-        self, predictions: Sequence[PredictionLike], now_unix_s: float
+        self,
+        predictions: Sequence[PredictionLike],
+        now_unix_s: float,
+        cues: Sequence[LaunchCueLike] = (),
     ) -> list[ThreatDecision]: ...

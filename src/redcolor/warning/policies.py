@@ -8,7 +8,8 @@ threat endangers:
 * ``radius``: areas within ``radius_m`` of the predicted mean impact (the baseline; the
   evaluation picks the smallest radius that misses nothing, with hindsight).
 * ``zone``: the whole zone of every area ``predicted`` warns (the pre-2019 practice).
-* ``oracle``: the areas that truly needed a warning, at each projectile's first detection.
+* ``oracle``: the areas that truly needed a warning, at each projectile's first detection (or
+  second: the causal oracle; ``redcolor.pipeline.policies``).
 
 Staging (:class:`Staging`, DESIGN.md "Alert decision"): a track is acted on once it has been
 tracked ``settle_s`` and ``settle_fraction`` of its flight (the trade-off: earlier means a wider
@@ -20,6 +21,21 @@ the threat's region is alerted when the time left to the early edge of the impac
 as it then stands (the latest prediction sets the schedule, and the lifecycle keeps it if the
 track is lost). A flight longer than ``long_flight_s`` (from first detection to predicted
 impact) is also pre-alerted at once over its region; shorter flights are not.
+
+The reach rule (issue 16; ``predicted`` and ``zone`` only, not the ``radius`` baseline; the
+frontline areas, ``reach_max_shelter_s``): a
+rocket fired at a frontline town lands before its track could settle, and before it is even
+confirmed the tracker's young track is a launch cue (``redcolor.prediction.launch``: where it
+started, its heading, and the reach of every catalogued short-range threat flown on from its
+state, past a clutter guard). Until ``reach_settle_s`` after the first plot (when a settled
+prediction is expected), every area inside that reach (nearest to farthest landing) and the
+heading sector (``k`` sigma of the heading either side, widened by ``reach_lateral_m``) is
+alerted at the last scan before its deadline could pass (its earliest arrival less its
+shelter time, less ``reach_margin_s``; the earliest arrival grows from the reach's earliest
+landing at its near end to its latest at its far end, the longer ranges taking longer, and is
+no sooner than the track's ground speed plus its margin carries it to the area). Each scan
+recomputes it from the grown track, so the sector narrows before most areas fall due; areas
+whose deadline comes after the expected settling wait for the prediction.
 
 Drones: the areas the drone can reach along its predicted path within their shelter time plus
 ``margin_s``, widened by the drone class's danger radius and the path uncertainty, shelter now;
@@ -42,7 +58,7 @@ from numpy.typing import NDArray
 from scipy.stats import norm
 
 from redcolor.geo import AreaIndex, LocalFrame
-from redcolor.warning.base import PredictionLike, ThreatCategory, ThreatDecision
+from redcolor.warning.base import LaunchCueLike, PredictionLike, ThreatCategory, ThreatDecision
 from redcolor.warning.regions import chi2_2dof_k, grown_ellipses_en_m
 from redcolor.warning.threats import class_danger_radius_m, classify
 
@@ -73,6 +89,19 @@ class Staging:
     it means "alert as soon as the track has settled". ``sigma_k`` (1): the impact time taken
     is ``impact - sigma_k * sigma``. ``long_flight_s`` (100 s) leaves room for a pre-alert
     before the longest shelter time (90 s).
+    The reach rule (module docstring): ``reach_settle_s`` (10 s; 0 turns it off) is when,
+    after the first plot, a settled prediction is expected: the 5-of-7 confirmation takes
+    ~4-5 s and ``settle_s`` 6 s from the first plot, with a scan or two lost to a low detection
+    probability. It is the rule's trade-off parameter (``python -m redcolor.eval.tradeoff
+    --param reach_settle_s``): shorter leaves more areas to the settled prediction, late if it
+    comes later; longer alerts more of the sector. ``reach_margin_s`` (1.5 s): an area is
+    alerted at the last scan (one a second) before its deadline could pass, plus half a scan
+    of fan-out. ``reach_lateral_m`` (500 m): the rocket class's danger radius (300 m) and
+    ~8 m/s of wind drift over 25 s (the reach flights fly in still air).
+    ``reach_max_shelter_s`` (15 s): the rule is for the frontline areas (0-15 s of shelter
+    time, REFERENCE.md), as the real system alerts them on a launch nearby; a young track's
+    reach spans tens of kilometres and minutes, and over the 30-90 s areas behind the front
+    it alerted 81 areas needlessly on meron-2024-01-06 (none needed) against 1 without.
     """
 
     settle_s: float = 6.0
@@ -84,6 +113,10 @@ class Staging:
     drone_pre_alert_s: float = 420.0
     cruise_pre_alert_s: float = 600.0
     cruise_corridor_deg: float = 20.0
+    reach_settle_s: float = 10.0
+    reach_margin_s: float = 1.5
+    reach_lateral_m: float = 500.0
+    reach_max_shelter_s: float = 15.0
 
 
 class _Areas:
@@ -141,12 +174,22 @@ class _Policy:
         self.radius_m = class_danger_radius_m()
 
     def decide(
-        self, predictions: Sequence[PredictionLike], now_unix_s: float
+        self,
+        predictions: Sequence[PredictionLike],
+        now_unix_s: float,
+        cues: Sequence[LaunchCueLike] = (),
     ) -> list[ThreatDecision]:
-        """One decision per prediction with any area to warn, sorted by threat id."""
+        """One decision per prediction (or launch cue) with any area to warn, sorted by
+        threat id. A cue counts for a tentative track, and for a confirmed one whose
+        unsettled prediction is in ``predictions`` (merged with it); a settled prediction
+        ends the reach rule for its track."""
         settled = [p for p in predictions if p.kind != "drone" and self._settled(p)]
         early = [p for p in predictions if p.kind != "drone" and not self._settled(p)]
         drones = [p for p in predictions if p.kind == "drone" and self._settled(p)]
+        early_ids = {p.track_id for p in early}
+        reach = self._reach(
+            [c for c in cues if not c.confirmed or c.track_id in early_ids], now_unix_s
+        )
         out: list[ThreatDecision] = []
         if settled:
             for p, ids in zip(settled, self._ballistic_areas(settled), strict=True):
@@ -154,8 +197,13 @@ class _Policy:
                     out.append(self._staged(p, ids, now_unix_s))
         if early:
             for p, ids in zip(early, self._urgent(early, now_unix_s), strict=True):
-                if ids.size:
-                    out.append(self._staged(p, ids, now_unix_s))
+                now_ids, until = reach.pop(p.track_id, (_NONE, -np.inf))
+                if ids.size or now_ids.size:
+                    out.append(_with_now(self._staged(p, ids, now_unix_s), now_ids, until))
+        for track_id, (now_ids, until) in reach.items():
+            if now_ids.size:
+                at = np.full(now_ids.shape, now_unix_s)
+                out.append(ThreatDecision(track_id, "missiles", now_unix_s, now_ids, at, until))
         for p in drones:
             decision = self._drone(p, now_unix_s)
             if decision is not None:
@@ -195,6 +243,50 @@ class _Policy:
             deadline = p.impact_t_unix_s - self.areas.shelter_s[ids]
             in_time = deadline + spread_s >= now
             out.append(ids[in_time & (deadline - spread_s < self._settle_end_unix_s(p))])
+        return out
+
+    def _reach(
+        self, cues: Sequence[LaunchCueLike], now: float
+    ) -> dict[str, tuple[NDArray[np.int64], float]]:
+        """Per cue (track id): the areas the reach rule alerts now, and until when the threat
+        may fly (module docstring). None with ``reach_settle_s`` 0."""
+        st = self.staging
+        out: dict[str, tuple[NDArray[np.int64], float]] = {}
+        if st.reach_settle_s <= 0.0 or not cues:
+            return out
+        frame = self.areas.frame
+        lx, ly = frame.project(
+            np.array([c.launch_lat for c in cues]), np.array([c.launch_lon for c in cues])
+        )
+        cx, cy = frame.project(np.array([c.lat for c in cues]), np.array([c.lon for c in cues]))
+        for i, c in enumerate(cues):
+            settle_at = c.first_detection_t_unix_s + st.reach_settle_s
+            if settle_at <= now or not np.isfinite(c.impact_early_unix_s):
+                continue
+            region = _sector(
+                (float(lx[i]), float(ly[i])),
+                (float(cx[i]), float(cy[i])),
+                (c.reach_near_m, c.reach_far_m),
+                self.k * c.heading_sigma_rad,
+                st.reach_lateral_m,
+            )
+            ids = self.areas.query(np.array([region]))[0]
+            ids = ids[self.areas.shelter_s[ids] <= st.reach_max_shelter_s]
+            # the earliest landing, and no sooner than the ground speed (which only falls
+            # once the motor is out) carries the projectile to the area
+            polys = self.areas.polygons_m[np.searchsorted(self.areas.ids, ids)]
+            gap_m = shapely.distance(polys, shapely.points(cx[i], cy[i]))
+            speed_m_s = c.ground_speed_m_s + c.speed_margin_m_s
+            ahead_m = np.maximum(gap_m, 0.0)
+            by_reach = np.interp(
+                ahead_m,
+                [c.reach_near_m, max(c.reach_far_m, c.reach_near_m + 1.0)],
+                [c.impact_early_unix_s, c.impact_late_unix_s],
+            )
+            arrival = np.maximum(by_reach, now + gap_m / speed_m_s)
+            deadline = arrival - self.areas.shelter_s[ids]
+            ids = ids[(deadline < settle_at) & (deadline - st.reach_margin_s <= now)]
+            out[c.track_id] = (ids, float(c.impact_late_unix_s))
         return out
 
     def _classes(self, preds: Sequence[PredictionLike]) -> NDArray[np.str_]:
@@ -310,6 +402,67 @@ class _Policy:
         return self.areas.query(np.array([sector]), "dwithin", radius_m)[0]
 
 
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+def _sector(
+    launch: tuple[float, float],
+    now: tuple[float, float],
+    reach_m: tuple[float, float],
+    half_angle_rad: float,
+    lateral_m: float,
+) -> shapely.Geometry:
+    """Ground metres where a projectile flying from ``launch`` through ``now`` may land
+    between ``reach_m`` (nearest, farthest) ahead of ``now``: the part of a wedge from the
+    launch point, ``half_angle_rad`` either side of the heading, widened by ``lateral_m``
+    (a ring round ``now`` once the heading says nothing)."""
+    lx, ly = launch
+    dx, dy = now[0] - lx, now[1] - ly
+    flown = float(np.hypot(dx, dy))
+    near, far = reach_m
+    if flown < 1.0 or half_angle_rad >= np.pi / 3:
+        disc = shapely.Point(now).buffer(far + lateral_m)
+        return disc.difference(shapely.Point(now).buffer(max(near - lateral_m, 0.0)))
+    u = np.array([dx, dy]) / flown
+    w = np.array([-u[1], u[0]])
+    o = np.array([lx, ly])
+    s0, s1 = flown + max(near - lateral_m, -flown), flown + far + lateral_m
+    h0 = lateral_m + s0 * np.tan(half_angle_rad)
+    h1 = lateral_m + s1 * np.tan(half_angle_rad)
+    ring = [o + s0 * u - h0 * w, o + s0 * u + h0 * w, o + s1 * u + h1 * w, o + s1 * u - h1 * w]
+    return shapely.Polygon(ring)
+
+
+def _with_now(d: ThreatDecision, now_ids: NDArray[np.int64], until_unix_s: float) -> ThreatDecision:
+    """``d`` with the areas ``now_ids`` alerted at once (the earlier time kept where both
+    name an area) and lasting at least to ``until_unix_s``. An area only the reach rule names
+    has no impact time window (NaN): the reach says where, not when."""
+    if now_ids.size == 0:
+        return d
+    unknown = np.full(d.area_ids.shape, np.nan)
+    earliest = unknown if d.impact_earliest_unix_s is None else d.impact_earliest_unix_s
+    latest = unknown if d.impact_latest_unix_s is None else d.impact_latest_unix_s
+    ids = np.concatenate([d.area_ids, now_ids])
+    at = np.concatenate([d.alert_at_unix_s, np.full(now_ids.shape, d.t_unix_s)])
+    early = np.concatenate([earliest, np.full(now_ids.shape, np.nan)])
+    late = np.concatenate([latest, np.full(now_ids.shape, np.nan)])
+    order = np.lexsort((at, ids))
+    ids, at, early, late = ids[order], at[order], early[order], late[order]
+    first = np.concatenate([[True], ids[1:] != ids[:-1]])
+    until = max(d.until_unix_s, until_unix_s)
+    return ThreatDecision(
+        d.threat_id,
+        d.category,
+        d.t_unix_s,
+        ids[first],
+        at[first],
+        until,
+        d.pre_alert,
+        early[first],
+        late[first],
+    )
+
+
 class PredictedPolicy(_Policy):
     """Areas meeting the impact region at ``confidence`` grown by the class danger radius."""
 
@@ -329,9 +482,10 @@ IMMEDIATE = Staging(
     missile_settle_fraction=0.0,
     margin_s=np.inf,
     cruise_corridor_deg=180.0,
+    reach_settle_s=0.0,
 )
-"""The baseline timing: alert at the first scan where a confirmed track gives a prediction;
-a cruise missile's pre-alert reaches every heading, as a drone's does."""
+"""The baseline timing: alert at the first scan where a confirmed track gives a prediction (and
+no reach rule); a cruise missile's pre-alert reaches every heading, as a drone's does."""
 
 
 class RadiusPolicy(_Policy):
@@ -361,10 +515,13 @@ class ZonePolicy:
         self._members = {z: index.zone_areas(z) for z in set(self._zone_of.values())}
 
     def decide(
-        self, predictions: Sequence[PredictionLike], now_unix_s: float
+        self,
+        predictions: Sequence[PredictionLike],
+        now_unix_s: float,
+        cues: Sequence[LaunchCueLike] = (),
     ) -> list[ThreatDecision]:
         out = []
-        for d in self.inner.decide(predictions, now_unix_s):
+        for d in self.inner.decide(predictions, now_unix_s, cues):
             at_by_zone: dict[str, float] = {}
             window_by_zone: dict[str, tuple[float, float]] = {}
             unknown = np.full(d.area_ids.shape, np.nan)
@@ -415,7 +572,8 @@ class OracleThreat:
 
 
 class OraclePolicy:
-    """Exactly the areas that needed a warning, alerted at the projectile's first detection."""
+    """Exactly the areas that needed a warning, alerted at each threat's
+    ``first_detection_t_unix_s`` (the time its hindsight lets it act: first or second plot)."""
 
     name = "oracle"
 
@@ -425,7 +583,10 @@ class OraclePolicy:
         )
 
     def decide(
-        self, predictions: Sequence[PredictionLike], now_unix_s: float
+        self,
+        predictions: Sequence[PredictionLike],
+        now_unix_s: float,
+        cues: Sequence[LaunchCueLike] = (),
     ) -> list[ThreatDecision]:
         return [
             ThreatDecision(
