@@ -154,7 +154,7 @@ async def campaign(
             on_status(failing)
 
     nc = await nats.connect(
-        spec.url,
+        spec.servers,
         error_cb=error_cb,
         disconnected_cb=disconnected,
         name=f"redcolor-lease-{leadership.node_id}",
