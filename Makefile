@@ -29,9 +29,11 @@ demo: preflight-demo $(VENV)/.installed
 
 # Debian packages the tests need, as PACKAGE:COMMAND: installed only where the command is
 # missing (CI runs as root). Services: the MQTT tests use the machine's Mosquitto on
-# 127.0.0.1:1883; nothing uses PostgreSQL, Redis or RabbitMQ.
+# 127.0.0.1:1883, the store tests the machine's PostgreSQL on 127.0.0.1:5432 (user postgres,
+# trust auth; the fault tests run PostgreSQL 15 servers of their own); nothing uses Redis or
+# RabbitMQ. `make demo` needs no PostgreSQL: its store is SQLite, in the process.
 SYSTEM_PACKAGES := chromium:/usr/bin/chromium nats-server:nats-server mosquitto:mosquitto \
-	nodejs:node npm:npm
+	nodejs:node npm:npm postgresql-15:/usr/lib/postgresql/15/bin/initdb
 
 system-deps:
 	@bash scripts/system-deps.sh $(SYSTEM_PACKAGES)

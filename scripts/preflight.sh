@@ -38,6 +38,15 @@ if [ "$mode" = test ]; then
     miss "nothing listens on 127.0.0.1:1883: the MQTT tests need a Mosquitto broker there"\
 " (start one: mosquitto -d)"
   fi
+  # The store tests run on PostgreSQL too: the machine's server (trust auth, user postgres)
+  # for the contract, PostgreSQL 15's own binaries for the fault tests' private servers.
+  if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+    miss "nothing listens on 127.0.0.1:5432: the store tests need PostgreSQL there, user"\
+" postgres with trust auth (as root: make system-deps, then pg_ctlcluster 15 main start)"
+  fi
+  [ -x /usr/lib/postgresql/15/bin/initdb ] ||
+    miss "no /usr/lib/postgresql/15/bin/initdb: the store's fault tests run PostgreSQL 15 servers"\
+" of their own (as root: make system-deps, or apt-get install postgresql-15)"
 fi
 
 if [ "$missing" -gt 0 ]; then

@@ -41,22 +41,67 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts"}
     ),
     "serve": frozenset(
-        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
-         "auth", "bus", "channels", "operators", "pipeline"}
+        {
+            "geo",
+            "physics",
+            "sensors",
+            "sim",
+            "tracking",
+            "prediction",
+            "warning",
+            "alerts",
+            "auth",
+            "bus",
+            "channels",
+            "operators",
+            "pipeline",
+        }
     ),
     "eval": frozenset(
-        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
-         "pipeline"}
+        {
+            "geo",
+            "physics",
+            "sensors",
+            "sim",
+            "tracking",
+            "prediction",
+            "warning",
+            "alerts",
+            "pipeline",
+        }
     ),
     "cli": frozenset(
-        {"geo", "physics", "sensors", "sim", "tracking", "prediction", "warning", "alerts",
-         "auth", "bus", "channels", "operators", "pipeline", "serve", "eval"}
+        {
+            "geo",
+            "physics",
+            "sensors",
+            "sim",
+            "tracking",
+            "prediction",
+            "warning",
+            "alerts",
+            "auth",
+            "bus",
+            "channels",
+            "operators",
+            "pipeline",
+            "serve",
+            "eval",
+        }
     ),
 }
 """Per package (or shared module), the other packages it may import besides :data:`SHARED`."""
 
 LIVE = (
-    "physics", "sensors", "tracking", "prediction", "warning", "alerts", "auth", "bus", "channels",
+    "physics",
+    "sensors",
+    "tracking",
+    "prediction",
+    "warning",
+    "alerts",
+    "auth",
+    "bus",
+    "channels",
     "operators",
 )
 """The stages a live core runs on real sensor data: none may reach the simulator, even through
@@ -246,14 +291,15 @@ PKGS = frozenset({"geo", "sim", "tracking", "model", "errors"})
         ("from ..errors import InputError", {"errors"}),
         ("import importlib\nimportlib.import_module('redcolor.sim.run')", {"sim"}),
         ("from importlib import import_module\nimport_module('redcolor.geo')", {"geo"}),
-        ("import importlib\nimportlib.import_module('..sim', package='redcolor.tracking')",
-         {"sim"}),
+        (
+            "import importlib\nimportlib.import_module('..sim', package='redcolor.tracking')",
+            {"sim"},
+        ),
         ("__import__('redcolor.sim')", {"sim"}),
         ("from importlib import resources\nresources.files('redcolor.sim')", {"sim"}),
         ("def f():\n    from redcolor.sim import run\n    return run", {"sim"}),
         ("class C:\n    def m(self):\n        import redcolor.geo", {"geo"}),
-        ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..sim import run",
-         {"sim"}),
+        ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..sim import run", {"sim"}),
         ("import numpy\nfrom os import path\nimport redcolorx", set()),
     ],
 )
@@ -262,12 +308,8 @@ def test_checker_finds_each_form(source: str, expected: set[str]) -> None:
 
 
 def test_checker_resolves_relative_imports_in_a_package_init() -> None:
-    assert imported_packages("from . import run", "redcolor.sim", PKGS, is_package=True) == {
-        "sim"
-    }
-    assert imported_packages("from .. import geo", "redcolor.sim", PKGS, is_package=True) == {
-        "geo"
-    }
+    assert imported_packages("from . import run", "redcolor.sim", PKGS, is_package=True) == {"sim"}
+    assert imported_packages("from .. import geo", "redcolor.sim", PKGS, is_package=True) == {"geo"}
 
 
 @pytest.mark.parametrize(

@@ -104,11 +104,21 @@ CATEGORIES: tuple[Category, ...] = (
 LANGUAGES: tuple[str, ...] = ("he", "en", "ar", "ru")
 
 
-class AlertArea(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """An alert area as it appears in an event: its id and its time to reach shelter."""
+class AlertArea(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """An alert area as it appears in an event: its id, its time to reach shelter and, where an
+    impact prediction gave one, the predicted impact time window at the area.
+
+    ``impact_earliest_unix_s`` / ``impact_latest_unix_s`` bound when an impact (a ballistic
+    threat's ground impact, a drone's reach of the area) is predicted there; both None (left
+    out of the JSON) when nothing predicted one: operator alerts, released areas, a policy
+    without predictions. The window may already have begun, or passed, while the area is still
+    under alert (the all-clear comes a hold time later).
+    """
 
     id: int
     shelter_s: int
+    impact_earliest_unix_s: float | None = None
+    impact_latest_unix_s: float | None = None
 
 
 class AlertEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -1,4 +1,4 @@
-"""Lifecycle checkpoint and rebuild: what a restart remembers, on a real SQLite store."""
+"""Lifecycle checkpoint and rebuild: what a restart remembers, on real stores (both backends)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from redcolor.alerts.checkpoint import Clock, decode, encode, rebuild, shift
 from redcolor.alerts.durable import DurableLifecycle, LifecycleLock
 from redcolor.alerts.lifecycle import LifecycleConfig, apply, initial_state, next_due_unix_s
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import SQLiteEventStore, open_store
 from redcolor.errors import StoreError
 from redcolor.warning.base import ThreatDecision
 
@@ -40,8 +40,14 @@ def _busy_state():
 
 
 def _fields(state):
-    return (state.config, state.areas, state.alerts, state.threat_alert, state.schedule,
-            state.next_alert)
+    return (
+        state.config,
+        state.areas,
+        state.alerts,
+        state.threat_alert,
+        state.schedule,
+        state.next_alert,
+    )
 
 
 def test_checkpoint_decodes_to_the_state_it_encoded() -> None:
@@ -60,7 +66,7 @@ def test_clock_maps_wall_time_both_ways() -> None:
     assert clock.wall(clock.now(T0 + 7.25)) == pytest.approx(T0 + 7.25)
 
 
-def test_restart_rebuilds_the_state_and_continues_it_exactly(tmp_path) -> None:
+def test_restart_rebuilds_the_state_and_continues_it_exactly(store_target) -> None:
     """Kill after some steps (drop the object), reopen: same state, and the rest of the run
     issues exactly what the uninterrupted run issues (same ids, no alert twice)."""
     config = LifecycleConfig(SHELTER, hold_s=60.0, run_id="r")
@@ -77,12 +83,12 @@ def test_restart_rebuilds_the_state_and_continues_it_exactly(tmp_path) -> None:
     while (due := next_due_unix_s(reference.state)) is not None:
         expected += reference.step([], due)[1]
 
-    store = SQLiteEventStore(tmp_path / "a.db")
+    store = open_store(store_target)
     first = DurableLifecycle(store, SHELTER, config=config)
     got = [e for d, now in steps[:3] for e in first.step(d, now)[1]]
     before = first.state
     del first  # the process dies; only the store remains
-    second = DurableLifecycle(SQLiteEventStore(tmp_path / "a.db"), SHELTER, config=config)
+    second = DurableLifecycle(open_store(store_target), SHELTER, config=config)
     assert _fields(second.state) == _fields(before)
     got += [e for d, now in steps[3:] for e in second.step(d, now)[1]]
     while (due := next_due_unix_s(second.state)) is not None:
@@ -115,18 +121,18 @@ def test_without_a_checkpoint_the_log_is_folded_conservatively(tmp_path) -> None
     assert set(ended.areas) == {103}
 
 
-def test_a_second_writer_cannot_issue_an_event_twice(tmp_path) -> None:
-    path = tmp_path / "a.db"
+def test_a_second_writer_cannot_issue_an_event_twice(store_target) -> None:
+    path = store_target
     config = LifecycleConfig(SHELTER, hold_s=10.0, run_id="r")
-    a = DurableLifecycle(SQLiteEventStore(path), SHELTER, config=config)
+    a = DurableLifecycle(open_store(path), SHELTER, config=config)
     a.step([_decision("t1", [101], T0, T0 + 5)], T0)
-    b = DurableLifecycle(SQLiteEventStore(path), SHELTER, config=config)
+    b = DurableLifecycle(open_store(path), SHELTER, config=config)
     due = next_due_unix_s(a.state)
     assert due == next_due_unix_s(b.state)
     ends_a, _ = a.step([], due)
     ends_b, _ = b.step([], due)  # b's checkpoint is stale: it reloads and finds nothing due
     assert [e.stage for e in ends_a] == ["ended"] and ends_b == []
-    stages = [e.stage for e in SQLiteEventStore(path).iter_all()]
+    stages = [e.stage for e in open_store(path).iter_all()]
     assert stages == ["alert", "ended"]
 
 

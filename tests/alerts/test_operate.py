@@ -12,7 +12,7 @@ from redcolor.alerts.commands import CancelAlert, EndAlert, IssueAlert, UpdateAl
 from redcolor.alerts.durable import DurableLifecycle
 from redcolor.alerts.lifecycle import LifecycleConfig, apply, initial_state, open_alerts
 from redcolor.alerts.operate import operate, preview, read_open_alerts
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import SQLiteEventStore, open_store
 from redcolor.errors import ConflictError, InputError, NotFoundError
 from redcolor.geo import load_areas
 from redcolor.model import EVENT_DECODER, EVENT_ENCODER
@@ -101,8 +101,8 @@ def test_fold_without_checkpoint_rebuilds_operator_state_conservatively(tmp_path
     assert events == []
 
 
-def test_operate_writes_commands_with_the_checkpoint_and_references_them(tmp_path) -> None:
-    path = tmp_path / "a.db"
+def test_operate_writes_commands_with_the_checkpoint_and_references_them(store_target) -> None:
+    path = store_target
     issued = operate(path, SHELTER, [_issue("op-1", [101, 102])], T0)
     assert [(e.seq, e.id, e.stage, e.status) for e in issued] == [(1, "op-1", "alert", "actual")]
     (listed,) = read_open_alerts(path, SHELTER)
@@ -118,7 +118,7 @@ def test_operate_writes_commands_with_the_checkpoint_and_references_them(tmp_pat
     with pytest.raises(NotFoundError):
         operate(path, SHELTER, [EndAlert("op-1", None, OP)], T0 + 3)
     assert read_open_alerts(path, SHELTER) == []
-    store = SQLiteEventStore(path)
+    store = open_store(path)
     assert store.last_seq() == 2 and store.checkpoint().seq == 2
 
 
@@ -136,13 +136,13 @@ def test_preview_shows_exactly_what_operate_then_writes(tmp_path) -> None:
         preview(path, SHELTER, [_issue("op-3", [104], expires=T0 + 19)], T0 + 20)
 
 
-def test_a_pipeline_step_after_an_operator_write_reloads_and_retries(tmp_path) -> None:
+def test_a_pipeline_step_after_an_operator_write_reloads_and_retries(store_target) -> None:
     """The pipeline's lifecycle and an operator's race on the same store: the operator wins the
     first write; the pipeline's next step conflicts, reloads (the manual alert included),
     writes its own events once, and a command that no longer checks raises its error."""
-    path = tmp_path / "a.db"
+    path = store_target
     config = LifecycleConfig(SHELTER, hold_s=60.0, run_id="p")
-    pipeline = DurableLifecycle(SQLiteEventStore(path), SHELTER, config=config)
+    pipeline = DurableLifecycle(open_store(path), SHELTER, config=config)
     events, _ = pipeline.step([_decision("t1", [101], T0, T0 + 30)], T0)
     operate(path, SHELTER, [UpdateAlert("p-00001", frozenset({103}), frozenset(), OP)], T0 + 1)
     events, _ = pipeline.step([_decision("t1", [101, 102], T0 + 2, T0 + 30)], T0 + 2)
@@ -151,11 +151,11 @@ def test_a_pipeline_step_after_an_operator_write_reloads_and_retries(tmp_path) -
     ]
     assert sorted(pipeline.state.areas) == [101, 102, 103]
     # an operator's stale command on a lifecycle that moved: reload, then its own error
-    other = DurableLifecycle(SQLiteEventStore(path), SHELTER)
+    other = DurableLifecycle(open_store(path), SHELTER)
     operate(path, SHELTER, [CancelAlert("p-00001", OP)], T0 + 3)
     with pytest.raises(NotFoundError):
         other.step([], T0 + 4, [EndAlert("p-00001", None, OP)])
-    assert SQLiteEventStore(path).last_seq() == 4
+    assert open_store(path).last_seq() == 4
 
 
 @pytest.mark.slow

@@ -19,9 +19,7 @@ def keys(tmp_path):
     return key, tmp_path / "core.key.pub"
 
 
-def test_keys_public_makes_a_private_key_0600_and_prints_its_public_key(
-    capsys, tmp_path
-) -> None:
+def test_keys_public_makes_a_private_key_0600_and_prints_its_public_key(capsys, tmp_path) -> None:
     key = tmp_path / "core.key"
     assert main(["keys", "public", "--signing-key", str(key)]) == 0
     printed = capsys.readouterr().out

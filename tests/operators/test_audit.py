@@ -1,4 +1,5 @@
-"""The audit log on a real SQLite file: chain, paging, export, triggers, tamper detection."""
+"""The audit log on a real SQLite file and a real PostgreSQL database: chain, paging, export,
+triggers, tamper detection."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import json
 import sqlite3
 import threading
 
+import psycopg
 import pytest
 
+from redcolor.alerts.store import is_postgres_url
 from redcolor.errors import InputError, StoreError
 from redcolor.operators import AuditLog
 from redcolor.operators.audit import GENESIS, MAX_TEXT_CHARS
@@ -18,8 +21,9 @@ T0 = 1_800_000_000.0
 
 
 @pytest.fixture
-def db(tmp_path):
-    return tmp_path / "alerts.db"
+def db(store_target):
+    """The audit log's target, on both backends: a SQLite file, a PostgreSQL database."""
+    return store_target
 
 
 def _fill(log: AuditLog, count: int) -> list:
@@ -39,6 +43,12 @@ def _fill(log: AuditLog, count: int) -> list:
 
 
 def _raw(db, *statements):
+    """Run SQL behind the log's back, as someone with a database client would."""
+    if is_postgres_url(db):
+        with psycopg.connect(db) as conn:
+            for sql in statements:
+                conn.execute(sql + " ON audit" if sql.startswith("DROP TRIGGER") else sql)
+        return
     conn = sqlite3.connect(db)
     try:
         for sql in statements:
@@ -110,8 +120,9 @@ def test_triggers_refuse_update_and_delete(db) -> None:
         "UPDATE audit SET actor = 'mallory' WHERE seq = 2",
         "DELETE FROM audit WHERE seq = 3",
         "DELETE FROM audit",
+        *(("TRUNCATE audit",) if is_postgres_url(db) else ()),
     ):
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        with pytest.raises((sqlite3.DatabaseError, psycopg.DatabaseError), match="append-only"):
             _raw(db, sql)
     assert log.verify() == 3 and log.read()[1].actor == "op1"
 

@@ -115,8 +115,7 @@ def test_encoder_matches_libasterix_on_random_plots(seed: int) -> None:
     ours = ax.encode_plots(sac, sic, tod, **cols, radar_alt_m=alt, simulated=sim,
                            max_datagram_bytes=max_bytes)  # fmt: skip
     ref = [
-        _ref_record(sac, sic, tod, *(float(cols[k][i]) for k in cols), alt, sim)
-        for i in range(n)
+        _ref_record(sac, sic, tod, *(float(cols[k][i]) for k in cols), alt, sim) for i in range(n)
     ]
     assert ours == _ref_datagrams(ref, max_bytes)
     assert all(len(d) <= max_bytes for d in ours)
@@ -385,11 +384,18 @@ def test_packing_keeps_order_and_fills_each_datagram() -> None:
 def _uniform(rng: np.random.Generator, n: int, *, beyond: bool) -> dict[str, np.ndarray]:
     """Plots all in one layout: standard items only, or every SP field."""
     if beyond:
-        return {"range_m": rng.uniform(5e5, 2e6, n), "azimuth_rad": rng.uniform(0, 6.28, n),
-                "elevation_rad": rng.uniform(0.3, 1.5, n),
-                "range_rate_m_s": rng.uniform(600, 3000, n) * rng.choice([-1, 1], n)}
-    return {"range_m": rng.uniform(10, 1e5, n), "azimuth_rad": rng.uniform(0, 6.28, n),
-            "elevation_rad": rng.uniform(0, 0.3, n), "range_rate_m_s": rng.uniform(-511, 511, n)}
+        return {
+            "range_m": rng.uniform(5e5, 2e6, n),
+            "azimuth_rad": rng.uniform(0, 6.28, n),
+            "elevation_rad": rng.uniform(0.3, 1.5, n),
+            "range_rate_m_s": rng.uniform(600, 3000, n) * rng.choice([-1, 1], n),
+        }
+    return {
+        "range_m": rng.uniform(10, 1e5, n),
+        "azimuth_rad": rng.uniform(0, 6.28, n),
+        "elevation_rad": rng.uniform(0, 0.3, n),
+        "range_rate_m_s": rng.uniform(-511, 511, n),
+    }
 
 
 @pytest.mark.parametrize("layout", ["standard", "sp", "mixed"])
@@ -522,9 +528,7 @@ def test_every_decode_reason_is_exercised() -> None:
     assert set(REFUSED) == set(ax.DECODE_REASONS)
 
 
-@pytest.mark.parametrize(
-    ("reason", "datagram"), [(k, d) for k, ds in REFUSED.items() for d in ds]
-)
+@pytest.mark.parametrize(("reason", "datagram"), [(k, d) for k, ds in REFUSED.items() for d in ds])
 def test_decoder_refuses(reason: str, datagram: bytes) -> None:
     with pytest.raises(ax.AsterixError) as err:
         ax.decode(datagram)

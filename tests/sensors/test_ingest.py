@@ -29,8 +29,15 @@ def _cfg(sensor_id: str, sic: int, **kw: object) -> SensorConfig:
 REGISTRY = Registry(
     (
         _cfg("a", 1),
-        _cfg("b", 2, simulated=True, clock_offset_s=3.0, scan_period_s=2.0, alt_m=0.0,
-             sources=["10.1.0.0/16"]),
+        _cfg(
+            "b",
+            2,
+            simulated=True,
+            clock_offset_s=3.0,
+            scan_period_s=2.0,
+            alt_m=0.0,
+            sources=["10.1.0.0/16"],
+        ),
         _cfg("c", 3, sources=["::1"], max_range_km=100.0),
     )
 )
@@ -266,9 +273,7 @@ def test_a_sensor_silent_mid_scan_holds_the_others_until_its_scan_times_out() ->
             assert run.ingest.due(run.now, run.mono) == []
     # one period after a's only datagram its scan times out, and c's come out after it
     out = run.ingest.due(run.now, run.mono)
-    assert [(r.scan.sensor, r.scan.t) for r in out] == [
-        ("a", t0), ("c", t0 + 0.5), ("c", t0 + 1.0)
-    ]
+    assert [(r.scan.sensor, r.scan.t) for r in out] == [("a", t0), ("c", t0 + 0.5), ("c", t0 + 1.0)]
     assert run.ingest.pending_unix_s() is None
 
 
@@ -398,7 +403,7 @@ def test_elevation_comes_from_the_height_or_from_sp() -> None:
 def test_each_bad_plot_is_dropped_with_its_reason() -> None:
     run = Run()
     tod = tod_item(_tod("a", run.now))
-    polar = (round(20_000 / 1852 * 256).to_bytes(2, "big") + (1000).to_bytes(2, "big"))
+    polar = round(20_000 / 1852 * 256).to_bytes(2, "big") + (1000).to_bytes(2, "big")
     zero = (0).to_bytes(4, "big")
     h60 = (round(60_000 / 0.3048 / 25)).to_bytes(2, "big")
     h1 = (round(1_000 / 0.3048 / 25)).to_bytes(2, "big")
@@ -459,7 +464,9 @@ def test_health_never_heard_then_ok_then_silent_then_recovered() -> None:
     assert _health(run) == {"a": ("ok", None), "b": ("ok", None), "c": ("ok", None)}
     run.wait(2.5)  # more than two of a's and c's 1 s periods, not of b's 2 s
     assert _health(run) == {
-        "a": ("degraded", "never_heard"), "b": ("ok", None), "c": ("degraded", "never_heard")
+        "a": ("degraded", "never_heard"),
+        "b": ("ok", None),
+        "c": ("degraded", "never_heard"),
     }
     for _ in range(3):
         run.send(nm("a", run.now))

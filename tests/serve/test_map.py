@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -76,15 +77,29 @@ class Server:
         self.writer.close()
 
     def write(
-        self, alert_id, stage, area_ids, *, category="missiles", refs=(), t=None, status="actual"
+        self,
+        alert_id,
+        stage,
+        area_ids,
+        *,
+        category="missiles",
+        refs=(),
+        t=None,
+        status="actual",
+        windows=None,
     ):
-        """Append one event (as the pipeline does) and return it with its seq."""
+        """Append one event (as the pipeline does) and return it with its seq; ``windows`` maps
+        area ids to their predicted impact window (earliest, latest)."""
+        windows = windows or {}
         event = AlertEvent(
             id=alert_id,
             seq=0,
             category=category,
             stage=stage,
-            areas=tuple(AlertArea(i, self.areas.get(i).shelter_s) for i in area_ids),
+            areas=tuple(
+                AlertArea(i, self.areas.get(i).shelter_s, *windows.get(i, (None, None)))
+                for i in area_ids
+            ),
             issued_at_unix_s=time.time() if t is None else t,
             expires_at_unix_s=None,
             source=("track:1",),
@@ -791,6 +806,69 @@ def test_countdown_runs_on_the_server_clock_when_the_device_clock_is_wrong(brows
     server.write(alert_id, "ended", [742], refs=[event.seq])
     assert watched.problems == []
     context.close()
+
+
+def test_my_area_counts_down_to_the_earliest_predicted_impact_or_says_it_is_unknown(
+    browser, server, tmp_path
+):
+    """Issue 16: the card at "my location" counts down to the earliest predicted impact of its
+    area (besides the shelter time), follows an update that moves it, says the window is open
+    once it has begun, and says the time is unknown for an alert that gives none (an
+    operator's)."""
+    w = open_map(browser, server)
+    page = w.page
+    page.fill("#area-search", "Tel Aviv - City Center")
+    page.press("#area-search", "Enter")
+    expect(page.locator("#me-shelter")).to_have_text("Time to shelter: 90 s")
+    impact = page.locator("#me-impact")
+    expect(impact).to_be_hidden()  # no alert: nothing to say
+    now = time.time()
+    alert_id = server.new_alert_id()
+    # a long flight: alerted at its shelter time plus margin before the predicted impact
+    event = server.write(alert_id, "alert", [742], windows={742: (now + 125.0, now + 132.0)})
+    page.wait_for_function("() => document.getElementById('me-card').dataset.stage === 'alert'")
+    expect(impact).to_have_attribute("data-known", "true")
+
+    def seconds_left() -> int:
+        text = impact.inner_text()
+        found = re.fullmatch(r"Predicted impact in (?:(\d+) min )?(\d+) s", text)
+        assert found, text
+        return int(found.group(1) or 0) * 60 + int(found.group(2))
+
+    first = seconds_left()
+    assert 120 <= first <= 125, first
+    assert impact.inner_text().startswith("Predicted impact in 2 min ")
+    page.wait_for_timeout(1300)
+    assert first - 2 <= seconds_left() < first  # it ticks
+    assert "Take shelter now" in page.inner_text("#me-state")  # the shelter countdown stays
+    screenshot(page, "map-countdown.png", tmp_path)
+    # an update moves the impact earlier; then the window opens
+    moved = server.write(
+        alert_id, "update", [742], refs=[event.seq], windows={742: (now + 20.0, now + 26.0)}
+    )
+    expect(impact).to_have_text(re.compile(r"^Predicted impact in (1?\d|20) s$"))
+    assert 12 <= seconds_left() <= 20
+    opened = server.write(
+        alert_id, "update", [742], refs=[moved.seq], windows={742: (now - 1.0, now + 600.0)}
+    )
+    expect(impact).to_contain_text("Impact possible now, until ")
+    page.select_option("#lang", "he")
+    expect(impact).to_contain_text("נפילה אפשרית עכשיו")
+    page.select_option("#lang", "en")
+    server.write(alert_id, "ended", [742], refs=[opened.seq])
+    page.wait_for_function("() => document.getElementById('me-card').dataset.stage === 'ended'")
+    expect(impact).to_be_hidden()
+    # an operator's alert gives no window: the card says so, the shelter countdown still runs
+    manual_id = server.new_alert_id()
+    manual = server.write(manual_id, "alert", [742])
+    page.wait_for_function("() => document.getElementById('me-card').dataset.stage === 'alert'")
+    expect(impact).to_have_text("Impact time unknown")
+    expect(impact).to_have_attribute("data-known", "false")
+    assert 80 <= int(page.inner_text("#me-timer").split()[0]) <= 90
+    screenshot(page, "map-countdown-unknown.png", tmp_path)
+    server.write(manual_id, "ended", [742], refs=[manual.seq])
+    assert w.problems == []
+    page.context.close()
 
 
 # Last in this module: the "sent in error" notice it leaves stays over the map for minutes.

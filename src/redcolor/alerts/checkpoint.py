@@ -16,7 +16,8 @@ event. A step that changes the state without an event writes the checkpoint alon
 a writer that keeps no checkpoint (an older version, a hand-written event); with no checkpoint
 at all it folds the whole log that way. The conservative fold holds every area of an open alert
 until that alert's last ``expires_at_unix_s`` (never sooner than announced) and knows of no
-schedules; an event without an expiry is left to whoever wrote it to end. The lifecycle keeps
+schedules; an event without an expiry is left to whoever wrote it to end. The impact window an
+event names for an area is kept as its threats' (``source``) and as announced. The lifecycle keeps
 one alert per area, so a foreign alert naming an area already under another alert takes the
 area over: that area is then ended under the foreign alert's id only.
 
@@ -49,6 +50,7 @@ from redcolor.alerts.lifecycle import (
     LifecycleState,
     ManualAlert,
     Scheduled,
+    Window,
 )
 from redcolor.model import RELEASES, AlertEvent, Category, Status
 
@@ -71,6 +73,12 @@ class Clock(msgspec.Struct, frozen=True):
         return self.wall_origin_unix_s + (t_unix_s - self.origin_unix_s) / self.speed
 
 
+class _Impact(msgspec.Struct, frozen=True, array_like=True):
+    threat_id: str
+    earliest_unix_s: float
+    latest_unix_s: float
+
+
 class _Area(msgspec.Struct, frozen=True, array_like=True):
     area_id: int
     alert_id: str
@@ -78,6 +86,9 @@ class _Area(msgspec.Struct, frozen=True, array_like=True):
     since_unix_s: float
     until_unix_s: float
     threats: tuple[str, ...]
+    # since issue 16 (defaults: checkpoints of older versions still decode)
+    impacts: tuple[_Impact, ...] = ()
+    shown_earliest_unix_s: float | None = None
 
 
 class _Alert(msgspec.Struct, frozen=True, array_like=True):
@@ -93,6 +104,7 @@ class _Due(msgspec.Struct, frozen=True, array_like=True):
     alert_at_unix_s: float
     until_unix_s: float
     category: Category
+    impact: Window | None = None  # since issue 16
 
 
 class _Manual(msgspec.Struct, frozen=True, array_like=True):
@@ -134,7 +146,16 @@ def encode(state: LifecycleState, clock: Clock) -> bytes:
         next_alert=state.next_alert,
         clock=clock,
         areas=tuple(
-            _Area(a, x.alert_id, x.stage, x.since_unix_s, x.until_unix_s, tuple(sorted(x.threats)))
+            _Area(
+                a,
+                x.alert_id,
+                x.stage,
+                x.since_unix_s,
+                x.until_unix_s,
+                tuple(sorted(x.threats)),
+                tuple(_Impact(t, *w) for t, w in sorted(x.impacts.items())),
+                x.shown_earliest_unix_s,
+            )
             for a, x in sorted(state.areas.items())
         ),
         alerts=tuple(
@@ -142,7 +163,7 @@ def encode(state: LifecycleState, clock: Clock) -> bytes:
         ),
         threat_alert=dict(state.threat_alert),
         schedule=tuple(
-            _Due(t, a, i.alert_at_unix_s, i.until_unix_s, i.category)
+            _Due(t, a, i.alert_at_unix_s, i.until_unix_s, i.category, i.impact)
             for t, items in state.schedule.items()
             for a, i in items.items()
         ),
@@ -171,13 +192,19 @@ def decode(body: bytes, shelter_s: Mapping[int, int]) -> tuple[LifecycleState, C
     b = _DECODER.decode(body)
     schedule: dict[str, dict[int, Scheduled]] = {}
     for d in b.schedule:
-        item = Scheduled(d.alert_at_unix_s, d.until_unix_s, d.category)
+        item = Scheduled(d.alert_at_unix_s, d.until_unix_s, d.category, d.impact)
         schedule.setdefault(d.threat_id, {})[d.area_id] = item
     state = LifecycleState(
         config=LifecycleConfig(shelter_s, b.hold_s, b.run_id),
         areas={
             a.area_id: AreaAlert(
-                a.alert_id, a.stage, a.since_unix_s, a.until_unix_s, frozenset(a.threats)
+                a.alert_id,
+                a.stage,
+                a.since_unix_s,
+                a.until_unix_s,
+                frozenset(a.threats),
+                {i.threat_id: (i.earliest_unix_s, i.latest_unix_s) for i in a.impacts},
+                a.shown_earliest_unix_s,
             )
             for a in b.areas
         },
@@ -217,11 +244,21 @@ def shift(state: LifecycleState, offset_s: float) -> LifecycleState:
     """``state`` with every time moved by ``offset_s`` (scenario clock <-> store clock)."""
     if offset_s == 0.0:
         return state
+
+    def moved(window: Window | None) -> Window | None:
+        return None if window is None else (window[0] + offset_s, window[1] + offset_s)
+
     return replace(
         state,
         areas={
             a: replace(
-                x, since_unix_s=x.since_unix_s + offset_s, until_unix_s=x.until_unix_s + offset_s
+                x,
+                since_unix_s=x.since_unix_s + offset_s,
+                until_unix_s=x.until_unix_s + offset_s,
+                impacts={t: (w[0] + offset_s, w[1] + offset_s) for t, w in x.impacts.items()},
+                shown_earliest_unix_s=None
+                if x.shown_earliest_unix_s is None
+                else x.shown_earliest_unix_s + offset_s,
             )
             for a, x in state.areas.items()
         },
@@ -231,6 +268,7 @@ def shift(state: LifecycleState, offset_s: float) -> LifecycleState:
                     i,
                     alert_at_unix_s=i.alert_at_unix_s + offset_s,
                     until_unix_s=i.until_unix_s + offset_s,
+                    impact=moved(i.impact),
                 )
                 for a, i in items.items()
             }
@@ -315,7 +353,17 @@ class _Fold:
             elif stage == "alert" and x.stage == "pre_alert":
                 x = replace(x, stage="alert", since_unix_s=event.issued_at_unix_s)
             longest = max(x.until_unix_s, until)
-            self.areas[area.id] = replace(x, until_unix_s=longest, threats=x.threats | set(threats))
+            impacts = dict(x.impacts)
+            early, late = area.impact_earliest_unix_s, area.impact_latest_unix_s
+            if early is not None and late is not None:
+                impacts.update({t: (early, late) for t in threats})
+            self.areas[area.id] = replace(
+                x,
+                until_unix_s=longest,
+                threats=x.threats | set(threats),
+                impacts=impacts,
+                shown_earliest_unix_s=early,
+            )
 
     def _by_hand(self, record: AlertRecord, gone: set[int], *, closed: bool) -> None:
         """An operator released areas of a threat alert: keep its threats off them (all of

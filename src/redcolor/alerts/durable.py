@@ -37,7 +37,7 @@ from redcolor.alerts.lifecycle import (
     apply,
     record_stored,
 )
-from redcolor.alerts.store import CheckpointConflict, SQLiteEventStore
+from redcolor.alerts.store import CheckpointConflict, EventStore
 from redcolor.errors import StoreError
 from redcolor.model import AlertEvent
 from redcolor.warning.base import ThreatDecision
@@ -109,7 +109,7 @@ class DurableLifecycle:
 
     def __init__(
         self,
-        store: SQLiteEventStore,
+        store: EventStore,
         shelter_s: Mapping[int, int],
         *,
         config: LifecycleConfig | None = None,

@@ -15,6 +15,17 @@ Rules
   latest decision of the threat sets or cancels it), even if the track is lost in between. For
   long flights (``ThreatDecision.pre_alert``) it is pre-alerted meanwhile; otherwise it is not
   announced before its time. An infinite ``alert_at`` is a pre-alert with nothing scheduled.
+* Impact time windows: a decision's per-area window (earliest, latest predicted impact) is kept
+  per area and threat; an area's window spans those of its threats, less any a later decision
+  finds wholly past. Every ``pre_alert``/``alert``/``update`` event carries each named area's
+  window (none for operator alerts and released areas). A window that moves alone is announced
+  only when the countdown it gives (the earliest time, taken as now once it has passed) moves
+  by more than :data:`WINDOW_STEP_S`, so a refined estimate each scan, or a drone already
+  within reach, does not flood the channels: for a pre-alerted area either way (a
+  ``pre_alert``, which sounds no siren), for a sheltering area only earlier (an ``update``,
+  which sounds its sirens again: the danger comes sooner than announced). A sheltering area's
+  countdown moving later is not announced: the one announced stays on the early, safe side,
+  and its sirens are not re-sounded for a correction. A window first known is announced too.
 * Every change is a new event. Per alert and call, in this order: ``pre_alert`` (areas entering
   pre-alert, or pre-alerted areas a further threat joined), ``alert`` (areas that must shelter
   now: new or raised from pre-alert), ``update`` (sheltering areas a further threat joined),
@@ -81,6 +92,11 @@ from redcolor.warning.base import ThreatDecision
 
 AreaStage = ManualStage
 DEFAULT_HOLD_S = 600.0
+WINDOW_STEP_S = 2.0
+"""An area's announced impact countdown is corrected once it is off by more than this, seconds
+(an assumption: about a scan period, below the shelter times' 15 s resolution)."""
+Window = tuple[float, float]
+"""An impact time window, (earliest, latest) Unix seconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,18 +110,29 @@ class LifecycleConfig:
 
 @dataclass(frozen=True, slots=True)
 class AreaAlert:
-    """An area under alert: which alert, at which stage, since when, until when, for whom."""
+    """An area under alert: which alert, at which stage, since when, until when, for whom;
+    ``impacts`` the predicted impact window per threat that gave one, ``shown_earliest_unix_s``
+    the earliest impact time last announced (None: none announced)."""
 
     alert_id: str
     stage: AreaStage
     since_unix_s: float
     until_unix_s: float
     threats: frozenset[str]
+    impacts: Mapping[str, Window] = field(default_factory=dict)
+    shown_earliest_unix_s: float | None = None
 
     @property
     def end_unix_s(self) -> float:
         """When the area's threats are over; the all-clear comes a hold time later."""
         return max(self.until_unix_s, self.since_unix_s)
+
+    @property
+    def impact_window(self) -> Window | None:
+        """The area's window: from its threats' earliest to their latest (None: none known)."""
+        if not self.impacts:
+            return None
+        return min(w[0] for w in self.impacts.values()), max(w[1] for w in self.impacts.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +145,15 @@ class AlertRecord:
     last_seq: int = 0
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Scheduled:
-    """An alert due later for one (threat, area): when, until when, in which category."""
+    """An alert due later for one (threat, area): when, until when, in which category, with
+    which predicted impact window."""
 
     alert_at_unix_s: float
     until_unix_s: float
     category: Category
+    impact: Window | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,14 +249,19 @@ class _Work:
             return
         excluded = self.excluded.get(threat, frozenset())
         later: dict[int, Scheduled] = {}
-        for area_np, at_np in zip(decision.area_ids, decision.alert_at_unix_s, strict=True):
-            area, alert_at = int(area_np), float(at_np)
+        windows = _windows(decision)
+        for k, (area_np, at_np) in enumerate(
+            zip(decision.area_ids, decision.alert_at_unix_s, strict=True)
+        ):
+            area, alert_at, window = int(area_np), float(at_np), windows[k]
             if area in excluded:
                 continue
             stage: AreaStage = "alert" if alert_at <= self.now else "pre_alert"
             if stage == "pre_alert":
                 if np.isfinite(alert_at):
-                    later[area] = Scheduled(alert_at, decision.until_unix_s, decision.category)
+                    later[area] = Scheduled(
+                        alert_at, decision.until_unix_s, decision.category, window
+                    )
                 if not decision.pre_alert:
                     continue
             current = self.areas.get(area)
@@ -236,14 +270,21 @@ class _Work:
                 longer = decision.until_unix_s > current.until_unix_s
                 if longer and (stage == "alert" or current.stage == "pre_alert"):
                     current = replace(current, until_unix_s=decision.until_unix_s)
-                self._merge(area, current, threat, stage)
+                self._merge(area, current, threat, stage, window)
             else:
-                self._add(area, threat, stage, decision.category, decision.until_unix_s)
+                self._add(area, threat, stage, decision.category, decision.until_unix_s, window)
         if later:
             self.schedule[threat] = later
 
-    def _merge(self, area: int, current: AreaAlert, threat: str, stage: AreaStage) -> None:
+    def _merge(
+        self, area: int, current: AreaAlert, threat: str, stage: AreaStage, window: Window | None
+    ) -> None:
         changes = self.touched(current.alert_id)
+        # the threat's window replaces its last one; others' windows wholly past are dropped
+        impacts = {t: w for t, w in current.impacts.items() if t != threat and w[1] >= self.now}
+        if window is not None:
+            impacts[threat] = window
+        current = replace(current, impacts=impacts)
         if threat not in current.threats:
             current = replace(current, threats=current.threats | {threat})
             if area not in changes.pre_alert and area not in changes.alert:
@@ -254,17 +295,37 @@ class _Work:
             changes.pre_alert.discard(area)
             changes.update.discard(area)
             changes.alert.add(area)
+        named = area in changes.pre_alert or area in changes.alert or area in changes.update
+        if not named and self._countdown_moved(current):
+            (changes.update if current.stage == "alert" else changes.pre_alert).add(area)
         self.areas[area] = current
 
+    def _countdown_moved(self, area: AreaAlert) -> bool:
+        """Whether the area's impact countdown moved by more than WINDOW_STEP_S since it was
+        announced (either way for a pre-alerted area, only earlier for a sheltering one), or
+        became known. A window lost is not announced: its impacts are past."""
+        window, shown = area.impact_window, area.shown_earliest_unix_s
+        if window is None or shown is None:
+            return window is not None
+        moved_s = max(window[0], self.now) - max(shown, self.now)
+        return moved_s < -WINDOW_STEP_S or (area.stage == "pre_alert" and moved_s > WINDOW_STEP_S)
+
     def _add(
-        self, area: int, threat: str, stage: AreaStage, category: Category, until: float
+        self,
+        area: int,
+        threat: str,
+        stage: AreaStage,
+        category: Category,
+        until: float,
+        window: Window | None,
     ) -> None:
         home = self.threat_alert.get(threat)
         alert_id = home if home in self.alerts else self.open_alert(category)
         if home not in self.alerts:
             self.threat_alert[threat] = alert_id
         self.join(alert_id, threat)
-        self.areas[area] = AreaAlert(alert_id, stage, self.now, until, frozenset({threat}))
+        impacts = {} if window is None else {threat: window}
+        self.areas[area] = AreaAlert(alert_id, stage, self.now, until, frozenset({threat}), impacts)
         getattr(self.touched(alert_id), stage).add(area)
 
     def raise_due(self) -> None:
@@ -281,11 +342,11 @@ class _Work:
         for threat, area, item in sorted(due, key=lambda d: (d[2].alert_at_unix_s, d[0], d[1])):
             current = self.areas.get(area)
             if current is None:
-                self._add(area, threat, "alert", item.category, item.until_unix_s)
+                self._add(area, threat, "alert", item.category, item.until_unix_s, item.impact)
                 continue
             if item.until_unix_s > current.until_unix_s:
                 current = replace(current, until_unix_s=item.until_unix_s)
-            self._merge(area, current, threat, "alert")
+            self._merge(area, current, threat, "alert", item.impact)
 
     def end_due(self) -> None:
         hold = self.config.hold_s
@@ -318,7 +379,18 @@ class _Work:
                 if not ids:
                     continue
                 expires = until[alert_id] + hold if alert_id in until else self.now
-                out.append(self._event(record, stage, ids, expires, refs))
+                windows = {} if stage == "ended" else self._announce(ids)
+                out.append(self._event(record, stage, ids, expires, refs, windows))
+        return out
+
+    def _announce(self, ids: list[int]) -> dict[int, Window | None]:
+        """The windows of areas an event names, remembered as announced."""
+        out: dict[int, Window | None] = {}
+        for area in ids:
+            x = self.areas[area]
+            out[area] = window = x.impact_window
+            shown = None if window is None else window[0]
+            self.areas[area] = replace(x, shown_earliest_unix_s=shown)
         return out
 
     def _event(
@@ -328,6 +400,7 @@ class _Work:
         ids: list[int],
         expires: float,
         refs: tuple[int, ...],
+        windows: Mapping[int, Window | None],
     ) -> AlertEvent:
         return self._make(
             record.alert_id,
@@ -339,6 +412,7 @@ class _Work:
             None,
             refs,
             "actual",
+            windows,
         )
 
     def freeze(self) -> LifecycleState:
@@ -541,14 +615,16 @@ class _Work:
         instructions: dict[str, str] | None,
         refs: tuple[int, ...],
         status: Status,
+        windows: Mapping[int, Window | None] | None = None,
     ) -> AlertEvent:
         shelter = self.config.shelter_s
+        known = windows or {}
         event = AlertEvent(
             id=alert_id,
             seq=0,
             category=category,
             stage=stage,
-            areas=tuple(AlertArea(id=a, shelter_s=int(shelter.get(a, 0))) for a in sorted(ids)),
+            areas=tuple(_area(a, int(shelter.get(a, 0)), known.get(a)) for a in sorted(ids)),
             issued_at_unix_s=self.now,
             expires_at_unix_s=expires,
             source=source,
@@ -559,6 +635,25 @@ class _Work:
         if is_exercise(event):
             event = msgspec.structs.replace(event, instructions=marked_exercise(event.instructions))
         return event
+
+
+def _windows(decision: ThreatDecision) -> list[Window | None]:
+    """A decision's window per area, in its area order (None where it gives none)."""
+    n = decision.area_ids.size
+    earliest, latest = decision.impact_earliest_unix_s, decision.impact_latest_unix_s
+    if earliest is None or latest is None:
+        return [None] * n
+    return [
+        (e, lt) if math.isfinite(e) and math.isfinite(lt) else None
+        for e, lt in zip(earliest.tolist(), latest.tolist(), strict=True)
+    ]
+
+
+def _area(area_id: int, shelter_s: int, window: Window | None) -> AlertArea:
+    """An event's area entry; its window to 0.1 s (the feeds need no finer)."""
+    if window is None:
+        return AlertArea(id=area_id, shelter_s=shelter_s)
+    return AlertArea(area_id, shelter_s, round(window[0], 1), round(window[1], 1))
 
 
 def _check_known(area_ids: frozenset[int], known: frozenset[int]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from redcolor.alerts.commands import Command, OpenAlert
 from redcolor.alerts.durable import DurableLifecycle
 from redcolor.alerts.lifecycle import apply, open_alerts
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import open_store
 from redcolor.model import AlertEvent
 
 
@@ -26,14 +26,19 @@ def operate(
     shelter_s: Mapping[int, int],
     commands: Sequence[Command],
     wall_unix_s: float,
+    *,
+    term: int = 0,
 ) -> list[AlertEvent]:
-    """Apply ``commands`` to the lifecycle of the store at ``store_path`` at wall time
-    ``wall_unix_s``; return the events as stored (with their ``seq``).
+    """Apply ``commands`` to the lifecycle of the store at ``store_path`` (a path or a
+    PostgreSQL URL, :func:`~redcolor.alerts.store.open_store`) at wall time ``wall_unix_s``,
+    writing under the server's fencing ``term``; return the events as stored (with their
+    ``seq``).
 
-    Raises the command's NotFoundError, ConflictError or InputError (nothing written), or
-    StoreError when the store cannot be written.
+    Raises the command's NotFoundError, ConflictError or InputError (nothing written), Fenced
+    when ``term`` is no longer the store's, or StoreError when the store cannot be written.
     """
-    store = SQLiteEventStore(store_path)
+    store = open_store(store_path)
+    store.write_under(term)
     try:
         lifecycle = DurableLifecycle(store, shelter_s)
         lifecycle.refresh()
@@ -52,7 +57,7 @@ def preview(
     """The events ``commands`` would make at wall time ``wall_unix_s`` (``seq`` 0), exactly as
     :func:`operate` would write them now, without writing anything: what a console shows
     before anyone approves. Raises the command's error like :func:`operate`."""
-    store = SQLiteEventStore(store_path)
+    store = open_store(store_path)
     try:
         lifecycle = DurableLifecycle(store, shelter_s)
         now = lifecycle.clock.now(wall_unix_s)
@@ -65,7 +70,7 @@ def preview(
 
 def read_open_alerts(store_path: Path | str, shelter_s: Mapping[int, int]) -> list[OpenAlert]:
     """Every open alert of the store at ``store_path``, as its lifecycle knows them now."""
-    store = SQLiteEventStore(store_path)
+    store = open_store(store_path)
     try:
         return open_alerts(DurableLifecycle(store, shelter_s).state)
     finally:

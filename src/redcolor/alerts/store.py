@@ -14,12 +14,26 @@ Every store file has a *log id*, a random id made when the file is first opened:
 only mean something within one log, so whatever quotes a ``seq`` to a client (the streams) quotes
 the log id with it, and a client holding another log's ``seq`` (a fresh database, another server)
 is told so instead of being resumed at a wrong place.
+
+Fencing: the store keeps a *term*, raised by :meth:`SQLiteEventStore.take_term` whenever a new
+leader takes over (:mod:`redcolor.alerts.lease`). Every event row carries the term of the writer
+that wrote it, and every event-writing transaction checks, inside the transaction, that the
+writer's term is still the store's current one; a deposed leader gets :class:`Fenced` and writes
+nothing, so two leaders can never both publish. A writer that never took a term writes under
+term 0 and is fenced once anyone has taken one (a plain single-process store works as before).
+
+The schema is versioned: ``schema_version`` holds how many of :data:`MIGRATIONS` a file has
+applied, and a read-write open applies the rest in one transaction (an old file without the
+``term`` column is migrated in place). :func:`open_store` opens either backend by its target:
+a ``postgresql://`` URL (:mod:`redcolor.alerts.pgstore`) or a SQLite path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +46,7 @@ from redcolor.model import EVENT_DECODER, EVENT_ENCODER, AlertEvent
 
 LOG_ID_BYTES = 8  # 64 random bits: two stores' ids never meet in practice
 
-_SCHEMA = """
+_BASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
@@ -69,6 +83,21 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
+# The ordered schema changes: a file at version ``n`` has applied ``MIGRATIONS[:n]``. Append,
+# never edit, so every older file can be brought forward. Version 1 is the schema before
+# versioning (``IF NOT EXISTS``: an unversioned file already has it).
+MIGRATIONS: tuple[str, ...] = (
+    _BASE_SCHEMA,
+    """
+    ALTER TABLE events ADD COLUMN term INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE terms (
+        term INTEGER PRIMARY KEY,
+        holder TEXT NOT NULL,
+        taken_at_unix_s REAL NOT NULL
+    );
+    """,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
@@ -76,6 +105,7 @@ class StoredEvent:
 
     seq: int
     body: bytes
+    term: int = 0
 
     def decode(self) -> AlertEvent:
         return EVENT_DECODER.decode(self.body)
@@ -95,16 +125,151 @@ class CheckpointConflict(StoreError):
     """The lifecycle checkpoint moved under a writer: another writer owns the lifecycle."""
 
 
+class Fenced(StoreError):
+    """The writer's term is not the store's current one: a newer leader took over (or, for a
+    writer that never took a term, some leader did), so this writer may write nothing."""
+
+
+class StoreFull(StoreError):
+    """The store's disk (or tablespace) is full: nothing of this write was stored."""
+
+
 class EventStore(Protocol):
-    """What the pipeline writes to and the channels read from."""
+    """What the lifecycle and the pipeline write to and the server and channels read from.
+
+    ``path`` names the store in messages (a SQLite path, or a PostgreSQL URL without its
+    password). See :class:`SQLiteEventStore` for each method's contract; every backend keeps it.
+    """
+
+    path: str
 
     def append(self, events: Sequence[AlertEvent]) -> list[AlertEvent]: ...
 
+    def append_checkpointed(
+        self,
+        events: Sequence[AlertEvent],
+        checkpoint: Callable[[list[AlertEvent]], bytes],
+        version: int,
+        after_seq: int,
+    ) -> tuple[list[AlertEvent], Checkpoint]: ...
+
+    def checkpoint(self) -> Checkpoint | None: ...
+
+    def take_term(self, holder: str) -> int: ...
+
+    def term(self) -> int: ...
+
+    @property
+    def writer_term(self) -> int: ...
+
+    def write_under(self, term: int) -> None: ...
+
     def read_since(self, after_seq: int, limit: int = 1000) -> list[StoredEvent]: ...
+
+    def read_before(self, before_seq: int, limit: int = 1000) -> list[StoredEvent]: ...
+
+    def iter_all(self, batch: int = 1000) -> Iterator[AlertEvent]: ...
+
+    def query(
+        self,
+        *,
+        after_seq: int = 0,
+        since_unix_s: float | None = None,
+        until_unix_s: float | None = None,
+        area_id: int | None = None,
+        category: str | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]: ...
+
+    def read_alert(self, alert_id: str, upto_seq: int) -> list[AlertEvent]: ...
 
     def last_seq(self) -> int: ...
 
+    def log_id(self) -> str: ...
+
+    def channel_position(self, channel: str, missing_seq: int) -> int: ...
+
+    def save_channel_position(self, channel: str, last_seq: int) -> None: ...
+
+    def runs(self) -> list[tuple[str, bytes, float | None]]: ...
+
+    def record_run(self, run_id: str, body: bytes) -> None: ...
+
+    def finish_run(self, run_id: str, finished_unix_s: float) -> None: ...
+
     def close(self) -> None: ...
+
+
+def is_postgres_url(target: str) -> bool:
+    """Whether a ``--store``/``--db`` target names a PostgreSQL database rather than a file."""
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+def open_store(target: str | Path, *, readonly: bool = False) -> EventStore:
+    """Open the event store ``target`` names: a ``postgresql://`` URL opens
+    :class:`~redcolor.alerts.pgstore.PgEventStore`, anything else is a SQLite path
+    (``":memory:"`` included). StoreError (one line) when it cannot be opened."""
+    if is_postgres_url(str(target)):
+        from redcolor.alerts.pgstore import PgEventStore  # psycopg only when PostgreSQL is used
+
+        return PgEventStore(str(target), readonly=readonly)
+    return SQLiteEventStore(target, readonly=readonly)
+
+
+def iter_events(store: EventStore, batch: int) -> Iterator[AlertEvent]:
+    """Every event of ``store`` in ``seq`` order, read ``batch`` at a time (both backends)."""
+    after = 0
+    while rows := store.read_since(after, batch):
+        for row in rows:
+            yield row.decode()
+        after = rows[-1].seq
+
+
+def history_sql(
+    mark: str,
+    after_seq: int,
+    since_unix_s: float | None,
+    until_unix_s: float | None,
+    area_id: int | None,
+    category: str | None,
+    limit: int,
+) -> tuple[str, list[object]]:
+    """The history filter's SQL and arguments (see :meth:`SQLiteEventStore.query`), with
+    ``mark`` as the parameter placeholder of the backend (``?`` or ``%s``)."""
+    sql = ["SELECT e.seq, e.body, e.term FROM events e"]
+    args: list[object] = []
+    if area_id is not None:
+        sql.append(f"JOIN event_areas a ON a.seq = e.seq AND a.area_id = {mark}")
+        args.append(area_id)
+    sql.append(f"WHERE e.seq > {mark}")
+    args.append(after_seq)
+    if since_unix_s is not None:
+        sql.append(f"AND e.issued_at_unix_s >= {mark}")
+        args.append(since_unix_s)
+    if until_unix_s is not None:
+        sql.append(f"AND e.issued_at_unix_s < {mark}")
+        args.append(until_unix_s)
+    if category is not None:
+        sql.append(f"AND e.category = {mark}")
+        args.append(category)
+    sql.append(f"ORDER BY e.seq LIMIT {mark}")
+    args.append(limit)
+    return " ".join(sql), args
+
+
+def fenced_message(path: str, writer_term: int, current_term: int, holder: str) -> str:
+    """The one-line :class:`Fenced` message (both backends)."""
+    return (
+        f"alert store {path} is fenced: this writer holds term {writer_term} but {holder}"
+        f" took term {current_term}; a deposed leader writes nothing"
+    )
+
+
+def _sqlite_error(path: str, doing: str, exc: sqlite3.Error) -> StoreError:
+    """The typed one-line error for a failed SQLite call (StoreFull for a full disk)."""
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return StoreFull(f"cannot {doing} alert store {path}: the disk is full ({exc})")
+    return StoreError(f"cannot {doing} alert store {path}: {exc}")
 
 
 class SQLiteEventStore:
@@ -119,6 +284,7 @@ class SQLiteEventStore:
 
     def __init__(self, path: str | Path = ":memory:", *, readonly: bool = False) -> None:
         self.path = str(path)
+        self._term = 0  # the term this object writes under (take_term raises it)
         try:
             if readonly:
                 uri = f"file:{Path(self.path).resolve()}?mode=ro"
@@ -127,16 +293,109 @@ class SQLiteEventStore:
                 self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
-                self._db.executescript(_SCHEMA)
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('log_id', ?)",
-                    (secrets.token_hex(LOG_ID_BYTES),),
-                )
             self._db.execute("PRAGMA busy_timeout=5000")
             if readonly:
                 self._db.execute("SELECT 1 FROM events LIMIT 1")
+                if (version := self.schema_version()) != len(MIGRATIONS):
+                    raise StoreError(
+                        f"alert store {self.path} has schema version {version}, this redcolor"
+                        f" reads {len(MIGRATIONS)}: open it read-write once to migrate it"
+                    )
+            else:
+                self._migrate()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open alert store {self.path}: {exc}") from exc
+            raise _sqlite_error(self.path, "open", exc) from exc
+
+    def _rollback(self) -> None:
+        """End a failed write transaction (SQLite may have rolled it back already: a full
+        disk does; a failing ROLLBACK then changes nothing the caller's error does not say)."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+    def schema_version(self) -> int:
+        """How many of :data:`MIGRATIONS` this file has applied (0: an unversioned file)."""
+        tables = self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchall()
+        if not tables:
+            return 0
+        row = self._db.execute("SELECT version FROM schema_version").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _migrate(self) -> None:
+        """Apply the migrations this file lacks, and make its log id, in one transaction."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.schema_version()
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"alert store {self.path} has schema version {version}, newer than this"
+                    f" redcolor's {len(MIGRATIONS)}: upgrade redcolor"
+                )
+            if version == len(MIGRATIONS):
+                return  # up to date: the finally ends the (empty) transaction
+            for script in MIGRATIONS[version:]:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            self._db.execute("DELETE FROM schema_version")
+            self._db.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS),))
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('log_id', ?)",
+                (secrets.token_hex(LOG_ID_BYTES),),
+            )
+            self._db.execute("COMMIT")
+        finally:
+            self._rollback()
+
+    def take_term(self, holder: str) -> int:
+        """Raise the store's term by one for ``holder`` (a new leader) and write under it from
+        now on; every writer still on an older term is fenced from the next write."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            new = self._current_term()[0] + 1
+            self._db.execute(
+                "INSERT INTO terms (term, holder, taken_at_unix_s) VALUES (?, ?, ?)",
+                (new, holder, time.time()),
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _sqlite_error(self.path, "write", exc) from exc
+        finally:
+            self._rollback()
+        self._term = new
+        return new
+
+    @property
+    def writer_term(self) -> int:
+        """The term this object writes under (0 until it took one)."""
+        return self._term
+
+    def write_under(self, term: int) -> None:
+        """Write under ``term``, one this process took on another connection (an operator's
+        command on the leader); a term that is not current is fenced at the next write."""
+        self._term = term
+
+    def term(self) -> int:
+        """The store's current term (0 until someone took one)."""
+        try:
+            return self._current_term()[0]
+        except sqlite3.Error as exc:
+            raise _sqlite_error(self.path, "read", exc) from exc
+
+    def _current_term(self) -> tuple[int, str]:
+        row = self._db.execute(
+            "SELECT term, holder FROM terms ORDER BY term DESC LIMIT 1"
+        ).fetchone()
+        return (0, "nobody") if row is None else (int(row[0]), str(row[1]))
+
+    def _check_term(self) -> None:
+        """Inside the caller's write transaction: Fenced unless this writer's term is current."""
+        current, holder = self._current_term()
+        if current != self._term:
+            raise Fenced(fenced_message(self.path, self._term, current, holder))
 
     def append(self, events: Sequence[AlertEvent]) -> list[AlertEvent]:
         """Make ``events`` durable in one transaction; return them with their ``seq`` set."""
@@ -144,12 +403,13 @@ class SQLiteEventStore:
             return []
         try:
             self._db.execute("BEGIN IMMEDIATE")
+            self._check_term()
             stored = self._insert(events)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+            raise _sqlite_error(self.path, "write", exc) from exc
+        finally:
+            self._rollback()
         return stored
 
     def append_replica(self, events: Sequence[tuple[AlertEvent, bytes]]) -> None:
@@ -169,17 +429,16 @@ class SQLiteEventStore:
                 last = event.seq
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+            raise _sqlite_error(self.path, "write", exc) from exc
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
 
-    def _insert_row(self, event: AlertEvent, body: bytes) -> None:
+    def _insert_row(self, event: AlertEvent, body: bytes, term: int = 0) -> None:
         """One event row and its area index rows (inside the caller's transaction)."""
         self._db.execute(
-            "INSERT INTO events (seq, id, category, stage, issued_at_unix_s, body)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (event.seq, event.id, event.category, event.stage, event.issued_at_unix_s, body),
+            "INSERT INTO events (seq, id, category, stage, issued_at_unix_s, body, term)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (event.seq, event.id, event.category, event.stage, event.issued_at_unix_s, body, term),
         )
         self._db.executemany(
             "INSERT OR IGNORE INTO event_areas (area_id, seq) VALUES (?, ?)",
@@ -192,7 +451,7 @@ class SQLiteEventStore:
         stored: list[AlertEvent] = []
         for offset, event in enumerate(events, start=1):
             done = msgspec.structs.replace(event, seq=last + offset)
-            self._insert_row(done, EVENT_ENCODER.encode(done))
+            self._insert_row(done, EVENT_ENCODER.encode(done), self._term)
             stored.append(done)
         return stored
 
@@ -213,10 +472,10 @@ class SQLiteEventStore:
         """
         try:
             self._db.execute("BEGIN IMMEDIATE")
+            self._check_term()
             row = self._db.execute("SELECT version FROM lifecycle WHERE one = 1").fetchone()
             (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
             if (row[0] if row else 0) != version or last != after_seq:
-                self._db.execute("ROLLBACK")
                 raise CheckpointConflict(
                     f"the alert store {self.path} changed under its lifecycle writer (checkpoint"
                     f" {row[0] if row else 0}, seq {last}; expected {version}, {after_seq})"
@@ -232,9 +491,9 @@ class SQLiteEventStore:
             )
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+            raise _sqlite_error(self.path, "write", exc) from exc
+        finally:
+            self._rollback()
         return stored, saved
 
     def checkpoint(self) -> Checkpoint | None:
@@ -254,19 +513,25 @@ class SQLiteEventStore:
                 "SELECT last_seq FROM channel_positions WHERE channel = ?", (channel,)
             ).fetchone()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+            raise _sqlite_error(self.path, "write", exc) from exc
         return int(seq)
 
     def save_channel_position(self, channel: str, last_seq: int) -> None:
-        """Record that ``channel`` delivered everything up to ``last_seq`` (never moves back)."""
+        """Record that ``channel`` delivered everything up to ``last_seq`` (never moves back);
+        Fenced, and nothing saved, for a deposed writer."""
         try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._check_term()
             self._db.execute(
                 "INSERT INTO channel_positions (channel, last_seq) VALUES (?, ?)"
                 " ON CONFLICT (channel) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
                 (channel, last_seq),
             )
+            self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+            raise _sqlite_error(self.path, "write", exc) from exc
+        finally:
+            self._rollback()
 
     def runs(self) -> list[tuple[str, bytes, float | None]]:
         """Every recorded run as (run id, body, finished time or None), oldest first."""
@@ -280,7 +545,7 @@ class SQLiteEventStore:
         try:
             self._db.execute("INSERT INTO runs (run_id, body) VALUES (?, ?)", (run_id, body))
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+            raise _sqlite_error(self.path, "write", exc) from exc
 
     def finish_run(self, run_id: str, finished_unix_s: float) -> None:
         """Mark a run as having written its last all-clear."""
@@ -289,23 +554,19 @@ class SQLiteEventStore:
                 "UPDATE runs SET finished_unix_s = ? WHERE run_id = ?", (finished_unix_s, run_id)
             )
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+            raise _sqlite_error(self.path, "write", exc) from exc
 
     def read_since(self, after_seq: int, limit: int = 1000) -> list[StoredEvent]:
         """Events with ``seq > after_seq`` in ``seq`` order, at most ``limit``."""
         rows = self._db.execute(
-            "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, body, term FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
             (after_seq, limit),
         ).fetchall()
-        return [StoredEvent(seq, bytes(body)) for seq, body in rows]
+        return [StoredEvent(seq, bytes(body), term) for seq, body, term in rows]
 
     def iter_all(self, batch: int = 1000) -> Iterator[AlertEvent]:
         """Every event in ``seq`` order."""
-        after = 0
-        while rows := self.read_since(after, batch):
-            for row in rows:
-                yield row.decode()
-            after = rows[-1].seq
+        return iter_events(self, batch)
 
     def query(
         self,
@@ -323,34 +584,19 @@ class SQLiteEventStore:
         naming that area; ``category`` keeps one category. Page by passing the last ``seq`` back
         as ``after_seq``.
         """
-        sql = ["SELECT e.seq, e.body FROM events e"]
-        args: list[object] = []
-        if area_id is not None:
-            sql.append("JOIN event_areas a ON a.seq = e.seq AND a.area_id = ?")
-            args.append(area_id)
-        sql.append("WHERE e.seq > ?")
-        args.append(after_seq)
-        if since_unix_s is not None:
-            sql.append("AND e.issued_at_unix_s >= ?")
-            args.append(since_unix_s)
-        if until_unix_s is not None:
-            sql.append("AND e.issued_at_unix_s < ?")
-            args.append(until_unix_s)
-        if category is not None:
-            sql.append("AND e.category = ?")
-            args.append(category)
-        sql.append("ORDER BY e.seq LIMIT ?")
-        args.append(limit)
-        rows = self._db.execute(" ".join(sql), args).fetchall()
-        return [StoredEvent(seq, bytes(body)) for seq, body in rows]
+        sql, args = history_sql(
+            "?", after_seq, since_unix_s, until_unix_s, area_id, category, limit
+        )
+        rows = self._db.execute(sql, args).fetchall()
+        return [StoredEvent(seq, bytes(body), term) for seq, body, term in rows]
 
     def read_before(self, before_seq: int, limit: int = 1000) -> list[StoredEvent]:
         """Events with ``seq < before_seq``, newest first, at most ``limit``."""
         rows = self._db.execute(
-            "SELECT seq, body FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+            "SELECT seq, body, term FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?",
             (before_seq, limit),
         ).fetchall()
-        return [StoredEvent(seq, bytes(body)) for seq, body in rows]
+        return [StoredEvent(seq, bytes(body), term) for seq, body, term in rows]
 
     def read_alert(self, alert_id: str, upto_seq: int) -> list[AlertEvent]:
         """Every event of one alert with ``seq <= upto_seq``, in ``seq`` order."""

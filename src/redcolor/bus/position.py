@@ -28,7 +28,7 @@ import logging
 import time
 from collections import deque
 
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import EventStore
 from redcolor.bus.hub import ResumeCursor
 from redcolor.errors import StoreError
 
@@ -50,7 +50,7 @@ class DurableCursor(ResumeCursor):
     """
 
     def __init__(
-        self, store: SQLiteEventStore, channel: str, start_seq: int, *, flush_s: float = 0.1
+        self, store: EventStore, channel: str, start_seq: int, *, flush_s: float = 0.1
     ) -> None:
         if start_seq < 0:
             raise ValueError("start_seq must be >= 0")

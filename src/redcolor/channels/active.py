@@ -23,7 +23,8 @@ _RANK = {"pre_alert": 0, "alert": 1, "update": 1}
 
 class ActiveArea(msgspec.Struct, frozen=True):
     """One area under alert, as ``GET /v1/alerts/active`` lists it (``status`` ``exercise``
-    for a drill, which channels must never show as a real alert)."""
+    for a drill, which channels must never show as a real alert), with the predicted impact
+    window the last event naming it gave (None: unknown)."""
 
     area_id: int
     alert_id: str
@@ -33,6 +34,8 @@ class ActiveArea(msgspec.Struct, frozen=True):
     shelter_s: int
     seq: int
     status: str = "actual"
+    impact_earliest_unix_s: float | None = None
+    impact_latest_unix_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -100,6 +103,8 @@ class ActiveAlerts:
                 shelter_s=area.shelter_s,
                 seq=event.seq,
                 status="exercise" if is_exercise(event) else "actual",
+                impact_earliest_unix_s=area.impact_earliest_unix_s,
+                impact_latest_unix_s=area.impact_latest_unix_s,
             )
 
     def apply_all(self, events: Iterable[AlertEvent]) -> None:

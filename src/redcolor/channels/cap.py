@@ -58,8 +58,12 @@ Cancel that names in ``references`` the messages it acts on, is followed:
 * **Every info block wholly in its language** (he, en, ar, ru; §3.2.2 ``language``): the
   event name, headline, description (required by Google), instruction and each ``areaDesc``
   (the area's own name in that language) and ``senderName``; ``web`` links to the public map.
-* **Times** (``sent``, ``effective``, ``expires``; §3.3.2 dateTime, no "Z", no fractions) are
-  written in the areas' local offset (``serve --time-zone``, default Asia/Jerusalem).
+* **onset** (§3.2.2, "the expected time of the beginning of the subject event") is the
+  earliest predicted impact time over the ``<info>``'s areas, where a prediction gave one (the
+  event's per-area ``impact_earliest_unix_s``); none when no area of it has one (operator
+  alerts). The per-area windows themselves are in the JSON event and ``/v1/alerts/active``.
+* **Times** (``sent``, ``effective``, ``onset``, ``expires``; §3.3.2 dateTime, no "Z", no
+  fractions) are written in the areas' local offset (``serve --time-zone``, default Asia/Jerusalem).
 * **Signature** (optional, §3.3.2.1: "an enveloped digital signature ... as the last child of
   the <alert>"): :class:`CapSigner` signs every message with XML-DSig (signxml; exclusive
   canonicalization, so the signature still verifies when the message is embedded in the Atom
@@ -381,8 +385,15 @@ def _groups(message: CapMessage) -> list[tuple[str, list[AlertArea], Mapping[str
     if message.all_clear:
         group = "cancelled" if event.stage == "cancelled" else "ended"
         return [(group, list(message.released), event.instructions)]
-    shelter = [AlertArea(a.area_id, a.shelter_s) for a in message.areas if a.stage != "pre_alert"]
-    prepare = [AlertArea(a.area_id, a.shelter_s) for a in message.areas if a.stage == "pre_alert"]
+    areas = [
+        (
+            a.stage,
+            AlertArea(a.area_id, a.shelter_s, a.impact_earliest_unix_s, a.impact_latest_unix_s),
+        )
+        for a in message.areas
+    ]
+    shelter = [area for stage, area in areas if stage != "pre_alert"]
+    prepare = [area for stage, area in areas if stage == "pre_alert"]
     out: list[tuple[str, list[AlertArea], Mapping[str, str]]] = []
     if shelter:
         out.append(("shelter", shelter, texts("alert")))
@@ -435,6 +446,11 @@ def cap_document(message: CapMessage, area_lookup: AreaLookup, identity: CapIden
             _sub(info, "severity", severity)
             _sub(info, "certainty", certainty)
             _sub(info, "effective", sent)
+            onsets = [
+                a.impact_earliest_unix_s for a in areas if a.impact_earliest_unix_s is not None
+            ]
+            if onsets:
+                _sub(info, "onset", identity.time(min(onsets)))
             if expires is not None:
                 _sub(info, "expires", identity.time(expires, up=True))
             _sub(info, "senderName", _SENDER_NAME[lang])

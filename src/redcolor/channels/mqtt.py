@@ -48,7 +48,7 @@ import aiomqtt
 import msgspec
 
 from redcolor import __version__
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import EventStore
 from redcolor.bus.follow import consume
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.hub import Hub
@@ -277,7 +277,7 @@ class MqttOptions:
 
 async def run_mqtt(
     hub: Hub,
-    store: SQLiteEventStore,
+    store: EventStore,
     url: str,
     *,
     on_sent: Callable[[EventFrames], None] | None = None,
@@ -391,7 +391,7 @@ async def _read_retained(client: aiomqtt.Client, topics: Topics) -> dict[str, by
 
 async def _publish_forever(
     hub: Hub,
-    store: SQLiteEventStore,
+    store: EventStore,
     broker: tuple[str, int],
     position: DurableCursor,
     channel: _Channel,

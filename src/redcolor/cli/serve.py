@@ -13,7 +13,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(
-        db: Path = typer.Option(Path("alerts.db"), "--db", help="Alert event store (SQLite)."),
+        db: Path = typer.Option(
+            Path("alerts.db"),
+            "--db",
+            help="The server's SQLite file: the alert event store (unless --store), operators,"
+            " tokens, push subscriptions.",
+        ),
+        store: str | None = typer.Option(
+            None,
+            "--store",
+            help="Keep the alert events (and the audit records) in PostgreSQL instead:"
+            " postgresql://user@host:port/database.",
+        ),
         host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         port: int = typer.Option(8080, min=1, max=65535, help="TCP port."),
         simulate: str | None = typer.Option(
@@ -160,6 +171,7 @@ def register(app: typer.Typer) -> None:
 
         config = ServeConfig(
             db=db,
+            store_url=store,
             host=host,
             port=port,
             edition=edition,

@@ -9,6 +9,10 @@ cannot show that the newest records were cut off the end; an export kept elsewhe
 
 Appends take SQLite's write lock first (``BEGIN IMMEDIATE``), so with several writers (the
 server, the CLI) each record's ``seq`` is one more than the last and chains from it.
+
+When the event store is PostgreSQL the records go to an ``audit`` table in the same database
+(:mod:`redcolor.operators.pgaudit`): the same chain, serialised by a table lock, append-only by
+triggers that refuse UPDATE, DELETE and TRUNCATE.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
+from redcolor.alerts.store import is_postgres_url
 from redcolor.errors import InputError, StoreError
 from redcolor.operators.tables import connect
 
@@ -74,8 +80,9 @@ class AuditRecord:
         return asdict(self)
 
 
-_FIELDS = tuple(f.name for f in fields(AuditRecord))
-_CHAINED = _FIELDS[:-1]  # everything but the digest itself
+FIELDS = tuple(f.name for f in fields(AuditRecord))
+"""The columns of a record, in table order."""
+_CHAINED = FIELDS[:-1]  # everything but the digest itself
 
 
 def _canonical(value: Any) -> str:
@@ -90,7 +97,7 @@ def _digest(previous: str, record: dict[str, Any]) -> str:
 
 
 def _record(row: tuple[Any, ...]) -> AuditRecord:
-    values = dict(zip(_FIELDS, row, strict=True))
+    values = dict(zip(FIELDS, row, strict=True))
     try:
         values["before"] = json.loads(values["before"])
         values["after"] = json.loads(values["after"])
@@ -99,13 +106,76 @@ def _record(row: tuple[Any, ...]) -> AuditRecord:
     return AuditRecord(**values)
 
 
-class AuditLog:
+class AuditRows(Protocol):
+    """Where the records are kept: a SQLite file's table, or a PostgreSQL database's."""
+
+    path: str
+
+    def append(self, make_row: Callable[[tuple[int, str] | None], tuple[Any, ...]]) -> None:
+        """In one write transaction that excludes other appenders: call ``make_row`` with the
+        last record's (seq, digest), None for none, and insert the row it returns."""
+        ...
+
+    def rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]: ...
+
+    def close(self) -> None: ...
+
+
+class _SQLiteAudit:
     """The ``audit`` table of one SQLite file (the event store's), by its own connection."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
+    def __init__(self, path: str) -> None:
+        self.path = path
         self._db = connect(self.path, "audit log")
-        self._lock = threading.Lock()  # threads sharing this connection take turns
+
+    def append(self, make_row: Callable[[tuple[int, str] | None], tuple[Any, ...]]) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                last = self._db.execute(
+                    "SELECT seq, digest FROM audit ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                self._db.execute(
+                    f"INSERT INTO audit ({', '.join(FIELDS)})"
+                    f" VALUES ({', '.join('?' * len(FIELDS))})",
+                    make_row(None if last is None else (int(last[0]), str(last[1]))),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write audit log {self.path}: {exc}") from exc
+
+    def rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(
+                f"SELECT {', '.join(FIELDS)} FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read audit log {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _open_rows(target: str) -> AuditRows:
+    if is_postgres_url(target):
+        from redcolor.operators.pgaudit import PgAudit  # psycopg only when PostgreSQL is used
+
+        return PgAudit(target)
+    return _SQLiteAudit(target)
+
+
+class AuditLog:
+    """The audit log of one store: ``target`` is the event store's SQLite file or its
+    PostgreSQL URL (the records go beside the events)."""
+
+    def __init__(self, target: str | Path) -> None:
+        self._rows = _open_rows(str(target))
+        self.path = self._rows.path
+        self._lock = threading.Lock()  # threads sharing this log take turns
 
     def append(
         self,
@@ -136,33 +206,18 @@ class AuditLog:
             "before": json.loads(before_json),
             "after": json.loads(after_json),
         }
-        try:
-            with self._lock:
-                self._append(values, before_json, after_json)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write audit log {self.path}: {exc}") from exc
-        return AuditRecord(**{name: values[name] for name in _FIELDS})
 
-    def _append(self, values: dict[str, Any], before_json: str, after_json: str) -> None:
-        """Number, chain and insert ``values`` (completed in place) in one write transaction."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            last = self._db.execute(
-                "SELECT seq, digest FROM audit ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
+        def make_row(last: tuple[int, str] | None) -> tuple[Any, ...]:
+            """Number and chain ``values`` (completed in place) after the last record."""
             seq, previous = (1, GENESIS) if last is None else (last[0] + 1, last[1])
             values["seq"] = seq
             values["digest"] = _digest(previous, values)
             row = {**values, "before": before_json, "after": after_json}
-            self._db.execute(
-                f"INSERT INTO audit ({', '.join(_FIELDS)})"
-                f" VALUES ({', '.join('?' * len(_FIELDS))})",
-                tuple(row[name] for name in _FIELDS),
-            )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+            return tuple(row[name] for name in FIELDS)
+
+        with self._lock:
+            self._rows.append(make_row)
+        return AuditRecord(**{name: values[name] for name in FIELDS})
 
     def read(self, *, after_seq: int = 0, limit: int = 1000) -> list[AuditRecord]:
         """Records with ``seq > after_seq``, oldest first, at most ``limit`` (1..10000)."""
@@ -170,15 +225,9 @@ class AuditLog:
             raise InputError(f"limit must be 1 to {MAX_READ}, not {limit}")
         if after_seq < 0:
             raise InputError(f"after must be 0 or more, not {after_seq}")
-        try:
-            with self._lock:
-                rows = self._db.execute(
-                    f"SELECT {', '.join(_FIELDS)} FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
-                    (after_seq, limit),
-                ).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read audit log {self.path}: {exc}") from exc
-        return [_record(r) for r in rows]
+        with self._lock:
+            rows = self._rows.rows(after_seq, limit)
+        return [_record(tuple(r)) for r in rows]
 
     def verify(self) -> int:
         """Re-walk the whole chain; the number of records, or StoreError naming the first
@@ -209,4 +258,4 @@ class AuditLog:
         return count
 
     def close(self) -> None:
-        self._db.close()
+        self._rows.close()

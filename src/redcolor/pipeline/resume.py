@@ -36,7 +36,7 @@ import msgspec
 
 from redcolor.alerts.checkpoint import Clock, checkpoint_clock
 from redcolor.alerts.durable import LifecycleLock
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import EventStore
 from redcolor.errors import InputError
 from redcolor.model import AlertEvent, SensorRegistration
 from redcolor.pipeline.runner import Feed, run, run_id_for
@@ -77,7 +77,7 @@ def fingerprint(scenario: Scenario) -> str:
 
 
 def plan_run(
-    store: SQLiteEventStore,
+    store: EventStore,
     scenario: Scenario,
     *,
     speed: float,
@@ -119,7 +119,7 @@ def plan_run(
 
 
 def run_clock(
-    plan: RunPlan, store: SQLiteEventStore, wall_clock: Callable[[], float]
+    plan: RunPlan, store: EventStore, wall_clock: Callable[[], float]
 ) -> tuple[Clock, float | None]:
     """The store clock of ``plan``'s run against the wall clock, and the store time from which
     a continued run goes live again (None for a new run). A new run's clock starts at its
@@ -144,7 +144,7 @@ def run_clock(
 def run_planned(
     plan: RunPlan,
     sim: SimulationResult,
-    store: SQLiteEventStore,
+    store: EventStore,
     wire: Iterable[Received | Tick],
     *,
     registrations: Sequence[SensorRegistration],

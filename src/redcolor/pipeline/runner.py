@@ -57,7 +57,7 @@ from numpy.typing import NDArray
 from redcolor.alerts.checkpoint import Clock
 from redcolor.alerts.durable import DurableLifecycle, LifecycleLock
 from redcolor.alerts.lifecycle import DEFAULT_HOLD_S, LifecycleConfig, next_due_unix_s
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import EventStore, SQLiteEventStore
 from redcolor.geo import AreaIndex, load_areas
 from redcolor.model import AlertEvent, Scan, SensorRegistration
 from redcolor.pipeline.policies import make_policy
@@ -185,7 +185,7 @@ def run(
     scenario: Source,
     *,
     policy: str | Policy = "predicted",
-    store: SQLiteEventStore | None = None,
+    store: EventStore | None = None,
     speed: float | None = None,
     start_unix_s: float | None = None,
     on_events: Callable[[list[AlertEvent]], None] | None = None,
@@ -221,7 +221,7 @@ def run_lanes(
     scenario: Source,
     policies: Sequence[str | Policy],
     *,
-    stores: Sequence[SQLiteEventStore] | None = None,
+    stores: Sequence[EventStore] | None = None,
     speed: float | None = None,
     start_unix_s: float | None = None,
     on_events: EventsCallback | None = None,

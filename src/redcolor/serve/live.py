@@ -38,11 +38,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from redcolor.alerts.checkpoint import Clock
 from redcolor.alerts.durable import LifecycleLock
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import EventStore, open_store
 from redcolor.errors import InputError
 from redcolor.pipeline import Feed, run
 from redcolor.pipeline.resume import RunPlan, run_clock, run_planned
@@ -98,7 +97,7 @@ def live_service(sensors: SensorInput, lock: LifecycleLock) -> Service:
         config = state.config
 
         def work(feed: LiveFeed, on_latency: Callable[[float], None]) -> None:
-            def body(store: SQLiteEventStore) -> None:
+            def body(store: EventStore) -> None:
                 run(
                     Feed(
                         CORE_NAME,
@@ -116,7 +115,7 @@ def live_service(sensors: SensorInput, lock: LifecycleLock) -> Service:
                     on_latency=on_latency,
                 )
 
-            _on_own_store(config.db, lock, body)
+            _on_own_store(state, lock, body)
 
         await _core(state, sensors, Clock(), work, max_skew_s=MAX_SKEW_S)
 
@@ -147,7 +146,7 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
         )
 
         def work(feed: LiveFeed, on_latency: Callable[[float], None]) -> None:
-            def body(store: SQLiteEventStore) -> None:
+            def body(store: EventStore) -> None:
                 run_planned(
                     plan,
                     simulated,
@@ -162,7 +161,7 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
                     on_latency=on_latency,
                 )
 
-            _on_own_store(state.config.db, lock, body)
+            _on_own_store(state, lock, body)
             log.info("simulation %s finished", simulated.scenario.name)
 
         def emitter(stop: threading.Event) -> int:
@@ -186,11 +185,15 @@ def simulated_service(simulated: SimulationResult, plan: RunPlan, lock: Lifecycl
     return pipeline
 
 
-def _on_own_store(db: Path, lock: LifecycleLock, body: Callable[[SQLiteEventStore], None]) -> None:
-    """Run ``body`` on a store of its own (the runner thread's), then release ``lock`` however
-    it ends: the keeper takes over whatever is still open."""
+def _on_own_store(
+    state: ServerState, lock: LifecycleLock, body: Callable[[EventStore], None]
+) -> None:
+    """Run ``body`` on a store of its own (the runner thread's, writing under the server's
+    fencing term), then release ``lock`` however it ends: the keeper takes over whatever is
+    still open."""
     try:
-        store = SQLiteEventStore(db)
+        store = open_store(state.config.store_target)
+        store.write_under(state.store.writer_term)
         try:
             body(store)
         finally:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from redcolor.alerts.durable import LifecycleLock
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import open_store
 from redcolor.bus.frames import EventFrames
 from redcolor.bus.jetstream import publish_log, replicate
 from redcolor.bus.keys import load_or_create_signing_key, load_public_key
@@ -99,12 +99,13 @@ def check_tls(config: ServeConfig) -> tuple[Path, Path] | None:
 
 
 def build_state(config: ServeConfig, areas: Any = None) -> ServerState:
-    """Open the store (created if missing) and the area index of ``config.edition``."""
+    """Open the store (created if missing: a SQLite ``--db`` or a PostgreSQL ``--store``) and
+    the area index of ``config.edition``."""
     if areas is None:
         from redcolor.geo import load_areas
 
         areas = load_areas(config.edition)
-    return ServerState(config=config, store=SQLiteEventStore(config.db), areas=areas)
+    return ServerState(config=config, store=open_store(config.store_target), areas=areas)
 
 
 def plan_simulation(

@@ -16,7 +16,7 @@ import msgspec
 from redcolor.alerts.commands import Command
 from redcolor.alerts.lifecycle import DEFAULT_HOLD_S
 from redcolor.alerts.operate import operate, preview, read_open_alerts
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import EventStore, is_postgres_url
 from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
@@ -83,6 +83,10 @@ class ServeConfig:
     """
 
     db: Path
+    """The server's SQLite file: the operators' accounts, sessions, API tokens, push
+    subscriptions and the lifecycle lock, and the event store itself unless ``store_url``."""
+    store_url: str | None = None
+    """A PostgreSQL event store (``postgresql://...``); None keeps the events in ``db``."""
     host: str = "127.0.0.1"
     port: int = 8080
     edition: str = "current"
@@ -146,6 +150,18 @@ class ServeConfig:
         cap.check_time_zone(self.time_zone)
         if (self.cap_signing_key is None) != (self.cap_signing_cert is None):
             raise InputError("--cap-signing-key and --cap-signing-cert go together")
+        if self.store_url is not None and not is_postgres_url(self.store_url):
+            raise InputError(
+                f"--store takes a postgresql://user@host:port/database URL, not {self.store_url!r}"
+                " (a SQLite store is --db)"
+            )
+        if self.store_url is not None and self.nats_follow_url is not None:
+            raise InputError("--nats-follow keeps its copy of the log in --db; it takes no --store")
+
+    @property
+    def store_target(self) -> str:
+        """What :func:`~redcolor.alerts.store.open_store` opens: ``store_url`` or ``db``."""
+        return self.store_url if self.store_url is not None else str(self.db)
 
 
 @dataclass
@@ -153,7 +169,7 @@ class ServerState:
     """Shared by every request handler of one app."""
 
     config: ServeConfig
-    store: SQLiteEventStore
+    store: EventStore
     areas: AreaSource
     metrics: Metrics = field(default_factory=Metrics)
     active: ActiveAlerts = field(default_factory=ActiveAlerts)
@@ -190,18 +206,19 @@ class ServerState:
         self.tasks = Supervisor(self.metrics.task_up, self.metrics.task_restarts)
         self.metrics.registry.register(SensorCollector(lambda: self.sensors))
         self.sirens = SirenBoard(ack_deadline_s=self.config.siren_ack_s)
-        self.tokens = TokenStore(self.store.path)  # the same SQLite file as the event log
-        self.users = UserStore(self.store.path)
-        self.sessions = SessionStore(self.store.path)
-        self.audit = AuditLog(self.store.path)
+        db = self.config.db  # the SQLite file (also the event log's unless --store)
+        self.tokens = TokenStore(db)
+        self.users = UserStore(db)
+        self.sessions = SessionStore(db)
+        self.audit = AuditLog(self.config.store_target)  # beside the events
         self._shelter_s = {a.id: a.shelter_s for a in self.areas.areas}
         self.desk = Desk(
-            self.store.path,
+            db,
             self.areas,
             self.config.desk,
             self.publish_commands,
             self.audit,
-            functools.partial(read_open_alerts, self.store.path, self._shelter_s),
+            functools.partial(read_open_alerts, self.config.store_target, self._shelter_s),
             dry_run=self.preview_commands,
             exercise_channels=self.config.exercise_channels,
             cap_sender=self.config.cap_sender,
@@ -249,13 +266,19 @@ class ServerState:
     def publish_commands(self, commands: list[Command]) -> list[AlertEvent]:
         """Write operator commands through the store's lifecycle (blocking: call it in a worker
         thread) and wake the follower, so the events are on every stream at once."""
-        events = operate(self.store.path, self._shelter_s, commands, time.time())
+        events = operate(
+            self.config.store_target,
+            self._shelter_s,
+            commands,
+            time.time(),
+            term=self.store.writer_term,
+        )
         self.follower.notify()
         return events
 
     def preview_commands(self, commands: list[Command]) -> list[AlertEvent]:
         """The events operator commands would make now, nothing written (blocking)."""
-        return preview(self.store.path, self._shelter_s, commands, time.time())
+        return preview(self.config.store_target, self._shelter_s, commands, time.time())
 
     def _on_drop(self, sub: Subscriber, reason: str) -> None:
         self.metrics.dropped.labels(getattr(sub.sink, "channel", "other")).inc()

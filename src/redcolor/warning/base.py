@@ -94,6 +94,9 @@ class ThreatDecision:
     pre_alert : bool
         Whether areas whose ``alert_at`` lies ahead are pre-alerted now (long flights) or kept
         silent until then.
+    impact_earliest_unix_s, impact_latest_unix_s : ndarray of float64, shape (M,), or None
+        The predicted impact time window at each area: NaN for an area no prediction gives a
+        time for, None (both) when the policy predicts no times at all.
     """
 
     threat_id: str
@@ -103,6 +106,8 @@ class ThreatDecision:
     alert_at_unix_s: NDArray[np.float64]
     until_unix_s: float
     pre_alert: bool = False
+    impact_earliest_unix_s: NDArray[np.float64] | None = None
+    impact_latest_unix_s: NDArray[np.float64] | None = None
 
 
 class Policy(Protocol):

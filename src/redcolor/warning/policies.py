@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+from scipy.stats import norm
 
 from redcolor.geo import AreaIndex, LocalFrame
 from redcolor.warning.base import PredictionLike, ThreatCategory, ThreatDecision
@@ -129,6 +130,7 @@ class _Policy:
         self.staging = staging or Staging()
         self.confidence = confidence
         self.k = chi2_2dof_k(confidence)
+        self.t_k = float(norm.ppf(0.5 + 0.5 * confidence))
         self.radius_m = class_danger_radius_m()
 
     def decide(
@@ -204,7 +206,14 @@ class _Policy:
         alert_at = early_impact - self.areas.shelter_s[ids] - st.margin_s
         pre_alert = p.impact_t_unix_s - p.first_detection_t_unix_s >= st.long_flight_s
         until = p.impact_t_unix_s + st.sigma_k * p.impact_t_sigma_s
-        return ThreatDecision(p.track_id, "missiles", now, ids, alert_at, until, pre_alert)
+        # the impact time window at the region's confidence (two-sided, normal), the same for
+        # every area of the region: one projectile comes down once
+        spread_s = self.t_k * p.impact_t_sigma_s
+        earliest = np.full(ids.shape, p.impact_t_unix_s - spread_s)
+        latest = np.full(ids.shape, p.impact_t_unix_s + spread_s)
+        return ThreatDecision(
+            p.track_id, "missiles", now, ids, alert_at, until, pre_alert, earliest, latest
+        )
 
     def _drone(self, p: PredictionLike, now: float) -> ThreatDecision | None:
         st, frame = self.staging, self.areas.frame
@@ -229,21 +238,38 @@ class _Policy:
         points = shapely.points(np.column_stack([xs, ys]))
         which, hit = self.areas.tree.query(points, predicate="dwithin", distance=reach_m)
         ids = np.zeros(0, dtype=np.int64)
+        reach_t = leave_t = np.zeros(0)
         if which.size:
             order = np.argsort(which, kind="stable")  # earliest path sample first
-            ids, first = np.unique(self.areas.ids[hit[order]], return_index=True)
-            reach_t = ts[which[order][first]]
-            ids = ids[reach_t - now <= self.areas.shelter_s[ids] + st.margin_s]
+            hit_ids = self.areas.ids[hit[order]]
+            ids, first = np.unique(hit_ids, return_index=True)
+            _, last = np.unique(hit_ids[::-1], return_index=True)
+            reach_t, leave_t = ts[which[order][first]], ts[which[order][::-1][last]]
+            keep = reach_t - now <= self.areas.shelter_s[ids] + st.margin_s
+            ids, reach_t, leave_t = ids[keep], reach_t[keep], leave_t[keep]
         pre_ids = self._drone_pre_alert_ids(p, xs[0], ys[0])
         pre_ids = np.setdiff1d(pre_ids, ids)
         if ids.size + pre_ids.size == 0:
             return None
         all_ids = np.concatenate([ids, pre_ids])
         alert_at = np.concatenate([np.full(ids.shape, now), np.full(pre_ids.shape, np.inf)])
+        # the window at a reached area: while the path is within reach of it (within the
+        # horizon); an area pre-alerted for the drone's any-heading reach has none
+        unknown = np.full(pre_ids.shape, np.nan)
+        earliest = np.concatenate([reach_t, unknown])
+        latest = np.concatenate([leave_t, unknown])
         order = np.argsort(all_ids)
         category: ThreatCategory = "hostile_aircraft"
         return ThreatDecision(
-            p.track_id, category, now, all_ids[order], alert_at[order], t_end, pre_alert=True
+            p.track_id,
+            category,
+            now,
+            all_ids[order],
+            alert_at[order],
+            t_end,
+            True,
+            earliest[order],
+            latest[order],
         )
 
     def _drone_pre_alert_ids(self, p: PredictionLike, x_m: float, y_m: float) -> NDArray[np.int64]:
@@ -307,11 +333,26 @@ class ZonePolicy:
         out = []
         for d in self.inner.decide(predictions, now_unix_s):
             at_by_zone: dict[str, float] = {}
-            for area, at in zip(d.area_ids.tolist(), d.alert_at_unix_s.tolist(), strict=True):
+            window_by_zone: dict[str, tuple[float, float]] = {}
+            unknown = np.full(d.area_ids.shape, np.nan)
+            earliest = unknown if d.impact_earliest_unix_s is None else d.impact_earliest_unix_s
+            latest = unknown if d.impact_latest_unix_s is None else d.impact_latest_unix_s
+            for area, at, early, late in zip(
+                d.area_ids.tolist(), d.alert_at_unix_s.tolist(), earliest, latest, strict=True
+            ):
                 zone = self._zone_of[area]
                 at_by_zone[zone] = min(at, at_by_zone.get(zone, np.inf))
+                # a zone's window spans its areas' windows (NaN: none known)
+                e0, l0 = window_by_zone.get(zone, (np.nan, np.nan))
+                window_by_zone[zone] = (float(np.fmin(e0, early)), float(np.fmax(l0, late)))
             ids = np.concatenate([self._members[z] for z in at_by_zone])
             ats = np.concatenate([np.full(self._members[z].size, a) for z, a in at_by_zone.items()])
+            es, ls = (
+                np.concatenate(
+                    [np.full(self._members[z].size, window_by_zone[z][k]) for z in at_by_zone]
+                )
+                for k in (0, 1)
+            )
             ids, first = np.unique(ids, return_index=True)
             out.append(
                 ThreatDecision(
@@ -322,6 +363,8 @@ class ZonePolicy:
                     ats[first],
                     d.until_unix_s,
                     d.pre_alert,
+                    None if d.impact_earliest_unix_s is None else es[first],
+                    None if d.impact_latest_unix_s is None else ls[first],
                 )
             )
         return out

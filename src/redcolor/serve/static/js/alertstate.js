@@ -1,6 +1,7 @@
 // The page's alert state: a pure fold over AlertEvents (no clock, no DOM, no network).
 //
-// Each area holds the alerts currently covering it (alert id -> stage, since, shelter time).
+// Each area holds the alerts currently covering it (alert id -> stage, since, shelter time and
+// the predicted impact window the alert's last event naming the area gave, if any).
 // An area's shown stage is the most urgent of them: a real alert outranks an exercise, then
 // "alert" > "pre_alert"; with none left it shows "ended" for `endedHoldS` seconds after its last
 // alert ended. A "cancelled" event (the alert was sent in error) releases its areas like an
@@ -72,7 +73,7 @@ export class AlertState {
       alert.lastSeq = Math.max(alert.lastSeq, row.seq || 0);
       alert.exercise = isExercise(row);
       alert.areaIds.add(row.area_id);
-      this._cover(row.area_id, row.alert_id, stage, row.since_unix_s, row.shelter_s, alert);
+      this._cover(row.area_id, row.alert_id, stage, row.since_unix_s, row.shelter_s, alert, row);
       changed.add(row.area_id);
     }
     this.lastSeq = Math.max(this.lastSeq, active.last_seq || 0);
@@ -114,7 +115,7 @@ export class AlertState {
     else if (alert.stage !== "alert") alert.stage = "pre_alert";
     for (const area of event.areas) {
       alert.areaIds.add(area.id);
-      this._cover(area.id, event.id, stage, t, area.shelter_s, alert);
+      this._cover(area.id, event.id, stage, t, area.shelter_s, alert, area);
       changed.add(area.id);
     }
     return changed;
@@ -143,8 +144,10 @@ export class AlertState {
 
   /**
    * What an area shows at `nowS`: null, or {stage, category, sinceS, shelterS, remainingS,
-   * alertId}. `remainingS` is the time left to reach shelter: 0 once it has run out, at most
-   * `shelterS` (a clock slightly behind the issuer never shows more than the full time).
+   * alertId, exercise, impactEarliestS, impactLatestS}. `remainingS` is the time left to reach
+   * shelter: 0 once it has run out, at most `shelterS` (a clock slightly behind the issuer never
+   * shows more than the full time). The impact window spans those of the area's covering alerts
+   * of the shown kind (real or exercise) that give one; both null when none does.
    */
   view(areaId, nowS) {
     const cover = this.covering.get(areaId);
@@ -157,6 +160,13 @@ export class AlertState {
           best = { rank, deadline, alertId, ...c };
         }
       }
+      let impactEarliestS = null;
+      let impactLatestS = null;
+      for (const c of cover.values()) {
+        if (c.exercise !== best.exercise || c.impactEarliestS === null) continue;
+        impactEarliestS = impactEarliestS === null ? c.impactEarliestS : Math.min(impactEarliestS, c.impactEarliestS);
+        impactLatestS = impactLatestS === null ? c.impactLatestS : Math.max(impactLatestS, c.impactLatestS);
+      }
       return {
         stage: best.stage,
         category: best.category,
@@ -165,6 +175,8 @@ export class AlertState {
         remainingS: best.stage === "alert" ? Math.min(best.shelterS, Math.max(0, best.deadline - nowS)) : null,
         alertId: best.alertId,
         exercise: best.exercise,
+        impactEarliestS,
+        impactLatestS,
       };
     }
     const endedS = this.endedAtS.get(areaId);
@@ -233,7 +245,8 @@ export class AlertState {
     return alert;
   }
 
-  _cover(areaId, alertId, stage, sinceS, shelterS, alert) {
+  /** `entry` is the event's area entry (or the snapshot's row): its impact window, if any. */
+  _cover(areaId, alertId, stage, sinceS, shelterS, alert, entry) {
     let cover = this.covering.get(areaId);
     if (!cover) {
       cover = new Map();
@@ -242,12 +255,17 @@ export class AlertState {
     const prev = cover.get(alertId);
     // The shelter countdown starts when the area first reaches the "alert" stage.
     const keepSince = prev && (prev.stage === stage || prev.stage === "alert");
+    const early = entry.impact_earliest_unix_s;
+    const late = entry.impact_latest_unix_s;
+    const known = Number.isFinite(early) && Number.isFinite(late);
     cover.set(alertId, {
       stage: prev && prev.stage === "alert" ? "alert" : stage,
       sinceS: keepSince ? prev.sinceS : sinceS,
       shelterS,
       category: alert.category,
       exercise: alert.exercise,
+      impactEarliestS: known ? early : null,
+      impactLatestS: known ? late : null,
     });
     this.endedAtS.delete(areaId);
   }

@@ -18,6 +18,27 @@ function shelterText(lang, shelterS) {
   return shelterS === 0 ? t(lang, "immediately") : t(lang, "seconds", { s: shelterS });
 }
 
+// Categories whose alerts are about something that comes down (or reaches) at a time a
+// prediction can give: for these the card says when that time is not known.
+const IMPACT_CATEGORIES = new Set(["missiles", "hostile_aircraft"]);
+
+function durationText(lang, s) {
+  return s < 100 ? t(lang, "seconds", { s }) : t(lang, "minSec", { m: Math.floor(s / 60), s: s % 60 });
+}
+
+/**
+ * The card's impact line for an area's view: a countdown to the earliest predicted impact, the
+ * window while it is open, that it has passed, or that it is not known; "" when there is
+ * nothing to say (no alert, or a category with no impact time).
+ */
+export function impactText(view, nowS, lang) {
+  if (!view || view.stage === "ended") return "";
+  if (view.impactEarliestS === null) return IMPACT_CATEGORIES.has(view.category) ? t(lang, "impactUnknown") : "";
+  if (nowS < view.impactEarliestS) return t(lang, "impactIn", { t: durationText(lang, Math.ceil(view.impactEarliestS - nowS)) });
+  if (nowS <= view.impactLatestS) return t(lang, "impactNow", { time: clock(lang, Math.ceil(view.impactLatestS)) });
+  return t(lang, "impactPassed");
+}
+
 /** Rebuild the alert list from the state's most recent alerts; `onShow(alert)` is called by an
  * item's "Show on map" button. */
 export function renderAlertList(list, state, index, lang, onShow) {
@@ -80,6 +101,7 @@ export function renderMyArea(card, me, state, index, nowS, lang) {
   const timerEl = card.querySelector("#me-timer");
   const nameEl = card.querySelector("#me-area");
   const shelterEl = card.querySelector("#me-shelter");
+  const impactEl = card.querySelector("#me-impact");
   card.hidden = !me;
   if (!me) return null;
   const entry = me.areaId !== null ? index.byId.get(me.areaId) : null;
@@ -90,6 +112,7 @@ export function renderMyArea(card, me, state, index, nowS, lang) {
     setText(shelterEl, "");
     setText(stateEl, "");
     setText(timerEl, "");
+    setText(impactEl, "");
     card.dataset.stage = "none";
     return null;
   }
@@ -100,6 +123,8 @@ export function renderMyArea(card, me, state, index, nowS, lang) {
   const view = state.view(entry.id, nowS);
   const stage = view ? view.stage : "none";
   card.dataset.stage = stage;
+  setText(impactEl, impactText(view, nowS, lang));
+  impactEl.dataset.known = String(Boolean(view && view.impactEarliestS !== null));
   if (!view) {
     setText(stateEl, t(lang, "stateNone"));
     setText(timerEl, "");
