@@ -179,11 +179,12 @@ async def test_the_edges_ride_out_one_nats_node_and_say_lagging_without_quorum(
     await feed.write(10)
     for edge in edges:
         await _until(
-            lambda e=edge: e.health()["leader"]["state"] == "lagging",
+            lambda e=edge: "leader_watch: lagging" in (e.health()["reason"] or ""),
             timeout_s=6,
             what=f"{edge.name} says it lags",
         )
-        assert edge.health()["status"] == "degraded"
+        health = edge.health()
+        assert health["status"] == "degraded" and health["leader"]["state"] == "lagging", health
     await _until(
         lambda: "nats_publish" in (core.health()["reason"] or ""),
         timeout_s=8,

@@ -624,6 +624,24 @@ class SQLiteEventStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
 
+    def forget_before(self, seq: int) -> None:
+        """Drop the events before ``seq`` (an edge's in-memory copy keeps only its tail)."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM event_areas WHERE seq < ?", (seq,))
+            self._db.execute("DELETE FROM events WHERE seq < ?", (seq,))
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write alert store {self.path}: {exc}") from exc
+        finally:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+
+    def first_seq(self) -> int:
+        """The oldest seq held (``last_seq() + 1`` when empty; 1 unless events were forgotten)."""
+        (first,) = self._db.execute("SELECT MIN(seq) FROM events").fetchone()
+        return int(first) if first is not None else self.last_seq() + 1
+
     def last_seq(self) -> int:
         (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         return int(last)

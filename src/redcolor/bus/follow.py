@@ -173,6 +173,8 @@ async def catch_up(
         rows = store.read_since(sub.cursor.last_seq, batch)
         if not rows:  # the hub publishes only stored events, so this means a foreign store
             raise Dropped(f"store holds nothing after seq {sub.cursor.last_seq}")
+        if rows[0].seq != sub.cursor.last_seq + 1:  # an edge forgot them meanwhile
+            raise Dropped(f"events after seq {sub.cursor.last_seq} are no longer kept here")
         for row in rows:
             while not has_space():
                 await wait_space()

@@ -31,6 +31,12 @@ def register(app: typer.Typer) -> None:
         cap_sender: str = typer.Option(
             "redcolor@localhost", "--cap-sender", help="The CAP sender of every message."
         ),
+        keep_events: int = typer.Option(
+            100_000,
+            "--keep-events",
+            min=1,
+            help="Events kept in memory; a client resuming before them gets a reset and the rest.",
+        ),
         nats_user: str | None = typer.Option(None, help="NATS user name."),
         nats_password_file: Path | None = typer.Option(
             None, help="File holding the NATS password (or set REDCOLOR_NATS_PASSWORD)."
@@ -56,5 +62,6 @@ def register(app: typer.Typer) -> None:
             nats_user=nats_user,
             nats_password_file=nats_password_file,
             nats_nkey_seed=nats_nkey_seed,
+            keep_events=keep_events,
         )
         run_server(config, on_listening=print_url)

@@ -20,6 +20,18 @@ from redcolor.bus.login import StreamSpec
 from redcolor.serve.state import ServerState
 
 CHECK_S = 0.1
+
+
+def copied(state: ServerState) -> None:
+    """New events are in the edge's copy: forget what lies beyond ``keep_events``, then wake
+    the follower. A client resuming before the copy's first event gets a reset
+    (:func:`redcolor.serve.streams.resume_point`)."""
+    keep = state.config.keep_events
+    if keep is not None:
+        state.store.forget_before(state.store.last_seq() - keep + 1)
+    state.follower.notify()
+
+
 TASK = "leader_watch"
 
 

@@ -26,7 +26,7 @@ from redcolor.channels.mqtt import MqttOptions, parse_broker, parse_prefix, run_
 from redcolor.errors import InputError, RedcolorError, ScenarioError
 from redcolor.serve import feeds, push
 from redcolor.serve.app import Service, create_app
-from redcolor.serve.edge import run_leader_watch
+from redcolor.serve.edge import copied, run_leader_watch
 from redcolor.serve.ha import HaCore
 from redcolor.serve.httpproto import BoundedHttpToolsProtocol
 from redcolor.serve.keeper import run_keeper
@@ -252,7 +252,7 @@ def channel_services(config: ServeConfig) -> list[Service]:
                 follow_spec,
                 state.store,
                 verify_key,
-                on_append=state.follower.notify,
+                on_append=functools.partial(copied, state),
                 on_refused=lambda reason: refused.labels(reason).inc(),
                 on_reconnect=state.metrics.bus_reconnects.labels("follow").inc,
                 on_status=state.tasks.reporter(nats_follow.__name__),

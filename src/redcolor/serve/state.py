@@ -113,6 +113,8 @@ class ServeConfig:
     nats_publish_url: str | None = None
     nats_follow_url: str | None = None
     nats_replicas: int = 1
+    keep_events: int | None = None
+    """An edge keeps only its copy's last ``keep_events`` events (None: all)."""
     nats_user: str | None = None
     nats_password_file: Path | None = None
     nats_nkey_seed: Path | None = None

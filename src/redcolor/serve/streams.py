@@ -117,6 +117,9 @@ def resume_point(state: ServerState, since: int | None, log_id: str | None) -> R
         reason = f"log {log_id} is not this server's log {ours}"
     elif since > last and not state.is_edge:
         reason = f"seq {since} is past the end of log {ours} (last seq {last})"
+    elif state.is_edge and since < (first := state.store.first_seq()) - 1:
+        reason = f"seq {since} is older than this edge keeps (its copy starts at seq {first})"
+        return Resume(first - 1, ControlFrames.reset(ours, first - 1, last, reason))
     else:
         return Resume(since)
     return Resume(0, ControlFrames.reset(ours, 0, last, reason))
