@@ -13,10 +13,10 @@ areas a settled prediction would warn too late) trades needless areas against la
 frontline scenarios: its plot draws needless areas against the areas late where the causal
 oracle was not (``late - late_unavoidable``); 0 turns the rule off. ``reach_margin_s`` (how
 long before an area's deadline could pass the rule alerts it) is its other parameter: larger
-alerts earlier, from a younger and wider sector.
+alerts earlier, from a younger and wider sector; ``reach_lateral_m`` widens the heading sector.
 
 Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s|drone_pre_alert_s|
-reach_settle_s|reach_margin_s] [--out DIR] [SCENARIO ...]``.
+reach_settle_s|reach_margin_s|reach_lateral_m] [--out DIR] [SCENARIO ...]``.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "drone_pre_alert_s": ((0.0, 180.0, 300.0, 360.0, 420.0, 480.0, 600.0), ("drones-galilee",)),
     "reach_settle_s": ((0.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0), FRONTLINE),
     "reach_margin_s": ((0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0), FRONTLINE),
+    "reach_lateral_m": ((0.0, 150.0, 300.0, 500.0, 1000.0, 2000.0), FRONTLINE),
 }
-LATE_AXIS = ("reach_settle_s", "reach_margin_s")
+LATE_AXIS = ("reach_settle_s", "reach_margin_s", "reach_lateral_m")
 """Parameters whose curve is needless areas against avoidable late areas (not lead time)."""
 
 

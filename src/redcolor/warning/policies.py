@@ -96,8 +96,13 @@ class Staging:
     --param reach_settle_s``): shorter leaves more areas to the settled prediction, late if it
     comes later; longer alerts more of the sector. ``reach_margin_s`` (1.5 s): an area is
     alerted at the last scan (one a second) before its deadline could pass, plus half a scan
-    of fan-out. ``reach_lateral_m`` (500 m): the rocket class's danger radius (300 m) and
-    ~8 m/s of wind drift over 25 s (the reach flights fly in still air).
+    of fan-out. ``reach_lateral_m`` (300 m): the rocket class's danger radius, so an impact on
+    the sector's edge still finds its areas inside (the wind's drift, ~100-200 m over 25 s, is
+    inside the 99% heading sector's width from the first kilometres on). The trade-off
+    (``docs/tradeoff/tradeoff-reach_lateral_m.png``, frontline scenarios, needless areas for
+    0/300/500/1000 m: kiryat-shmona-lebanon 4/5/5/8, kiryat-shmona-degraded 3/5/6/7,
+    sderot-gaza 3/3/3/5, gaza-border-mortars 1 throughout; no area late beyond the causal
+    oracle at any): 300 m is the smallest that keeps the danger radius.
     ``reach_max_shelter_s`` (15 s): the rule is for the frontline areas (0-15 s of shelter
     time, REFERENCE.md), as the real system alerts them on a launch nearby; a young track's
     reach spans tens of kilometres and minutes, and over the 30-90 s areas behind the front
@@ -115,7 +120,7 @@ class Staging:
     cruise_corridor_deg: float = 20.0
     reach_settle_s: float = 10.0
     reach_margin_s: float = 1.5
-    reach_lateral_m: float = 500.0
+    reach_lateral_m: float = 300.0
     reach_max_shelter_s: float = 15.0
 
 
