@@ -352,7 +352,10 @@ class _Policy:
             heading[i] = np.arctan2(x[-1] - x[0], y[-1] - y[0])
         ts_all = np.concatenate(samples_t)
         owner = np.repeat(np.arange(len(preds)), [ts.size for ts in samples_t])
-        points = shapely.points(np.concatenate(samples_x), np.concatenate(samples_y))
+        # from one (N, 2) array: twice as fast as from separate x and y
+        points = shapely.points(
+            np.column_stack([np.concatenate(samples_x), np.concatenate(samples_y)])
+        )
         which, hit = self.areas.tree.query(
             points, predicate="dwithin", distance=np.concatenate(reach)
         )
@@ -367,17 +370,37 @@ class _Policy:
         reach_t, leave_t = ts_all[which[first]], ts_all[which[last]]
         keep = reach_t - now <= self.areas.shelter_s[ids] + st.margin_s
         track, ids, reach_t, leave_t = track[keep], ids[keep], reach_t[keep], leave_t[keep]
-        split = np.searchsorted(track, np.arange(len(preds) + 1))
-        pre = self._drone_pre_alert_ids(preds, x0, y0, heading)
-        out = []
-        for i, p in enumerate(preds):
-            span = slice(split[i], split[i + 1])
-            decision = _drone_decision(
-                p.track_id, now, ids[span], reach_t[span], leave_t[span], pre[i], t_ends[i]
+        # the reached areas shelter now, with the window while the path is within reach; the
+        # other areas of the pre-alert have no window (the any-heading reach says where, not
+        # when)
+        pre_track, pre_ids = self._drone_pre_alert_ids(preds, x0, y0, heading)
+        stride = int(self.areas.ids.max()) + 1
+        other = ~np.isin(pre_track * stride + pre_ids, track * stride + ids)
+        pre_track, pre_ids = pre_track[other], pre_ids[other]
+        unknown = np.full(pre_ids.shape, np.nan)
+        all_track = np.concatenate([track, pre_track])
+        order = np.lexsort((np.concatenate([ids, pre_ids]), all_track))
+        all_ids = np.concatenate([ids, pre_ids])[order]
+        alert_at = np.concatenate([np.full(ids.shape, now), np.full(pre_ids.shape, np.inf)])[order]
+        earliest = np.concatenate([reach_t, unknown])[order]
+        latest = np.concatenate([leave_t, unknown])[order]
+        split = np.searchsorted(all_track[order], np.arange(len(preds) + 1))
+        category: ThreatCategory = "hostile_aircraft"
+        return [
+            ThreatDecision(
+                p.track_id,
+                category,
+                now,
+                all_ids[split[i] : split[i + 1]],
+                alert_at[split[i] : split[i + 1]],
+                t_ends[i],
+                True,
+                earliest[split[i] : split[i + 1]],
+                latest[split[i] : split[i + 1]],
             )
-            if decision is not None:
-                out.append(decision)
-        return out
+            for i, p in enumerate(preds)
+            if split[i + 1] > split[i]
+        ]
 
     def _drone_pre_alert_ids(
         self,
@@ -385,14 +408,14 @@ class _Policy:
         x_m: NDArray[np.float64],
         y_m: NDArray[np.float64],
         heading_rad: NDArray[np.float64],
-    ) -> list[NDArray[np.int64]]:
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Per drone track, the areas within its straight-line reach in ``drone_pre_alert_s``
         at its speed, whichever way it turns, grown by the class danger radius; for a cruise
         missile, the part of its reach in ``cruise_pre_alert_s`` within
         ``cruise_corridor_deg`` of its heading (``heading_rad``, clockwise from north). The
         reach already holds every path the threat can fly (or, for a cruise missile, every
         path near its heading), so no path uncertainty is added (its position now is known
-        to tens of metres). One area query for all tracks."""
+        to tens of metres). One area query for all tracks: (track index, area id) pairs."""
         st = self.staging
         cruise = self._classes(preds) == "cruise"
         radius_m = np.where(cruise, self.radius_m["cruise"], self.radius_m["drone"])
@@ -414,9 +437,11 @@ class _Policy:
                 axis=-1,
             )
             geoms[corridor] = shapely.polygons(ring)
-        live = horizon_s > 0.0
-        found = iter(self.areas.query(geoms[live], "dwithin", distance_m[live]))
-        return [next(found) if on else _NONE for on in live]
+        live = np.flatnonzero(horizon_s > 0.0)
+        which, hit = self.areas.tree.query(
+            geoms[live], predicate="dwithin", distance=distance_m[live]
+        )
+        return live[which], self.areas.ids[hit]
 
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -460,41 +485,6 @@ def _drone_path(
         t = np.array([max(now, p.impact_t_unix_s)])
         return t, np.array([p.impact_lat]), np.array([p.impact_lon])
     return t, np.asarray(p.path_lat, dtype=np.float64), np.asarray(p.path_lon, dtype=np.float64)
-
-
-def _drone_decision(
-    track_id: str,
-    now: float,
-    ids: NDArray[np.int64],
-    reach_t: NDArray[np.float64],
-    leave_t: NDArray[np.float64],
-    pre_ids: NDArray[np.int64],
-    until_unix_s: float,
-) -> ThreatDecision | None:
-    """A drone's decision: the areas it reaches (``ids``, sorted) shelter now, with the
-    window while its path is within reach of them; the other ``pre_ids`` are pre-alerted,
-    with no window (the drone's any-heading reach says where, not when)."""
-    pre_ids = np.setdiff1d(pre_ids, ids)
-    if ids.size + pre_ids.size == 0:
-        return None
-    all_ids = np.concatenate([ids, pre_ids])
-    alert_at = np.concatenate([np.full(ids.shape, now), np.full(pre_ids.shape, np.inf)])
-    unknown = np.full(pre_ids.shape, np.nan)
-    earliest = np.concatenate([reach_t, unknown])
-    latest = np.concatenate([leave_t, unknown])
-    order = np.argsort(all_ids)
-    category: ThreatCategory = "hostile_aircraft"
-    return ThreatDecision(
-        track_id,
-        category,
-        now,
-        all_ids[order],
-        alert_at[order],
-        until_unix_s,
-        True,
-        earliest[order],
-        latest[order],
-    )
 
 
 def _with_now(d: ThreatDecision, now_ids: NDArray[np.int64], until_unix_s: float) -> ThreatDecision:
