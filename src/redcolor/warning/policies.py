@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -66,6 +67,9 @@ DRONE_STEP_S = 1.0
 """Sampling step of a drone's predicted path when finding the areas it reaches, seconds."""
 CORRIDOR_ARC_POINTS = 33
 """Points on the far arc of a cruise missile's pre-alert corridor."""
+CLEARANCE_CELL_M = 2000.0
+"""Cell of the grid of distances to the nearest area that spares the area query the drone path
+samples far from every area, metres."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,34 @@ class _Areas:
         bounds = np.searchsorted(which[order], np.arange(len(geoms_m) + 1))
         ids = ids[order]
         return [ids[bounds[i] : bounds[i + 1]] for i in range(len(geoms_m))]
+
+    @cached_property
+    def _clearance(self) -> tuple[float, float, NDArray[np.float64]]:
+        """West and south edges of a grid over the areas and, per cell (rows north), the
+        distance from its centre to the nearest area less half its diagonal: no point of the
+        cell is nearer any area."""
+        c = CLEARANCE_CELL_M
+        x0, y0, x1, y1 = shapely.total_bounds(self.polygons_m)
+        cx, cy = np.meshgrid(
+            np.arange(x0 - c, x1 + c, c) + c / 2, np.arange(y0 - c, y1 + c, c) + c / 2
+        )
+        centres = shapely.points(np.column_stack([cx.ravel(), cy.ravel()]))
+        _, dist_m = self.tree.query_nearest(centres, return_distance=True, all_matches=False)
+        return x0 - c, y0 - c, dist_m.reshape(cx.shape) - c * np.sqrt(0.5)
+
+    def may_reach(
+        self, x_m: NDArray[np.float64], y_m: NDArray[np.float64], reach_m: NDArray[np.float64]
+    ) -> NDArray[np.bool_]:
+        """Whether each point may be within ``reach_m`` of an area (False only where its grid
+        cell says none is; outside the grid, True), to query only those."""
+        west, south, clear_m = self._clearance
+        col = np.floor((x_m - west) / CLEARANCE_CELL_M).astype(np.int64)
+        row = np.floor((y_m - south) / CLEARANCE_CELL_M).astype(np.int64)
+        inside = (col >= 0) & (col < clear_m.shape[1]) & (row >= 0) & (row < clear_m.shape[0])
+        out = np.ones(x_m.shape, dtype=bool)
+        # 1 m of slack for rounding; the query decides exactly
+        out[inside] = clear_m[row[inside], col[inside]] - 1.0 <= reach_m[inside]
+        return out
 
     def project(self, preds: Sequence[PredictionLike]) -> tuple[NDArray, NDArray]:
         """Mean impact points of ``preds`` in ground metres, each of shape (N,)."""
@@ -352,13 +384,12 @@ class _Policy:
             heading[i] = np.arctan2(x[-1] - x[0], y[-1] - y[0])
         ts_all = np.concatenate(samples_t)
         owner = np.repeat(np.arange(len(preds)), [ts.size for ts in samples_t])
+        px, py, pr = np.concatenate(samples_x), np.concatenate(samples_y), np.concatenate(reach)
+        near = np.flatnonzero(self.areas.may_reach(px, py, pr))
         # from one (N, 2) array: twice as fast as from separate x and y
-        points = shapely.points(
-            np.column_stack([np.concatenate(samples_x), np.concatenate(samples_y)])
-        )
-        which, hit = self.areas.tree.query(
-            points, predicate="dwithin", distance=np.concatenate(reach)
-        )
+        points = shapely.points(np.column_stack([px[near], py[near]]))
+        which, hit = self.areas.tree.query(points, predicate="dwithin", distance=pr[near])
+        which = near[which]
         # per (track, area): the first and last path sample within reach
         track, hit_ids = owner[which], self.areas.ids[hit]
         order = np.lexsort((which, hit_ids, track))
