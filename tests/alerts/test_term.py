@@ -11,7 +11,7 @@ from redcolor.alerts.checkpoint import rebuild
 from redcolor.alerts.durable import DurableLifecycle
 from redcolor.alerts.lease import NOBODY, Leadership, LeaseMachine
 from redcolor.alerts.lifecycle import LifecycleConfig
-from redcolor.alerts.store import Fenced, open_store
+from redcolor.alerts.store import Fenced, StoreFull, open_store
 from redcolor.alerts.term import TermWriter
 from redcolor.warning.base import ThreatDecision
 
@@ -130,3 +130,27 @@ def test_areas_of_one_alert_end_one_by_one_across_takeovers(store_target) -> Non
     assert not _open_areas(log)
     for store in stores:
         store.close()
+
+
+def test_a_store_refusing_writes_is_a_fault_logged_once_until_a_term_is_taken(
+    store_target, caplog
+) -> None:
+    now = [0.0]
+    faults: list[str | None] = []
+    core = _core("a", now)
+    store = open_store(store_target)
+    life = DurableLifecycle(store, SHELTER, config=LifecycleConfig(SHELTER, 5.0, "live-a"))
+    writer = TermWriter(core, on_fault=faults.append)
+    _win(core)
+    assert writer.admit(life) and faults == []
+    full = StoreFull(f"cannot write alert store {store.path}: the disk is full")
+    writer.failed(full)
+    assert core.leading_term() is None and writer.fault == str(full) and faults == [str(full)]
+    writer.failed(full)  # the same fault at the next retry: logged once
+    assert faults == [str(full), str(full)] and writer.fault == str(full)
+    assert sum("disk is full" in r.getMessage() for r in caplog.records) == 1
+    _win(core)
+    assert writer.admit(life) and writer.fault is None and faults[-1] is None
+    writer.failed(Fenced("a newer leader writes"))  # fenced is no fault of the store
+    assert writer.fault is None and faults[-1] is None
+    store.close()

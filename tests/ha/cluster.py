@@ -32,6 +32,7 @@ from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
 
 SALVO = Path(__file__).with_name("salvo.toml")
+SHORT_SALVO = Path(__file__).with_name("short_salvo.toml")
 SRC = Path(__file__).resolve().parents[2] / "src"
 HOLD_S = 2.0
 
@@ -138,6 +139,7 @@ class Cluster:
 
     root: Path
     store: str
+    salvo: Path = SALVO
     cores: list[Core] = field(default_factory=list)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     relay: Relay | None = None
@@ -166,7 +168,7 @@ class Cluster:
         _wait_port(self.nats_port, proc)
 
     def prepare(self, names: list[str]) -> None:
-        sim = simulate(load_scenario(str(SALVO)))
+        sim = simulate(load_scenario(str(self.salvo)))
         (self.root / "sensors.toml").write_text(dump_registry(registry_of(sim, ("127.0.0.1",))))
         load_or_create_signing_key(self.root / "core.key")
         self.cores = [Core(n, free_port(), free_port(socket.SOCK_DGRAM)) for n in names]
@@ -234,7 +236,7 @@ class Cluster:
         proc = redcolor(
             "sim",
             "emit",
-            str(SALVO),
+            str(self.salvo),
             *("--to", f"udp://127.0.0.1:{self.relay.port}", "--json"),
             log=self.root / "emit.log",
         )

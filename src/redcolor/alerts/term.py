@@ -24,14 +24,22 @@ class TermWriter:
     leader's active alerts and pending schedules) and tells the caller, once, to decide on every
     current prediction (:meth:`taking_over`). :meth:`failed` is for a write the store refused
     (fenced, or unreachable): the core steps down at once. ``on_change(store_term)`` (None:
-    standby) is called from the pipeline thread whenever that changes.
+    standby) is called from the pipeline thread whenever that changes; ``on_fault(reason)``
+    when the store starts refusing writes (not fenced: full, unreachable; logged once per
+    distinct reason, not at every retry) and ``on_fault(None)`` once a term is taken again.
     """
 
     def __init__(
-        self, leadership: Leadership, on_change: Callable[[int | None], None] | None = None
+        self,
+        leadership: Leadership,
+        on_change: Callable[[int | None], None] | None = None,
+        on_fault: Callable[[str | None], None] | None = None,
     ) -> None:
         self.leadership = leadership
         self.on_change = on_change
+        self.on_fault = on_fault
+        self.fault: str | None = None
+        """Why the store refuses this core's writes (not fenced), None while it takes them."""
         self.store_term: int | None = None
         self._lease_term: int | None = None
         self._fresh = False
@@ -45,6 +53,9 @@ class TermWriter:
             self.store_term = lifecycle.store.take_term(self.leadership.node_id)
             lifecycle.load()
             self._lease_term, self._fresh = term, True
+            if self.fault is not None:
+                log.warning("%s: the store takes writes again", self.leadership.node_id)
+                self._set_fault(None)
             if self.on_change is not None:
                 self.on_change(self.store_term)
         return True
@@ -58,10 +69,19 @@ class TermWriter:
     def failed(self, exc: StoreError) -> None:
         """A write failed: fenced by a newer leader, or the store unreachable. Step down at
         once; a lease this core wins again starts a new store term (and rebuilds)."""
-        kind = "fenced" if isinstance(exc, Fenced) else "store error"
-        log.warning("%s steps down (%s): %s", self.leadership.node_id, kind, exc)
+        fenced = isinstance(exc, Fenced)
+        if fenced or str(exc) != self.fault:
+            kind = "fenced" if fenced else "store error"
+            log.warning("%s steps down (%s): %s", self.leadership.node_id, kind, exc)
+        if not fenced:
+            self._set_fault(str(exc))
         self.leadership.step_down()
         self._standby()
+
+    def _set_fault(self, reason: str | None) -> None:
+        self.fault = reason
+        if self.on_fault is not None:
+            self.on_fault(reason)
 
     def _standby(self) -> None:
         if self._lease_term is None:

@@ -46,6 +46,8 @@ class HaCore:
         self.store = store  # the server's: operators' commands write under the leader's term
         self.store_term: int | None = None
         """The store term this core writes under; None while it is a standby."""
+        self.store_fault: str | None = None
+        """Why the store refuses this core's writes (full, unreachable); /health is degraded."""
         self.became_leader_unix_s: float | None = None
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -56,7 +58,10 @@ class HaCore:
 
     def writer(self) -> TermWriter:
         """The pipeline thread's gate (one per run)."""
-        return TermWriter(self.leadership, self._on_term)
+        return TermWriter(self.leadership, self._on_term, self._on_fault)
+
+    def _on_fault(self, reason: str | None) -> None:
+        self.store_fault = reason
 
     def _on_term(self, store_term: int | None) -> None:
         self.store_term = store_term

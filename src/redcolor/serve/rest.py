@@ -213,7 +213,8 @@ async def health(request: Request) -> Response:
     ``since_unix_s``; with a live core, each sensor's ``state`` (ok | degraded), ``reason``
     (silent | clock_stopped | never_heard), ``last_data_age_s``, ``scans``, ``plots`` and
     ``dropped`` plots by reason. An active/standby core adds ``ha``: ``role`` (leader |
-    standby), the store ``term``, ``node_id``, ``lease_term``."""
+    standby), the store ``term``, ``node_id``, ``lease_term``; it is degraded while the store
+    refuses its writes (``reason`` "store: ..."), ok again once it writes."""
     state = state_of(request)
     report = state.tasks.health()
     status, reason = report["status"], report["reason"]
@@ -222,6 +223,10 @@ async def health(request: Request) -> Response:
     if silent is not None:  # a blind spot is never "ok, nothing flying"
         status = "degraded" if status == "ok" else status
         reason = silent if reason is None else f"{reason}; {silent}"
+    fault = None if state.ha is None else state.ha.store_fault
+    if fault is not None:  # the lifecycle cannot write: no alert is issued until it can
+        status = "degraded" if status == "ok" else status
+        reason = f"store: {fault}" if reason is None else f"{reason}; store: {fault}"
     body = {
         "status": status,
         "reason": reason,
