@@ -55,3 +55,15 @@ def test_cancelled_releases_at_once_and_a_real_alert_outranks_an_exercise() -> N
     assert [(a.area_id, a.alert_id) for a in view.areas(3.0)] == [(2, "r")]
     view.apply(_ev("r", 4, "cancelled", (), 4.0))  # no areas: the whole alert goes
     assert view.areas(4.0) == []
+
+
+def test_a_partial_end_carries_the_rest_of_the_alert_s_later_end() -> None:
+    # barrage-3000's alert 00008: its last update said it ends at 683.3; a decision of the call
+    # that ended some of its areas prolonged the others (no event for that alone), so that
+    # partial ``ended`` says 685.3, and the remaining areas ended at 685.3
+    view = ActiveAlerts()
+    view.apply(_ev("a", 1, "alert", (1, 2), 0.0, expires=683.3))
+    view.apply(_ev("a", 2, "ended", (1,), 358.3, expires=685.3))
+    assert view.alert_expires("a") == 685.3
+    assert [a.area_id for a in view.areas(684.0)] == [2]
+    assert view.areas(685.3) == []

@@ -343,3 +343,18 @@ def test_messages_past_the_inline_budget_are_linked_not_embedded() -> None:
     assert len(list(newest)) == 1 and newest.get("src") is None
     assert list(older) == [] and older.get("src") == "http://h/cap/1.xml"
     assert older.get("type") == "application/cap+xml"
+
+
+def test_a_partial_end_s_update_expires_when_the_log_says_the_rest_ends() -> None:
+    from redcolor.model import AlertArea, AlertEvent
+
+    def ev(seq, stage, areas, t, expires):
+        return AlertEvent(
+            "a", seq, "missiles", stage, tuple(AlertArea(i, 30) for i in areas), t, expires, (), {}
+        )
+
+    thread = cap.cap_thread(
+        [ev(1, "alert", (1, 2), 0.0, 683.3), ev(2, "ended", (1,), 358.3, 685.3)]
+    )
+    assert [a.area_id for a in thread[1].areas] == [2]
+    assert thread[1].expires_unix_s == 685.3

@@ -3,9 +3,11 @@
 Stage semantics (DESIGN.md "Alert model"): ``pre_alert`` and ``alert`` open an alert over their
 areas, ``update`` adds areas to it, ``ended`` is the all-clear for the areas it names (or for the
 whole alert when it names none), and ``cancelled`` releases them the same way (the alert was sent
-in error). An area may be under several alerts at once (two threats); the
-view shows, per area, the most urgent entry (a real alert outranks an exercise, an alert a
-pre-alert), then the newest.
+in error). Every event's ``expires_at_unix_s`` is the alert's end as of that event, a partial
+release's included (the lifecycle computes it after the call's decisions, which may have
+prolonged the remaining areas with no other event). An area may be under several alerts at
+once (two threats); the view shows, per area, the most urgent entry (a real alert outranks an
+exercise, an alert a pre-alert), then the newest.
 An alert whose ``expires_at_unix_s`` has passed is no longer active.
 """
 
@@ -84,6 +86,9 @@ class ActiveAlerts:
                 alert.areas.pop(area.id, None)
             if not event.areas or not alert.areas:
                 del self._alerts[event.id]
+            elif event.expires_at_unix_s is not None:
+                # a partial end says when the rest ends too (a threat may have prolonged it)
+                alert.expires_at_unix_s = event.expires_at_unix_s
             return
         if alert is None:
             alert = self._alerts[event.id] = _Alert(event.expires_at_unix_s, {})
