@@ -41,7 +41,12 @@ class _Command:
     that waits for one with a deadline)."""
 
     def __init__(self, *args: str) -> None:
-        code = "import sys; from redcolor.cli.main import main; sys.exit(main(sys.argv[1:]))"
+        # a terminal's SIGINT disposition, whatever this runner's (a shell's background job
+        # starts with SIGINT ignored, and a child would inherit that)
+        code = (
+            "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+            " from redcolor.cli.main import main; sys.exit(main(sys.argv[1:]))"
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code, *args],
             stdout=subprocess.PIPE,
