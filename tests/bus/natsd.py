@@ -59,6 +59,23 @@ def permissions(stream: str = STREAM, subject: str = SUBJECT) -> dict[str, dict]
     }
 
 
+def kill(proc: subprocess.Popen | None) -> None:
+    """SIGKILL ``proc`` (if any) and reap it; None, for the caller's handle."""
+    if proc is not None:
+        proc.kill()
+        proc.wait(5)
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    """SIGTERM ``proc`` (if any), SIGKILL after 5 s, reap it; None, for the caller's handle."""
+    if proc is not None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            kill(proc)
+
+
 @dataclass
 class NatsServer:
     """``start()``/``stop()`` a nats-server on ``port`` with its store in ``root``."""
@@ -124,20 +141,10 @@ class NatsServer:
 
     def kill(self) -> None:
         """SIGKILL: the node vanishes mid-write, as in a crash."""
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(5)
-            self.proc = None
+        self.proc = kill(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-            self.proc = None
+        self.proc = stop(self.proc)
 
     def __enter__(self) -> NatsServer:
         self.start()

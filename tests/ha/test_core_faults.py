@@ -154,6 +154,19 @@ def _dump_log(rows: list[StoredEvent], path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def _every_area_ended(cluster: Cluster, log_path: Path, within_s: float) -> list[StoredEvent]:
+    """The store's log once every area of every alert has had its all-clear; the log is
+    written to ``log_path`` at each look (what a failure is diagnosed from)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        rows = _read_log(cluster.store)
+        _dump_log(rows, log_path)
+        if rows and not _open_areas(rows):
+            return rows
+        assert time.monotonic() < deadline, f"areas still open (see {log_path}):\n{cluster.logs()}"
+        time.sleep(0.5)
+
+
 def _check_log(rows: list[StoredEvent]) -> tuple[list[int], int]:
     """The store's seqs, checked (module docstring); and the number of alerts."""
     seqs = [r.seq for r in rows]
@@ -225,15 +238,7 @@ def test_leader_faults_during_a_salvo(cluster: Cluster, tmp_path: Path, own_post
     faults["PostgreSQL restart"]["down_s"] = round(time.time() - restarted, 3)
 
     assert emitter.wait(60) == 0
-    deadline = time.monotonic() + 60
-    log_path = tmp_path / "events.txt"  # the event log, to diagnose a failure
-    while True:
-        rows = _read_log(cluster.store)
-        _dump_log(rows, log_path)
-        if rows and not _open_areas(rows):
-            break
-        assert time.monotonic() < deadline, f"areas still open (see {log_path}):\n{cluster.logs()}"
-        time.sleep(0.5)
+    rows = _every_area_ended(cluster, tmp_path / "events.txt", within_s=60)
     seqs, alerts = _check_log(rows)
     leader = cluster.wait_leader()  # the core that lived through the restart still leads
     assert leader is second and _store_term(cluster.store) >= term

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from .cluster import SHORT_SALVO, Cluster, dump
-from .test_core_faults import Client, _check_log, _dump_log, _next_event_s, _open_areas, _read_log
+from .test_core_faults import Client, _check_log, _every_area_ended, _next_event_s, _read_log
 
 
 @pytest.fixture
@@ -92,15 +92,7 @@ def test_the_store_disk_filling_during_a_salvo(
     assert body["ha"]["role"] == "leader"
 
     assert emitter.wait(60) == 0
-    deadline = time.monotonic() + 40
-    log_path = tmp_path / "events.txt"  # the event log, to diagnose a failure
-    while True:
-        rows = _read_log(cluster.store)
-        _dump_log(rows, log_path)
-        if rows and not _open_areas(rows):
-            break
-        assert time.monotonic() < deadline, f"areas still open (see {log_path}):\n{cluster.logs()}"
-        time.sleep(0.5)
+    rows = _every_area_ended(cluster, tmp_path / "events.txt", within_s=40)
     seqs, alerts = _check_log(rows)
     assert seqs[-1] > held.seq, "nothing written after the clear"
     deadline = time.monotonic() + 10

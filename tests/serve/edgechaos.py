@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import websockets
 
-from ..bus.natsd import USERS
+from ..bus.natsd import USERS, kill, stop
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -71,20 +71,10 @@ class Node:
         return httpx.get(f"{self.http}/health", timeout=2).json()
 
     def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(5)
-            self.proc = None
+        self.proc = kill(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-            self.proc = None
+        self.proc = stop(self.proc)
 
     def log(self) -> str:
         path = self.root / f"{self.name}.log"
