@@ -227,7 +227,11 @@ def test_leader_faults_during_a_salvo(cluster: Cluster, tmp_path: Path, own_post
     time.sleep(0.5)
     fault("SIGTERM", third, signal.SIGTERM)
     assert cluster.wait_leader(not_=third) is second  # the woken core leads now
-    assert second.alive and not third.alive
+    assert second.alive
+    assert third.proc is not None
+    # a clean stop hands the lease over at once, then ends the process once uvicorn has drained
+    # its connections: that can take longer than the takeover
+    assert third.proc.wait(15) is not None
     assert {first.name, second.name, third.name} == {core.name for core in cluster.cores}
 
     time.sleep(0.5)  # PostgreSQL restarts (as after a crash) under the leader
