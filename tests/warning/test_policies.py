@@ -342,3 +342,39 @@ def test_the_reach_rule_merges_with_a_young_prediction_and_leaves_the_baseline(i
     assert RadiusPolicy(index, 2000.0).decide([], T, [_cue()]) == []
     (z,) = ZonePolicy(policy).decide([], T, [_cue()])
     assert set(d.area_ids.tolist()) <= set(z.area_ids.tolist())
+
+
+def test_the_reach_sector_widens_from_where_the_track_is_not_from_its_launch():
+    from shapely import Point
+
+    from redcolor.warning.policies import _sector
+
+    # the heading is the two plots' direction, so the lateral error grows from the newest
+    # plot: a track first seen far from its launch point gets the same sector
+    half, lateral, reach = 0.05, 300.0, (3000.0, 7000.0)
+    near_launch = _sector((0.0, -500.0), (0.0, 0.0), reach, half, lateral)
+    far_launch = _sector((0.0, -3000.0), (0.0, 0.0), reach, half, lateral)
+    assert near_launch.symmetric_difference(far_launch).area < 1.0
+    # its half-width at the far end is the lateral margin plus the heading error over the
+    # distance ahead of the track
+    edge_m = lateral + (reach[1] + lateral) * np.tan(half)
+    assert near_launch.covers(Point(edge_m - 1.0, reach[1] + lateral - 1.0))
+    assert not near_launch.covers(Point(edge_m + 1.0, reach[1] + lateral - 1.0))
+
+
+def test_the_reach_sector_is_the_headings_two_sided_99_percent_interval(index, monkeypatch):
+    from scipy.stats import norm
+
+    import redcolor.warning.policies as policies
+
+    seen = []
+    real = policies._sector
+
+    def spy(launch, now, reach_m, half_angle_rad, lateral_m):
+        seen.append(half_angle_rad)
+        return real(launch, now, reach_m, half_angle_rad, lateral_m)
+
+    monkeypatch.setattr(policies, "_sector", spy)
+    PredictedPolicy(index).decide([], T, [_cue(sigma_rad=0.05)])
+    # one angle, so the 1-D normal quantile (2.58 sigma), not the 2-D ellipse's 3.03
+    assert seen == [pytest.approx(norm.ppf(0.995) * 0.05)]

@@ -29,7 +29,10 @@ confirmed the tracker's young track is a launch cue (``redcolor.prediction.launc
 started, its heading, and the reach of every catalogued short-range threat flown on from its
 state, past a clutter guard). Until ``reach_settle_s`` after the first plot (when a settled
 prediction is expected), every area inside that reach (nearest to farthest landing) and the
-heading sector (``k`` sigma of the heading either side, widened by ``reach_lateral_m``) is
+heading sector (the heading's two-sided ``confidence`` interval either side, 2.58 sigma at
+99%: one angle, not the 2-D ellipse's ``k``; it widens from the track's newest position, where
+the two plots' direction is measured, not from the launch point behind it, and by
+``reach_lateral_m``) is
 alerted at the last scan before its deadline could pass (its earliest arrival less its
 shelter time, less ``reach_margin_s``; the earliest arrival grows from the reach's earliest
 landing at its near end to its latest at its far end, the longer ranges taking longer, and is
@@ -305,7 +308,7 @@ class _Policy:
                 (float(lx[i]), float(ly[i])),
                 (float(cx[i]), float(cy[i])),
                 (c.reach_near_m, c.reach_far_m),
-                self.k * c.heading_sigma_rad,
+                self.t_k * c.heading_sigma_rad,
                 st.reach_lateral_m,
             )
             ids = self.areas.query(np.array([region]))[0]
@@ -491,9 +494,9 @@ def _sector(
     lateral_m: float,
 ) -> shapely.Geometry:
     """Ground metres where a projectile flying from ``launch`` through ``now`` may land
-    between ``reach_m`` (nearest, farthest) ahead of ``now``: the part of a wedge from the
-    launch point, ``half_angle_rad`` either side of the heading, widened by ``lateral_m``
-    (a ring round ``now`` once the heading says nothing)."""
+    between ``reach_m`` (nearest, farthest) ahead of ``now``: a wedge along the heading from
+    ``now`` (where the heading is measured), ``half_angle_rad`` either side of it, widened by
+    ``lateral_m`` (a ring round ``now`` once the heading says nothing)."""
     lx, ly = launch
     dx, dy = now[0] - lx, now[1] - ly
     flown = float(np.hypot(dx, dy))
@@ -503,11 +506,11 @@ def _sector(
         return disc.difference(shapely.Point(now).buffer(max(near - lateral_m, 0.0)))
     u = np.array([dx, dy]) / flown
     w = np.array([-u[1], u[0]])
-    o = np.array([lx, ly])
-    s0, s1 = flown + max(near - lateral_m, -flown), flown + far + lateral_m
-    h0 = lateral_m + s0 * np.tan(half_angle_rad)
-    h1 = lateral_m + s1 * np.tan(half_angle_rad)
-    ring = [o + s0 * u - h0 * w, o + s0 * u + h0 * w, o + s1 * u + h1 * w, o + s1 * u - h1 * w]
+    o = np.asarray(now, dtype=np.float64)
+    a0, a1 = max(near - lateral_m, -flown), far + lateral_m
+    h0 = lateral_m + max(a0, 0.0) * np.tan(half_angle_rad)
+    h1 = lateral_m + a1 * np.tan(half_angle_rad)
+    ring = [o + a0 * u - h0 * w, o + a0 * u + h0 * w, o + a1 * u + h1 * w, o + a1 * u - h1 * w]
     return shapely.Polygon(ring)
 
 
