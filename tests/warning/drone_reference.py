@@ -30,7 +30,9 @@ def drone_decision(policy: _Policy, p: PredictionLike, now: float) -> ThreatDeci
     sigma_end_m = float(np.sqrt(max(np.linalg.eigvalsh(0.5 * (cov + cov.T)).max(), 0.0)))
     tau = np.clip((ts - now) / max(float(t[-1]) - now, 1.0), 0.0, 1.0)
     radius_m = float(policy._class_radius_m([p])[0])
-    reach_m = radius_m + policy.k * sigma_end_m * tau**1.5
+    gap_m = np.hypot(np.diff(xs), np.diff(ys))
+    half_gap_m = 0.5 * np.maximum(np.r_[gap_m, 0.0], np.r_[0.0, gap_m])
+    reach_m = radius_m + policy.k * sigma_end_m * tau**1.5 + half_gap_m
     points = shapely.points(np.column_stack([xs, ys]))
     which, hit = policy.areas.tree.query(points, predicate="dwithin", distance=reach_m)
     ids = np.zeros(0, dtype=np.int64)

@@ -378,3 +378,37 @@ def test_the_reach_sector_is_the_headings_two_sided_99_percent_interval(index, m
     PredictedPolicy(index).decide([], T, [_cue(sigma_rad=0.05)])
     # one angle, so the 1-D normal quantile (2.58 sigma), not the 2-D ellipse's 3.03
     assert seen == [pytest.approx(norm.ppf(0.995) * 0.05)]
+
+
+def test_a_cruise_missile_warns_an_area_it_passes_between_two_path_samples(index, predicted):
+    from redcolor.warning.policies import DRONE_STEP_S
+
+    # flying north at 250 m/s past an area's easternmost point at 0.9 of the cruise danger
+    # radius, that point level with the middle of two path samples (250 m apart): each sample
+    # is farther from it than the radius, the path is not
+    radius_m = class_danger_radius_m()["cruise"]
+    speed_m_s, lateral_m = 250.0, 0.9 * radius_m
+    frame, areas = predicted.areas.frame, predicted.areas
+    area_id = index.locate(*SDEROT).id
+    poly = areas.polygons_m[np.searchsorted(areas.ids, area_id)]
+    xy = np.asarray(poly.exterior.coords)
+    east = xy[np.argmax(xy[:, 0])]
+    path_t = T + np.arange(0.0, 301.0, DRONE_STEP_S)
+    step_m = speed_m_s * DRONE_STEP_S
+    y_m = east[1] - 40.5 * step_m + speed_m_s * (path_t - T)
+    lat, lon = frame.unproject(np.full(path_t.shape, east[0] + lateral_m), y_m)
+    missile = _pred(
+        "cm",
+        float(lat[-1]),
+        float(lon[-1]),
+        kind="drone",
+        speed=speed_m_s,
+        sigma_m=(1.0, 1.0),
+        impact_in_s=300.0,
+        path=(lat, lon, path_t),
+    )
+    samples = np.column_stack([np.full(path_t.shape, east[0] + lateral_m), y_m])
+    assert np.hypot(*(samples - east).T).min() > radius_m
+    (d,) = predicted.decide([missile], T)
+    sheltered = d.area_ids[d.alert_at_unix_s == T]
+    assert area_id in sheltered.tolist()

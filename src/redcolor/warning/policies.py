@@ -378,7 +378,10 @@ class _Policy:
         x0, y0, heading = np.empty(len(preds)), np.empty(len(preds)), np.empty(len(preds))
         for i, (t, _, _) in enumerate(paths):
             x, y = x_all[bounds[i] : bounds[i + 1]], y_all[bounds[i] : bounds[i + 1]]
-            # the path every DRONE_STEP_S up to the horizon, so no area slips between samples
+            # the path every DRONE_STEP_S up to the horizon; each sample's reach grows by half
+            # the gap to its neighbours, so no area within reach of the path between two
+            # samples slips through (a cruise missile's samples are 250 m apart, more than its
+            # 150 m danger radius)
             t_end = min(float(t[-1]), now + horizon_s)
             ts = np.append(np.arange(float(t[0]), t_end, DRONE_STEP_S), t_end)
             xs, ys = np.interp(ts, t, x), np.interp(ts, t, y)
@@ -386,7 +389,9 @@ class _Policy:
             samples_t.append(ts)
             samples_x.append(xs)
             samples_y.append(ys)
-            reach.append(radius_m[i] + self.k * float(sigma_end_m[i]) * tau**1.5)
+            reach.append(
+                radius_m[i] + self.k * float(sigma_end_m[i]) * tau**1.5 + _half_gap_m(xs, ys)
+            )
             t_ends.append(t_end)
             x0[i], y0[i] = xs[0], ys[0]
             heading[i] = np.arctan2(x[-1] - x[0], y[-1] - y[0])
@@ -512,6 +517,13 @@ def _sector(
     h1 = lateral_m + a1 * np.tan(half_angle_rad)
     ring = [o + a0 * u - h0 * w, o + a0 * u + h0 * w, o + a1 * u + h1 * w, o + a1 * u - h1 * w]
     return shapely.Polygon(ring)
+
+
+def _half_gap_m(x_m: NDArray[np.float64], y_m: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per sample of a path, half the larger gap to its neighbours, metres: every point of
+    the path between two samples is at most that far from one of them."""
+    gap_m = np.hypot(np.diff(x_m), np.diff(y_m))
+    return 0.5 * np.maximum(np.append(gap_m, 0.0), np.insert(gap_m, 0, 0.0))
 
 
 def _drone_path(
