@@ -412,3 +412,20 @@ def test_a_cruise_missile_warns_an_area_it_passes_between_two_path_samples(index
     (d,) = predicted.decide([missile], T)
     sheltered = d.area_ids[d.alert_at_unix_s == T]
     assert area_id in sheltered.tolist()
+
+
+def test_a_settled_short_flights_core_areas_are_alerted_at_once(index, predicted):
+    # 80 s to impact, settled, no pre-alert: the area under the mean impact (inside the 50%
+    # ellipse) shelters now, the rest of the 99% region at shelter time plus the margin
+    short = _pred("s", *SDEROT, impact_in_s=80.0, sigma_m=(600, 300))
+    (d,) = predicted.decide([short], T)
+    shelter = np.array([index.get(int(a)).shelter_s for a in d.area_ids])
+    scheduled = T + 80 - 3 * 1.0 - shelter - MARGIN
+    under = index.locate(*SDEROT).id
+    now = d.area_ids[d.alert_at_unix_s == T]
+    assert under in now.tolist() and 0 < now.size < d.area_ids.size
+    rest = d.alert_at_unix_s != T
+    np.testing.assert_allclose(d.alert_at_unix_s[rest], scheduled[rest])
+    # turned off, every area waits for its schedule
+    (off,) = PredictedPolicy(index, Staging(core_confidence=0.0)).decide([short], T)
+    np.testing.assert_allclose(off.alert_at_unix_s, scheduled)

@@ -73,6 +73,7 @@ CORRIDOR_ARC_POINTS = 33
 CLEARANCE_CELL_M = 2000.0
 """Cell of the grid of distances to the nearest area that spares the area query the drone path
 samples far from every area, metres."""
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,15 @@ class Staging:
     time, REFERENCE.md), as the real system alerts them on a launch nearby; a young track's
     reach spans tens of kilometres and minutes, and over the 30-90 s areas behind the front
     it alerted 81 areas needlessly on meron-2024-01-06 (none needed) against 1 without.
+    ``core_confidence`` (0.5; 0 turns it off): once a track of a short flight (no pre-alert:
+    a longer one is pre-alerted at once, and sheltering minutes early costs more than it
+    saves) has settled, an area meeting its
+    impact region at this confidence (the ellipse where the impact is as likely as not, not
+    grown) is alerted at once rather than at its shelter time plus ``margin_s``: the region
+    only narrows round it while it waits, so waiting saves nothing there and costs lead. On
+    sderot-gaza it raised the median lead from 0.89 to 0.93 of the oracle's at no added
+    needless area (unchanged on the other short-range scenarios, where settling or the reach
+    rule set the lead).
     """
 
     settle_s: float = 6.0
@@ -129,6 +139,7 @@ class Staging:
     reach_margin_s: float = 1.5
     reach_lateral_m: float = 300.0
     reach_max_shelter_s: float = 15.0
+    core_confidence: float = 0.5
 
 
 class _Areas:
@@ -236,9 +247,10 @@ class _Policy:
         )
         out: list[ThreatDecision] = []
         if settled:
-            for p, ids in zip(settled, self._ballistic_areas(settled), strict=True):
+            areas, cores = self._ballistic_areas(settled), self._core_areas(settled)
+            for p, ids, core in zip(settled, areas, cores, strict=True):
                 if ids.size:
-                    out.append(self._staged(p, ids, now_unix_s))
+                    out.append(self._staged(p, ids, now_unix_s, core))
         if early:
             for p, ids in zip(early, self._urgent(early, now_unix_s), strict=True):
                 now_ids, until = reach.pop(p.track_id, (_NONE, -np.inf))
@@ -253,6 +265,18 @@ class _Policy:
 
     def _ballistic_areas(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
         raise NotImplementedError
+
+    def _core_areas(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
+        """Per settled prediction, the areas meeting its impact region at
+        ``core_confidence`` (not grown): alerted at once (:class:`Staging`)."""
+        conf = self.staging.core_confidence
+        if conf <= 0.0:
+            return [_NONE] * len(preds)
+        cov = np.stack([np.asarray(p.cov_en_m2, dtype=np.float64) for p in preds])
+        offsets = grown_ellipses_en_m(cov, conf, np.zeros(len(preds)))
+        x0, y0 = self.areas.project(preds)
+        verts = offsets + np.stack([x0, y0], axis=-1)[:, None, :]
+        return self.areas.query(shapely.polygons(verts))
 
     def _settle_end_unix_s(self, p: PredictionLike) -> float:
         """When the track has been tracked ``settle_s`` and, if ballistic, also
@@ -340,11 +364,17 @@ class _Policy:
     def _class_radius_m(self, preds: Sequence[PredictionLike]) -> NDArray[np.float64]:
         return np.array([self.radius_m[c] for c in self._classes(preds)], dtype=np.float64)
 
-    def _staged(self, p: PredictionLike, ids: NDArray[np.int64], now: float) -> ThreatDecision:
+    def _staged(
+        self, p: PredictionLike, ids: NDArray[np.int64], now: float, core: NDArray[np.int64] = _NONE
+    ) -> ThreatDecision:
+        """The decision for ``ids`` of one prediction, each alerted at its shelter time plus
+        the margin before the early edge of the impact time, those in ``core`` at once."""
         st = self.staging
         early_impact = p.impact_t_unix_s - st.sigma_k * p.impact_t_sigma_s
         alert_at = early_impact - self.areas.shelter_s[ids] - st.margin_s
         pre_alert = p.impact_t_unix_s - p.first_detection_t_unix_s >= st.long_flight_s
+        if not pre_alert:
+            alert_at = np.where(np.isin(ids, core), np.minimum(alert_at, now), alert_at)
         until = p.impact_t_unix_s + st.sigma_k * p.impact_t_sigma_s
         # the impact time window at the region's confidence (two-sided, normal), the same for
         # every area of the region: one projectile comes down once
@@ -488,9 +518,6 @@ class _Policy:
         return live[which], self.areas.ids[hit]
 
 
-_NONE = np.zeros(0, dtype=np.int64)
-
-
 def _sector(
     launch: tuple[float, float],
     now: tuple[float, float],
@@ -588,6 +615,7 @@ IMMEDIATE = Staging(
     margin_s=np.inf,
     cruise_corridor_deg=180.0,
     reach_settle_s=0.0,
+    core_confidence=0.0,
 )
 """The baseline timing: alert at the first scan where a confirmed track gives a prediction (and
 no reach rule); a cruise missile's pre-alert reaches every heading, as a drone's does."""
