@@ -50,8 +50,12 @@ class TrackerSettings:
     ``cruise_confirm_s``: a drone track faster than a drone (a cruise-missile candidate) is not
     confirmed before it has been tracked this long: a rocket seen near its apogee looks level
     for a few seconds, then falls out of the level band and is re-modelled as ballistic
-    (sderot-gaza confirmed two rockets as air-breathers without it). Assumption; it costs a
-    cruise missile 10 s of its ~500 s of warning.
+    (sderot-gaza confirmed two rockets as air-breathers without it). A rocket on a flat
+    trajectory descends at a few degrees near its end and stays in the band longer: at 10 s,
+    barrage-3000 confirmed 5 such tracks as cruise candidates (250-540 m up, descending 18-30
+    m/s at 260-300 m/s), whose corridor pre-alerts warned about 150 areas needlessly; each
+    left the band or reached the ground by 13 s (``tests/tracking/test_false_cruise.py``).
+    Assumption, 15 s; it costs a cruise missile 15 s of its ~500 s of warning.
     ``max_coast_speed_gain_m_s2``: a tentative track whose estimated speed grew faster than
     this over its last plots is still under thrust (gravity alone gives at most 9.8 m/s^2; a
     burning Fajr-5 motor ~200 m/s^2, a Grad's ~370 m/s^2; the margin covers the filter's
@@ -69,7 +73,7 @@ class TrackerSettings:
     drone_to_ballistic_speed_m_s: float = 220.0
     ln_beta_bounds: tuple[float, float] = (float(np.log(1500.0)), float(np.log(2.0e5)))
     max_coast_speed_gain_m_s2: float = 20.0
-    cruise_confirm_s: float = 10.0
+    cruise_confirm_s: float = 15.0
 
 
 REJECT_REASONS = ("unknown_sensor", "out_of_order", "bad_time", "non_finite_plot", "bad_plot")
