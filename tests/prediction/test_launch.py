@@ -22,7 +22,7 @@ def _cues(name: str, seconds: float, settings: CueSettings | None = None) -> dic
     first: dict = {}
     end = sim.start_unix_s + seconds
     for scan in itertools.takewhile(lambda s: s.t <= end, sim.scans):
-        for c in core.step(scan).cues:
+        for c in core.step(scan).cues.all():
             first.setdefault(c.track_id, c)
     return first
 
