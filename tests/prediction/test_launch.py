@@ -1,18 +1,23 @@
 """Launch cues on slices of the issue-16 scenarios: a rocket's young track gives one within a
-scan of its second plot; heavy clutter alone gives none, and would without the guard."""
+scan of its second plot; heavy clutter alone gives none, and would without the guard; the cues
+a policy is given (the reach flown for those only) are the full computation's, and it decides
+on them as on every cue."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
+from redcolor.geo import load_areas
 from redcolor.pipeline.truth import first_detections
-from redcolor.prediction.launch import CueSettings, reach_betas_kg_m2
+from redcolor.prediction.launch import CueSettings, launch_cues, reach_betas_kg_m2
 from redcolor.prediction.runner import TrackPredict
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
+from redcolor.warning.policies import PredictedPolicy
 
 
 def _cues(name: str, seconds: float, settings: CueSettings | None = None) -> dict:
@@ -22,7 +27,7 @@ def _cues(name: str, seconds: float, settings: CueSettings | None = None) -> dic
     first: dict = {}
     end = sim.start_unix_s + seconds
     for scan in itertools.takewhile(lambda s: s.t <= end, sim.scans):
-        for c in core.step(scan).cues:
+        for c in core.step(scan).cues.all():
             first.setdefault(c.track_id, c)
     return first
 
@@ -52,3 +57,51 @@ def test_heavy_clutter_gives_no_cue_and_would_without_the_guard() -> None:
     assert _cues("clutter-north-10min", 300.0) == {}
     loose = replace(CueSettings(), pair_max_height_m=4000.0, pair_max_speed_m_s=1500.0)
     assert len(_cues("clutter-north-10min", 300.0, loose)) >= 5
+
+
+def _assert_same_decisions(got, want) -> None:
+    assert [d.threat_id for d in got] == [d.threat_id for d in want]
+    for g, w in zip(got, want, strict=True):
+        assert (g.category, g.t_unix_s, g.until_unix_s, g.pre_alert) == (
+            w.category,
+            w.t_unix_s,
+            w.until_unix_s,
+            w.pre_alert,
+        )
+        for field in (
+            "area_ids",
+            "alert_at_unix_s",
+            "impact_earliest_unix_s",
+            "impact_latest_unix_s",
+        ):
+            np.testing.assert_array_equal(getattr(g, field), getattr(w, field))
+
+
+@pytest.mark.slow
+def test_the_cues_a_policy_is_given_are_the_full_ones_and_decide_the_same() -> None:
+    # what redcolor.pipeline.runner passes decide(): the scan's new predictions (or, going
+    # live or taking over, every current one) and the cues selected for them
+    sim = simulate(load_scenario("sderot-gaza"))
+    ground = sim.scenario.ground_alt_m
+    core = TrackPredict(sim.registrations, ground_alt_m=ground)
+    policy = PredictedPolicy(load_areas())
+    latest: dict = {}
+    left_out = reach_mattered = 0
+    for scan in sim.scans:
+        out = core.step(scan)
+        fresh = [p for p in out.predictions if latest.get(p.track_id) is not p]
+        latest = {p.track_id: p for p in out.predictions}
+        every = launch_cues(core.setup, ground, core.cue_settings).all()
+        for preds in (fresh, out.predictions):
+            ids = {p.track_id for p in preds}
+            given = out.cues.select(ids)
+            wanted = [c for c in every if not c.confirmed or c.track_id in ids]
+            assert [repr(c) for c in given] == [repr(c) for c in wanted]
+            decided = policy.decide(preds, out.t_unix_s, given)
+            _assert_same_decisions(decided, policy.decide(preds, out.t_unix_s, every))
+            left_out += len(every) - len(given)
+            no_cue = policy.decide(preds, out.t_unix_s, ())
+            reach_mattered += [d.area_ids.tolist() for d in decided] != [
+                d.area_ids.tolist() for d in no_cue
+            ]
+    assert left_out > 50 and reach_mattered > 0

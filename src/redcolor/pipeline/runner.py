@@ -64,7 +64,7 @@ from redcolor.geo import AreaIndex, load_areas
 from redcolor.model import AlertEvent, Scan, SensorRegistration
 from redcolor.pipeline.policies import make_policy
 from redcolor.prediction import ImpactPrediction
-from redcolor.prediction.launch import LaunchCue
+from redcolor.prediction.launch import LaunchCue, LaunchCues
 from redcolor.prediction.runner import TrackPredict
 from redcolor.sensors.ingest import Received
 from redcolor.sensors.live import Tick
@@ -328,7 +328,7 @@ def _run(
             if live and item.t_unix_s > lanes_t and item.t_unix_s - scan_t >= quiet_s:
                 lanes_t = item.t_unix_s
                 for lane in lanes:
-                    _step(lane, [], (), lanes_t, on_events, list(latest.values()))
+                    _step(lane, [], None, lanes_t, on_events, list(latest.values()))
             continue
         was_live = live
         if isinstance(item, Received):
@@ -389,21 +389,25 @@ def _run(
 def _step(
     lane: _Lane,
     predictions: Sequence[ImpactPrediction],
-    cues: Sequence[LaunchCue],
+    cues: LaunchCues | None,
     now_unix_s: float,
     on_events: EventsCallback | None,
     current: Sequence[ImpactPrediction] = (),
 ) -> None:
-    """Decide on ``predictions`` (the changed ones; ``current`` are all the live ones) and
-    write the lifecycle's events, if this lane may write (``writer``)."""
+    """Decide on ``predictions`` (the changed ones; ``current`` are all the live ones) and the
+    scan's launch cues (None: a tick) and write the lifecycle's events, if this lane may write
+    (``writer``)."""
     writer = lane.writer
     try:
         if writer is not None and not writer.admit(lane.lifecycle):
-            lane.policy.decide(predictions, now_unix_s, cues)  # a warm standby: not applied
+            # a warm standby: not applied
+            lane.policy.decide(predictions, now_unix_s, _cues_for(cues, predictions))
             return
         if writer is not None and writer.taking_over():
             predictions = current
-        decisions: list[ThreatDecision] = lane.policy.decide(predictions, now_unix_s, cues)
+        decisions: list[ThreatDecision] = lane.policy.decide(
+            predictions, now_unix_s, _cues_for(cues, predictions)
+        )
         events, stored = lane.lifecycle.step(decisions, now_unix_s)
     except StoreError as exc:  # Fenced (a newer leader writes) or the store is unreachable
         if writer is None:
@@ -415,6 +419,14 @@ def _step(
     lane.result.events.extend(events)
     if on_events is not None:
         on_events(lane.name, stored)
+
+
+def _cues_for(
+    cues: LaunchCues | None, predictions: Sequence[ImpactPrediction]
+) -> tuple[LaunchCue, ...]:
+    """The cues a policy can use with ``predictions`` (``Policy.decide``): every tentative
+    track's, and a confirmed track's with its prediction."""
+    return () if cues is None else cues.select({p.track_id for p in predictions})
 
 
 def _drain(
@@ -437,7 +449,7 @@ def _drain(
             now = max(now, live_from_unix_s, pacer.now())
         pacer.wait(now)
         for lane in lanes:
-            _step(lane, [], (), now, on_events)
+            _step(lane, [], None, now, on_events)
 
 
 class _Pacer:

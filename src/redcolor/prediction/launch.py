@@ -25,7 +25,8 @@ scan) the guard lets none through to an alert.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -135,14 +136,16 @@ class LaunchCue:
 
 def launch_cues(
     setup: TrackingSetup, ground_alt_m: float, settings: CueSettings | None = None
-) -> tuple[LaunchCue, ...]:
-    """The cues of the tracker's current tracks that pass the clutter guard, by track id."""
+) -> LaunchCues:
+    """The cues of the tracker's current tracks that pass the clutter guard, by track id; the
+    reach of each is flown when it is asked for (:class:`LaunchCues`)."""
     s = settings or CueSettings()
     tracker, frame = setup.tracker, setup.frame
     tab = tracker.tracks
-    if tab.size == 0:
-        return ()
     t = tracker.t_unix_s
+    no_flights = _Flights(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0), setup.earth, 0.0, 0.0)
+    if tab.size == 0:
+        return LaunchCues(float(t), [], no_flights)
     x = tab.x
     v_h = np.hypot(x[:, 3], x[:, 4])
     v_z = x[:, 5]
@@ -165,7 +168,7 @@ def launch_cues(
     )
     rows = np.flatnonzero(ok)
     if rows.size == 0:
-        return ()
+        return LaunchCues(float(t), [], no_flights)
     pos = x[rows, 0:2]
     vel = x[rows, 3:5]
     launch = pos - vel * age_s[rows, None]
@@ -176,12 +179,10 @@ def launch_cues(
     sigma = np.sqrt(2.0 * plot_var_m2 / 3.0) / np.maximum(flown_m, 1e-9)
     # climb-rate error: one plot's height error at either end over the time tracked
     climb_sigma = np.sqrt(2.0 * plot_var_m2 / 3.0) / np.maximum(t - tab.first_t[rows], 0.5)
-    near, far, early, late = _reach(
-        x[rows, 0:3], x[rows, 3:6], climb_sigma, setup.earth, ground_alt_m, s.speed_margin_m_s
-    )
     lat, lon, _ = frame.geodetic_from_enu(pos[:, 0], pos[:, 1], 0.0)
     llat, llon, _ = frame.geodetic_from_enu(launch[:, 0], launch[:, 1], 0.0)
-    return tuple(
+    # every field but the reach, which LaunchCues fills in when a cue is asked for
+    heads = [
         LaunchCue(
             track_id=f"T{tab.ids[r]}",
             t_unix_s=float(t),
@@ -196,14 +197,85 @@ def launch_cues(
             climb_m_s=float(v_z[r]),
             speed_margin_m_s=s.speed_margin_m_s,
             heading_sigma_rad=float(min(sigma[i], np.pi)),
-            reach_near_m=float(near[i]),
-            reach_far_m=float(far[i]),
-            impact_early_unix_s=float(t + early[i]),
-            impact_late_unix_s=float(t + late[i]),
+            reach_near_m=np.nan,
+            reach_far_m=np.nan,
+            impact_early_unix_s=np.nan,
+            impact_late_unix_s=np.nan,
             confirmed=bool(tab.confirmed[r]),
         )
         for i, r in enumerate(rows.tolist())
+    ]
+    flights = _Flights(
+        x[rows, 0:3], x[rows, 3:6], climb_sigma, setup.earth, ground_alt_m, s.speed_margin_m_s
     )
+    return LaunchCues(float(t), heads, flights)
+
+
+@dataclass(frozen=True)
+class _Flights:
+    """The arguments of :func:`_reach` for the cues of one scan, one row per cue."""
+
+    pos_enu_m: NDArray[np.float64]
+    vel_enu_m_s: NDArray[np.float64]
+    climb_sigma_m_s: NDArray[np.float64]
+    earth: EarthModel
+    ground_alt_m: float
+    speed_margin_m_s: float
+
+
+class LaunchCues:
+    """The cues of one scan (:func:`launch_cues`), the reach flown only for those asked for.
+
+    The reach flights are nearly all of a cue's cost, and a consumer needs few of them: the
+    warning policy reads a confirmed track's cue only with the track's new prediction
+    (``redcolor.warning.base.Policy``), and the predictor makes one about once a second while
+    several radars update a track more often (on ``barrage-3000`` 37% of the cues are a
+    tentative track's or come with a new prediction). A reach once flown is kept, so the
+    consumers of a scan share it. Each row is flown alone (the compiled kernel), so a cue is
+    the same, bit for bit, whichever others are asked for with it.
+    """
+
+    def __init__(self, t_unix_s: float, heads: list[LaunchCue], flights: _Flights) -> None:
+        self.t_unix_s = t_unix_s
+        self._heads = heads
+        self._flights = flights
+        self._track_ids = np.array([c.track_id for c in heads], dtype=np.str_)
+        self._confirmed = np.array([c.confirmed for c in heads], dtype=np.bool_)
+        self._flown = np.zeros(len(heads), dtype=np.bool_)
+        self._reach = np.full((4, len(heads)), np.nan)  # near, far, early, late
+
+    def all(self) -> tuple[LaunchCue, ...]:
+        """Every cue, by track id."""
+        return self._cues(np.ones(len(self._heads), dtype=np.bool_))
+
+    def select(self, confirmed_ids: Collection[str]) -> tuple[LaunchCue, ...]:
+        """The cues of every tentative track and of the confirmed tracks in ``confirmed_ids``
+        (those whose prediction a policy decides on), by track id."""
+        named = np.isin(self._track_ids, np.array(list(confirmed_ids), dtype=np.str_))
+        return self._cues(~self._confirmed | named)
+
+    def _cues(self, want: NDArray[np.bool_]) -> tuple[LaunchCue, ...]:
+        todo = np.flatnonzero(want & ~self._flown)
+        f = self._flights
+        if todo.size:
+            reach = _reach(
+                f.pos_enu_m[todo], f.vel_enu_m_s[todo], f.climb_sigma_m_s[todo], f.earth,
+                f.ground_alt_m, f.speed_margin_m_s,
+            )  # fmt: skip
+            self._reach[:, todo] = np.stack(reach)
+            self._flown[todo] = True
+        near, far, early, late = self._reach
+        t = self.t_unix_s
+        return tuple(
+            replace(
+                self._heads[i],
+                reach_near_m=float(near[i]),
+                reach_far_m=float(far[i]),
+                impact_early_unix_s=float(t + early[i]),
+                impact_late_unix_s=float(t + late[i]),
+            )
+            for i in np.flatnonzero(want).tolist()
+        )
 
 
 def _reach(

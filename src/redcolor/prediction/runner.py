@@ -5,7 +5,9 @@
 progress bar. A prediction is recomputed for a newly confirmed track, and for a track a plot
 updated in the scan once its last prediction is ``repredict_s`` old (with several radars a
 track is updated several times a second; the impact point moves little between them). The
-others keep their last prediction, whose ``t_unix_s`` says when it was made.
+others keep their last prediction, whose ``t_unix_s`` says when it was made. The launch cues
+of the scan's young ballistic tracks are found too, their reach flown only for the cues a
+consumer asks for (:class:`~redcolor.prediction.launch.LaunchCues`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from redcolor.model import Scan, SensorRegistration
 from redcolor.prediction.impact import ImpactPrediction, ImpactPredictor, PredictionSettings
-from redcolor.prediction.launch import CueSettings, LaunchCue, launch_cues
+from redcolor.prediction.launch import CueSettings, LaunchCues, launch_cues
 from redcolor.tracking.frame import TrackingSetup, build_tracker
 from redcolor.tracking.state import TrackSnapshot
 from redcolor.tracking.tracker import Tracker, TrackerSettings
@@ -34,7 +36,7 @@ class ScanOutput:
     scan: Scan
     tracks: TrackSnapshot
     predictions: tuple[ImpactPrediction, ...]
-    cues: tuple[LaunchCue, ...] = ()
+    cues: LaunchCues
 
 
 class TrackPredict:

@@ -148,8 +148,10 @@ class ThreatDecision:
 
 class Policy(Protocol):
     """A warning policy: predictions (and launch cues) of one scan in, decisions out. Pure and
-    deterministic. ``cues`` are every current launch cue; ``predictions`` only those new
-    since the last call."""
+    deterministic. ``predictions`` are only those new since the last call; ``cues`` the
+    current launch cues of every tentative track and of the confirmed tracks in
+    ``predictions`` (a policy reads no other: a confirmed track's cue counts only with its
+    prediction)."""
 
     name: str
 
