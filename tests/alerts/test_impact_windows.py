@@ -153,6 +153,10 @@ def test_older_checkpoints_and_a_log_without_checkpoint_still_restore():
     body["areas"] = [row[:6] for row in body["areas"]]  # an area row of an older version
     old, _ = decode(msgspec.msgpack.encode(body), SHELTER)
     assert old.areas[1].impacts == {} and old.areas[1].shown_earliest_unix_s is None
+    # the first versions with windows wrote them as [threat, earliest, latest] rows
+    body["areas"] = [[*row, [["a", T0 + 30, T0 + 34]], T0 + 30] for row in body["areas"]]
+    first, _ = decode(msgspec.msgpack.encode(body), SHELTER)
+    assert first.areas[1] == state.areas[1]
     stored = [msgspec.structs.replace(e, seq=n + 1) for n, e in enumerate(events)]
     folded = fold(_state(), stored)
     assert folded.areas[1].impacts == {"a": (T0 + 30, T0 + 34)}

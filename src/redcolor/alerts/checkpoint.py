@@ -86,9 +86,12 @@ class _Area(msgspec.Struct, frozen=True, array_like=True):
     since_unix_s: float
     until_unix_s: float
     threats: tuple[str, ...]
-    # since issue 16 (defaults: checkpoints of older versions still decode)
+    # since issue 16 (defaults: checkpoints of older versions still decode); ``impacts`` is
+    # only read (the first versions wrote the windows as structs), ``windows`` is written: a
+    # map msgspec encodes whole, which in a salvo's checkpoints is most of the state
     impacts: tuple[_Impact, ...] = ()
     shown_earliest_unix_s: float | None = None
+    windows: dict[str, Window] = {}
 
 
 class _Alert(msgspec.Struct, frozen=True, array_like=True):
@@ -152,9 +155,10 @@ def encode(state: LifecycleState, clock: Clock) -> bytes:
                 x.stage,
                 x.since_unix_s,
                 x.until_unix_s,
-                tuple(sorted(x.threats)),
-                tuple(_Impact(t, *w) for t, w in sorted(x.impacts.items())),
+                tuple(x.threats),
+                (),
                 x.shown_earliest_unix_s,
+                x.impacts,  # type: ignore[arg-type]  # a Mapping; encoded as is, never kept
             )
             for a, x in sorted(state.areas.items())
         ),
@@ -203,7 +207,7 @@ def decode(body: bytes, shelter_s: Mapping[int, int]) -> tuple[LifecycleState, C
                 a.since_unix_s,
                 a.until_unix_s,
                 frozenset(a.threats),
-                {i.threat_id: (i.earliest_unix_s, i.latest_unix_s) for i in a.impacts},
+                _windows(a),
                 a.shown_earliest_unix_s,
             )
             for a in b.areas
@@ -238,6 +242,11 @@ def checkpoint_clock(body: bytes, run_id: str) -> Clock | None:
     """The clock a checkpoint recorded, if run ``run_id`` wrote it (else None)."""
     b = _DECODER.decode(body)
     return b.clock if b.run_id == run_id else None
+
+
+def _windows(area: _Area) -> dict[str, Window]:
+    """An area's impact windows, written by this version or by the first ones with windows."""
+    return {i.threat_id: (i.earliest_unix_s, i.latest_unix_s) for i in area.impacts} | area.windows
 
 
 def shift(state: LifecycleState, offset_s: float) -> LifecycleState:

@@ -130,9 +130,7 @@ class AreaAlert:
     @property
     def impact_window(self) -> Window | None:
         """The area's window: from its threats' earliest to their latest (None: none known)."""
-        if not self.impacts:
-            return None
-        return min(w[0] for w in self.impacts.values()), max(w[1] for w in self.impacts.values())
+        return _span(self.impacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +202,10 @@ class _Changes:
     ended: set[int] = field(default_factory=set)
 
 
+_Own = tuple[dict[str, Window], Window | None]
+"""An area's impacts as one ``apply`` call changes them, and their span."""
+
+
 class _Work:
     """Mutable copies of one state, changed by one ``apply`` call and frozen again at the end."""
 
@@ -221,6 +223,10 @@ class _Work:
         self.changes: dict[str, _Changes] = {}
         self.new_for_category: dict[str, str] = {}
         self.order: list[str] = []
+        # per area, the impacts dict this call made (pruned at now, so later merges of the call
+        # change it in place instead of copying it) and its span: a salvo's threats all merging
+        # into one area cost one copy a call, not one each
+        self.own: dict[int, _Own] = {}
 
     def touched(self, alert_id: str) -> _Changes:
         if alert_id not in self.changes:
@@ -249,16 +255,17 @@ class _Work:
             return
         excluded = self.excluded.get(threat, frozenset())
         later: dict[int, Scheduled] = {}
-        windows = _windows(decision)
-        for k, (area_np, at_np) in enumerate(
-            zip(decision.area_ids, decision.alert_at_unix_s, strict=True)
+        for area, alert_at, window in zip(
+            decision.area_ids.tolist(),
+            decision.alert_at_unix_s.tolist(),
+            _windows(decision),
+            strict=True,
         ):
-            area, alert_at, window = int(area_np), float(at_np), windows[k]
             if area in excluded:
                 continue
             stage: AreaStage = "alert" if alert_at <= self.now else "pre_alert"
             if stage == "pre_alert":
-                if np.isfinite(alert_at):
+                if math.isfinite(alert_at):
                     later[area] = Scheduled(
                         alert_at, decision.until_unix_s, decision.category, window
                     )
@@ -280,11 +287,25 @@ class _Work:
         self, area: int, current: AreaAlert, threat: str, stage: AreaStage, window: Window | None
     ) -> None:
         changes = self.touched(current.alert_id)
-        # the threat's window replaces its last one; others' windows wholly past are dropped
-        impacts = {t: w for t, w in current.impacts.items() if t != threat and w[1] >= self.now}
+        impacts, span = self._own_impacts(area, current)
+        # the threat's window replaces its last one
+        replaced = impacts.pop(threat, None)
         if window is not None:
             impacts[threat] = window
-        current = replace(current, impacts=impacts)
+        if (
+            replaced is not None
+            and span is not None
+            and (replaced[0] == span[0] or replaced[1] == span[1])
+        ):
+            span = _span(impacts)
+        elif window is not None:
+            span = window if span is None else (min(span[0], window[0]), max(span[1], window[1]))
+        if window is not None and window[1] < self.now:
+            self.own.pop(area, None)  # wholly past already: the next merge drops it
+        else:
+            self.own[area] = impacts, span
+        if impacts is not current.impacts:
+            current = replace(current, impacts=impacts)
         if threat not in current.threats:
             current = replace(current, threats=current.threats | {threat})
             if area not in changes.pre_alert and area not in changes.alert:
@@ -296,15 +317,30 @@ class _Work:
             changes.update.discard(area)
             changes.alert.add(area)
         named = area in changes.pre_alert or area in changes.alert or area in changes.update
-        if not named and self._countdown_moved(current):
+        if not named and self._countdown_moved(current, span):
             (changes.update if current.stage == "alert" else changes.pre_alert).add(area)
         self.areas[area] = current
 
-    def _countdown_moved(self, area: AreaAlert) -> bool:
-        """Whether the area's impact countdown moved by more than WINDOW_STEP_S since it was
-        announced (either way for a pre-alerted area, only earlier for a sheltering one), or
-        became known. A window lost is not announced: its impacts are past."""
-        window, shown = area.impact_window, area.shown_earliest_unix_s
+    def _own_impacts(self, area: int, current: AreaAlert) -> _Own:
+        """The area's impacts as a dict this call may change, with their span: a copy without
+        the windows wholly past (other threats' estimates that are over), made once a call."""
+        own = self.own.get(area)
+        if own is not None and own[0] is current.impacts:
+            return own
+        impacts = {t: w for t, w in current.impacts.items() if w[1] >= self.now}
+        return impacts, _span(impacts)
+
+    def _window(self, area: int, x: AreaAlert) -> Window | None:
+        """``x.impact_window`` of area ``area`` (from this call's span when it has one)."""
+        own = self.own.get(area)
+        return own[1] if own is not None and own[0] is x.impacts else x.impact_window
+
+    def _countdown_moved(self, area: AreaAlert, window: Window | None) -> bool:
+        """Whether the area's impact countdown (its ``window``) moved by more than
+        WINDOW_STEP_S since it was announced (either way for a pre-alerted area, only earlier
+        for a sheltering one), or became known. A window lost is not announced: its impacts
+        are past."""
+        shown = area.shown_earliest_unix_s
         if window is None or shown is None:
             return window is not None
         moved_s = max(window[0], self.now) - max(shown, self.now)
@@ -388,7 +424,7 @@ class _Work:
         out: dict[int, Window | None] = {}
         for area in ids:
             x = self.areas[area]
-            out[area] = window = x.impact_window
+            out[area] = window = self._window(area, x)
             shown = None if window is None else window[0]
             self.areas[area] = replace(x, shown_earliest_unix_s=shown)
         return out
@@ -635,6 +671,14 @@ class _Work:
         if is_exercise(event):
             event = msgspec.structs.replace(event, instructions=marked_exercise(event.instructions))
         return event
+
+
+def _span(impacts: Mapping[str, Window]) -> Window | None:
+    """From the earliest to the latest of ``impacts`` (None: none)."""
+    if not impacts:
+        return None
+    windows = impacts.values()
+    return min(w[0] for w in windows), max(w[1] for w in windows)
 
 
 def _windows(decision: ThreatDecision) -> list[Window | None]:
