@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 from redcolor.geo import load_areas
@@ -18,6 +17,8 @@ from redcolor.prediction.runner import TrackPredict
 from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
 from redcolor.warning.policies import PredictedPolicy
+
+from ..decisions import assert_same_decisions
 
 
 def _cues(name: str, seconds: float, settings: CueSettings | None = None) -> dict:
@@ -59,24 +60,6 @@ def test_heavy_clutter_gives_no_cue_and_would_without_the_guard() -> None:
     assert len(_cues("clutter-north-10min", 300.0, loose)) >= 5
 
 
-def _assert_same_decisions(got, want) -> None:
-    assert [d.threat_id for d in got] == [d.threat_id for d in want]
-    for g, w in zip(got, want, strict=True):
-        assert (g.category, g.t_unix_s, g.until_unix_s, g.pre_alert) == (
-            w.category,
-            w.t_unix_s,
-            w.until_unix_s,
-            w.pre_alert,
-        )
-        for field in (
-            "area_ids",
-            "alert_at_unix_s",
-            "impact_earliest_unix_s",
-            "impact_latest_unix_s",
-        ):
-            np.testing.assert_array_equal(getattr(g, field), getattr(w, field))
-
-
 @pytest.mark.slow
 def test_the_cues_a_policy_is_given_are_the_full_ones_and_decide_the_same() -> None:
     # what redcolor.pipeline.runner passes decide(): the scan's new predictions (or, going
@@ -98,7 +81,7 @@ def test_the_cues_a_policy_is_given_are_the_full_ones_and_decide_the_same() -> N
             wanted = [c for c in every if not c.confirmed or c.track_id in ids]
             assert [repr(c) for c in given] == [repr(c) for c in wanted]
             decided = policy.decide(preds, out.t_unix_s, given)
-            _assert_same_decisions(decided, policy.decide(preds, out.t_unix_s, every))
+            assert_same_decisions(decided, policy.decide(preds, out.t_unix_s, every))
             left_out += len(every) - len(given)
             no_cue = policy.decide(preds, out.t_unix_s, ())
             reach_mattered += [d.area_ids.tolist() for d in decided] != [

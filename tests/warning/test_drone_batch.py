@@ -19,6 +19,8 @@ from redcolor.sim.run import simulate
 from redcolor.sim.scenario import load_scenario
 from redcolor.warning.policies import PredictedPolicy, Staging
 
+from ..decisions import assert_same_decisions
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from drone_reference import drone_decision
 
@@ -113,22 +115,6 @@ def recorded(index, tmp_path_factory):
     return policy.scans
 
 
-def _assert_same(got, want):
-    assert [d.threat_id for d in got] == [d.threat_id for d in want]
-    for g, w in zip(got, want, strict=True):
-        assert (g.category, g.t_unix_s, g.until_unix_s, g.pre_alert) == (
-            w.category,
-            w.t_unix_s,
-            w.until_unix_s,
-            w.pre_alert,
-        )
-        assert g.area_ids.dtype == w.area_ids.dtype
-        np.testing.assert_array_equal(g.area_ids, w.area_ids)
-        np.testing.assert_array_equal(g.alert_at_unix_s, w.alert_at_unix_s)
-        np.testing.assert_array_equal(g.impact_earliest_unix_s, w.impact_earliest_unix_s)
-        np.testing.assert_array_equal(g.impact_latest_unix_s, w.impact_latest_unix_s)
-
-
 @pytest.mark.parametrize(
     "staging",
     [Staging(), Staging(drone_pre_alert_s=0.0, cruise_corridor_deg=180.0)],
@@ -147,7 +133,7 @@ def test_batched_drone_rule_decides_as_the_per_track_rule(index, recorded, stagi
     for drones, now in recorded:
         want = [d for p in drones if (d := drone_decision(policy, p, now)) is not None]
         got = policy._drones(drones, now)
-        _assert_same(got, want)
+        assert_same_decisions(got, want)
         reached += sum(int(np.isfinite(d.alert_at_unix_s).sum()) for d in got)
     assert reached > 0  # some areas are told to shelter now, not only pre-alerted
 
@@ -165,5 +151,5 @@ def test_batched_drone_rule_with_no_hits_and_pathless_predictions(index, recorde
         for p in far + drones[3:6]
     ]
     want = [d for p in pathless if (d := drone_decision(policy, p, now)) is not None]
-    _assert_same(policy._drones(pathless, now), want)
+    assert_same_decisions(policy._drones(pathless, now), want)
     assert policy._drones(pathless[:3], now) == []

@@ -201,9 +201,7 @@ async def _sync(js, spec: StreamSpec, store: SQLiteEventStore, signer: Signer, a
     at.seq = seq
 
 
-async def _publish_from(
-    js, spec, store, signer: Signer, at: _Published, poll_s: float
-) -> None:
+async def _publish_from(js, spec, store, signer: Signer, at: _Published, poll_s: float) -> None:
     log_id = store.log_id()
     while True:
         assert at.seq is not None
