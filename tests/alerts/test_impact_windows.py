@@ -99,6 +99,27 @@ def test_two_threats_span_and_a_past_window_is_dropped():
     assert events == [] and state.areas[1].impact_window == (T0 + 52, T0 + 56)
 
 
+def test_the_threats_of_one_step_make_one_window_of_their_latest_estimates():
+    """Threats merging into one area in one step (in threat id order): each counts with its
+    latest window, once. The one that set the area's earliest moving later moves a
+    pre-alerted area's countdown (announced), and a window already past when it comes is
+    dropped by the next threat's."""
+    at = [T0 + 300]
+
+    def step(state, now, *windows):
+        return apply(state, [_decision(t, [3], now, e, x, alert_at=at) for t, e, x in windows], now)
+
+    state, _ = step(_state(), T0, ("b", T0 + 330, T0 + 334), ("c", T0 + 320, T0 + 324))
+    assert state.areas[3].shown_earliest_unix_s == T0 + 320
+    state, (event,) = step(state, T0 + 1, ("b", T0 + 330, T0 + 334), ("c", T0 + 340, T0 + 344))
+    assert event.stage == "pre_alert" and _windows(event) == {3: (T0 + 330, T0 + 344)}
+    state, (event,) = step(
+        state, T0 + 2, ("a", T0 - 10, T0 - 5), ("b", T0 + 326, T0 + 334), ("c", T0 + 340, T0 + 350)
+    )
+    assert _windows(event) == {3: (T0 + 326, T0 + 350)}  # named: a joined
+    assert state.areas[3].impacts == {"b": (T0 + 326, T0 + 334), "c": (T0 + 340, T0 + 350)}
+
+
 def test_manual_and_ended_areas_have_no_window():
     issue = IssueAlert(
         "m1", "earthquake", "alert", frozenset({1, 2}), None, "actual", ("operator:ann",)
