@@ -57,7 +57,7 @@ class Hostile:
 
     ``huge_every`` spaces out the bodies over the size limit (each is a megabyte).
     ``printable`` keeps headers to what a NATS header line can carry. ``with_core_key`` adds
-    messages signed with the core's own key (junk, no expiry, a seq ahead): they test the
+    messages signed with the core's own key (junk, another seq inside, a seq ahead): they test the
     verifier's checks after the signature, but only where the edge's next seq is known, since
     whoever holds that key is the core.
     """
@@ -134,9 +134,8 @@ class Hostile:
         if kind == 12:  # validly signed JSON that is no event (a core that misbehaves)
             junk = rng.choice((b"{}", b"[]", b'{"id": 1}', b"null", self._text(8).encode()))
             return signer.headers(stream, Position(next_seq, LOG_ID), junk), junk
-        if kind == 13:  # signed, decodes, but no expiry / another seq inside
-            no_expiry = _event_body(next_seq, rng, expires=False)
-            bad = rng.choice((no_expiry, _event_body(next_seq + 7, rng, expires=True)))
+        if kind == 13:  # signed, decodes, but another seq inside
+            bad = _event_body(next_seq + 7, rng, expires=rng.random() < 0.5)
             return signer.headers(stream, Position(next_seq, LOG_ID), bad), bad
         if kind == 14:
             name = "".join(rng.choice(string.ascii_letters) for _ in range(rng.randint(1, 12)))

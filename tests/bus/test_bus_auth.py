@@ -11,6 +11,8 @@ import nats
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from redcolor.alerts.commands import IssueAlert
+from redcolor.alerts.lifecycle import LifecycleConfig, apply, initial_state
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.bus.jetstream import publish_log, replicate
 from redcolor.bus.login import check_nkey_seed
@@ -230,12 +232,28 @@ async def test_a_stream_with_more_signed_events_than_the_store_is_refused(
         await publish_log(other, spec(natsd.url, "core"), signer)
 
 
-async def test_an_event_without_expiry_is_never_published(tmp_path, natsd, signer) -> None:
+async def test_an_operators_alert_open_until_ended_reaches_the_edge_and_so_does_the_rest(
+    tmp_path, natsd, signer
+) -> None:
+    """An operator may issue an alert with no expiry (open until ended by hand): its events
+    carry none. The bus once refused them, and the first such alert stopped every edge's copy
+    of the log there, rocket alerts after it included."""
+    shelter = {1: 15, 2: 30}
+    issue = IssueAlert(
+        "quake-1", "earthquake", "alert", frozenset(shelter), None, "actual", ("operator:ann",)
+    )
+    _, (opened,) = apply(initial_state(LifecycleConfig(shelter)), [], 1.7e9, [issue])
+    assert opened.expires_at_unix_s is None
     core = SQLiteEventStore(tmp_path / "core.db")
-    core.append([event(0), event(1, expires=False)])
-    with pytest.raises(StoreError, match="event 2 has no expiry"):
-        await publish_log(core, spec(natsd.url, "core"), signer)
-    assert await stream_last_seq(natsd.url) == 1
+    edge = SQLiteEventStore(tmp_path / "edge.db")
+    core.append([event(0), opened, event(2), event(3)])
+    publisher = asyncio.create_task(publish_log(core, spec(natsd.url, "core"), signer))
+    edge_task = asyncio.create_task(replicate(spec(natsd.url, "edge"), edge, signer.public_key))
+    await until(lambda: edge.last_seq() == 4)
+    assert _bodies(edge) == _bodies(core)
+    assert edge.read_since(1, 1)[0].decode().expires_at_unix_s is None
+    assert not publisher.done() and not edge_task.done()
+    await stop(edge_task, publisher)
 
 
 async def test_publisher_and_edge_ride_out_a_10_s_nats_outage(tmp_path, natsd, signer) -> None:

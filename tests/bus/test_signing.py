@@ -114,11 +114,6 @@ def test_each_wrong_message_is_refused_for_its_reason(signer) -> None:
             signer.headers(STREAM, Position(5, LOG_ID), body(5, body_seq=9)),
             body(5, body_seq=9),
         ),
-        (
-            "no_expiry",
-            signer.headers(STREAM, Position(5, LOG_ID), body(5, expires=False)),
-            body(5, expires=False),
-        ),
     ]
     for reason, headers, data in cases:
         verdict = verifier.check(headers, data)
@@ -130,6 +125,11 @@ def test_each_wrong_message_is_refused_for_its_reason(signer) -> None:
     assert verifier.check(good, body(5)) == Refused("replayed", 5)
     nxt = verifier.check(signer.headers(STREAM, Position(6, LOG_ID), body(6)), body(6))
     assert isinstance(nxt, Accepted) and nxt.seq == 6
+    verifier.stored(nxt)
+    # an operator's alert open until ended by hand has no expiry: the core's, so served
+    open_ended = body(7, expires=False)
+    nxt = verifier.check(signer.headers(STREAM, Position(7, LOG_ID), open_ended), open_ended)
+    assert isinstance(nxt, Accepted) and nxt.event.expires_at_unix_s is None
 
 
 def test_a_restarted_edge_rescans_to_its_last_event_then_judges_as_usual(signer) -> None:

@@ -207,8 +207,6 @@ async def _publish_from(js, spec, store, signer: Signer, at: _Published, poll_s:
         assert at.seq is not None
         rows = store.read_since(at.seq, 256)
         for row in rows:
-            if row.decode().expires_at_unix_s is None:
-                raise StoreError(f"event {row.seq} has no expiry; the bus carries none such")
             ack = await js.publish(
                 spec.subject,
                 row.body,
@@ -257,9 +255,9 @@ async def publish_log(
     Starts after the last event of this log the stream holds (so a restarted publisher, or a
     new leader on the same store with the same key, neither skips nor repeats) and rides out any
     NATS outage; the heartbeat has its own connection, so it goes on while the stream cannot take
-    a publish (no quorum). Raises StoreError if the stream and the store disagree (a stream made
-    for another log) or an event has no expiry; InputError if the stream exists without the
-    subject.
+    a publish (no quorum). Every event goes, an operator's alert open until ended by hand (no
+    expiry) included. Raises StoreError if the stream and the store disagree (a stream made for
+    another log); InputError if the stream exists without the subject.
     """
     jobs = [
         asyncio.ensure_future(

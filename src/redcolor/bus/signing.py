@@ -14,10 +14,12 @@ under the core's log id (so a client resumes on any edge by seq). The core's hea
 An edge runs every message through :meth:`EdgeVerifier.check` before anything is stored or
 served: it accepts only a message signed by the core's key whose seq is exactly the next one
 after the edge's own last seq, of the log it copies, whose body decodes to an event with that
-seq and an expiry. Everything else gets a :class:`Refused` with a reason from :data:`REASONS`
-(for a metric) and changes nothing, so replication goes on with the next message. The verdict
-never depends on the JetStream stream sequence: forged messages may sit in the stream between
-real ones, so only the signed seq positions an event.
+seq. Everything else gets a :class:`Refused` with a reason from :data:`REASONS` (for a metric)
+and changes nothing, so replication goes on with the next message. The verdict never depends
+on the JetStream stream sequence: forged messages may sit in the stream between real ones, so
+only the signed seq positions an event. An event without an expiry is an operator's alert open
+until ended by hand: the core makes them, and only the core's key signs, so the edge serves
+them as the core does (refusing them stalled every edge at the first such alert).
 """
 
 from __future__ import annotations
@@ -56,7 +58,6 @@ Reason = Literal[
     "out_of_step",
     "undecodable",
     "invalid_event",
-    "no_expiry",
     "rescanned",
     "foreign_log",
 ]
@@ -291,8 +292,6 @@ class EdgeVerifier:
             return Refused("undecodable", seq)
         if event.seq != seq:
             return Refused("invalid_event", seq)
-        if event.expires_at_unix_s is None:
-            return Refused("no_expiry", seq)
         return Accepted(seq, body, event, position.log_id, position.term)
 
     def stored(self, accepted: Accepted) -> None:
