@@ -16,7 +16,8 @@ long before an area's deadline could pass the rule alerts it) is its other param
 alerts earlier, from a younger and wider sector; ``reach_lateral_m`` widens the heading sector.
 
 Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s|drone_pre_alert_s|
-reach_settle_s|reach_margin_s|reach_lateral_m] [--out DIR] [SCENARIO ...]``.
+reach_settle_s|reach_margin_s|reach_lateral_m] [--out DIR] [--replot] [SCENARIO ...]``
+(``--replot`` redraws the picture from the JSON already in ``--out``).
 """
 
 from __future__ import annotations
@@ -92,35 +93,69 @@ def sweep(scenario: str, param: str, values: tuple[float, ...]) -> list[dict[str
     return rows
 
 
-def plot(rows: list[dict[str, Any]], param: str, path: Path) -> None:
-    """Needless areas against the median lead-time ratio (or, for :data:`LATE_AXIS`, against
-    the avoidable late areas), one line per scenario."""
-    fig = Figure(figsize=(7.5, 5.0))
-    ax = fig.subplots()
-    late_axis = param in LATE_AXIS
-    x_key = "late_avoidable" if late_axis else "lead_ratio"
-    for scenario in dict.fromkeys(r["scenario"] for r in rows):
-        mine = [r for r in rows if r["scenario"] == scenario and r[x_key] is not None]
-        ax.plot([r[x_key] for r in mine], [r["needless"] for r in mine], "o-", label=scenario)
-        for r in mine:
-            ax.annotate(
-                f"{r[param]:g}",
-                (r[x_key], r["needless"]),
-                fontsize=8,
-                textcoords="offset points",
-                xytext=(4, 4),
+def figure(rows: list[dict[str, Any]], param: str) -> Figure:
+    """Needless areas against the median lead-time ratio, one line per scenario, each point
+    labelled with its setting; for :data:`LATE_AXIS` (whose settings move few areas, so
+    labelled points would pile up) two panels against the setting itself, needless areas and
+    the avoidable late areas, with the setting in use (:class:`Staging`) marked."""
+    scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
+    if param not in LATE_AXIS:
+        fig = Figure(figsize=(7.5, 5.0))
+        ax = fig.subplots()
+        for scenario in scenarios:
+            mine = [r for r in rows if r["scenario"] == scenario and r["lead_ratio"] is not None]
+            ax.plot(
+                [r["lead_ratio"] for r in mine], [r["needless"] for r in mine], "o-", label=scenario
             )
-    if late_axis:
-        ax.set_xlabel("areas late where the causal oracle was not")
-        ax.set_title(f"predicted policy: {param} trades late areas for needless areas")
-    else:
+            for r in mine:
+                ax.annotate(
+                    f"{r[param]:g}",
+                    (r["lead_ratio"], r["needless"]),
+                    fontsize=8,
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                )
         ax.axvline(0.8, color="grey", linestyle="--", linewidth=0.8)
         ax.set_xlabel("median lead time / oracle's")
+        ax.set_ylabel("needless areas")
         ax.set_title(f"predicted policy: {param} trades lead time for needless areas")
-    ax.set_ylabel("needless areas")
-    ax.legend()
+        ax.legend()
+        fig.tight_layout()
+        return fig
+    fig = Figure(figsize=(10.0, 4.5))
+    needless_ax, late_ax = fig.subplots(1, 2, sharex=True)
+    in_use = getattr(Staging(), param)
+    for scenario in scenarios:
+        mine = [r for r in rows if r["scenario"] == scenario]
+        x = [r[param] for r in mine]
+        needless_ax.plot(x, [r["needless"] for r in mine], "o-", label=scenario)
+        late_ax.plot(x, [r["late_avoidable"] for r in mine], "o-", label=scenario)
+    for ax, label in (
+        (needless_ax, "needless areas"),
+        (late_ax, "areas late where the causal oracle was not"),
+    ):
+        ax.axvline(in_use, color="grey", linestyle="--", linewidth=0.8)
+        ax.annotate(
+            f"set: {in_use:g}",
+            (in_use, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -12),
+            textcoords="offset points",
+            fontsize=8,
+        )
+        ax.set_xlabel(param)
+        ax.set_ylabel(label)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    late_ax.set_ylim(bottom=-0.5, top=max(2.0, max(r["late_avoidable"] for r in rows) + 1.0))
+    needless_ax.legend(fontsize=8)
+    fig.suptitle(f"predicted policy on the frontline scenarios: {param}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    return fig
+
+
+def plot(rows: list[dict[str, Any]], param: str, path: Path) -> None:
+    """:func:`figure`, written to ``path`` (PNG)."""
+    figure(rows, param).savefig(path, dpi=110)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,8 +163,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenarios", nargs="*")
     parser.add_argument("--param", choices=sorted(SWEEPS), default="settle_fraction")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="redraw the picture from --out's JSON of this parameter, run nothing",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"tradeoff-{args.param}"
+    if args.replot:
+        plot(
+            json.loads(stem.with_suffix(".json").read_text("utf-8")),
+            args.param,
+            stem.with_suffix(".png"),
+        )
+        print(f"wrote {stem}.png")
+        return 0
     values, default_scenarios = SWEEPS[args.param]
     names = args.scenarios or list(default_scenarios)
     rows = [row for name in names for row in sweep(name, args.param, values)]
@@ -137,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     print(" | ".join(cols))
     for row in rows:
         print(" | ".join(str(row[c]) for c in cols))
-    stem = args.out / f"tradeoff-{args.param}"
     stem.with_suffix(".json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     plot(rows, args.param, stem.with_suffix(".png"))
     print(f"wrote {stem}.json and {stem}.png")

@@ -1,0 +1,46 @@
+"""The trade-off pictures (redcolor.eval.tradeoff) drawn from rows, without running a sweep."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from redcolor.eval import tradeoff
+from redcolor.warning.policies import Staging
+
+
+def _rows(param: str) -> list[dict]:
+    values, scenarios = tradeoff.SWEEPS[param]
+    return [
+        {"scenario": s, param: v, "needless": k + n, "late_avoidable": int(v == 0.0),
+         "lead_ratio": 0.8 + 0.01 * k}
+        for n, s in enumerate(scenarios[:2])
+        for k, v in enumerate(values)
+    ]  # fmt: skip
+
+
+def test_a_reach_parameter_is_drawn_against_its_setting_with_the_one_in_use_marked() -> None:
+    rows = _rows("reach_lateral_m")
+    needless_ax, late_ax = tradeoff.figure(rows, "reach_lateral_m").axes
+    values = tradeoff.SWEEPS["reach_lateral_m"][0]
+    for ax, key in ((needless_ax, "needless"), (late_ax, "late_avoidable")):
+        curves, marks = ax.lines[:-1], ax.lines[-1]  # one per scenario, then the setting in use
+        assert len(curves) == 2
+        for n, line in enumerate(curves):
+            np.testing.assert_array_equal(line.get_xdata(), values)
+            want = [r[key] for r in rows if r["scenario"] == rows[n * len(values)]["scenario"]]
+            np.testing.assert_array_equal(line.get_ydata(), want)
+        assert set(marks.get_xdata()) == {Staging().reach_lateral_m}
+
+
+def test_a_settling_parameter_is_drawn_against_the_lead_ratio() -> None:
+    (ax,) = tradeoff.figure(_rows("settle_fraction"), "settle_fraction").axes
+    assert ax.get_xlabel() == "median lead time / oracle's" and len(ax.texts) == 2 * 6
+
+
+def test_replot_redraws_the_picture_from_the_json_alone(tmp_path, capsys) -> None:
+    (tmp_path / "tradeoff-reach_margin_s.json").write_text(json.dumps(_rows("reach_margin_s")))
+    assert tradeoff.main(["--param", "reach_margin_s", "--out", str(tmp_path), "--replot"]) == 0
+    assert (tmp_path / "tradeoff-reach_margin_s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote" in capsys.readouterr().out
