@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from redcolor.eval import tradeoff
 from redcolor.warning.policies import Staging
@@ -44,3 +45,23 @@ def test_replot_redraws_the_picture_from_the_json_alone(tmp_path, capsys) -> Non
     assert tradeoff.main(["--param", "reach_margin_s", "--out", str(tmp_path), "--replot"]) == 0
     assert (tmp_path / "tradeoff-reach_margin_s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "cannot read the sweep"),
+        ("{not json", "cannot read the sweep"),
+        ("[]", "holds no sweep rows"),
+        ('[{"scenario": "x"}]', "row 0 is not a reach_margin_s sweep row"),
+    ],
+)
+def test_replot_of_a_missing_or_broken_sweep_says_so_in_one_line(
+    tmp_path, capsys, content, says
+) -> None:
+    if content is not None:
+        (tmp_path / "tradeoff-reach_margin_s.json").write_text(content)
+    assert tradeoff.main(["--param", "reach_margin_s", "--out", str(tmp_path), "--replot"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "tradeoff-reach_margin_s.png").exists()

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
+from redcolor.errors import InputError
 from redcolor.eval.compare import true_impacts
 from redcolor.eval.score import score_events
 from redcolor.geo import load_areas
@@ -158,6 +160,23 @@ def plot(rows: list[dict[str, Any]], param: str, path: Path) -> None:
     figure(rows, param).savefig(path, dpi=110)
 
 
+def _saved_rows(path: Path, param: str) -> list[dict[str, Any]]:
+    """The rows a sweep of ``param`` wrote to ``path``; InputError (one line) if it did not."""
+    try:
+        rows = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read the sweep {path}: {exc}") from None
+    keys = ("scenario", param, "needless", "late_avoidable", "lead_ratio")
+    if not rows or not isinstance(rows, list):
+        raise InputError(f"{path} holds no sweep rows")
+    for n, row in enumerate(rows):
+        if not isinstance(row, dict) or any(k not in row for k in keys):
+            raise InputError(
+                f"{path}: row {n} is not a {param} sweep row (needs {', '.join(keys)})"
+            )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenarios", nargs="*")
@@ -172,11 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"tradeoff-{args.param}"
     if args.replot:
-        plot(
-            json.loads(stem.with_suffix(".json").read_text("utf-8")),
-            args.param,
-            stem.with_suffix(".png"),
-        )
+        try:
+            rows = _saved_rows(stem.with_suffix(".json"), args.param)
+        except InputError as exc:
+            print(f"tradeoff: {exc}", file=sys.stderr)
+            return 2
+        plot(rows, args.param, stem.with_suffix(".png"))
         print(f"wrote {stem}.png")
         return 0
     values, default_scenarios = SWEEPS[args.param]
