@@ -48,13 +48,13 @@ def test_deleter_rules() -> None:
     drop = d.to_delete(
         t_unix_s=100.0,
         confirmed=np.array([False, True, True, True, True]),
-        misses=np.array([2, 3, 0, 0, 0]),
+        misses=np.array([3, 3, 0, 0, 0]),
         last_update_t_unix_s=np.array([99.0, 99.0, 99.0, 90.0, 99.0]),
         kind=np.full(n, KIND_BALLISTIC, np.int8),
         height_above_ground_m=np.array([500.0, 500.0, -100.0, 500.0, 500.0]),
         pos_var_m2=np.array([1e4, 1e4, 1e4, 1e4, 1e7]),
     )
-    # tentative 2 misses; confirmed 3 misses kept; below ground; stale; lost
+    # tentative 3 misses; confirmed 3 misses kept; below ground; stale; lost
     np.testing.assert_array_equal(drop, [True, False, True, True, True])
 
 

@@ -98,6 +98,30 @@ def test_drone_is_kept_as_drone() -> None:
     assert KIND_BALLISTIC not in tr.tracks.kind[tr.tracks.confirmed]
 
 
+def test_a_young_track_outlives_both_radars_missing_it_once() -> None:
+    """Two radars 0.6 s apart: a rocket's three-plot track, missed by each radar in
+    turn (two opportunities in a row, within a second), is still the track confirmed later,
+    from the rocket's first plot: a new track would start the settling again (issue 16:
+    gaza-border-mortars lost 4 s of lead on Kissufim so)."""
+    truth = fly([(12e3, 12e3, 50.0)], [(0.0, 460.0, 385.0)], [9000.0], [0.0])
+    r1, r2 = pose("r1"), pose("r2", pos=(20e3, 0.0, 0.0))
+    feed = sorted(
+        [*scans(truth, r1, 0.3, 12.0, seed=1), *scans(truth, r2, 0.9, 12.0, seed=2)],
+        key=lambda s: s.t,
+    )
+    missed = (1.9, 2.3)  # r2, then r1
+    feed = [Scan(s.sensor, s.t, []) if round(s.t, 1) in missed else s for s in feed]
+    tr = Tracker({r.id: r for r in (r1, r2)}, simple_accel, origin_alt_m=0.0, ground_alt_m=0.0)
+    ids, first_t = set(), set()
+    for s in feed:
+        tr.process(s)
+        snap = tr.snapshot()
+        ids |= set(snap.ids.tolist())
+        first_t |= set(snap.first_detection_t_unix_s.tolist())
+    assert len(ids) == 1
+    assert first_t == {0.3}
+
+
 @pytest.mark.parametrize(
     ("scan", "reason"),
     [

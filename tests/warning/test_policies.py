@@ -243,6 +243,17 @@ def test_young_tracks_wait_to_settle(index):
     assert policy.decide([_pred("m", *TEL_AVIV, first=T - 31.0, **long_)], T)
 
 
+def test_the_default_settling_leaves_the_confirmation_inside_a_tenth_of_the_flight(index):
+    """A long rocket flight (fajr-tel-aviv's ~125 s) confirmed 2.5 s after its first plot is
+    acted on within a tenth of its flight from the first plot, so the lead can stay at 90% of
+    the oracle's (issue 16; with the issue 5 setting of 0.1 it waited 12.5 s)."""
+    flight_s, confirm_s = 125.0, 2.5
+    policy = PredictedPolicy(index)
+    first = T - (0.1 * flight_s - confirm_s)
+    rocket = {"impact_in_s": flight_s - (T - first), "sigma_m": (300, 200)}
+    assert policy.decide([_pred("r", *TEL_AVIV, first=first, **rocket)], T)
+
+
 def test_missiles_settle_longer(index):
     policy = PredictedPolicy(index, Staging(settle_fraction=0.1, missile_settle_fraction=0.2))
     missile = {"impact_in_s": 300.0 - 50.0, "sigma_m": (800, 400), "speed": 2500.0}

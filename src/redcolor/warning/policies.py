@@ -84,10 +84,15 @@ class Staging:
     ``settle_fraction`` of its predicted flight (first detection to impact). A confirmed track's
     first predictions are wide (kilometres; REFERENCE.md's Monte Carlo: 770 m median after 3 s
     of tracking, 170 m after 10 s), so each second of settling shrinks the region a lot and
-    costs a second of lead. ``settle_fraction`` (0.1, the main trade-off parameter) spends at
-    most 10% of the oracle's lead on refinement; ``settle_s`` (6 s) is its floor for short
-    flights. ``python -m redcolor.eval.tradeoff`` draws both curves; the settings are the knee
-    of each on the built-in scenarios (see the closing note of issue 5).
+    costs a second of lead. ``settle_fraction`` (0.08, the main trade-off parameter) and the
+    tracker's 5-of-7 confirmation (2-3 s from the first plot on the frontline scenarios) spend
+    at most 10% of the oracle's lead on refinement: with 0.1 the two together took more (the
+    issue 5 setting; fajr-tel-aviv kept 0.87 of the oracle's lead). ``settle_s`` (6 s) is its
+    floor for short flights. ``python -m redcolor.eval.tradeoff`` draws both curves; on
+    fajr-tel-aviv / haifa-40km 0.1, 0.09, 0.08 and 0.07 give 5 / 18, 6 / 18, 7 / 18 and 10 / 20
+    needless areas at 0.87 / 0.92, 0.91 / 0.93, 0.92 / 0.94 and 0.92 / 1.03 of the oracle's
+    median lead (``radius``: 19 / 19), and barrage-3000 89 -> 92 (0.1 -> 0.08; ``radius`` 126):
+    0.08 is the knee, the last before haifa-40km warns more areas than ``radius``.
     ``missile_settle_fraction`` (0.2) replaces it for the missile class: a ballistic missile's
     early regions span tens of kilometres over dense areas. On ``ballistic-center`` 0.1, 0.15
     and 0.2 give 392, 230 and 148 needless areas at 94%, 85% and 80% of the oracle's median
@@ -127,7 +132,7 @@ class Staging:
     """
 
     settle_s: float = 6.0
-    settle_fraction: float = 0.1
+    settle_fraction: float = 0.08
     missile_settle_fraction: float = 0.2
     margin_s: float = 30.0
     sigma_k: float = 1.0
