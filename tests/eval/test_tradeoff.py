@@ -35,9 +35,16 @@ def test_a_reach_parameter_is_drawn_against_its_setting_with_the_one_in_use_mark
         assert set(marks.get_xdata()) == {Staging().reach_lateral_m}
 
 
-def test_a_settling_parameter_is_drawn_against_the_lead_ratio() -> None:
-    (ax,) = tradeoff.figure(_rows("settle_fraction"), "settle_fraction").axes
-    assert ax.get_xlabel() == "median lead time / oracle's" and len(ax.texts) == 2 * 6
+def test_a_settling_parameter_is_drawn_against_the_lead_ratio_with_the_one_in_use_ringed() -> None:
+    rows = _rows("settle_fraction")
+    (ax,) = tradeoff.figure(rows, "settle_fraction").axes
+    values = tradeoff.SWEEPS["settle_fraction"][0]
+    assert ax.get_xlabel() == "median lead time / oracle's" and len(ax.texts) == 2 * len(values)
+    ringed = ax.lines[-1]
+    used = [r for r in rows if r["settle_fraction"] == Staging().settle_fraction]
+    assert len(used) == 2
+    np.testing.assert_array_equal(ringed.get_xdata(), [r["lead_ratio"] for r in used])
+    np.testing.assert_array_equal(ringed.get_ydata(), [r["needless"] for r in used])
 
 
 def test_replot_redraws_the_picture_from_the_json_alone(tmp_path, capsys) -> None:

@@ -49,7 +49,7 @@ FRONTLINE = (
 )
 """The frontline scenarios (0-15 s shelter areas) the reach rule's sweeps run on."""
 SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
-    "settle_fraction": ((0.0, 0.05, 0.1, 0.15, 0.2, 0.3), ("fajr-tel-aviv", "haifa-40km")),
+    "settle_fraction": ((0.0, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3), ("fajr-tel-aviv", "haifa-40km")),
     "settle_s": ((2.0, 3.0, 4.0, 5.0, 6.0, 8.0), ("sderot-gaza", "meron-2024-01-06")),
     "drone_pre_alert_s": ((0.0, 180.0, 300.0, 360.0, 420.0, 480.0, 600.0), ("drones-galilee",)),
     "reach_settle_s": ((0.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0), FRONTLINE),
@@ -97,10 +97,12 @@ def sweep(scenario: str, param: str, values: tuple[float, ...]) -> list[dict[str
 
 def figure(rows: list[dict[str, Any]], param: str) -> Figure:
     """Needless areas against the median lead-time ratio, one line per scenario, each point
-    labelled with its setting; for :data:`LATE_AXIS` (whose settings move few areas, so
+    labelled with its setting, the setting in use (:class:`Staging`) ringed and 90% of the
+    oracle's lead (issue 16's bar) dashed; for :data:`LATE_AXIS` (whose settings move few areas, so
     labelled points would pile up) two panels against the setting itself, needless areas and
     the avoidable late areas, with the setting in use (:class:`Staging`) marked."""
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
+    in_use = getattr(Staging(), param)
     if param not in LATE_AXIS:
         fig = Figure(figsize=(7.5, 5.0))
         ax = fig.subplots()
@@ -117,7 +119,17 @@ def figure(rows: list[dict[str, Any]], param: str) -> Figure:
                     textcoords="offset points",
                     xytext=(4, 4),
                 )
-        ax.axvline(0.8, color="grey", linestyle="--", linewidth=0.8)
+        ax.axvline(0.9, color="grey", linestyle="--", linewidth=0.8)
+        used = [r for r in rows if r[param] == in_use and r["lead_ratio"] is not None]
+        ax.plot(
+            [r["lead_ratio"] for r in used],
+            [r["needless"] for r in used],
+            "o",
+            markersize=13,
+            markerfacecolor="none",
+            markeredgecolor="black",
+            label=f"set: {in_use:g}",
+        )
         ax.set_xlabel("median lead time / oracle's")
         ax.set_ylabel("needless areas")
         ax.set_title(f"predicted policy: {param} trades lead time for needless areas")
@@ -126,7 +138,6 @@ def figure(rows: list[dict[str, Any]], param: str) -> Figure:
         return fig
     fig = Figure(figsize=(10.0, 4.5))
     needless_ax, late_ax = fig.subplots(1, 2, sharex=True)
-    in_use = getattr(Staging(), param)
     for scenario in scenarios:
         mine = [r for r in rows if r["scenario"] == scenario]
         x = [r[param] for r in mine]
