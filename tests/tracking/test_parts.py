@@ -44,18 +44,19 @@ def test_duplicate_with_fewer_plots_is_dropped() -> None:
 
 def test_deleter_rules() -> None:
     d = Deleter(DeleterSettings())
-    n = 5
     drop = d.to_delete(
         t_unix_s=100.0,
-        confirmed=np.array([False, True, True, True, True]),
-        misses=np.array([3, 3, 0, 0, 0]),
-        last_update_t_unix_s=np.array([99.0, 99.0, 99.0, 90.0, 99.0]),
-        kind=np.full(n, KIND_BALLISTIC, np.int8),
-        height_above_ground_m=np.array([500.0, 500.0, -100.0, 500.0, 500.0]),
-        pos_var_m2=np.array([1e4, 1e4, 1e4, 1e4, 1e7]),
+        confirmed=np.array([False, True, True, True, True, False, False]),
+        misses=np.array([3, 3, 0, 0, 0, 2, 2]),
+        last_update_t_unix_s=np.array([99.0, 99.0, 99.0, 90.0, 99.0, 99.0, 99.0]),
+        kind=np.array([KIND_BALLISTIC] * 6 + [KIND_DRONE], np.int8),
+        height_above_ground_m=np.array([500.0, 500.0, -100.0, 500.0, 500.0, 500.0, 500.0]),
+        pos_var_m2=np.array([1e4, 1e4, 1e4, 1e4, 1e7, 1e4, 1e4]),
     )
-    # tentative 3 misses; confirmed 3 misses kept; below ground; stale; lost
-    np.testing.assert_array_equal(drop, [True, False, True, True, True])
+    # tentative ballistic 3 misses; confirmed 3 misses kept; below ground; stale; lost;
+    # tentative ballistic 2 misses kept (two radars in turn each missing once); tentative
+    # drone 2 misses
+    np.testing.assert_array_equal(drop, [True, False, True, True, True, False, True])
 
 
 def test_a_plot_a_clutter_pair_took_still_starts_the_true_track() -> None:
