@@ -102,7 +102,7 @@ def test_a_young_track_outlives_both_radars_missing_it_once() -> None:
     """Two radars 0.6 s apart: a rocket's three-plot track, missed by each radar in
     turn (two opportunities in a row, within a second), is still the track confirmed later,
     from the rocket's first plot: a new track would start the settling again (issue 16:
-    gaza-border-mortars lost 4 s of lead on Kissufim so)."""
+    gaza-border-mortars lost 3.2 s of lead on Kissufim so)."""
     truth = fly([(12e3, 12e3, 50.0)], [(0.0, 460.0, 385.0)], [9000.0], [0.0])
     r1, r2 = pose("r1"), pose("r2", pos=(20e3, 0.0, 0.0))
     feed = sorted(

@@ -37,7 +37,7 @@ class DeleterSettings:
         radar missing once, under a second; ending a young rocket track there started a new
         one a few seconds later, and the settling with it (``gaza-border-mortars``: a
         mortar's four-plot track ended 0.8 s after its last plot, its next track began 4 s
-        after the first plot, and Kissufim was warned 4 s later). A tentative drone track
+        after the first plot, and Kissufim was warned 3.2 s later). A tentative drone track
         still ends at the second: a drone flies minutes, so a restart costs it little, and
         in a dense rocket salvo the slow tracks that live on are not drones
         (``barrage-3000`` with 3 for both: one slow track, 103 m/s, was confirmed as a drone
