@@ -96,46 +96,60 @@ def sweep(scenario: str, param: str, values: tuple[float, ...]) -> list[dict[str
 
 
 def figure(rows: list[dict[str, Any]], param: str) -> Figure:
-    """Needless areas against the median lead-time ratio, one line per scenario, each point
-    labelled with its setting, the setting in use (:class:`Staging`) ringed and 90% of the
-    oracle's lead (issue 16's bar) dashed; for :data:`LATE_AXIS` (whose settings move few areas, so
-    labelled points would pile up) two panels against the setting itself, needless areas and
-    the avoidable late areas, with the setting in use (:class:`Staging`) marked."""
+    """The picture of a sweep of ``param``: :func:`_lead_figure`, or :func:`_setting_figure`
+    for :data:`LATE_AXIS` (whose settings move few areas, so labelled points would pile up)."""
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
     in_use = getattr(Staging(), param)
-    if param not in LATE_AXIS:
-        fig = Figure(figsize=(7.5, 5.0))
-        ax = fig.subplots()
-        for scenario in scenarios:
-            mine = [r for r in rows if r["scenario"] == scenario and r["lead_ratio"] is not None]
-            ax.plot(
-                [r["lead_ratio"] for r in mine], [r["needless"] for r in mine], "o-", label=scenario
-            )
-            for r in mine:
-                ax.annotate(
-                    f"{r[param]:g}",
-                    (r["lead_ratio"], r["needless"]),
-                    fontsize=8,
-                    textcoords="offset points",
-                    xytext=(4, 4),
-                )
-        ax.axvline(0.9, color="grey", linestyle="--", linewidth=0.8)
-        used = [r for r in rows if r[param] == in_use and r["lead_ratio"] is not None]
+    draw = _setting_figure if param in LATE_AXIS else _lead_figure
+    fig = draw(rows, param, scenarios, in_use)
+    fig.tight_layout()
+    return fig
+
+
+def _lead_figure(
+    rows: list[dict[str, Any]], param: str, scenarios: list[str], in_use: float
+) -> Figure:
+    """Needless areas against the median lead-time ratio, one line per scenario, each point
+    labelled with its setting, the setting in use (:class:`Staging`) ringed and 90% of the
+    oracle's lead (issue 16's bar) dashed."""
+    fig = Figure(figsize=(7.5, 5.0))
+    ax = fig.subplots()
+    for scenario in scenarios:
+        mine = [r for r in rows if r["scenario"] == scenario and r["lead_ratio"] is not None]
         ax.plot(
-            [r["lead_ratio"] for r in used],
-            [r["needless"] for r in used],
-            "o",
-            markersize=13,
-            markerfacecolor="none",
-            markeredgecolor="black",
-            label=f"set: {in_use:g}",
+            [r["lead_ratio"] for r in mine], [r["needless"] for r in mine], "o-", label=scenario
         )
-        ax.set_xlabel("median lead time / oracle's")
-        ax.set_ylabel("needless areas")
-        ax.set_title(f"predicted policy: {param} trades lead time for needless areas")
-        ax.legend()
-        fig.tight_layout()
-        return fig
+        for r in mine:
+            ax.annotate(
+                f"{r[param]:g}",
+                (r["lead_ratio"], r["needless"]),
+                fontsize=8,
+                textcoords="offset points",
+                xytext=(4, 4),
+            )
+    ax.axvline(0.9, color="grey", linestyle="--", linewidth=0.8)
+    used = [r for r in rows if r[param] == in_use and r["lead_ratio"] is not None]
+    ax.plot(
+        [r["lead_ratio"] for r in used],
+        [r["needless"] for r in used],
+        "o",
+        markersize=13,
+        markerfacecolor="none",
+        markeredgecolor="black",
+        label=f"set: {in_use:g}",
+    )
+    ax.set_xlabel("median lead time / oracle's")
+    ax.set_ylabel("needless areas")
+    ax.set_title(f"predicted policy: {param} trades lead time for needless areas")
+    ax.legend()
+    return fig
+
+
+def _setting_figure(
+    rows: list[dict[str, Any]], param: str, scenarios: list[str], in_use: float
+) -> Figure:
+    """Two panels against the setting itself, needless areas and the avoidable late areas,
+    one line per scenario, the setting in use (:class:`Staging`) marked."""
     fig = Figure(figsize=(10.0, 4.5))
     needless_ax, late_ax = fig.subplots(1, 2, sharex=True)
     for scenario in scenarios:
@@ -162,7 +176,6 @@ def figure(rows: list[dict[str, Any]], param: str) -> Figure:
     late_ax.set_ylim(bottom=-0.5, top=max(2.0, max(r["late_avoidable"] for r in rows) + 1.0))
     needless_ax.legend(fontsize=8)
     fig.suptitle(f"predicted policy on the frontline scenarios: {param}")
-    fig.tight_layout()
     return fig
 
 
