@@ -38,8 +38,7 @@ SYSTEM_PACKAGES := chromium:/usr/bin/chromium nats-server:nats-server mosquitto:
 system-deps:
 	@bash scripts/system-deps.sh $(SYSTEM_PACKAGES)
 
-# The suite runs a worker per core (pytest-xdist): on this 2-core machine two workers took
-# 520 s where one took 821 s, the same tests on the same afternoon.
+# The suite runs a worker per core (pytest-xdist); the README gives the times measured.
 test: preflight-test $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest --numprocesses auto
