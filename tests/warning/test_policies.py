@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -255,11 +257,56 @@ def test_the_default_settling_leaves_the_confirmation_inside_a_tenth_of_the_flig
 
 
 def test_missiles_settle_longer(index):
-    policy = PredictedPolicy(index, Staging(settle_fraction=0.1, missile_settle_fraction=0.2))
+    policy = PredictedPolicy(
+        index,
+        Staging(settle_fraction=0.1, missile_settle_fraction=0.2, missile_core_confidence=0.0),
+    )
     missile = {"impact_in_s": 300.0 - 50.0, "sigma_m": (800, 400), "speed": 2500.0}
     assert policy.decide([_pred("m", *TEL_AVIV, first=T - 50.0, **missile)], T) == []
     missile["impact_in_s"] = 300.0 - 61.0
     assert policy.decide([_pred("m", *TEL_AVIV, first=T - 61.0, **missile)], T)
+
+
+def test_a_missiles_core_is_pre_alerted_before_its_whole_region(index):
+    # a missile 300 s from first detection to impact over Tel Aviv, its region kilometres wide
+    staging = Staging(missile_core_fraction=0.09, missile_core_confidence=0.2)
+    policy = PredictedPolicy(index, staging)
+    flight_s, sigma_m = 300.0, (4000, 2000)
+
+    def missile(tracked_s):
+        return _pred(
+            "m",
+            *TEL_AVIV,
+            first=T - tracked_s,
+            impact_in_s=flight_s - tracked_s,
+            sigma_m=sigma_m,
+            speed=2500.0,
+            t_sigma=2.0,
+        )
+
+    # tracked 8% of its flight: nothing yet
+    assert policy.decide([missile(24.0)], T) == []
+    # 10%: the areas meeting the 20% ellipse (not grown) are pre-alerted, each still alerted
+    # at its shelter time plus the margin
+    young = missile(30.0)
+    (d,) = policy.decide([young], T)
+    core = set(index.meeting(young.region(0.2, n_vertices=256)).tolist())
+    assert d.pre_alert and set(d.area_ids.tolist()) == core and len(core) >= 2
+    shelter = np.array([index.get(int(a)).shelter_s for a in d.area_ids])
+    np.testing.assert_allclose(d.alert_at_unix_s, T + 270 - 2.0 - shelter - MARGIN)
+    # the settled region (20% of the flight) holds the core and many more areas
+    (whole,) = policy.decide([missile(61.0)], T)
+    assert core < set(whole.area_ids.tolist()) and whole.area_ids.size > 3 * len(core)
+    # turned off, the missile waits for its whole region
+    off = PredictedPolicy(index, replace(staging, missile_core_confidence=0.0))
+    assert off.decide([young], T) == []
+    # a rocket's core is not pre-alerted: 200 s of flight, tracked 10% of it, waits for 20%
+    slow = PredictedPolicy(index, replace(staging, settle_fraction=0.2))
+    rocket = replace(
+        young, speed_m_s=400.0, impact_t_unix_s=T + 180.0, first_detection_t_unix_s=T - 20.0
+    )
+    assert slow.decide([rocket], T) == []
+    assert slow.decide([replace(rocket, speed_m_s=2500.0)], T)
 
 
 def test_young_track_acts_at_once_where_settling_would_be_late(index):

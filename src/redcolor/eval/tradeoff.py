@@ -7,7 +7,10 @@ scenario the tracker runs once and one ``predicted`` lane per setting runs on it
 the oracle for the lead-time ratio), so the points differ only in the parameter. Writes a table
 (stdout), ``tradeoff-<param>.json`` and ``tradeoff-<param>.png`` into ``--out``.
 
-``drone_pre_alert_s`` (how far ahead a drone's reach is pre-alerted) is the drone's parameter.
+``missile_core_fraction`` (the share of a ballistic missile's flight tracked before its core,
+the ``missile_core_confidence`` region, is pre-alerted) and ``missile_core_confidence`` are the
+missile's. ``drone_pre_alert_s`` (how far ahead a drone's reach is pre-alerted) is the drone's
+parameter.
 ``reach_settle_s`` (until when after a track's first plot the reach rule alerts the frontline
 areas a settled prediction would warn too late) trades needless areas against late ones on the
 frontline scenarios: its plot draws needless areas against the areas late where the causal
@@ -15,8 +18,9 @@ oracle was not (``late - late_unavoidable``); 0 turns the rule off. ``reach_marg
 long before an area's deadline could pass the rule alerts it) is its other parameter: larger
 alerts earlier, from a younger and wider sector; ``reach_lateral_m`` widens the heading sector.
 
-Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s|drone_pre_alert_s|
-reach_settle_s|reach_margin_s|reach_lateral_m] [--out DIR] [--replot] [SCENARIO ...]``
+Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s|missile_core_fraction|
+missile_core_confidence|drone_pre_alert_s|reach_settle_s|reach_margin_s|reach_lateral_m]
+[--out DIR] [--replot] [SCENARIO ...]``
 (``--replot`` redraws the picture from the JSON already in ``--out``).
 """
 
@@ -51,6 +55,14 @@ FRONTLINE = (
 SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "settle_fraction": ((0.0, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3), ("fajr-tel-aviv", "haifa-40km")),
     "settle_s": ((2.0, 3.0, 4.0, 5.0, 6.0, 8.0), ("sderot-gaza", "meron-2024-01-06")),
+    "missile_core_fraction": (
+        (0.0, 0.07, 0.08, 0.09, 0.095, 0.1, 0.11, 0.15),
+        ("ballistic-center", "houthi-eilat"),
+    ),
+    "missile_core_confidence": (
+        (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
+        ("ballistic-center", "houthi-eilat"),
+    ),
     "drone_pre_alert_s": ((0.0, 180.0, 300.0, 360.0, 420.0, 480.0, 600.0), ("drones-galilee",)),
     "reach_settle_s": ((0.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0), FRONTLINE),
     "reach_margin_s": ((0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0), FRONTLINE),

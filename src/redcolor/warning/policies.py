@@ -146,6 +146,8 @@ class Staging:
     reach_lateral_m: float = 300.0
     reach_max_shelter_s: float = 15.0
     core_confidence: float = 0.5
+    missile_core_fraction: float = 0.09
+    missile_core_confidence: float = 0.2
 
 
 class _Areas:
@@ -258,7 +260,9 @@ class _Policy:
                 if ids.size:
                     out.append(self._staged(p, ids, now_unix_s, core))
         if early:
-            for p, ids in zip(early, self._urgent(early, now_unix_s), strict=True):
+            urgent, cores = self._urgent(early, now_unix_s), self._early_cores(early)
+            for p, urgent_ids, core in zip(early, urgent, cores, strict=True):
+                ids = np.union1d(urgent_ids, core)
                 now_ids, until = reach.pop(p.track_id, (_NONE, -np.inf))
                 if ids.size or now_ids.size:
                     out.append(_with_now(self._staged(p, ids, now_unix_s), now_ids, until))
@@ -272,11 +276,13 @@ class _Policy:
     def _ballistic_areas(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
         raise NotImplementedError
 
-    def _core_areas(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
-        """Per settled prediction, the areas meeting its impact region at
-        ``core_confidence`` (not grown): alerted at once (:class:`Staging`)."""
-        conf = self.staging.core_confidence
-        if conf <= 0.0:
+    def _core_areas(
+        self, preds: Sequence[PredictionLike], confidence: float | None = None
+    ) -> list[NDArray[np.int64]]:
+        """Per prediction, the areas meeting its impact region at ``confidence`` (by default
+        ``core_confidence``; not grown): alerted at once (:class:`Staging`)."""
+        conf = self.staging.core_confidence if confidence is None else confidence
+        if conf <= 0.0 or not preds:
             return [_NONE] * len(preds)
         cov = np.stack([np.asarray(p.cov_en_m2, dtype=np.float64) for p in preds])
         offsets = grown_ellipses_en_m(cov, conf, np.zeros(len(preds)))
@@ -290,11 +296,28 @@ class _Policy:
         st = self.staging
         if p.kind == "drone":
             return p.first_detection_t_unix_s + st.settle_s
-        flight_s = p.impact_t_unix_s - p.first_detection_t_unix_s
         fraction = st.settle_fraction
         if self._classes([p])[0] == "missile":
             fraction = st.missile_settle_fraction
-        return p.first_detection_t_unix_s + max(st.settle_s, fraction * flight_s)
+        return _tracked_until_unix_s(p, st.settle_s, fraction)
+
+    def _early_cores(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
+        """Per unsettled prediction: for a missile tracked ``settle_fraction`` of its
+        flight, the areas meeting its impact region at ``missile_core_confidence`` (not
+        grown), pre-alerted before its whole region settles (:class:`Staging`)."""
+        st = self.staging
+        classes = self._classes(preds)
+        due = [
+            i
+            for i, p in enumerate(preds)
+            if classes[i] == "missile"
+            and p.t_unix_s >= _tracked_until_unix_s(p, st.settle_s, st.missile_core_fraction)
+        ]
+        out = [_NONE] * len(preds)
+        cores = self._core_areas([preds[i] for i in due], st.missile_core_confidence)
+        for i, ids in zip(due, cores, strict=True):
+            out[i] = ids
+        return out
 
     def _settled(self, p: PredictionLike) -> bool:
         return p.t_unix_s >= self._settle_end_unix_s(p)
@@ -571,6 +594,13 @@ def _drone_path(
     return t, np.asarray(p.path_lat, dtype=np.float64), np.asarray(p.path_lon, dtype=np.float64)
 
 
+def _tracked_until_unix_s(p: PredictionLike, settle_s: float, fraction: float) -> float:
+    """When ``p``'s track has been tracked ``settle_s`` and ``fraction`` of its predicted
+    flight (first detection to impact)."""
+    flight_s = p.impact_t_unix_s - p.first_detection_t_unix_s
+    return p.first_detection_t_unix_s + max(settle_s, fraction * flight_s)
+
+
 def _with_now(d: ThreatDecision, now_ids: NDArray[np.int64], until_unix_s: float) -> ThreatDecision:
     """``d`` with the areas ``now_ids`` alerted at once (the earlier time kept where both
     name an area) and lasting at least to ``until_unix_s``. An area only the reach rule names
@@ -622,6 +652,7 @@ IMMEDIATE = Staging(
     cruise_corridor_deg=180.0,
     reach_settle_s=0.0,
     core_confidence=0.0,
+    missile_core_confidence=0.0,
 )
 """The baseline timing: alert at the first scan where a confirmed track gives a prediction (and
 no reach rule); a cruise missile's pre-alert reaches every heading, as a drone's does."""
