@@ -32,7 +32,7 @@ def rows(doc: dict) -> list[str]:
             f"{f['late']} / {f.get('late_unavoidable', '-')}",
             f["needless"],
             "-" if lead is None else f"{lead:g}",
-            "-" if ratio is None else f"{ratio:.2f}",
+            "-" if ratio is None else f"{ratio:.3f}",
             f"{f['shelter_area_minutes']:g}",
         ]
         out.append("| " + " | ".join(str(c) for c in cells) + " |")

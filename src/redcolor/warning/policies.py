@@ -98,6 +98,22 @@ class Staging:
     early regions span tens of kilometres over dense areas. On ``ballistic-center`` 0.1, 0.15
     and 0.2 give 392, 230 and 148 needless areas at 94%, 85% and 80% of the oracle's median
     lead; the ``radius`` baseline has 216, so 0.2 is the one that warns fewer needlessly.
+    Before that, a missile's core is pre-alerted: once it has been tracked
+    ``missile_core_fraction`` (0.09) of its flight, the areas meeting its impact region at
+    ``missile_core_confidence`` (0.2; 0 turns it off; not grown), each still alerted at its
+    shelter time plus ``margin_s``. The most likely landing areas get their minutes of notice
+    while the whole region is still tens of kilometres wide (at 8-10% of the flight the
+    missile's 1-sigma axis is ~11-15 km on ``ballistic-center``, and the true impact lies inside
+    its 50% region at 37-44% of scans: the region is not padded there, only wide). On
+    ``ballistic-center`` / ``houthi-eilat`` (``python -m redcolor.eval.tradeoff --param
+    missile_core_fraction``, ``missile_core_confidence``): off, 148 / 2 needless areas at 0.80 /
+    0.80 of the oracle's median lead; 0.09 and 0.2, 192 / 2 at 0.898 / 0.903 (``radius``: 216 /
+    3); 0.1 and 0.5, 205 / 3 at 0.901 / 0.895; 0.095 and 0.5, 217 / 3 at 0.905 / 0.900. No
+    setting meets both bars on both: ``ballistic-center`` needs a wide core (0.5) to reach its
+    Tel Aviv areas early, and on ``houthi-eilat`` any core wider than 0.2 takes in one more
+    area near Eilat. 0.09 and 0.2 lie on a plateau: 0.09-0.095 with 0.1-0.2 give 0.898 on
+    ``ballistic-center`` (171-192 needless areas) and 0.900-0.903 on ``houthi-eilat`` (2), both
+    under ``radius``'s needless areas.
     ``margin_s`` (30 s): lead beyond an area's shelter time at which it is alerted; it covers
     a scan period, fan-out and the spread of the predicted impact time, and for short flights
     it means "alert as soon as the track has settled". ``sigma_k`` (1): the impact time taken
