@@ -56,7 +56,7 @@ SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "settle_fraction": ((0.0, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3), ("fajr-tel-aviv", "haifa-40km")),
     "settle_s": ((2.0, 3.0, 4.0, 5.0, 6.0, 8.0), ("sderot-gaza", "meron-2024-01-06")),
     "missile_core_fraction": (
-        (0.0, 0.07, 0.08, 0.09, 0.095, 0.1, 0.11, 0.15),
+        (0.07, 0.08, 0.09, 0.095, 0.1, 0.11, 0.15),
         ("ballistic-center", "houthi-eilat"),
     ),
     "missile_core_confidence": (
