@@ -8,7 +8,7 @@ the oracle for the lead-time ratio), so the points differ only in the parameter.
 (stdout), ``tradeoff-<param>.json`` and ``tradeoff-<param>.png`` into ``--out``.
 
 ``missile_core_fraction`` (the share of a ballistic missile's flight tracked before its core,
-the ``missile_core_confidence`` region, is pre-alerted) and ``missile_core_confidence`` are the
+the ``early_core_confidence`` region, is pre-alerted) and ``early_core_confidence`` are the
 missile's. ``drone_pre_alert_s`` (how far ahead a drone's reach is pre-alerted) is the drone's
 parameter.
 ``reach_settle_s`` (until when after a track's first plot the reach rule alerts the frontline
@@ -19,7 +19,7 @@ long before an area's deadline could pass the rule alerts it) is its other param
 alerts earlier, from a younger and wider sector; ``reach_lateral_m`` widens the heading sector.
 
 Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s|missile_core_fraction|
-missile_core_confidence|drone_pre_alert_s|reach_settle_s|reach_margin_s|reach_lateral_m]
+early_core_confidence|drone_pre_alert_s|reach_settle_s|reach_margin_s|reach_lateral_m]
 [--out DIR] [--replot] [SCENARIO ...]``
 (``--replot`` redraws the picture from the JSON already in ``--out``).
 """
@@ -59,7 +59,7 @@ SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
         (0.07, 0.08, 0.09, 0.095, 0.1, 0.11, 0.15),
         ("ballistic-center", "houthi-eilat"),
     ),
-    "missile_core_confidence": (
+    "early_core_confidence": (
         (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
         ("ballistic-center", "houthi-eilat"),
     ),

@@ -100,13 +100,13 @@ class Staging:
     lead; the ``radius`` baseline has 216, so 0.2 is the one that warns fewer needlessly.
     Before that, a missile's core is pre-alerted: once it has been tracked
     ``missile_core_fraction`` (0.09) of its flight, the areas meeting its impact region at
-    ``missile_core_confidence`` (0.2; 0 turns it off; not grown), each still alerted at its
+    ``early_core_confidence`` (0.2; 0 turns it off; not grown), each still alerted at its
     shelter time plus ``margin_s``. The most likely landing areas get their minutes of notice
     while the whole region is still tens of kilometres wide (at 8-10% of the flight the
     missile's 1-sigma axis is ~11-15 km on ``ballistic-center``, and the true impact lies inside
     its 50% region at 37-44% of scans: the region is not padded there, only wide). On
     ``ballistic-center`` / ``houthi-eilat`` (``python -m redcolor.eval.tradeoff --param
-    missile_core_fraction``, ``missile_core_confidence``): off, 148 / 2 needless areas at 0.80 /
+    missile_core_fraction``, ``early_core_confidence``): off, 148 / 2 needless areas at 0.80 /
     0.80 of the oracle's median lead; 0.09 and 0.2, 192 / 2 at 0.898 / 0.903 (``radius``: 216 /
     3); 0.1 and 0.5, 205 / 3 at 0.901 / 0.895; 0.095 and 0.5, 217 / 3 at 0.905 / 0.900. No
     setting meets both bars on both: ``ballistic-center`` needs a wide core (0.5) to reach its
@@ -163,7 +163,8 @@ class Staging:
     reach_max_shelter_s: float = 15.0
     core_confidence: float = 0.5
     missile_core_fraction: float = 0.09
-    missile_core_confidence: float = 0.2
+    rocket_core_s: float = 4.0
+    early_core_confidence: float = 0.2
 
 
 class _Areas:
@@ -281,7 +282,8 @@ class _Policy:
                 ids = np.union1d(urgent_ids, core)
                 now_ids, until = reach.pop(p.track_id, (_NONE, -np.inf))
                 if ids.size or now_ids.size:
-                    out.append(_with_now(self._staged(p, ids, now_unix_s), now_ids, until))
+                    d = self._staged(p, ids, now_unix_s, core)
+                    out.append(_with_now(d, now_ids, until))
         for track_id, (now_ids, until) in reach.items():
             if now_ids.size:
                 at = np.full(now_ids.shape, now_unix_s)
@@ -318,22 +320,29 @@ class _Policy:
         return _tracked_until_unix_s(p, st.settle_s, fraction)
 
     def _early_cores(self, preds: Sequence[PredictionLike]) -> list[NDArray[np.int64]]:
-        """Per unsettled prediction: for a missile tracked ``settle_fraction`` of its
-        flight, the areas meeting its impact region at ``missile_core_confidence`` (not
-        grown), pre-alerted before its whole region settles (:class:`Staging`)."""
+        """Per unsettled prediction, its early core (:class:`Staging`): the areas meeting its
+        impact region at ``early_core_confidence`` (not grown) once a missile has been
+        tracked ``missile_core_fraction`` of its flight or a short flight (no pre-alert)
+        ``rocket_core_s``; none before, and none for a longer rocket flight."""
         st = self.staging
         classes = self._classes(preds)
         due = [
-            i
-            for i, p in enumerate(preds)
-            if classes[i] == "missile"
-            and p.t_unix_s >= _tracked_until_unix_s(p, st.settle_s, st.missile_core_fraction)
+            i for i, p in enumerate(preds) if p.t_unix_s >= self._core_from_unix_s(p, classes[i])
         ]
         out = [_NONE] * len(preds)
-        cores = self._core_areas([preds[i] for i in due], st.missile_core_confidence)
+        cores = self._core_areas([preds[i] for i in due], st.early_core_confidence)
         for i, ids in zip(due, cores, strict=True):
             out[i] = ids
         return out
+
+    def _core_from_unix_s(self, p: PredictionLike, threat_class: str) -> float:
+        """When an unsettled prediction's early core is first acted on (:meth:`_early_cores`)."""
+        st = self.staging
+        if threat_class == "missile":
+            return _tracked_until_unix_s(p, st.settle_s, st.missile_core_fraction)
+        if p.impact_t_unix_s - p.first_detection_t_unix_s < st.long_flight_s:
+            return p.first_detection_t_unix_s + st.rocket_core_s
+        return np.inf
 
     def _settled(self, p: PredictionLike) -> bool:
         return p.t_unix_s >= self._settle_end_unix_s(p)
@@ -668,7 +677,7 @@ IMMEDIATE = Staging(
     cruise_corridor_deg=180.0,
     reach_settle_s=0.0,
     core_confidence=0.0,
-    missile_core_confidence=0.0,
+    early_core_confidence=0.0,
 )
 """The baseline timing: alert at the first scan where a confirmed track gives a prediction (and
 no reach rule); a cruise missile's pre-alert reaches every heading, as a drone's does."""
