@@ -47,6 +47,32 @@ def test_a_settling_parameter_is_drawn_against_the_lead_ratio_with_the_one_in_us
     np.testing.assert_array_equal(ringed.get_ydata(), [r["needless"] for r in used])
 
 
+def test_a_scenario_with_no_needed_area_is_drawn_against_the_setting_beside() -> None:
+    """meron-2024-01-06 has no needed area, so no lead ratio: its needless areas are drawn
+    against the setting in a second panel rather than dropped from the picture; settings that
+    land on one point share a label."""
+    values = tradeoff.SWEEPS["rocket_core_s"][0]
+    rows = [
+        {"scenario": "gaza", "rocket_core_s": v, "needless": 1, "late_avoidable": 0,
+         "lead_ratio": 0.9 if v < 5 else 0.88}
+        for v in values
+    ] + [
+        {"scenario": "meron", "rocket_core_s": v, "needless": 11 - k, "late_avoidable": 0,
+         "lead_ratio": None}
+        for k, v in enumerate(values)
+    ]  # fmt: skip
+    lead_ax, side = tradeoff.figure(rows, "rocket_core_s").axes
+    assert [t.get_text() for t in lead_ax.texts] == [
+        ", ".join(f"{v:g}" for v in values if v < 5),
+        ", ".join(f"{v:g}" for v in values if v >= 5),
+    ]
+    (meron,) = side.lines[:-1]
+    np.testing.assert_array_equal(meron.get_xdata(), values)
+    np.testing.assert_array_equal(meron.get_ydata(), [r["needless"] for r in rows[len(values) :]])
+    assert side.get_xlabel() == "rocket_core_s"
+    assert set(side.lines[-1].get_xdata()) == {Staging().rocket_core_s}
+
+
 def test_replot_redraws_the_picture_from_the_json_alone(tmp_path, capsys) -> None:
     (tmp_path / "tradeoff-reach_margin_s.json").write_text(json.dumps(_rows("reach_margin_s")))
     assert tradeoff.main(["--param", "reach_margin_s", "--out", str(tmp_path), "--replot"]) == 0

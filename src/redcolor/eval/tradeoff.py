@@ -8,9 +8,10 @@ the oracle for the lead-time ratio), so the points differ only in the parameter.
 (stdout), ``tradeoff-<param>.json`` and ``tradeoff-<param>.png`` into ``--out``.
 
 ``missile_core_fraction`` (the share of a ballistic missile's flight tracked before its core,
-the ``early_core_confidence`` region, is pre-alerted) and ``early_core_confidence`` are the
-missile's. ``drone_pre_alert_s`` (how far ahead a drone's reach is pre-alerted) is the drone's
-parameter.
+the ``early_core_confidence`` region, is pre-alerted), ``rocket_core_s`` (the seconds a short
+rocket flight is tracked before its core shelters, ahead of its settling) and
+``early_core_confidence`` (both cores' size) set the early cores. ``drone_pre_alert_s`` (how
+far ahead a drone's reach is pre-alerted) is the drone's parameter.
 ``reach_settle_s`` (until when after a track's first plot the reach rule alerts the frontline
 areas a settled prediction would warn too late) trades needless areas against late ones on the
 frontline scenarios: its plot draws needless areas against the areas late where the causal
@@ -19,7 +20,8 @@ long before an area's deadline could pass the rule alerts it) is its other param
 alerts earlier, from a younger and wider sector; ``reach_lateral_m`` widens the heading sector.
 
 Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s|missile_core_fraction|
-early_core_confidence|drone_pre_alert_s|reach_settle_s|reach_margin_s|reach_lateral_m]
+rocket_core_s|early_core_confidence|drone_pre_alert_s|reach_settle_s|reach_margin_s|
+reach_lateral_m]
 [--out DIR] [--replot] [SCENARIO ...]``
 (``--replot`` redraws the picture from the JSON already in ``--out``).
 """
@@ -58,6 +60,10 @@ SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "missile_core_fraction": (
         (0.07, 0.08, 0.09, 0.095, 0.1, 0.11, 0.15),
         ("ballistic-center", "houthi-eilat"),
+    ),
+    "rocket_core_s": (
+        (0.0, 2.0, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0),
+        ("gaza-border-mortars", "meron-2024-01-06", "sderot-gaza"),
     ),
     "early_core_confidence": (
         (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
@@ -123,21 +129,28 @@ def _lead_figure(
 ) -> Figure:
     """Needless areas against the median lead-time ratio, one line per scenario, each point
     labelled with its setting, the setting in use (:class:`Staging`) ringed and 90% of the
-    oracle's lead (issue 16's bar) dashed."""
-    fig = Figure(figsize=(7.5, 5.0))
-    ax = fig.subplots()
-    for scenario in scenarios:
-        mine = [r for r in rows if r["scenario"] == scenario and r["lead_ratio"] is not None]
-        ax.plot(
-            [r["lead_ratio"] for r in mine], [r["needless"] for r in mine], "o-", label=scenario
-        )
+    oracle's lead (issue 16's bar) dashed. A scenario with no needed area (no lead at any
+    setting, e.g. meron-2024-01-06) is drawn beside it: its needless areas against the
+    setting."""
+    led = [s for s in scenarios if any(r["lead_ratio"] is not None for r in _of(rows, s))]
+    unled = [s for s in scenarios if s not in led]
+    fig = Figure(figsize=(12.0, 5.0) if unled else (7.5, 5.0))
+    if unled:
+        ax, side = fig.subplots(1, 2, width_ratios=(3, 2))
+        _needless_by_setting(side, rows, param, unled, in_use)
+    else:
+        ax = fig.subplots()
+    for scenario in led:
+        mine = [r for r in _of(rows, scenario) if r["lead_ratio"] is not None]
+        x, y = [r["lead_ratio"] for r in mine], [r["needless"] for r in mine]
+        ax.plot(x, y, "o-", label=scenario, color=_colour(scenarios, scenario))
+        # settings that land on the same point share one label
+        labels: dict[tuple[float, int], list[str]] = {}
         for r in mine:
+            labels.setdefault((r["lead_ratio"], r["needless"]), []).append(f"{r[param]:g}")
+        for point, names in labels.items():
             ax.annotate(
-                f"{r[param]:g}",
-                (r["lead_ratio"], r["needless"]),
-                fontsize=8,
-                textcoords="offset points",
-                xytext=(4, 4),
+                ", ".join(names), point, fontsize=8, textcoords="offset points", xytext=(4, 4)
             )
     ax.axvline(0.9, color="grey", linestyle="--", linewidth=0.8)
     used = [r for r in rows if r[param] == in_use and r["lead_ratio"] is not None]
@@ -157,6 +170,45 @@ def _lead_figure(
     return fig
 
 
+def _colour(scenarios: list[str], scenario: str) -> str:
+    """One colour per scenario of a sweep, the same in every panel."""
+    return f"C{scenarios.index(scenario) % 10}"
+
+
+def _of(rows: list[dict[str, Any]], scenario: str) -> list[dict[str, Any]]:
+    return [r for r in rows if r["scenario"] == scenario]
+
+
+def _needless_by_setting(
+    ax: Any, rows: list[dict[str, Any]], param: str, scenarios: list[str], in_use: float
+) -> None:
+    """Needless areas against the setting, one line per scenario, the setting in use marked."""
+    scenarios_all = list(dict.fromkeys(r["scenario"] for r in rows))
+    for scenario in scenarios:
+        mine = _of(rows, scenario)
+        x, y = [r[param] for r in mine], [r["needless"] for r in mine]
+        ax.plot(x, y, "o-", label=scenario, color=_colour(scenarios_all, scenario))
+    _mark_setting(ax, param, in_use, "needless areas")
+    ax.set_title("scenarios with no needed area")
+    ax.legend(fontsize=8)
+
+
+def _mark_setting(ax: Any, param: str, in_use: float, ylabel: str) -> None:
+    """An axis against ``param``'s settings: the setting in use dashed and labelled."""
+    ax.axvline(in_use, color="grey", linestyle="--", linewidth=0.8)
+    ax.annotate(
+        f"set: {in_use:g}",
+        (in_use, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(3, -12),
+        textcoords="offset points",
+        fontsize=8,
+    )
+    ax.set_xlabel(param)
+    ax.set_ylabel(ylabel)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+
+
 def _setting_figure(
     rows: list[dict[str, Any]], param: str, scenarios: list[str], in_use: float
 ) -> Figure:
@@ -165,7 +217,7 @@ def _setting_figure(
     fig = Figure(figsize=(10.0, 4.5))
     needless_ax, late_ax = fig.subplots(1, 2, sharex=True)
     for scenario in scenarios:
-        mine = [r for r in rows if r["scenario"] == scenario]
+        mine = _of(rows, scenario)
         x = [r[param] for r in mine]
         needless_ax.plot(x, [r["needless"] for r in mine], "o-", label=scenario)
         late_ax.plot(x, [r["late_avoidable"] for r in mine], "o-", label=scenario)
@@ -173,18 +225,7 @@ def _setting_figure(
         (needless_ax, "needless areas"),
         (late_ax, "areas late where the causal oracle was not"),
     ):
-        ax.axvline(in_use, color="grey", linestyle="--", linewidth=0.8)
-        ax.annotate(
-            f"set: {in_use:g}",
-            (in_use, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(3, -12),
-            textcoords="offset points",
-            fontsize=8,
-        )
-        ax.set_xlabel(param)
-        ax.set_ylabel(label)
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        _mark_setting(ax, param, in_use, label)
     late_ax.set_ylim(bottom=-0.5, top=max(2.0, max(r["late_avoidable"] for r in rows) + 1.0))
     needless_ax.legend(fontsize=8)
     fig.suptitle(f"predicted policy on the frontline scenarios: {param}")

@@ -15,7 +15,10 @@ Staging (:class:`Staging`, DESIGN.md "Alert decision"): a track is acted on once
 tracked ``settle_s`` and ``settle_fraction`` of its flight (the trade-off: earlier means a wider
 region); before that, only the areas near the mean predicted impact that acting now saves and
 waiting would make late (their deadline, the early edge of the impact time less their shelter
-time, may still be ahead but may come before the settling ends) are acted on, at once. An area in
+time, may still be ahead but may come before the settling ends) are acted on, at once, and a
+young track's core (the areas meeting its ``early_core_confidence`` region, where it is
+likeliest to land) from ``rocket_core_s`` of tracking (a short flight: they shelter at once) or
+``missile_core_fraction`` of its flight (a missile: they are pre-alerted). An area in
 the threat's region is alerted when the time left to the early edge of the impact time
 (``impact - sigma_k * sigma``) comes down to its shelter time plus ``margin_s``, over the region
 as it then stands (the latest prediction sets the schedule, and the lifecycle keeps it if the
@@ -114,6 +117,13 @@ class Staging:
     area near Eilat. 0.09 and 0.2 lie on a plateau: 0.09-0.095 with 0.1-0.2 give 0.898 on
     ``ballistic-center`` (171-192 needless areas) and 0.900-0.903 on ``houthi-eilat`` (2), both
     under ``radius``'s needless areas.
+    A short flight's core (no pre-alert; ``rocket`` class) shelters earlier still: from
+    ``rocket_core_s`` (4 s) of tracking, two seconds before ``settle_s``, the areas meeting its
+    ``early_core_confidence`` region shelter at once. A mortar's impact point is known to
+    ~400-500 m after 4-5 s of tracking (gaza-border-mortars' ``track`` table: 407 m median
+    after 5 s), so its 20% region (0.67 sigma) is a few hundred metres across and names the
+    area under it; waiting for the settling cost gaza-border-mortars 10% of the oracle's lead
+    (0.875), two seconds of it that no narrower region repays there. ROCKET_CORE_SWEEP
     ``margin_s`` (30 s): lead beyond an area's shelter time at which it is alerted; it covers
     a scan period, fan-out and the spread of the predicted impact time, and for short flights
     it means "alert as soon as the track has settled". ``sigma_k`` (1): the impact time taken
