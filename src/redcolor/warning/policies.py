@@ -123,7 +123,15 @@ class Staging:
     ~400-500 m after 4-5 s of tracking (gaza-border-mortars' ``track`` table: 407 m median
     after 5 s), so its 20% region (0.67 sigma) is a few hundred metres across and names the
     area under it; waiting for the settling cost gaza-border-mortars 10% of the oracle's lead
-    (0.875), two seconds of it that no narrower region repays there. ROCKET_CORE_SWEEP
+    (0.875), two seconds of it that no narrower region repays there. ``python -m
+    redcolor.eval.tradeoff --param rocket_core_s``: 0, 2, 3, 3.5, 4, 4.5, 5 and 6 s (6: off,
+    the settling) give gaza-border-mortars 0.92, 0.92, 0.91, 0.90, 0.90, 0.89, 0.89 and 0.875
+    of the oracle's median lead (1 needless area throughout), sderot-gaza 1.03 down to 0.93 (3
+    throughout), and meron-2024-01-06 (no area needed) 11, 11, 10, 10, 7, 7, 7 and 7 needless
+    areas (``radius``: 7). 4 s is the earliest that adds none there; haifa-40km keeps 18 at 4 s
+    (26 at 3.5), barrage-3000 goes 92 -> 100 (``radius``: 125), the other scenarios unchanged.
+    A longer flight has no young core: pre-alerted over its whole region once settled, it
+    loses no lead to the wait (with one, fajr-tel-aviv warned 21 areas needlessly against 7).
     ``margin_s`` (30 s): lead beyond an area's shelter time at which it is alerted; it covers
     a scan period, fan-out and the spread of the predicted impact time, and for short flights
     it means "alert as soon as the track has settled". ``sigma_k`` (1): the impact time taken
