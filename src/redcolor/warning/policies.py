@@ -144,13 +144,16 @@ class Staging:
     --param reach_settle_s``): shorter leaves more areas to the settled prediction, late if it
     comes later; longer alerts more of the sector. ``reach_margin_s`` (1.5 s): an area is
     alerted at the last scan (one a second) before its deadline could pass, plus half a scan
-    of fan-out. ``reach_lateral_m`` (300 m): the rocket class's danger radius, so an impact on
-    the sector's edge still finds its areas inside (the wind's drift, ~100-200 m over 25 s, is
-    inside the 99% heading sector's width from the first kilometres on). The trade-off
-    (``docs/tradeoff/tradeoff-reach_lateral_m.png``, frontline scenarios, needless areas for
-    0/300/500/1000 m: kiryat-shmona-lebanon 4/5/5/8, kiryat-shmona-degraded 3/5/6/7,
-    sderot-gaza 3/3/3/5, gaza-border-mortars 1 throughout; no area late beyond the causal
-    oracle at any): 300 m is the smallest that keeps the danger radius.
+    of fan-out (0 and 0.5 s warn one area fewer on sderot-gaza, 2 against 3, with no area late
+    on the frontline scenarios; but below a scan's second an area whose deadline falls between
+    two scans is alerted after it). ``reach_lateral_m`` (300 m): the rocket class's danger
+    radius, so an impact on the sector's edge still finds its areas inside (the wind's drift,
+    ~100-200 m over 25 s, is inside the 99% heading sector's width from the first kilometres
+    on). The trade-off (``docs/tradeoff/tradeoff-reach_lateral_m.png``, frontline scenarios,
+    needless areas for 0/150/300/500/1000/2000 m: kiryat-shmona-lebanon 2/2/3/5/6/10,
+    kiryat-shmona-degraded 2/2/2/3/6/9, sderot-gaza 2/3/3/3/3/6, gaza-border-mortars 1
+    throughout; no area late beyond the causal oracle at any): 300 m is the smallest that
+    keeps the danger radius.
     ``reach_max_shelter_s`` (15 s): the rule is for the frontline areas (0-15 s of shelter
     time, REFERENCE.md), as the real system alerts them on a launch nearby; a young track's
     reach spans tens of kilometres and minutes, and over the 30-90 s areas behind the front
