@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 
 import pyotp
 import pytest
 from argon2 import PasswordHasher
 
-from redcolor.errors import AuthError, ConflictError, InputError, NotFoundError
+from redcolor.errors import AuthError, ConflictError, InputError, NotFoundError, StoreError
 from redcolor.operators import ROLES, SessionStore, UserStore, role_at_least
-from redcolor.operators.users import FAILED
+from redcolor.operators.users import FAILED, SEALED_PREFIX
 
 PASSWORD = "correct horse battery staple"
 T0 = 1_800_000_000.0  # a TOTP step boundary (divisible by 30)
@@ -145,6 +146,72 @@ def test_the_totp_secret_is_never_listed(db) -> None:
     _, uri = store.add("alice", "operator", PASSWORD, totp=True)
     shown = repr(store.list()) + repr(store.get("alice").to_json())
     assert _secret(uri) not in shown and "argon2" not in shown
+
+
+def test_the_totp_secret_is_sealed_at_rest_under_a_key_file_of_its_own(db) -> None:
+    store = UserStore(db)
+    _, uri = store.add("alice", "supervisor", PASSWORD, totp=True)
+    secret = _secret(uri)
+    store.close()
+    # neither the database file nor its journal holds the secret; the key is a 0600 file
+    on_disk = b"".join(p.read_bytes() for p in db.parent.iterdir() if p != store.key_path)
+    assert secret.encode() not in on_disk
+    [(kept,)] = _raw(db, "SELECT totp_secret FROM operators WHERE name = 'alice'")
+    assert kept.startswith(SEALED_PREFIX)
+    assert store.key_path == db.parent / "alerts.db.totp-key"
+    assert stat.S_IMODE(store.key_path.stat().st_mode) == 0o600
+    assert len(bytes.fromhex(store.key_path.read_text())) == 32
+    # a new store opens it with the key file: the code from the authenticator works
+    assert UserStore(db).verify("alice", PASSWORD, pyotp.TOTP(secret).at(T0), now_unix_s=T0).totp
+
+
+def test_a_sealed_secret_opens_for_its_own_account_only(db) -> None:
+    store = UserStore(db)
+    _, uri = store.add("alice", "supervisor", PASSWORD, totp=True)
+    store.add("mallory", "supervisor", PASSWORD, totp=True)
+    # someone with write access to the file copies alice's sealed secret onto mallory: it does
+    # not open there, so alice's authenticator codes do not log mallory in
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE operators SET totp_secret ="
+            " (SELECT totp_secret FROM operators WHERE name = 'alice') WHERE name = 'mallory'"
+        )
+    code = pyotp.TOTP(_secret(uri)).at(T0)
+    with pytest.raises(AuthError, match=FAILED):
+        store.verify("mallory", PASSWORD, code, now_unix_s=T0)
+    # nor does an altered one
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE operators SET totp_secret = totp_secret || 'A' WHERE name = 'alice'")
+    with pytest.raises(AuthError, match=FAILED):
+        store.verify("alice", PASSWORD, code, now_unix_s=T0)
+
+
+def test_a_secret_stored_in_plain_is_sealed_at_the_next_open(db) -> None:
+    UserStore(db).add("alice", "supervisor", PASSWORD)
+    secret = pyotp.random_base32()
+    with sqlite3.connect(db) as conn:  # as a store of before sealing kept it
+        conn.execute("UPDATE operators SET totp_secret = ? WHERE name = 'alice'", (secret,))
+    store = UserStore(db)
+    [(kept,)] = _raw(db, "SELECT totp_secret FROM operators WHERE name = 'alice'")
+    assert kept.startswith(SEALED_PREFIX) and secret not in kept
+    assert store.verify("alice", PASSWORD, pyotp.TOTP(secret).at(T0), now_unix_s=T0).totp
+
+
+def test_a_lost_or_loose_key_file_is_refused_in_one_line(db) -> None:
+    store = UserStore(db)
+    store.add("alice", "supervisor", PASSWORD, totp=True)
+    store.key_path.chmod(0o644)
+    with pytest.raises(InputError, match="open to other users"):  # at the open, not a login
+        UserStore(db)
+    store.key_path.unlink()
+    # a new key would open none of the sealed secrets: the store says what is missing
+    with pytest.raises(StoreError, match=r"key file .*alerts\.db\.totp-key is missing") as err:
+        UserStore(db)
+    assert "\n" not in str(err.value)
+    # a store with no sealed secret needs no key file until it seals one
+    other = db.parent / "other.db"
+    UserStore(other).add("bob", "operator", PASSWORD)
+    assert not UserStore(other).key_path.exists()
 
 
 def test_a_hash_of_old_parameters_is_rehashed_at_login(db) -> None:

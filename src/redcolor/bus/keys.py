@@ -1,8 +1,10 @@
-"""The core's Ed25519 signing key on disk, and the public key edges verify with.
+"""Private key files: the core's Ed25519 signing key, the public key edges verify with, and
+random secret keys (the user store's TOTP sealing key).
 
-The private key is PKCS#8 PEM in a file created with mode 0600 on first use (and refused when
-others may read it, as ssh does); its public key is SubjectPublicKeyInfo PEM, written beside it
-as ``FILE.pub`` when the key is made and printed by ``redcolor keys public``.
+A private key lives in a file created with mode 0600 on first use (and refused when others may
+read it, as ssh does). The signing key is PKCS#8 PEM; its public key is SubjectPublicKeyInfo
+PEM, written beside it as ``FILE.pub`` when the key is made and printed by ``redcolor keys
+public``. A secret key is 32 random bytes, written as 64 hex digits and a newline.
 """
 
 from __future__ import annotations
@@ -36,18 +38,32 @@ def _read(path: Path, what: str) -> bytes:
     return data
 
 
-def load_signing_key(path: Path) -> Ed25519PrivateKey:
-    """The private key in ``path``; InputError if unreadable, not Ed25519, or open to others."""
+def _read_private(path: Path, what: str) -> bytes:
+    """The bytes of a private key file; InputError if unreadable or open to other users."""
     try:
         mode = path.stat().st_mode
     except OSError as exc:
-        raise InputError(f"cannot read signing key {path}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InputError(
-            f"signing key {path} is open to other users (mode {stat.S_IMODE(mode):04o});"
-            " chmod 600 it"
+            f"{what} {path} is open to other users (mode {stat.S_IMODE(mode):04o}); chmod 600 it"
         )
-    data = _read(path, "signing key")
+    return _read(path, what)
+
+
+def _create_private(path: Path, data: bytes, what: str) -> None:
+    """Write a new private key file (mode 0600; never over an existing one)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise InputError(f"cannot create {what} {path}: {exc.strerror or exc}") from None
+
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    """The private key in ``path``; InputError if unreadable, not Ed25519, or open to others."""
+    data = _read_private(path, "signing key")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
@@ -67,13 +83,41 @@ def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    _create_private(path, pem, "signing key")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
         path.with_name(path.name + ".pub").write_bytes(public_pem(key.public_key()))
     except OSError as exc:
         raise InputError(f"cannot create signing key {path}: {exc.strerror or exc}") from None
+    return key
+
+
+SECRET_KEY_BYTES = 32
+
+
+def load_secret_key(path: Path, what: str) -> bytes:
+    """The 32-byte secret key in ``path``; InputError if unreadable, open to others or not 64
+    hex digits."""
+    text = _read_private(path, what).strip()
+    try:
+        key = bytes.fromhex(text.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        key = b""
+    if len(key) != SECRET_KEY_BYTES:
+        raise InputError(f"{what} {path} is not {SECRET_KEY_BYTES * 2} hex digits")
+    return key
+
+
+def load_or_create_secret_key(path: Path, what: str) -> bytes:
+    """:func:`load_secret_key`, the key made (random, 0600) if the file is missing."""
+    if path.exists():
+        return load_secret_key(path, what)
+    key = os.urandom(SECRET_KEY_BYTES)
+    try:
+        _create_private(path, key.hex().encode("ascii") + b"\n", what)
+    except InputError:
+        if not path.exists():
+            raise
+        return load_secret_key(path, what)  # another process made it first
     return key
 
 

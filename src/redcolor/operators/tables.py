@@ -1,7 +1,8 @@
 """The SQLite tables of operator accounts, sessions, the server key and the audit log.
 
 They live in the event store's file (the server's ``--db``), beside the events and the API
-tokens, so one file holds everything a server must keep. Each store opens its own connection
+tokens, so one file holds everything a server must keep but the key that seals the TOTP
+secrets, which is kept apart (:mod:`redcolor.operators.users`). Each store opens its own connection
 with :func:`connect`, which creates every table of this package: a user's disabling ends their
 sessions in the same transaction (:func:`end_sessions_of`), and a session is checked against its
 user's row, so all of them must exist whichever store opens the file first.

@@ -10,16 +10,25 @@ unknown name is checked against a dummy hash of the same parameters, so neither 
 its time tells a caller which names exist. A disabled account's password is checked too before
 it is refused, for the same reason.
 
-The TOTP secret (RFC 6238, 30 s steps, 6 digits) must be stored as it is: the server computes
-the codes from it, so it cannot be hashed. It sits in the same file as the password hashes; a
-thief of that file still lacks the passwords. A code is accepted one step early or late (clock
+The TOTP secret (RFC 6238, 30 s steps, 6 digits) cannot be hashed: the server computes the
+codes from it. It is sealed instead (AES-256-GCM, a random 96-bit nonce per secret, the account
+name as associated data, stored as ``gcm1:`` and base64) under a key kept in its own file beside
+the store, ``DB.totp-key`` (32 random bytes as hex, mode 0600, made when first needed), so a
+copy of the database alone (a backup, a dump, a stolen file) holds neither the passwords nor the
+second factor. The name as associated data means a sealed secret copied onto another account
+does not open. A secret stored before sealing (plain base32) is sealed when the store is next
+opened. If the key file is lost while sealed secrets exist, the store refuses to open rather
+than make a new key that opens none of them. A code is accepted one step early or late (clock
 drift) and each step at most once: the last step used is kept, so a code seen over a shoulder
 or replayed from a log cannot be used again.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import os
 import secrets
 import sqlite3
 import threading
@@ -31,8 +40,11 @@ from typing import Any
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from redcolor.auth.tokens import check_name
+from redcolor.bus.keys import load_or_create_secret_key
 from redcolor.errors import AuthError, ConflictError, InputError, NotFoundError, StoreError
 from redcolor.operators.tables import connect, end_sessions_of
 
@@ -49,6 +61,9 @@ FAILED = "wrong user name, password or code"
 """The one message of every failed verification."""
 
 _COLUMNS = "name, role, totp_secret IS NOT NULL, created_unix_s, disabled_unix_s"
+SEALED_PREFIX = "gcm1:"
+"""How a sealed TOTP secret begins (a plain base32 secret never holds a colon)."""
+_NONCE_BYTES = 12
 
 
 def check_role(role: str) -> str:
@@ -112,10 +127,66 @@ class UserStore:
 
     def __init__(self, path: str | Path, *, hasher: PasswordHasher | None = None) -> None:
         self.path = str(path)
+        self.key_path = Path(f"{self.path}.totp-key")
         self._db = connect(self.path, "user store")
         self._lock = threading.Lock()  # statements and transactions of threads never interleave
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        self._cipher: AESGCM | None = None
+        self._seal_plain_secrets()
+
+    def _aead(self) -> AESGCM:
+        """The sealing cipher, its key file read (or made) at first use."""
+        if self._cipher is None:
+            self._cipher = AESGCM(load_or_create_secret_key(self.key_path, "TOTP key"))
+        return self._cipher
+
+    def _seal(self, name: str, secret: str) -> str:
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = nonce + self._aead().encrypt(nonce, secret.encode("ascii"), name.encode())
+        return SEALED_PREFIX + base64.b64encode(sealed).decode("ascii")
+
+    def _open_secret(self, name: str, stored: str) -> str | None:
+        """The TOTP secret ``stored`` for ``name``; None if it does not open (another
+        account's, another key's, or altered)."""
+        if not stored.startswith(SEALED_PREFIX):
+            return stored  # sealed by the next open of the store
+        try:
+            raw = base64.b64decode(stored[len(SEALED_PREFIX) :], validate=True)
+            nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+            return self._aead().decrypt(nonce, sealed, name.encode()).decode("ascii")
+        except (binascii.Error, InvalidTag, ValueError):
+            return None
+
+    def _seal_plain_secrets(self) -> None:
+        """Seal every secret stored in plain (before sealing), in one transaction; refuse a
+        store whose sealed secrets have lost their key file (a new key would open none)."""
+        rows = self._query("SELECT name, totp_secret FROM operators WHERE totp_secret IS NOT NULL")
+        plain = [(n, s) for n, s in rows if not s.startswith(SEALED_PREFIX)]
+        if len(plain) < len(rows):
+            if not self.key_path.exists():
+                raise StoreError(
+                    f"user store {self.path} holds sealed TOTP secrets but their key file"
+                    f" {self.key_path} is missing: restore it"
+                )
+            self._aead()  # a loose or broken key file is refused now, not at a login
+        if not plain:
+            return
+        sealed = [(self._seal(n, s), n, s) for n, s in plain]
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany(
+                        "UPDATE operators SET totp_secret = ? WHERE name = ? AND totp_secret = ?",
+                        sealed,
+                    )
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write user store {self.path}: {exc}") from exc
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -139,6 +210,7 @@ class UserStore:
         check_role(role)
         check_password(password)
         secret = pyotp.random_base32() if totp else None
+        sealed = None if secret is None else self._seal(name, secret)
         created = time.time() if now_unix_s is None else now_unix_s
         digest = self._hasher.hash(password)
         try:
@@ -146,7 +218,7 @@ class UserStore:
                 self._db.execute(
                     "INSERT INTO operators (name, role, password_hash, totp_secret, created_unix_s)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (name, role, digest, secret, created),
+                    (name, role, digest, sealed, created),
                 )
         except sqlite3.IntegrityError:
             raise ConflictError(
@@ -216,8 +288,11 @@ class UserStore:
         user = _user(rows[0][:5])
         if user.disabled_unix_s is not None:
             raise AuthError(FAILED)
-        secret, last_step = rows[0][6], rows[0][7]
-        if secret is not None:
+        kept, last_step = rows[0][6], rows[0][7]
+        if kept is not None:
+            secret = self._open_secret(user.name, kept)
+            if secret is None:
+                raise AuthError(FAILED)
             self._use_code(user.name, secret, last_step, totp, now_unix_s)
         if self._hasher.check_needs_rehash(stored):
             self._query(
