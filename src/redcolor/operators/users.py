@@ -33,6 +33,8 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -173,14 +175,20 @@ class UserStore:
         if not plain:
             return
         sealed = [(self._seal(n, s), n, s) for n, s in plain]
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE operators SET totp_secret = ? WHERE name = ? AND totp_secret = ?", sealed
+            )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock, committed or rolled back whole; StoreError
+        (one line) on a database error."""
         try:
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    self._db.executemany(
-                        "UPDATE operators SET totp_secret = ? WHERE name = ? AND totp_secret = ?",
-                        sealed,
-                    )
+                    yield self._db
                     self._db.execute("COMMIT")
                 except BaseException:
                     self._db.execute("ROLLBACK")
@@ -246,22 +254,13 @@ class UserStore:
         never deleted (the audit log names it); NotFoundError when there is none,
         ConflictError when it is disabled already."""
         now = time.time() if now_unix_s is None else now_unix_s
-        try:
-            with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    changed = self._db.execute(
-                        "UPDATE operators SET disabled_unix_s = ?"
-                        " WHERE name = ? AND disabled_unix_s IS NULL",
-                        (now, name),
-                    ).rowcount
-                    end_sessions_of(self._db, name, now)
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write user store {self.path}: {exc}") from exc
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE operators SET disabled_unix_s = ?"
+                " WHERE name = ? AND disabled_unix_s IS NULL",
+                (now, name),
+            ).rowcount
+            end_sessions_of(db, name, now)
         user = self.get(name)
         if not changed:
             raise ConflictError(f"operator {user.name} is disabled already")
