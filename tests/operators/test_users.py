@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import stat
 
@@ -9,7 +10,7 @@ import pyotp
 import pytest
 from argon2 import PasswordHasher
 
-from redcolor.errors import AuthError, ConflictError, InputError, NotFoundError, StoreError
+from redcolor.errors import AuthError, ConflictError, InputError, NotFoundError
 from redcolor.operators import ROLES, SessionStore, UserStore, role_at_least
 from redcolor.operators.users import FAILED, SEALED_PREFIX
 
@@ -197,21 +198,43 @@ def test_a_secret_stored_in_plain_is_sealed_at_the_next_open(db) -> None:
     assert store.verify("alice", PASSWORD, pyotp.TOTP(secret).at(T0), now_unix_s=T0).totp
 
 
-def test_a_lost_or_loose_key_file_is_refused_in_one_line(db) -> None:
+def test_a_lost_or_loose_key_file_fails_totp_logins_closed_and_says_why(db) -> None:
     store = UserStore(db)
-    store.add("alice", "supervisor", PASSWORD, totp=True)
-    store.key_path.chmod(0o644)
-    with pytest.raises(InputError, match="open to other users"):  # at the open, not a login
-        UserStore(db)
-    store.key_path.unlink()
-    # a new key would open none of the sealed secrets: the store says what is missing
-    with pytest.raises(StoreError, match=r"key file .*alerts\.db\.totp-key is missing") as err:
-        UserStore(db)
-    assert "\n" not in str(err.value)
-    # a store with no sealed secret needs no key file until it seals one
-    other = db.parent / "other.db"
-    UserStore(other).add("bob", "operator", PASSWORD)
-    assert not UserStore(other).key_path.exists()
+    _, uri = store.add("alice", "supervisor", PASSWORD, totp=True)
+    store.add("bob", "operator", PASSWORD)
+    code = pyotp.TOTP(_secret(uri)).at(T0)
+    assert store.key_problem is None
+    key = store.key_path.read_bytes()
+    for spoil, says in (
+        (lambda: store.key_path.chmod(0o644), "open to other users"),
+        (store.key_path.unlink, "cannot read TOTP key .*alerts\\.db\\.totp-key"),
+    ):
+        spoil()
+        # the store still opens (an alert server must start), says why in one line, makes
+        # no new key over the sealed secret, and the factor's logins fail as any failure does
+        reopened = UserStore(db)
+        assert re.search(says, reopened.key_problem) and "\n" not in reopened.key_problem
+        assert reopened.key_problem.startswith("TOTP logins will fail: ")
+        with pytest.raises(AuthError, match=FAILED):
+            reopened.verify("alice", PASSWORD, code, now_unix_s=T0)
+        assert reopened.verify("bob", PASSWORD, None).name == "bob"
+        with pytest.raises(InputError, match=says):  # no new sealed secret under a new key
+            reopened.add("carol", "operator", PASSWORD, totp=True)
+        assert not store.key_path.exists() or store.key_path.read_bytes() == key
+    # restored, the same code logs in
+    store.key_path.write_bytes(key)
+    store.key_path.chmod(0o600)
+    restored = UserStore(db)
+    assert restored.key_problem is None
+    assert restored.verify("alice", PASSWORD, code, now_unix_s=T0).totp
+
+
+def test_no_key_file_is_made_until_a_secret_is_sealed(db) -> None:
+    store = UserStore(db)
+    store.add("bob", "operator", PASSWORD)
+    assert not UserStore(db).key_path.exists() and store.key_problem is None
+    store.add("alice", "operator", PASSWORD, totp=True)
+    assert store.key_path.exists()
 
 
 def test_a_hash_of_old_parameters_is_rehashed_at_login(db) -> None:

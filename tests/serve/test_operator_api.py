@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 import websockets
 
@@ -459,4 +460,30 @@ async def test_behind_an_https_public_url(tmp_path, areas, meron_ids) -> None:
             headers = {"Origin": origin, "X-CSRF-Token": csrf, "Cookie": f"rc_session={token}"}
             r = await c.post("/v1/operator/proposals", json=body, headers=headers)
             assert r.status_code == status, (origin, r.text)
+    store.close()
+
+
+async def test_a_lost_totp_key_file_leaves_the_server_up_and_fails_the_factor_closed(
+    tmp_path: Path, areas, caplog
+) -> None:
+    """The TOTP key file beside the store is lost: the server still starts (alerts must flow),
+    says why in its log in one line, refuses the factor's logins with the same 401 as any
+    failure, and lets an account without the factor in."""
+    store = SQLiteEventStore(tmp_path / "ops.db")
+    first = make_state(store, areas)
+    _, uri = first.users.add("dana", "supervisor", PASSWORD, totp=True)
+    first.users.add("omer", "operator", PASSWORD)
+    first.users.key_path.unlink()
+    with caplog.at_level("WARNING", logger="redcolor.serve"):
+        state = make_state(store, areas)
+    (said,) = [r.getMessage() for r in caplog.records if "TOTP" in r.getMessage()]
+    assert said.startswith("TOTP logins will fail: cannot read TOTP key") and "\n" not in said
+    code = pyotp.TOTP(pyotp.parse_uri(uri).secret).now()
+    transport = httpx.ASGITransport(app=create_app(state))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        r = await client.post(
+            "/v1/auth/login", json={"user": "dana", "password": PASSWORD, "totp": code}
+        )
+        assert r.status_code == 401 and "Traceback" not in r.text
+        assert (await login(client, "omer"))["role"] == "operator"
     store.close()

@@ -17,10 +17,12 @@ the store, ``DB.totp-key`` (32 random bytes as hex, mode 0600, made when first n
 copy of the database alone (a backup, a dump, a stolen file) holds neither the passwords nor the
 second factor. The name as associated data means a sealed secret copied onto another account
 does not open. A secret stored before sealing (plain base32) is sealed when the store is next
-opened. If the key file is lost while sealed secrets exist, the store refuses to open rather
-than make a new key that opens none of them. A code is accepted one step early or late (clock
-drift) and each step at most once: the last step used is kept, so a code seen over a shoulder
-or replayed from a log cannot be used again.
+opened. If the key file is lost (or open to others) while sealed secrets exist, no new key is
+made (it would open none of them): the store still opens, so an alert server still starts,
+:attr:`UserStore.key_problem` says what is wrong, and the logins that need the factor fail as
+any failed login does until the file is restored; ``users add --totp`` is refused then. A code
+is accepted one step early or late (clock drift) and each step at most once: the last step
+used is kept, so a code seen over a shoulder or replayed from a log cannot be used again.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from redcolor.auth.tokens import check_name
-from redcolor.bus.keys import load_or_create_secret_key
+from redcolor.bus.keys import load_or_create_secret_key, load_secret_key
 from redcolor.errors import AuthError, ConflictError, InputError, NotFoundError, StoreError
 from redcolor.operators.tables import connect, end_sessions_of
 
@@ -124,7 +126,9 @@ class UserStore:
     """The ``operators`` table of one SQLite file (the event store's), by its own connection.
 
     ``hasher`` defaults to argon2-cffi's own defaults; a different one is for tests of the
-    rehash path only.
+    rehash path only. ``key_problem`` is why TOTP logins cannot succeed (the key file is
+    missing, open to others or broken; module docstring), or None: for the server to say at
+    start.
     """
 
     def __init__(self, path: str | Path, *, hasher: PasswordHasher | None = None) -> None:
@@ -135,12 +139,17 @@ class UserStore:
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
         self._cipher: AESGCM | None = None
-        self._seal_plain_secrets()
+        self.key_problem = self._check_secrets()
 
     def _aead(self) -> AESGCM:
-        """The sealing cipher, its key file read (or made) at first use."""
+        """The sealing cipher, its key file read at first use; made only while no sealed
+        secret exists (a new key would open none of them)."""
         if self._cipher is None:
-            self._cipher = AESGCM(load_or_create_secret_key(self.key_path, "TOTP key"))
+            if self._query(f"SELECT 1 FROM operators WHERE totp_secret LIKE '{SEALED_PREFIX}%'"):
+                key = load_secret_key(self.key_path, "TOTP key")
+            else:
+                key = load_or_create_secret_key(self.key_path, "TOTP key")
+            self._cipher = AESGCM(key)
         return self._cipher
 
     def _seal(self, name: str, secret: str) -> str:
@@ -160,25 +169,26 @@ class UserStore:
         except (binascii.Error, InvalidTag, ValueError):
             return None
 
-    def _seal_plain_secrets(self) -> None:
-        """Seal every secret stored in plain (before sealing), in one transaction; refuse a
-        store whose sealed secrets have lost their key file (a new key would open none)."""
+    def _check_secrets(self) -> str | None:
+        """Seal every secret stored in plain (before sealing), in one transaction, and read
+        the key of the sealed ones; what is wrong with the key file, if anything (one line):
+        the store still opens, so the server starts and accounts without the factor log in,
+        and a login that needs the key fails as any failed login does."""
         rows = self._query("SELECT name, totp_secret FROM operators WHERE totp_secret IS NOT NULL")
         plain = [(n, s) for n, s in rows if not s.startswith(SEALED_PREFIX)]
-        if len(plain) < len(rows):
-            if not self.key_path.exists():
-                raise StoreError(
-                    f"user store {self.path} holds sealed TOTP secrets but their key file"
-                    f" {self.key_path} is missing: restore it"
+        try:
+            if rows:
+                self._aead()
+        except InputError as exc:
+            return f"TOTP logins will fail: {exc}"
+        if plain:
+            sealed = [(self._seal(n, s), n, s) for n, s in plain]
+            with self._transaction() as db:
+                db.executemany(
+                    "UPDATE operators SET totp_secret = ? WHERE name = ? AND totp_secret = ?",
+                    sealed,
                 )
-            self._aead()  # a loose or broken key file is refused now, not at a login
-        if not plain:
-            return
-        sealed = [(self._seal(n, s), n, s) for n, s in plain]
-        with self._transaction() as db:
-            db.executemany(
-                "UPDATE operators SET totp_secret = ? WHERE name = ? AND totp_secret = ?", sealed
-            )
+        return None
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -289,7 +299,10 @@ class UserStore:
             raise AuthError(FAILED)
         kept, last_step = rows[0][6], rows[0][7]
         if kept is not None:
-            secret = self._open_secret(user.name, kept)
+            try:
+                secret = self._open_secret(user.name, kept)
+            except InputError:  # the key file (UserStore.key_problem): fail closed
+                secret = None
             if secret is None:
                 raise AuthError(FAILED)
             self._use_code(user.name, secret, last_step, totp, now_unix_s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,6 +42,8 @@ from redcolor.serve.metrics import Metrics, SensorCollector
 from redcolor.serve.sensors import SensorWatch
 from redcolor.serve.siren_reports import SirenReports
 from redcolor.serve.supervise import Supervisor
+
+log = logging.getLogger("redcolor.serve")
 
 
 class AreaSource(Protocol):
@@ -221,6 +224,8 @@ class ServerState:
         db = self.config.db  # the SQLite file (also the event log's unless --store)
         self.tokens = TokenStore(db)
         self.users = UserStore(db)
+        if self.users.key_problem is not None:
+            log.warning("%s", self.users.key_problem)
         self.sessions = SessionStore(db)
         self.audit = AuditLog(self.config.store_target)  # beside the events
         self._shelter_s = {a.id: a.shelter_s for a in self.areas.areas}
