@@ -29,7 +29,7 @@ from typing import IO, Any, Protocol
 
 from redcolor.alerts.store import is_postgres_url
 from redcolor.errors import InputError, StoreError
-from redcolor.operators.tables import connect
+from redcolor.operators.tables import connect, write_transaction
 
 ACTIONS = (
     "login",
@@ -129,23 +129,12 @@ class _SQLiteAudit:
         self._db = connect(self.path, "audit log")
 
     def append(self, make_row: Callable[[tuple[int, str] | None], tuple[Any, ...]]) -> None:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                last = self._db.execute(
-                    "SELECT seq, digest FROM audit ORDER BY seq DESC LIMIT 1"
-                ).fetchone()
-                self._db.execute(
-                    f"INSERT INTO audit ({', '.join(FIELDS)})"
-                    f" VALUES ({', '.join('?' * len(FIELDS))})",
-                    make_row(None if last is None else (int(last[0]), str(last[1]))),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write audit log {self.path}: {exc}") from exc
+        with write_transaction(self._db, f"audit log {self.path}") as db:
+            last = db.execute("SELECT seq, digest FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            db.execute(
+                f"INSERT INTO audit ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
+                make_row(None if last is None else (int(last[0]), str(last[1]))),
+            )
 
     def rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
         try:

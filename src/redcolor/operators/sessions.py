@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redcolor.errors import AuthError, ForbiddenError, InputError, NotFoundError, StoreError
-from redcolor.operators.tables import connect, end_sessions_of
+from redcolor.operators.tables import connect, end_sessions_of, write_transaction
 
 if TYPE_CHECKING:
     from redcolor.operators.users import User
@@ -198,17 +198,9 @@ class SessionStore:
         Listing and ending share one write transaction, so a login that races it is either
         listed and ended or made after (and untouched)."""
         now = time.time() if now_unix_s is None else now_unix_s
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                live = self._live(self._rows(" WHERE s.user = ?", (name,)), now)
-                end_sessions_of(self._db, name, now)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write session store {self.path}: {exc}") from exc
+        with write_transaction(self._db, f"session store {self.path}") as db:
+            live = self._live(self._rows(" WHERE s.user = ?", (name,)), now)
+            end_sessions_of(db, name, now)
         return live
 
     def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -16,6 +16,8 @@ through the digest chain.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from redcolor.errors import StoreError
@@ -86,3 +88,19 @@ def end_sessions_of(db: sqlite3.Connection, user: str, now_unix_s: float) -> int
         (now_unix_s, user),
     )
     return cursor.rowcount
+
+
+@contextmanager
+def write_transaction(db: sqlite3.Connection, what: str) -> Iterator[sqlite3.Connection]:
+    """One write transaction on ``db`` (SQLite's write lock taken first), committed or rolled
+    back whole; StoreError naming ``what`` (one line) on a database error."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot write {what}: {exc}") from exc

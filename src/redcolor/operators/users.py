@@ -50,7 +50,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redcolor.auth.tokens import check_name
 from redcolor.bus.keys import load_or_create_secret_key, load_secret_key
 from redcolor.errors import AuthError, ConflictError, InputError, NotFoundError, StoreError
-from redcolor.operators.tables import connect, end_sessions_of
+from redcolor.operators.tables import connect, end_sessions_of, write_transaction
 
 ROLES = ("viewer", "operator", "supervisor", "admin")
 """Operator roles, lowest first: each may do what the ones before it may."""
@@ -192,19 +192,9 @@ class UserStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction under the lock, committed or rolled back whole; StoreError
-        (one line) on a database error."""
-        try:
-            with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write user store {self.path}: {exc}") from exc
+        """One write transaction under the lock (:func:`write_transaction`)."""
+        with self._lock, write_transaction(self._db, f"user store {self.path}") as db:
+            yield db
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
