@@ -137,7 +137,7 @@ def _lead_figure(
     fig = Figure(figsize=(12.0, 5.0) if unled else (7.5, 5.0))
     if unled:
         ax, side = fig.subplots(1, 2, width_ratios=(3, 2))
-        _needless_by_setting(side, rows, param, unled, in_use)
+        _needless_by_setting(side, rows, param, scenarios, unled, in_use)
     else:
         ax = fig.subplots()
     for scenario in led:
@@ -180,14 +180,19 @@ def _of(rows: list[dict[str, Any]], scenario: str) -> list[dict[str, Any]]:
 
 
 def _needless_by_setting(
-    ax: Any, rows: list[dict[str, Any]], param: str, scenarios: list[str], in_use: float
+    ax: Any,
+    rows: list[dict[str, Any]],
+    param: str,
+    scenarios: list[str],
+    drawn: list[str],
+    in_use: float,
 ) -> None:
-    """Needless areas against the setting, one line per scenario, the setting in use marked."""
-    scenarios_all = list(dict.fromkeys(r["scenario"] for r in rows))
-    for scenario in scenarios:
+    """Needless areas against the setting, one line per scenario of ``drawn`` (coloured as
+    among all ``scenarios``), the setting in use marked."""
+    for scenario in drawn:
         mine = _of(rows, scenario)
         x, y = [r[param] for r in mine], [r["needless"] for r in mine]
-        ax.plot(x, y, "o-", label=scenario, color=_colour(scenarios_all, scenario))
+        ax.plot(x, y, "o-", label=scenario, color=_colour(scenarios, scenario))
     _mark_setting(ax, param, in_use, "needless areas")
     ax.set_title("scenarios with no needed area")
     ax.legend(fontsize=8)

@@ -361,9 +361,13 @@ class _Policy:
         st = self.staging
         if threat_class == "missile":
             return _tracked_until_unix_s(p, st.settle_s, st.missile_core_fraction)
-        if p.impact_t_unix_s - p.first_detection_t_unix_s < st.long_flight_s:
+        if not self._pre_alerted(p):
             return p.first_detection_t_unix_s + st.rocket_core_s
         return np.inf
+
+    def _pre_alerted(self, p: PredictionLike) -> bool:
+        """A long flight (``long_flight_s`` from first detection to impact): pre-alerted."""
+        return p.impact_t_unix_s - p.first_detection_t_unix_s >= self.staging.long_flight_s
 
     def _settled(self, p: PredictionLike) -> bool:
         return p.t_unix_s >= self._settle_end_unix_s(p)
@@ -447,7 +451,7 @@ class _Policy:
         st = self.staging
         early_impact = p.impact_t_unix_s - st.sigma_k * p.impact_t_sigma_s
         alert_at = early_impact - self.areas.shelter_s[ids] - st.margin_s
-        pre_alert = p.impact_t_unix_s - p.first_detection_t_unix_s >= st.long_flight_s
+        pre_alert = self._pre_alerted(p)
         if not pre_alert:
             alert_at = np.where(np.isin(ids, core), np.minimum(alert_at, now), alert_at)
         until = p.impact_t_unix_s + st.sigma_k * p.impact_t_sigma_s
