@@ -8,6 +8,7 @@ against the issue's 1 s with no tighter bound.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 import xml.etree.ElementTree as ET
@@ -20,6 +21,7 @@ import websockets
 
 from redcolor.alerts.store import SQLiteEventStore
 from redcolor.channels import oref
+from redcolor.cli.main import main
 from redcolor.serve.app import create_app
 from redcolor.serve.feeds import LIVE_PATH
 
@@ -486,4 +488,31 @@ async def test_a_lost_totp_key_file_leaves_the_server_up_and_fails_the_factor_cl
         )
         assert r.status_code == 401 and "Traceback" not in r.text
         assert (await login(client, "omer"))["role"] == "operator"
+    store.close()
+
+
+async def test_a_totp_key_kept_apart_from_the_store_seals_and_opens_the_factor(
+    tmp_path: Path, areas, monkeypatch, capsys
+) -> None:
+    """`users add --totp --totp-key K` seals the secret under K, away from the database (no
+    key file beside it); a server left at the default cannot open it (401, and says why at
+    start), one given the same key logs the account in with the same code (not yet used)."""
+    store = SQLiteEventStore(tmp_path / "ops.db")
+    key = tmp_path / "secrets" / "totp.key"
+    key.parent.mkdir()
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    argv = ["users", "add", "dana", "--role", "supervisor", "--totp"]
+    assert main([*argv, "--db", store.path, "--totp-key", str(key)]) == 0
+    uri = capsys.readouterr().out.strip()
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert not Path(f"{store.path}.totp-key").exists()
+    code = pyotp.TOTP(pyotp.parse_uri(uri).secret).now()
+    body = {"user": "dana", "password": PASSWORD, "totp": code}
+    for given, status in ((None, 401), (key, 200)):
+        state = make_state(store, areas, totp_key=given)
+        assert (state.users.key_problem is None) == (given is not None)
+        transport = httpx.ASGITransport(app=create_app(state))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            r = await client.post("/v1/auth/login", json=body)
+            assert r.status_code == status, r.text
     store.close()

@@ -113,6 +113,13 @@ def register(app: typer.Typer) -> None:
         nats_nkey_seed: Path | None = typer.Option(
             None, help="Log in to NATS with the user nkey seed in this file (instead of a user)."
         ),
+        totp_key: Path | None = typer.Option(
+            None,
+            "--totp-key",
+            envvar="REDCOLOR_TOTP_KEY",
+            help="The key file operators' TOTP secrets are sealed under (default: DB.totp-key,"
+            " beside --db): keep it off the volume the database's backups copy.",
+        ),
         signing_key: Path | None = typer.Option(
             None, help="With --nats-publish: Ed25519 key the core signs events with (made 0600)."
         ),
@@ -209,6 +216,7 @@ def register(app: typer.Typer) -> None:
             nats_password_file=nats_password_file,
             nats_nkey_seed=nats_nkey_seed,
             signing_key=signing_key,
+            totp_key=totp_key,
             verify_key=verify_key,
             sensors=sensors,
             asterix_url=asterix,

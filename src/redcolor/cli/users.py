@@ -32,6 +32,15 @@ Name = Annotated[str, typer.Argument(help="The account's login name.")]
 Db = Annotated[
     Path, typer.Option("--db", help="The server's alert store (SQLite); accounts live in it.")
 ]
+TotpKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--totp-key",
+        envvar="REDCOLOR_TOTP_KEY",
+        help="The key file TOTP secrets are sealed under (default: DB.totp-key, beside --db);"
+        " the server's --totp-key.",
+    ),
+]
 
 
 def _when(unix_s: float | None) -> str:
@@ -66,11 +75,12 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--totp", help="Require a TOTP code (authenticator app).")
         ] = False,
         db: Db = Path("alerts.db"),
+        totp_key: TotpKey = None,
     ) -> None:
         """Create an account; the password is read from stdin (one line) or asked twice on a
         terminal. With --totp, prints the otpauth:// URI once, for the authenticator app."""
         check_new_user(name, role)
-        user, uri = add_user(db, name, role, _read_password(), totp)
+        user, uri = add_user(db, name, role, _read_password(), totp, totp_key)
         if uri is not None:
             typer.echo(uri)
             typer.echo(

@@ -38,10 +38,12 @@ def cli_actor() -> str:
 
 
 @contextlib.contextmanager
-def _open(db: Path, *, create: bool = False) -> Iterator[tuple[UserStore, AuditLog]]:
+def _open(
+    db: Path, *, create: bool = False, totp_key: Path | None = None
+) -> Iterator[tuple[UserStore, AuditLog]]:
     if not create and not db.exists():
         raise InputError(f"no alert store at {db} (give the server's --db)")
-    users = UserStore(db)
+    users = UserStore(db, key_path=totp_key)
     audit = AuditLog(db)
     try:
         yield users, audit
@@ -68,12 +70,14 @@ def check_new_user(name: str, role: str) -> None:
     check_role(role)
 
 
-def add_user(db: Path, name: str, role: str, password: str, totp: bool) -> tuple[User, str | None]:
+def add_user(
+    db: Path, name: str, role: str, password: str, totp: bool, totp_key: Path | None = None
+) -> tuple[User, str | None]:
     """Create an operator account in ``db``; returns it and, with ``totp``, the provisioning URI
-    to show once."""
+    to show once (its secret sealed under ``totp_key``, by default ``DB.totp-key``)."""
     check_new_user(name, role)
     check_password(password)
-    with _open(db, create=True) as (users, audit):
+    with _open(db, create=True, totp_key=totp_key) as (users, audit):
         user, uri = users.add(name, role, password, totp=totp)
         _audit(audit, "user_add", user, None)
         return user, uri

@@ -10,19 +10,20 @@ unknown name is checked against a dummy hash of the same parameters, so neither 
 its time tells a caller which names exist. A disabled account's password is checked too before
 it is refused, for the same reason.
 
-The TOTP secret (RFC 6238, 30 s steps, 6 digits) cannot be hashed: the server computes the
-codes from it. It is sealed instead (AES-256-GCM, a random 96-bit nonce per secret, the account
-name as associated data, stored as ``gcm1:`` and base64) under a key kept in its own file beside
-the store, ``DB.totp-key`` (32 random bytes as hex, mode 0600, made when first needed), so a
-copy of the database alone (a backup, a dump, a stolen file) holds neither the passwords nor the
-second factor. The name as associated data means a sealed secret copied onto another account
-does not open. A secret stored before sealing (plain base32) is sealed when the store is next
-opened. If the key file is lost (or open to others) while sealed secrets exist, no new key is
-made (it would open none of them): the store still opens, so an alert server still starts,
-:attr:`UserStore.key_problem` says what is wrong, and the logins that need the factor fail as
-any failed login does until the file is restored; ``users add --totp`` is refused then. A code
-is accepted one step early or late (clock drift) and each step at most once: the last step
-used is kept, so a code seen over a shoulder or replayed from a log cannot be used again.
+The TOTP secret (RFC 6238, 30 s steps, 6 digits) cannot be hashed: the server computes the codes
+from it. It is sealed instead (AES-256-GCM, a random 96-bit nonce per secret, the account name as
+associated data, stored as ``gcm1:`` and base64) under a key kept in its own file, by default
+beside the store (``DB.totp-key``; the server's and ``users``' ``--totp-key`` put it elsewhere, say
+on a volume the database's backups do not copy): 32 random bytes as hex, mode 0600, made when first
+needed. So a copy of the database alone (a backup, a dump, a stolen file) holds neither the
+passwords nor the second factor. The name as associated data means a sealed secret copied onto
+another account does not open. A secret stored before sealing (plain base32) is sealed when the
+store is next opened. If the key file is lost (or open to others) while sealed secrets exist, no
+new key is made (it would open none of them): the store still opens, so an alert server still
+starts, :attr:`UserStore.key_problem` says what is wrong, and the logins that need the factor fail
+as any failed login does until the file is restored; ``users add --totp`` is refused then. A code
+is accepted one step early or late (clock drift) and each step at most once: the last step used is
+kept, so a code seen over a shoulder or replayed from a log cannot be used again.
 """
 
 from __future__ import annotations
@@ -125,15 +126,22 @@ def _matching_step(secret: str, code: str, now_unix_s: float) -> int | None:
 class UserStore:
     """The ``operators`` table of one SQLite file (the event store's), by its own connection.
 
+    ``key_path`` is the TOTP key file (default ``DB.totp-key``, beside the store).
     ``hasher`` defaults to argon2-cffi's own defaults; a different one is for tests of the
     rehash path only. ``key_problem`` is why TOTP logins cannot succeed (the key file is
     missing, open to others or broken; module docstring), or None: for the server to say at
     start.
     """
 
-    def __init__(self, path: str | Path, *, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        key_path: Path | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
         self.path = str(path)
-        self.key_path = Path(f"{self.path}.totp-key")
+        self.key_path = key_path or Path(f"{self.path}.totp-key")
         self._db = connect(self.path, "user store")
         self._lock = threading.Lock()  # statements and transactions of threads never interleave
         self._hasher = hasher or PasswordHasher()

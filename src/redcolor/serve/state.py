@@ -123,6 +123,8 @@ class ServeConfig:
     nats_nkey_seed: Path | None = None
     signing_key: Path | None = None
     verify_key: Path | None = None
+    totp_key: Path | None = None
+    """The key file operators' TOTP secrets are sealed under; None: ``DB.totp-key``."""
     push_dir: Path | None = None
     push_allow: tuple[str, ...] = ()
     """CIDR ranges push endpoints may resolve to though not public (e.g. a test's loopback)."""
@@ -223,7 +225,7 @@ class ServerState:
         self.sirens = SirenBoard(ack_deadline_s=self.config.siren_ack_s)
         db = self.config.db  # the SQLite file (also the event log's unless --store)
         self.tokens = TokenStore(db)
-        self.users = UserStore(db)
+        self.users = UserStore(db, key_path=self.config.totp_key)
         if self.users.key_problem is not None:
             log.warning("%s", self.users.key_problem)
         self.sessions = SessionStore(db)
