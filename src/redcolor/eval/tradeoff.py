@@ -18,10 +18,13 @@ frontline scenarios: its plot draws needless areas against the areas late where 
 oracle was not (``late - late_unavoidable``); 0 turns the rule off. ``reach_margin_s`` (how
 long before an area's deadline could pass the rule alerts it) is its other parameter: larger
 alerts earlier, from a younger and wider sector; ``reach_lateral_m`` widens the heading sector.
+``reach_max_shelter_s`` (the longest shelter time the rule alerts) runs on the frontline
+scenarios and on those with 30-90 s areas near a launch (haifa-40km, meron-2024-01-06,
+barrage-3000), where a longer one alerts the areas behind the front.
 
 Run: ``python -m redcolor.eval.tradeoff [--param settle_fraction|settle_s|missile_core_fraction|
 rocket_core_s|early_core_confidence|drone_pre_alert_s|reach_settle_s|reach_margin_s|
-reach_lateral_m]
+reach_lateral_m|reach_max_shelter_s]
 [--out DIR] [--replot] [SCENARIO ...]``
 (``--replot`` redraws the picture from the JSON already in ``--out``).
 """
@@ -73,8 +76,18 @@ SWEEPS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "reach_settle_s": ((0.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0), FRONTLINE),
     "reach_margin_s": ((0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0), FRONTLINE),
     "reach_lateral_m": ((0.0, 150.0, 300.0, 500.0, 1000.0, 2000.0), FRONTLINE),
+    "reach_max_shelter_s": (
+        (0.0, 15.0, 30.0, 45.0, 60.0, 90.0),
+        (
+            "kiryat-shmona-lebanon",
+            "sderot-gaza",
+            "haifa-40km",
+            "meron-2024-01-06",
+            "barrage-3000",
+        ),
+    ),
 }
-LATE_AXIS = ("reach_settle_s", "reach_margin_s", "reach_lateral_m")
+LATE_AXIS = ("reach_settle_s", "reach_margin_s", "reach_lateral_m", "reach_max_shelter_s")
 """Parameters whose curve is needless areas against avoidable late areas (not lead time)."""
 
 
@@ -233,7 +246,7 @@ def _setting_figure(
         _mark_setting(ax, param, in_use, label)
     late_ax.set_ylim(bottom=-0.5, top=max(2.0, max(r["late_avoidable"] for r in rows) + 1.0))
     needless_ax.legend(fontsize=8)
-    fig.suptitle(f"predicted policy on the frontline scenarios: {param}")
+    fig.suptitle(f"predicted policy: the reach rule's {param}")
     return fig
 
 

@@ -156,8 +156,16 @@ class Staging:
     keeps the danger radius.
     ``reach_max_shelter_s`` (15 s): the rule is for the frontline areas (0-15 s of shelter
     time, REFERENCE.md), as the real system alerts them on a launch nearby; a young track's
-    reach spans tens of kilometres and minutes, and over the 30-90 s areas behind the front
-    it alerted 81 areas needlessly on meron-2024-01-06 (none needed) against 1 without.
+    reach spans tens of kilometres and minutes, and the 30-90 s areas behind the front fill
+    it. ``python -m redcolor.eval.tradeoff --param reach_max_shelter_s``, 0/15/30/45/60/90 s,
+    needless areas: kiryat-shmona-lebanon 0/3/3/3/3/3 (at 0 one area late that the causal
+    oracle warned in time, none from 15), sderot-gaza 1/3/4/4/4/4, meron-2024-01-06 (none
+    needed) 2/7/19/27/48/53, haifa-40km 15/18/23/40/50/69 (its one area late beyond the
+    causal oracle, a 90 s area 36 km from the launch, is late at every setting),
+    barrage-3000 55/100/136/181/227/260 (its one such area, a 30 s one, in time from 30).
+    15 s is the smallest that keeps the frontline's 15 s areas in time; 30 s would keep
+    barrage-3000's area too, for 36 more needless areas there (``radius``: 125), 12 more on
+    meron-2024-01-06 and 5 on haifa-40km, each then above ``radius``.
     ``core_confidence`` (0.5; 0 turns it off): once a track of a short flight (no pre-alert:
     a longer one is pre-alerted at once, and sheltering minutes early costs more than it
     saves) has settled, an area meeting its
