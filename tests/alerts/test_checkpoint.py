@@ -146,3 +146,27 @@ def test_the_lifecycle_lock_admits_one_writer_until_released(tmp_path) -> None:
     assert second.try_acquire()
     second.release()
     assert LifecycleLock(":memory:").try_acquire()
+
+
+def test_a_writer_whose_clock_is_behind_never_stores_an_event_before_the_last(
+    store_target,
+) -> None:
+    """A takeover by a core whose clock runs 5 s behind the old leader's: what it stores is
+    held up to the last stored event's time (and an expiry with it), so the log's times never
+    run backwards, while its own lifecycle keeps its clock; once its clock has passed that
+    time, its events carry their own time again. Both backends; the floor is read from the
+    store (the checkpoint's last event), not remembered by the writer."""
+    config = LifecycleConfig(SHELTER, hold_s=10.0, run_id="r")
+    ahead = DurableLifecycle(open_store(store_target), SHELTER, config=config)
+    _, (alerted,) = ahead.step([_decision("t1", [101], T0 + 5, T0 + 9)], T0 + 5)
+    del ahead  # its clock was 5 s ahead; the next leader's is right
+    behind = DurableLifecycle(open_store(store_target), SHELTER, config=config)
+    assert behind.issued_floor_unix_s == alerted.issued_at_unix_s == T0 + 5
+    mine, stored = behind.step([_decision("t2", [102], T0 + 1, T0 + 2)], T0 + 1)
+    assert [e.issued_at_unix_s for e in mine] == [T0 + 1]  # the lifecycle's own clock
+    assert [e.issued_at_unix_s for e in stored] == [T0 + 5]
+    assert stored[0].expires_at_unix_s >= stored[0].issued_at_unix_s
+    _, later = behind.step([_decision("t3", [103], T0 + 7, T0 + 60)], T0 + 7)
+    assert [e.issued_at_unix_s for e in later] == [T0 + 7]
+    times = [e.issued_at_unix_s for e in open_store(store_target).iter_all()]
+    assert times == sorted(times) and times == [T0 + 5, T0 + 5, T0 + 7]

@@ -12,7 +12,8 @@ all along; every core leads in turn, that one too.
 Whatever happens: every client gets every event exactly once in seq order; the store's seqs are
 gap-free; every event's term is at least the one before it (no deposed leader wrote after a
 newer one began); no area is in two open alerts at once (no alert issued twice); every area of
-every alert gets its all-clear (the event log is written to ``events.txt`` under the test's tmp
+every alert gets its all-clear; the events' ``issued_at`` never run back, though the clocks
+differ (the event log is written to ``events.txt`` under the test's tmp
 dir, one line per event, to diagnose a failure). The time from each fault to the next leader's
 store term, and to the next event a client got, is printed and written to ``figures.json``
 there too (the bench measures medians: bench/bench_takeover.py)."""
@@ -175,6 +176,8 @@ def _check_log(rows: list[StoredEvent]) -> tuple[list[int], int]:
     assert terms == sorted(terms), f"a deposed leader wrote after a newer one: {terms}"
     left = _open_areas(rows)
     assert rows and not left, f"left without their all-clear: {left}"
+    issued = [r.decode().issued_at_unix_s for r in rows]
+    assert issued == sorted(issued), "an event's issued_at runs back across a takeover"
     return seqs, len({r.decode().id for r in rows})
 
 

@@ -12,6 +12,13 @@ that neither the checkpoint nor the log moved since the writer last looked; if e
 folds what is new and tries again, so even a writer that ignored the lock cannot make the
 lifecycle issue an event twice.
 
+The log's times never run backwards: an event is stored with its ``issued_at`` no earlier than
+the last stored event's (and its ``expires_at`` no earlier than that), whoever wrote that one.
+Each writer stamps events from its own clock, and after a takeover the new leader's clock may
+be behind the old one's (seconds of skew between machines): without the floor an all-clear could
+read as issued before the alert it ends, and a client ordering by time would disagree with the
+log's order. The lifecycle itself keeps the writer's clock; only what is stored is held up.
+
 Operators write beside the pipeline without the lock (:mod:`redcolor.alerts.operate`, from the
 server): the optimistic check is what keeps the two apart. Whichever writes second gets a
 :class:`~redcolor.alerts.store.CheckpointConflict`, reloads (the other's events and state
@@ -22,6 +29,7 @@ against the reloaded state raises its error instead.
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -125,6 +133,8 @@ class DurableLifecycle:
         self.clock: Clock
         self.version = 0
         self.seq = 0
+        self.issued_floor_unix_s = -math.inf
+        """The last stored event's ``issued_at`` (store clock): no event is stored earlier."""
         self.load()
 
     def load(self) -> None:
@@ -149,6 +159,8 @@ class DurableLifecycle:
         self.clock = clock if self._clock is None else self._clock
         self.version = 0 if saved is None else saved.version
         self.seq = after
+        last = events[-1:] or [r.decode() for r in self.store.read_since(after - 1, 1)]
+        self.issued_floor_unix_s = last[0].issued_at_unix_s if last else -math.inf
 
     def refresh(self) -> None:
         """Reload if anyone wrote to the store since this lifecycle last looked; write the
@@ -198,15 +210,36 @@ class DurableLifecycle:
             after.append(record_stored(new, stored))
             return encode(shift(after[0], self.offset_s), self.clock)
 
-        shifted = [_shift_event(e, self.offset_s) for e in events]
+        shifted, floor = _held_up(
+            [_shift_event(e, self.offset_s) for e in events], self.issued_floor_unix_s
+        )
         stored, saved = self.store.append_checkpointed(shifted, checkpoint, self.version, self.seq)
         self.state, self.version, self.seq = after[0], saved.version, saved.seq
+        self.issued_floor_unix_s = floor
         return stored
 
 
 def _same(a: LifecycleState, b: LifecycleState) -> bool:
     """Whether two states remember the same (the config aside, which a step never changes)."""
     return replace(a, config=b.config) == b
+
+
+def _held_up(events: list[AlertEvent], floor_unix_s: float) -> tuple[list[AlertEvent], float]:
+    """``events`` with each ``issued_at`` (and ``expires_at``) no earlier than the one before
+    it, the first no earlier than ``floor_unix_s``; and the last ``issued_at`` (module
+    docstring)."""
+    out = []
+    for event in events:
+        if event.issued_at_unix_s < floor_unix_s:
+            expires = event.expires_at_unix_s
+            event = msgspec.structs.replace(
+                event,
+                issued_at_unix_s=floor_unix_s,
+                expires_at_unix_s=None if expires is None else max(expires, floor_unix_s),
+            )
+        floor_unix_s = event.issued_at_unix_s
+        out.append(event)
+    return out, floor_unix_s
 
 
 def _shift_event(event: AlertEvent, offset_s: float) -> AlertEvent:
