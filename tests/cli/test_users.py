@@ -218,3 +218,17 @@ def test_sessions_listed_and_revoked_audited(tmp_path, monkeypatch, capsys) -> N
     ended = [s["session_id"] for s in records[0].before["live_sessions"]]
     assert ended == [a1.session_id, a2.session_id]
     assert records[0].after["live_sessions"] == [] and records[1].before["live_sessions"] == []
+
+
+def test_a_totp_key_path_that_cannot_be_made_is_one_line_and_adds_no_account(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    db = tmp_path / "alerts.db"
+    _stdin(monkeypatch, PASSWORD + "\n")
+    missing = tmp_path / "no-such-dir" / "totp.key"
+    argv = ["users", "add", "dana", "--role", "operator", "--totp", "--db", str(db)]
+    assert main([*argv, "--totp-key", str(missing)]) == 2
+    assert "cannot create TOTP key" in _one_error_line(capsys)
+    assert main(["users", "list", "--json", "--db", str(db)]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert not missing.exists() and not Path(f"{db}.totp-key").exists()
