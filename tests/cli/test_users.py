@@ -232,3 +232,127 @@ def test_a_totp_key_path_that_cannot_be_made_is_one_line_and_adds_no_account(
     assert main(["users", "list", "--json", "--db", str(db)]) == 0
     assert json.loads(capsys.readouterr().out) == []
     assert not missing.exists() and not Path(f"{db}.totp-key").exists()
+
+
+def test_a_forgotten_password_and_a_lost_phone_are_reset_from_the_cli(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    db = tmp_path / "alerts.db"
+    _stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["users", "add", "alice", "--role", "supervisor", "--totp", "--db", str(db)]) == 0
+    old = pyotp.TOTP(pyotp.parse_uri(capsys.readouterr().out.strip()).secret)
+    users, sessions = UserStore(db), SessionStore(db)
+    _, token = sessions.create(users.verify("alice", PASSWORD, old.now()), "10.0.0.1")
+
+    new_password = "a whole new passphrase"
+    _stdin(monkeypatch, new_password + "\n")
+    assert main(["users", "passwd", "alice", "--db", str(db)]) == 0
+    out = capsys.readouterr()
+    assert out.out == "" and "new password for alice; ended 1 session" in out.err
+    with pytest.raises(AuthError, match="ended"):
+        sessions.authenticate(token)
+    with pytest.raises(AuthError):
+        users.verify("alice", PASSWORD, old.now())
+
+    assert main(["users", "totp", "alice", "--db", str(db)]) == 0
+    out = capsys.readouterr()
+    new = pyotp.TOTP(pyotp.parse_uri(out.out.strip()).secret)
+    assert "cannot be shown again" in out.err and "new TOTP factor for alice" in out.err
+    assert new.secret != old.secret
+    with pytest.raises(AuthError):  # the lost phone's code opens nothing
+        users.verify("alice", new_password, old.now())
+    assert users.verify("alice", new_password, new.now()).totp
+
+    assert main(["users", "totp", "alice", "--off", "--db", str(db)]) == 0
+    out = capsys.readouterr()
+    assert out.out == "" and "TOTP removed for alice" in out.err
+    assert not users.verify("alice", new_password, None).totp
+
+    assert main(["users", "role", "alice", "operator", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.strip() == "alice now has the role operator"
+    assert main(["users", "disable", "alice", "--db", str(db)]) == 0
+    assert main(["users", "enable", "alice", "--db", str(db)]) == 0
+    assert "enabled operator alice" in capsys.readouterr().out
+    assert users.verify("alice", new_password, None).role == "operator"
+
+    records = AuditLog(db).read()
+    assert [(r.action, r.target) for r in records] == [
+        ("user_add", "alice"),
+        ("user_password", "alice"),
+        ("user_totp", "alice"),
+        ("user_totp", "alice"),
+        ("user_role", "alice"),
+        ("user_disable", "alice"),
+        ("user_enable", "alice"),
+    ]
+    assert [r.after.get("sessions_ended") for r in records[1:4]] == [1, 0, 0]
+    assert (records[3].before["totp"], records[3].after["totp"]) == (True, False)
+    assert (records[4].before["role"], records[4].after["role"]) == ("supervisor", "operator")
+    text = repr(records)
+    for secret in (PASSWORD, new_password, old.secret, new.secret):
+        assert secret not in text
+    assert AuditLog(db).verify() == 7
+
+
+def test_account_changes_refuse_bad_input_in_one_line_and_change_nothing(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    db = tmp_path / "alerts.db"
+    _stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["users", "add", "alice", "--role", "operator", "--db", str(db)]) == 0
+    capsys.readouterr()
+    d = ["--db", str(db)]
+    unreachable = "postgresql://postgres@127.0.0.1:1/none"
+    cases = [
+        # an unknown name is refused before the password is read (stdin is empty here)
+        (["users", "passwd", "nobody", *d], "", "no operator named 'nobody'"),
+        (["users", "passwd", "alice", *d], "short\n", "12 to 256"),
+        (["users", "passwd", "alice", *d], "", "no password on stdin"),
+        (["users", "passwd", "alice", "--db", str(tmp_path / "missing.db")], "", "no alert store"),
+        (["users", "totp", "nobody", *d], "", "no operator named"),
+        (["users", "role", "alice", "root", *d], "", "bad role"),
+        (["users", "role", "alice", "operator", *d], "", "the role operator already"),
+        (["users", "role", "nobody", "viewer", *d], "", "no operator named"),
+        (["users", "enable", "alice", *d], "", "not disabled"),
+        (["users", "enable", "nobody", *d], "", "no operator named"),
+        (["users", "disable", "alice", *d, "--store", "alerts.db"], "", "--store takes"),
+        (["users", "passwd", "alice", *d, "--store", unreachable], PASSWORD, "cannot"),
+        (["users", "totp", "alice", *d, "--store", unreachable], "", "cannot"),
+    ]
+    for argv, stdin, message in cases:
+        _stdin(monkeypatch, stdin)
+        assert main(argv) == 2, argv
+        assert message in _one_error_line(capsys), argv
+    assert not (tmp_path / "missing.db").exists() and not Path("alerts.db").exists()
+    user = UserStore(db).verify("alice", PASSWORD, None)
+    assert (user.role, user.totp, user.disabled_unix_s) == ("operator", False, None)
+    assert [r.action for r in AuditLog(db).read()] == ["user_add"]
+
+
+def test_with_store_the_cli_audits_into_the_servers_postgresql_trail(
+    tmp_path, monkeypatch, capsys, pg_url
+) -> None:
+    db = tmp_path / "alerts.db"
+    for argv in (
+        ["users", "add", "alice", "--role", "supervisor"],
+        ["users", "passwd", "alice"],
+        ["users", "totp", "alice"],
+        ["users", "role", "alice", "admin"],
+        ["users", "revoke", "alice"],
+        ["users", "disable", "alice"],
+    ):
+        _stdin(monkeypatch, PASSWORD + "\n")
+        assert main([*argv, "--db", str(db), "--store", pg_url]) == 0, argv
+    capsys.readouterr()
+    # where the server with --store reads its audit trail (/v1/operator/audit): every change
+    trail = AuditLog(pg_url)
+    assert [r.action for r in trail.read()] == [
+        "user_add",
+        "user_password",
+        "user_totp",
+        "user_role",
+        "session_revoke",
+        "user_disable",
+    ]
+    assert trail.verify() == 6
+    assert AuditLog(db).read() == []  # none left behind in the file the server does not read

@@ -281,3 +281,87 @@ def test_disable_refuses_logins_and_ends_sessions(db) -> None:
         users.disable("nobody")
     with pytest.raises(NotFoundError):
         users.get("nobody")
+
+
+def test_a_new_password_replaces_the_old_and_ends_the_sessions(db) -> None:
+    users, sessions = UserStore(db), SessionStore(db)
+    alice, _ = users.add("alice", "operator", PASSWORD)
+    bob, _ = users.add("bob", "operator", PASSWORD)
+    _, token_a = sessions.create(alice, "10.0.0.1")
+    _, token_b = sessions.create(bob, "10.0.0.2")
+    new = "a whole new passphrase"
+    user, ended = users.set_password("alice", new, now_unix_s=T0)
+    assert (user, ended) == (users.get("alice"), 1)
+    with pytest.raises(AuthError, match=FAILED):
+        users.verify("alice", PASSWORD, None)
+    assert users.verify("alice", new, None).name == "alice"
+    with pytest.raises(AuthError, match="ended"):
+        sessions.authenticate(token_a)
+    assert sessions.authenticate(token_b).user == "bob"  # nobody else's
+    [(stored,)] = _raw(db, "SELECT password_hash FROM operators WHERE name = 'alice'")
+    assert stored.startswith("$argon2id$") and new not in stored
+    with pytest.raises(InputError, match="12 to 256"):
+        users.set_password("alice", "short")
+    with pytest.raises(NotFoundError):
+        users.set_password("nobody", new)
+    assert users.verify("alice", new, None).name == "alice"  # a refused change changed nothing
+
+
+def test_a_new_totp_factor_retires_the_old_secret_and_ends_the_sessions(db) -> None:
+    users, sessions = UserStore(db), SessionStore(db)
+    _, first_uri = users.add("alice", "supervisor", PASSWORD, totp=True)
+    old = pyotp.TOTP(_secret(first_uri))
+    now = T0 + 5
+    alice = users.verify("alice", PASSWORD, old.at(now), now_unix_s=now)
+    _, token = sessions.create(alice, "10.0.0.1")
+    user, uri, ended = users.set_totp("alice", True, now_unix_s=now + 1)
+    assert user.totp and ended == 1 and uri is not None and _secret(uri) != _secret(first_uri)
+    with pytest.raises(AuthError, match="ended"):
+        sessions.authenticate(token)
+    later = now + 60
+    with pytest.raises(AuthError, match=FAILED):  # the lost phone's codes open nothing
+        users.verify("alice", PASSWORD, old.at(later), now_unix_s=later)
+    new = pyotp.TOTP(_secret(uri))
+    # the last step used was the old secret's: the new one starts afresh, even in the same step
+    assert users.verify("alice", PASSWORD, new.at(now), now_unix_s=now).name == "alice"
+    [(stored,)] = _raw(db, "SELECT totp_secret FROM operators WHERE name = 'alice'")
+    assert stored.startswith(SEALED_PREFIX) and _secret(uri) not in stored
+
+    user, uri, ended = users.set_totp("alice", False)
+    assert not user.totp and uri is None and ended == 0
+    assert users.verify("alice", PASSWORD, None).name == "alice"  # no code asked now
+    with pytest.raises(NotFoundError):
+        users.set_totp("nobody", True)
+
+
+def test_a_new_factor_is_refused_while_the_key_file_is_lost(db) -> None:
+    users = UserStore(db)
+    users.add("alice", "supervisor", PASSWORD, totp=True)
+    users.close()
+    db.with_name(db.name + ".totp-key").unlink()
+    users = UserStore(db)
+    with pytest.raises(InputError, match="TOTP key"):
+        users.set_totp("alice", True)
+    assert not db.with_name(db.name + ".totp-key").exists()  # no key made that opens nothing
+
+
+def test_enable_and_set_role(db) -> None:
+    users, sessions = UserStore(db), SessionStore(db)
+    alice, _ = users.add("alice", "operator", PASSWORD)
+    _, token = sessions.create(alice, "10.0.0.1")
+    assert users.set_role("alice", "supervisor").role == "supervisor"
+    assert sessions.authenticate(token).role == "supervisor"  # at its next request
+    with pytest.raises(ConflictError, match="the role supervisor already"):
+        users.set_role("alice", "supervisor")
+    with pytest.raises(InputError, match="bad role"):
+        users.set_role("alice", "root")
+    with pytest.raises(ConflictError, match="not disabled"):
+        users.enable("alice")
+    users.disable("alice")
+    enabled = users.enable("alice")
+    assert enabled.disabled_unix_s is None and users.verify("alice", PASSWORD, None).name == "alice"
+    with pytest.raises(AuthError, match="ended"):  # what the disabling ended stays ended
+        sessions.authenticate(token)
+    for change in (lambda: users.enable("nobody"), lambda: users.set_role("nobody", "viewer")):
+        with pytest.raises(NotFoundError):
+            change()

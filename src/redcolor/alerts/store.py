@@ -41,7 +41,7 @@ from typing import Protocol
 
 import msgspec
 
-from redcolor.errors import StoreError
+from redcolor.errors import InputError, StoreError
 from redcolor.model import EVENT_DECODER, EVENT_ENCODER, AlertEvent
 
 LOG_ID_BYTES = 8  # 64 random bits: two stores' ids never meet in practice
@@ -203,6 +203,16 @@ class EventStore(Protocol):
 def is_postgres_url(target: str) -> bool:
     """Whether a ``--store``/``--db`` target names a PostgreSQL database rather than a file."""
     return target.startswith(("postgresql://", "postgres://"))
+
+
+def check_store_url(url: str) -> str:
+    """``url`` if it names a PostgreSQL database (``--store``), else InputError (one line)."""
+    if not is_postgres_url(url):
+        raise InputError(
+            f"--store takes a postgresql://user@host:port/database URL, not {url[:200]!r}"
+            " (a SQLite store is --db)"
+        )
+    return url
 
 
 def open_store(target: str | Path, *, readonly: bool = False) -> EventStore:

@@ -19,10 +19,15 @@ from redcolor.operators import ROLES
 from redcolor.operators.admin import (
     add_user,
     check_new_user,
+    check_user,
     disable_user,
+    enable_user,
     list_sessions,
     list_users,
     revoke_user_sessions,
+    set_user_password,
+    set_user_role,
+    set_user_totp,
 )
 
 # no markup or emoji codes: in 2001:db8::1234:5678, ":1234:" would print as an emoji
@@ -39,6 +44,15 @@ TotpKey = Annotated[
         envvar="REDCOLOR_TOTP_KEY",
         help="The key file TOTP secrets are sealed under (default: DB.totp-key, beside --db);"
         " the server's --totp-key.",
+    ),
+]
+
+Store = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="The server's --store (postgresql://...), where its audit trail is: the change is"
+        " audited there, beside the operators' actions (default: in --db).",
     ),
 ]
 
@@ -76,18 +90,13 @@ def register(app: typer.Typer) -> None:
         ] = False,
         db: Db = Path("alerts.db"),
         totp_key: TotpKey = None,
+        store: Store = None,
     ) -> None:
         """Create an account; the password is read from stdin (one line) or asked twice on a
         terminal. With --totp, prints the otpauth:// URI once, for the authenticator app."""
         check_new_user(name, role)
-        user, uri = add_user(db, name, role, _read_password(), totp, totp_key)
-        if uri is not None:
-            typer.echo(uri)
-            typer.echo(
-                "TOTP secret above: load it into the authenticator app now, it cannot be"
-                " shown again",
-                err=True,
-            )
+        user, uri = add_user(db, name, role, _read_password(), totp, totp_key, store)
+        _show_uri(uri)
         typer.echo(f"added {user.role} {user.name}" + (" with TOTP" if user.totp else ""), err=True)
 
     @users.command("list")
@@ -112,10 +121,53 @@ def register(app: typer.Typer) -> None:
     def disable(
         name: Name,
         db: Db = Path("alerts.db"),
+        store: Store = None,
     ) -> None:
         """Disable an account: its logins are refused and its sessions end at once."""
-        user = disable_user(db, name)
+        user = disable_user(db, name, store)
         typer.echo(f"disabled {user.role} {user.name}; its sessions are ended")
+
+    @users.command()
+    def enable(name: Name, db: Db = Path("alerts.db"), store: Store = None) -> None:
+        """Let a disabled account log in again (the sessions its disabling ended stay ended)."""
+        user = enable_user(db, name, store)
+        typer.echo(f"enabled {user.role} {user.name}")
+
+    @users.command()
+    def role(
+        name: Name,
+        new_role: Annotated[str, typer.Argument(help=f"One of {' | '.join(ROLES)}.")],
+        db: Db = Path("alerts.db"),
+        store: Store = None,
+    ) -> None:
+        """Give an account another role; its sessions have it from their next request."""
+        user = set_user_role(db, name, new_role, store)
+        typer.echo(f"{user.name} now has the role {user.role}")
+
+    @users.command()
+    def passwd(name: Name, db: Db = Path("alerts.db"), store: Store = None) -> None:
+        """Set a new password (read as `users add` reads one) and end the account's sessions:
+        for a forgotten password, or one someone else may know."""
+        check_user(db, name, store)
+        _, ended = set_user_password(db, name, _read_password(), store)
+        typer.echo(f"new password for {name}; {_ended(ended)}", err=True)
+
+    @users.command()
+    def totp(
+        name: Name,
+        off: Annotated[
+            bool, typer.Option("--off", help="Remove the factor instead (password only).")
+        ] = False,
+        db: Db = Path("alerts.db"),
+        totp_key: TotpKey = None,
+        store: Store = None,
+    ) -> None:
+        """Give an account a new TOTP factor, for a lost or exposed authenticator: prints the
+        new otpauth:// URI once, the old secret stops working and its sessions end."""
+        _, uri, ended = set_user_totp(db, name, not off, totp_key, store)
+        _show_uri(uri)
+        done = "TOTP removed" if off else "new TOTP factor"
+        typer.echo(f"{done} for {name}; {_ended(ended)}", err=True)
 
     @users.command()
     def sessions(
@@ -154,8 +206,23 @@ def register(app: typer.Typer) -> None:
         _out.print(table)
 
     @users.command()
-    def revoke(name: Name, db: Db = Path("alerts.db")) -> None:
+    def revoke(name: Name, db: Db = Path("alerts.db"), store: Store = None) -> None:
         """End every live session of an account: each is refused at its next request. The
         account stays usable (a new login works); `users disable` stops that too."""
-        ended = revoke_user_sessions(db, name)
-        typer.echo(f"ended {len(ended)} session{'' if len(ended) == 1 else 's'} of {name}")
+        ended = revoke_user_sessions(db, name, store)
+        typer.echo(f"{_ended(len(ended))} of {name}")
+
+
+def _ended(count: int) -> str:
+    return f"ended {count} session{'' if count == 1 else 's'}"
+
+
+def _show_uri(uri: str | None) -> None:
+    """A new TOTP factor's provisioning URI on stdout, once, and how to use it on stderr."""
+    if uri is None:
+        return
+    typer.echo(uri)
+    typer.echo(
+        "TOTP secret above: load it into the authenticator app now, it cannot be shown again",
+        err=True,
+    )

@@ -1,10 +1,16 @@
-"""What ``redcolor users add|list|disable|sessions|revoke`` do, one function each (the CLI
-only renders), and the revocation of sessions the operator API shares with them.
+"""What ``redcolor users add|list|disable|enable|role|passwd|totp|sessions|revoke`` do, one
+function each (the CLI only renders), and the revocation of sessions the operator API shares
+with them.
 
 Each change is audited. From the CLI the actor is ``cli:<unix user>`` from address ``local``:
 whoever can write the server's database file on its host administers its accounts, so the record
 says which local account did it, with the role ``admin``. Through the API it is the signed-in
-administrator (:func:`revoke_session` and :func:`revoke_sessions_of` take the actor).
+administrator (:func:`revoke_session` and :func:`revoke_sessions_of` take the actor). The
+record goes where the server's audit trail is: the ``--db`` file, or the ``store`` (a
+PostgreSQL URL, the server's ``--store``) when given, so that ``/v1/operator/audit`` shows it
+beside the operators' own actions. A password reset and a new TOTP factor end the account's
+sessions (whoever held the old secret may hold a session too); the record says how many, never
+the password or the secret.
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ import contextlib
 import getpass
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from redcolor.alerts.store import check_store_url
 from redcolor.auth.tokens import check_name
 from redcolor.errors import InputError, NotFoundError
 from redcolor.operators.audit import AuditLog
@@ -39,20 +46,32 @@ def cli_actor() -> str:
 
 @contextlib.contextmanager
 def _open(
-    db: Path, *, create: bool = False, totp_key: Path | None = None
+    db: Path, *, create: bool = False, totp_key: Path | None = None, store: str | None = None
 ) -> Iterator[tuple[UserStore, AuditLog]]:
     if not create and not db.exists():
         raise InputError(f"no alert store at {db} (give the server's --db)")
-    users = UserStore(db, key_path=totp_key)
-    audit = AuditLog(db)
+    # a bad or unreachable store is refused before any change
+    audit = AuditLog(db if store is None else check_store_url(store))
     try:
-        yield users, audit
+        users = UserStore(db, key_path=totp_key)
+        try:
+            yield users, audit
+        finally:
+            users.close()
     finally:
         audit.close()
-        users.close()
 
 
-def _audit(audit: AuditLog, action: str, user: User, before: User | None) -> None:
+def _audit(
+    audit: AuditLog,
+    action: str,
+    user: User,
+    before: User | None,
+    sessions_ended: int | None = None,
+) -> None:
+    after: dict[str, Any] = user.to_json()
+    if sessions_ended is not None:
+        after["sessions_ended"] = sessions_ended
     audit.append(
         actor=cli_actor(),
         role=CLI_ROLE,
@@ -60,7 +79,7 @@ def _audit(audit: AuditLog, action: str, user: User, before: User | None) -> Non
         action=action,
         target=user.name,
         before=None if before is None else before.to_json(),
-        after=user.to_json(),
+        after=after,
     )
 
 
@@ -71,13 +90,19 @@ def check_new_user(name: str, role: str) -> None:
 
 
 def add_user(
-    db: Path, name: str, role: str, password: str, totp: bool, totp_key: Path | None = None
+    db: Path,
+    name: str,
+    role: str,
+    password: str,
+    totp: bool,
+    totp_key: Path | None = None,
+    store: str | None = None,
 ) -> tuple[User, str | None]:
     """Create an operator account in ``db``; returns it and, with ``totp``, the provisioning URI
     to show once (its secret sealed under ``totp_key``, by default ``DB.totp-key``)."""
     check_new_user(name, role)
     check_password(password)
-    with _open(db, create=True, totp_key=totp_key) as (users, audit):
+    with _open(db, create=True, totp_key=totp_key, store=store) as (users, audit):
         user, uri = users.add(name, role, password, totp=totp)
         _audit(audit, "user_add", user, None)
         return user, uri
@@ -89,13 +114,63 @@ def list_users(db: Path) -> list[User]:
         return users.list()
 
 
-def disable_user(db: Path, name: str) -> User:
-    """Disable the account ``name`` in ``db`` and end its sessions."""
-    with _open(db) as (users, audit):
+def _change(
+    db: Path, name: str, store: str | None, action: str, change: Callable[[UserStore], User]
+) -> User:
+    """Apply ``change`` to the account ``name`` in ``db`` and audit it as ``action``."""
+    with _open(db, store=store) as (users, audit):
         before = users.get(name)
-        user = users.disable(name)
-        _audit(audit, "user_disable", user, before)
+        user = change(users)
+        _audit(audit, action, user, before)
         return user
+
+
+def disable_user(db: Path, name: str, store: str | None = None) -> User:
+    """Disable the account ``name`` in ``db`` and end its sessions."""
+    return _change(db, name, store, "user_disable", lambda users: users.disable(name))
+
+
+def enable_user(db: Path, name: str, store: str | None = None) -> User:
+    """Let the disabled account ``name`` in ``db`` log in again."""
+    return _change(db, name, store, "user_enable", lambda users: users.enable(name))
+
+
+def set_user_role(db: Path, name: str, role: str, store: str | None = None) -> User:
+    """Give the account ``name`` in ``db`` the role ``role``."""
+    check_role(role)
+    return _change(db, name, store, "user_role", lambda users: users.set_role(name, role))
+
+
+def check_user(db: Path, name: str, store: str | None = None) -> None:
+    """Refuse an unknown account, or a store that cannot be used, before anyone is asked for a
+    password."""
+    with _open(db, store=store) as (users, _):
+        users.get(name)
+
+
+def set_user_password(
+    db: Path, name: str, password: str, store: str | None = None
+) -> tuple[User, int]:
+    """Give the account ``name`` in ``db`` a new password and end its sessions; the account
+    and the number ended."""
+    check_password(password)
+    with _open(db, store=store) as (users, audit):
+        before = users.get(name)
+        user, ended = users.set_password(name, password)
+        _audit(audit, "user_password", user, before, ended)
+        return user, ended
+
+
+def set_user_totp(
+    db: Path, name: str, on: bool, totp_key: Path | None = None, store: str | None = None
+) -> tuple[User, str | None, int]:
+    """Give the account ``name`` in ``db`` a new TOTP factor (``on``) or remove it, and end its
+    sessions; the account, the provisioning URI to show once (``on``) and the number ended."""
+    with _open(db, totp_key=totp_key, store=store) as (users, audit):
+        before = users.get(name)
+        user, uri, ended = users.set_totp(name, on)
+        _audit(audit, "user_totp", user, before, ended)
+        return user, uri, ended
 
 
 def cli() -> Actor:
@@ -104,8 +179,10 @@ def cli() -> Actor:
 
 
 @contextlib.contextmanager
-def _open_sessions(db: Path) -> Iterator[tuple[UserStore, SessionStore, AuditLog]]:
-    with _open(db) as (users, audit):
+def _open_sessions(
+    db: Path, store: str | None = None
+) -> Iterator[tuple[UserStore, SessionStore, AuditLog]]:
+    with _open(db, store=store) as (users, audit):
         sessions = SessionStore(db)
         try:
             yield users, sessions, audit
@@ -168,7 +245,7 @@ def list_sessions(db: Path, name: str | None) -> list[Session]:
         return live_sessions(users, sessions, name)
 
 
-def revoke_user_sessions(db: Path, name: str) -> list[Session]:
+def revoke_user_sessions(db: Path, name: str, store: str | None = None) -> list[Session]:
     """End every live session of ``name`` in ``db``: each is refused at its next request."""
-    with _open_sessions(db) as (users, sessions, audit):
+    with _open_sessions(db, store) as (users, sessions, audit):
         return revoke_sessions_of(users, sessions, audit, cli(), name)

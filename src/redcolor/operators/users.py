@@ -274,6 +274,70 @@ class UserStore:
             raise ConflictError(f"operator {user.name} is disabled already")
         return user
 
+    def enable(self, name: str) -> User:
+        """Let a disabled account log in again (its old sessions stay ended); NotFoundError
+        when there is none, ConflictError when it is not disabled."""
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE operators SET disabled_unix_s = NULL"
+                " WHERE name = ? AND disabled_unix_s IS NOT NULL",
+                (name,),
+            ).rowcount
+        user = self.get(name)
+        if not changed:
+            raise ConflictError(f"operator {user.name} is not disabled")
+        return user
+
+    def set_role(self, name: str, role: str) -> User:
+        """Give an account another role, effective at its sessions' next request (a session
+        reads its user's role at each one); ConflictError when it has that role already."""
+        check_role(role)
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE operators SET role = ? WHERE name = ? AND role != ?", (role, name, role)
+            ).rowcount
+        user = self.get(name)
+        if not changed:
+            raise ConflictError(f"operator {user.name} has the role {role} already")
+        return user
+
+    def set_password(
+        self, name: str, password: str, *, now_unix_s: float | None = None
+    ) -> tuple[User, int]:
+        """Replace an account's password and end its live sessions, in one transaction (a
+        password reset is often for a password someone else may know); the account and the
+        number of sessions ended."""
+        check_password(password)
+        self.get(name)
+        digest = self._hasher.hash(password)
+        now = time.time() if now_unix_s is None else now_unix_s
+        with self._transaction() as db:
+            db.execute("UPDATE operators SET password_hash = ? WHERE name = ?", (digest, name))
+            ended = end_sessions_of(db, name, now)
+        return self.get(name), ended
+
+    def set_totp(
+        self, name: str, on: bool, *, now_unix_s: float | None = None
+    ) -> tuple[User, str | None, int]:
+        """Give an account a new TOTP factor (``on``: a lost or exposed authenticator; the old
+        secret stops working) or remove it, and end its live sessions, in one transaction;
+        the account, the new provisioning URI (shown once) and the number of sessions ended.
+        A new factor is refused (InputError, one line) while the key file has a problem."""
+        self.get(name)
+        secret = pyotp.random_base32() if on else None
+        sealed = None if secret is None else self._seal(name, secret)
+        now = time.time() if now_unix_s is None else now_unix_s
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE operators SET totp_secret = ?, totp_last_step = NULL WHERE name = ?",
+                (sealed, name),
+            )
+            ended = end_sessions_of(db, name, now)
+        uri = None
+        if secret is not None:
+            uri = pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
+        return self.get(name), uri, ended
+
     def verify(
         self, name: str, password: str, totp: str | None, *, now_unix_s: float | None = None
     ) -> User:

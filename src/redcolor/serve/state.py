@@ -17,7 +17,7 @@ import msgspec
 from redcolor.alerts.commands import Command
 from redcolor.alerts.lifecycle import DEFAULT_HOLD_S
 from redcolor.alerts.operate import operate, preview, read_open_alerts
-from redcolor.alerts.store import EventStore, is_postgres_url
+from redcolor.alerts.store import EventStore, check_store_url
 from redcolor.auth import TokenStore
 from redcolor.bus.follow import StoreFollower
 from redcolor.bus.frames import EventFrames
@@ -165,11 +165,8 @@ class ServeConfig:
         cap.check_time_zone(self.time_zone)
         if (self.cap_signing_key is None) != (self.cap_signing_cert is None):
             raise InputError("--cap-signing-key and --cap-signing-cert go together")
-        if self.store_url is not None and not is_postgres_url(self.store_url):
-            raise InputError(
-                f"--store takes a postgresql://user@host:port/database URL, not {self.store_url!r}"
-                " (a SQLite store is --db)"
-            )
+        if self.store_url is not None:
+            check_store_url(self.store_url)
         if self.store_url is not None and self.nats_follow_url is not None:
             raise InputError("--nats-follow keeps its copy of the log in --db; it takes no --store")
 
