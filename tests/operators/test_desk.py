@@ -1,5 +1,6 @@
-"""The desk on a real store file: the two-person rule, lapses, issuing alone, modes, drafts,
-areas, publication through the real lifecycle (``alerts.operate``), and the audit trail."""
+"""The desk on a real store, SQLite and PostgreSQL: the two-person rule, lapses, issuing alone,
+modes, drafts, areas, publication through the real lifecycle (``alerts.operate``), the audit
+trail, and two cores' desks on one store (a takeover keeps the mode and what is pending)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import sqlite3
 import threading
 import time
 
+import psycopg
 import pytest
 
 from redcolor.alerts.operate import operate, preview, read_open_alerts
-from redcolor.alerts.store import SQLiteEventStore
+from redcolor.alerts.store import is_postgres_url, open_store
 from redcolor.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from redcolor.geo import load_areas
 from redcolor.operators.audit import AuditLog
@@ -46,9 +48,9 @@ class Bench:
     """A desk over a real store, publishing through the real lifecycle."""
 
     def __init__(self, path, areas, policy: DeskPolicy | None = None) -> None:
-        self.path, self.areas = path, areas
+        self.path, self.areas = str(path), areas
         self.shelter = {a.id: a.shelter_s for a in areas.areas}
-        self.store = SQLiteEventStore(path)
+        self.store = open_store(self.path)
         self.audit = AuditLog(path)
         self.published: list[list] = []
         self.desk = self.open(policy or DeskPolicy())
@@ -74,10 +76,19 @@ class Bench:
     def actions(self) -> list[tuple[str, str]]:
         return [(r.action, r.actor) for r in self.audit.read()]
 
+    def raw(self, sql: str, args=()) -> None:
+        """One statement on the store behind the desk's back (a crash, another server)."""
+        if is_postgres_url(self.path):
+            with psycopg.connect(self.path, autocommit=True) as db:
+                db.execute(sql.replace("?", "%s"), args)
+        else:
+            with sqlite3.connect(self.path) as db:
+                db.execute(sql, args)
+
 
 @pytest.fixture
-def bench(tmp_path, areas):
-    b = Bench(tmp_path / "alerts.db", areas)
+def bench(store_target, areas):
+    b = Bench(store_target, areas)
     yield b
     b.desk.close()
     b.store.close()
@@ -333,10 +344,7 @@ def test_kinds_outside_approval_are_published_at_once(tmp_path, areas, three):
 
 def test_a_claim_left_by_a_crash_is_pending_again(bench, three):
     proposal = bench.desk.propose(OLGA, issue(three), time.time())
-    raw = sqlite3.connect(bench.path)
-    raw.execute("UPDATE proposals SET state = 'publishing' WHERE id = ?", (proposal.id,))
-    raw.commit()
-    raw.close()
+    bench.raw("UPDATE proposals SET state = 'publishing' WHERE id = ?", (proposal.id,))
     with pytest.raises(ConflictError, match="being published"):
         bench.desk.approve(SAM, proposal.id, time.time())
     reopened = bench.open(DeskPolicy())
@@ -425,3 +433,37 @@ def test_preview_of_a_cancel_is_the_lifecycles_own_dry_run(bench, three):
         bench.desk.preview(
             Draft(kind="update", alert_id=first.alert_id, area_ids=three), time.time()
         )
+
+
+def test_two_cores_on_one_store_share_the_mode_and_what_is_pending(bench, three):
+    """A standby's desk on the leader's store (PostgreSQL: the group's; SQLite: one file): the
+    mode set on one is the other's, and what was pending on the leader is approved on the
+    core that takes over."""
+    core_b = bench.open(DeskPolicy())
+    proposal = bench.desk.propose(OLGA, issue(three), time.time())
+    bench.desk.set_mode(SAM, "exercise", time.time())
+    assert core_b.mode() == "exercise"
+    assert [p.id for p in core_b.proposals(states=["pending"])] == [proposal.id]
+    bench.desk.close()  # the leader is gone
+    with pytest.raises(ConflictError, match="now in EXERCISE mode"):  # the mode it left
+        core_b.approve(SUE, proposal.id, time.time())
+    core_b.set_mode(SUE, "live", time.time())
+    done = core_b.approve(SUE, proposal.id, time.time())
+    assert done.state == "published" and [e.status for e in bench.events()] == ["actual"]
+    assert bench.actions()[-2:] == [("mode", "sue"), ("approve", "sue")]
+    core_b.close()
+
+
+def test_a_desk_opening_leaves_another_cores_young_claim_alone(bench, three):
+    proposal = bench.desk.propose(OLGA, issue(three), time.time())
+    claim = "UPDATE proposals SET state = 'publishing', decided_unix_s = ? WHERE id = ?"
+    bench.raw(claim, (time.time(), proposal.id))  # the leader publishing it this moment
+    standby = bench.open(DeskPolicy())
+    assert standby.get(proposal.id).state == "publishing"
+    standby.close()
+    bench.raw(claim, (time.time() - 61.0, proposal.id))  # a crash left it a minute ago
+    restarted = bench.open(DeskPolicy())
+    assert restarted.get(proposal.id).state == "pending"
+    assert restarted.approve(SAM, proposal.id, time.time()).state == "published"
+    restarted.close()
+    assert len(bench.events()) == 1

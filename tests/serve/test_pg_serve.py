@@ -71,6 +71,50 @@ async def test_operator_alerts_on_a_postgresql_store_reach_the_history(
     assert AuditLog(tmp_path / "ops.db").read() == []
 
 
+async def test_the_core_that_takes_over_has_the_mode_and_what_was_pending(
+    tmp_path, areas, meron_ids, pg_url
+) -> None:
+    """Two cores on one PostgreSQL store, each with its own --db (accounts): the mode and a
+    proposal waiting for its second person live in the store, so the new leader has both."""
+    cores = []
+    for name in ("a", "b"):
+        config = ServeConfig(db=tmp_path / f"{name}.db", store_url=pg_url, poll_s=0.005)
+        cores.append(build_state(config, areas))
+        add_people(cores[-1])  # every account on every core
+    leader, standby = cores
+    leader.store.take_term("core-a")
+    body = {"kind": "issue", "category": "missiles", "area_ids": meron_ids[:3]}
+    with LiveServer(leader) as server:
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            olga, sam = [bearer((await login(http, name))["token"]) for name in ("olga", "sam")]
+            r = await http.put("/v1/operator/mode", json={"mode": "exercise"}, headers=sam)
+            assert r.status_code == 200, r.text
+            proposal = (await http.post("/v1/operator/proposals", json=body, headers=olga)).json()
+            assert proposal["state"] == "pending" and proposal["draft"]["exercise"]
+    leader.store.close()  # the leader is gone before anyone approved
+    standby.store.take_term("core-b")  # the standby wins the lease
+    with LiveServer(standby) as server:
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            sue = bearer((await login(http, "sue"))["token"])
+            me = (await http.get("/v1/auth/me", headers=sue)).json()
+            assert me["mode"] == "exercise"
+            pending = (await http.get("/v1/operator/proposals", headers=sue)).json()
+            assert [(p["id"], p["state"]) for p in pending] == [(proposal["id"], "pending")]
+            r = await http.post(f"/v1/operator/proposals/{proposal['id']}/approve", headers=sue)
+            assert r.status_code == 200, r.text
+            history = (await http.get("/v1/history")).json()["events"]
+    assert [(e["id"], e["status"]) for e in history] == [(proposal["alert_id"], "exercise")]
+    assert [r.action for r in AuditLog(pg_url).read()] == [
+        "login",
+        "login",
+        "mode",
+        "propose",
+        "login",
+        "approve",
+    ]
+    standby.store.close()
+
+
 def test_a_bad_or_unreachable_store_url_is_one_line(capsys, tmp_path) -> None:
     for url, words in (
         ("mysql://x", "--store takes a postgresql://"),

@@ -13,17 +13,23 @@ Why the rule lives here and not in the routes: the routes only say who is callin
 person may do, and that nobody approves their own proposal, is decided in one place that the
 tests drive directly as well as over HTTP.
 
-Proposals live in the ``proposals`` table of the event store's SQLite file (their own
-connection). An approval *claims* its row inside a transaction (``pending`` -> ``publishing``,
-only if still pending), publishes, then records ``published``; so two supervisors clicking at
-once publish once: the second finds the row taken and gets a ConflictError. A publish that
+Proposals live in the ``proposals`` table of the event store (their own connection): the
+server's SQLite file, or with ``--store`` the PostgreSQL database its cores share, so a proposal
+made on the leader is still pending, and can be approved, on the core that takes over from it.
+An approval *claims* its row (``pending`` -> ``publishing``, only if still pending, in one
+statement), publishes, then records ``published``; so two supervisors clicking at once, on one
+core or two, publish once: the second finds the row taken and gets a ConflictError. A publish that
 fails (the alert ended meanwhile: NotFoundError, ConflictError, InputError from the
 lifecycle's checks) puts the row back to ``pending`` and answers a ConflictError saying why. A
-row left ``publishing`` by a crash is put back to ``pending`` when the desk opens: publishing
-it again is safe, since a manual alert's id is fixed by its proposal (``op-<id>``) and the
+row left ``publishing`` by a crash is put back to ``pending`` when a desk opens, if the claim is
+older than :data:`CLAIM_STALE_S` (a younger one is another core's, publishing): publishing it
+again is safe, since a manual alert's id is fixed by its proposal (``op-<id>``) and the
 lifecycle refuses an id in use, an end of an ended alert and an update that changes nothing.
 
-The server's mode (``live`` or ``exercise``) is kept in the same file. In EXERCISE mode every
+The server's mode (``live`` or ``exercise``) is kept in the same store, so every core of a
+group has the one mode: a standby left in EXERCISE mode by an old drill cannot turn the manual
+alerts after a takeover into exercises (no sirens), nor one in LIVE mode a drill into a real
+alert. In EXERCISE mode every
 manual alert is an exercise, and an update of a real alert is refused (ending or cancelling
 one never is: stopping a false alarm must never wait for a mode switch). Every change of
 state here appends an audit record (who, role, address, before, after).
@@ -34,8 +40,8 @@ from __future__ import annotations
 import json
 import math
 import secrets
-import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -62,7 +68,6 @@ from redcolor.errors import (
     ForbiddenError,
     InputError,
     NotFoundError,
-    StoreError,
 )
 from redcolor.model import (
     CATEGORIES,
@@ -73,6 +78,7 @@ from redcolor.model import (
     Stage,
 )
 from redcolor.operators.audit import AuditLog
+from redcolor.operators.tables import Result, open_statements
 from redcolor.operators.users import role_at_least
 
 Kind = Literal["issue", "update", "end", "cancel"]
@@ -227,11 +233,11 @@ CREATE TABLE IF NOT EXISTS proposals (
     id TEXT PRIMARY KEY,
     draft TEXT NOT NULL,
     proposer TEXT NOT NULL,
-    created_unix_s REAL NOT NULL,
-    lapses_unix_s REAL,
+    created_unix_s {time} NOT NULL,
+    lapses_unix_s {time},
     state TEXT NOT NULL,
     decided_by TEXT,
-    decided_unix_s REAL,
+    decided_unix_s {time},
     alert_id TEXT,
     event_seqs TEXT NOT NULL DEFAULT '[]',
     reason TEXT
@@ -242,6 +248,10 @@ CREATE TABLE IF NOT EXISTS desk_settings (
     value TEXT NOT NULL
 );
 """
+"""The desk's tables; ``{time}`` a unix time's column type (PostgreSQL's REAL is 4 bytes)."""
+CLAIM_STALE_S = 60.0
+"""A claim older than this when a desk opens was left by a crash (a publication takes
+milliseconds, and a store that does not answer fails it within its connect timeout, 5 s)."""
 _COLUMNS = (
     "id, draft, proposer, created_unix_s, lapses_unix_s, state, decided_by, decided_unix_s,"
     " alert_id, event_seqs, reason"
@@ -300,30 +310,27 @@ class Desk:
         self.exercise_channels = exercise_channels
         self.cap_sender = cap_sender
         self._area_ids = frozenset(a.id for a in areas.areas)
-        self._lock = threading.RLock()  # one statement at a time on the shared connection
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-            # A claim a crash left behind: publishing again is safe (see the module docstring).
-            self._db.execute(
-                "UPDATE proposals SET state = 'pending' WHERE state = ?", (_PUBLISHING,)
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the proposals table in {self.path}: {exc}") from exc
+        self._lock = threading.RLock()  # a read and the write it decides are not interleaved
+        self._db = open_statements(
+            self.path,
+            _SCHEMA.format(time="REAL"),
+            _SCHEMA.format(time="DOUBLE PRECISION"),
+            "proposals table",
+        )
+        # A claim a crash left behind: publishing again is safe (see the module docstring). A
+        # young one is another core's, publishing now on the same store.
+        self._db.execute(
+            "UPDATE proposals SET state = 'pending', decided_unix_s = NULL"
+            " WHERE state = ? AND coalesce(decided_unix_s, 0) < ?",
+            (_PUBLISHING, time.time() - CLAIM_STALE_S),
+        )
 
     def close(self) -> None:
         self._db.close()
 
-    def _exec(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
-        """One statement (each its own transaction: autocommit), StoreError when it fails."""
-        try:
-            with self._lock:
-                return self._db.execute(sql, args)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot use the proposals table in {self.path}: {exc}") from exc
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Result:
+        """One statement (each its own transaction), StoreError when it fails."""
+        return self._db.execute(sql, args)
 
     # ---------------------------------------------------------------- reading
 
@@ -787,8 +794,9 @@ class Desk:
             )
         with self._lock:
             claimed = self._exec(
-                "UPDATE proposals SET state = ? WHERE id = ? AND state = 'pending'",
-                (_PUBLISHING, proposal_id),
+                "UPDATE proposals SET state = ?, decided_unix_s = ?"
+                " WHERE id = ? AND state = 'pending'",
+                (_PUBLISHING, time.time(), proposal_id),
             ).rowcount
         if claimed != 1:
             raise ConflictError(f"proposal {proposal_id} was decided by someone else just now")
@@ -826,7 +834,8 @@ class Desk:
 
     def _unclaim(self, proposal_id: str) -> None:
         self._exec(
-            "UPDATE proposals SET state = 'pending' WHERE id = ? AND state = ?",
+            "UPDATE proposals SET state = 'pending', decided_unix_s = NULL"
+            " WHERE id = ? AND state = ?",
             (proposal_id, _PUBLISHING),
         )
 

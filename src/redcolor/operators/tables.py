@@ -1,4 +1,6 @@
-"""The SQLite tables of operator accounts, sessions, the server key and the audit log.
+"""The SQLite tables of operator accounts, sessions, the server key and the audit log, and
+:class:`Statements`, the single statements a table kept in the event store (the desk's
+proposals and mode) is used by on either backend (:func:`open_statements`).
 
 They live in the event store's file (the server's ``--db``), beside the events and the API
 tokens, so one file holds everything a server must keep but the key that seals the TOTP
@@ -16,10 +18,14 @@ through the digest chain.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
+from redcolor.alerts.store import is_postgres_url
 from redcolor.errors import StoreError
 
 _SCHEMA = """
@@ -104,3 +110,66 @@ def write_transaction(db: sqlite3.Connection, what: str) -> Iterator[sqlite3.Con
             raise
     except sqlite3.Error as exc:
         raise StoreError(f"cannot write {what}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one statement gave: its rows (none for a write) and how many rows it changed."""
+
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+
+class Statements(Protocol):
+    """One connection to a store's tables: single statements, each its own transaction
+    (``?`` placeholders), on SQLite or PostgreSQL alike; StoreError (one line) on failure."""
+
+    path: str
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Result: ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteStatements:
+    """:class:`Statements` on a SQLite file (autocommit, WAL), ``schema`` created at open."""
+
+    def __init__(self, path: str, schema: str, what: str) -> None:
+        self.path, self.what = path, what
+        self._lock = threading.Lock()  # one statement at a time on the shared connection
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout=5000")
+            if path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(schema)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the {what} in {path}: {exc}") from exc
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Result:
+        try:
+            with self._lock:
+                cursor = self._db.execute(sql, args)
+                rows = cursor.fetchall() if cursor.description else []
+                return Result(rows, cursor.rowcount)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot use the {self.what} in {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def open_statements(target: str, sqlite_schema: str, pg_schema: str, what: str) -> Statements:
+    """:class:`Statements` on the store ``target`` names: a ``postgresql://`` URL (the
+    server's ``--store``, shared by its cores) or a SQLite file (its ``--db``)."""
+    if is_postgres_url(target):
+        from redcolor.operators.pgtables import PgStatements  # psycopg only when it is used
+
+        return PgStatements(target, pg_schema, what)
+    return SQLiteStatements(target, sqlite_schema, what)

@@ -229,7 +229,7 @@ class ServerState:
         self.audit = AuditLog(self.config.store_target)  # beside the events
         self._shelter_s = {a.id: a.shelter_s for a in self.areas.areas}
         self.desk = Desk(
-            db,
+            self.config.store_target,  # beside the events: every core of a group sees it
             self.areas,
             self.config.desk,
             self.publish_commands,
