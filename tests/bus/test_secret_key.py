@@ -35,3 +35,12 @@ def test_a_bad_secret_key_file_is_refused_in_one_line(tmp_path, content, mode, s
         load_or_create_secret_key(path, "TOTP key")
     assert "\n" not in str(err.value) and str(path) in str(err.value)
     assert path.read_bytes() == content  # never replaced
+
+
+def test_a_directory_for_a_key_file_is_named_as_such(tmp_path) -> None:
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o755)  # open to others too: the message must not blame the mode
+    for load in (load_or_create_secret_key, load_secret_key):
+        with pytest.raises(InputError, match="is not a file") as err:
+            load(folder, "TOTP key")
+        assert "open to other users" not in str(err.value) and "\n" not in str(err.value)

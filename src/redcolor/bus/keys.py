@@ -44,6 +44,8 @@ def _read_private(path: Path, what: str) -> bytes:
         mode = path.stat().st_mode
     except OSError as exc:
         raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{what} {path} is not a file (a directory?): give the key file's path")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InputError(
             f"{what} {path} is open to other users (mode {stat.S_IMODE(mode):04o}); chmod 600 it"
