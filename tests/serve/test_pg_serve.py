@@ -18,7 +18,7 @@ from redcolor.serve.run import build_state
 from redcolor.serve.state import ServeConfig
 
 from .conftest import LiveServer
-from .opsutil import add_people, bearer, login
+from .opsutil import PASSWORD, add_people, bearer, login
 
 
 async def until_true(check, timeout_s: float = 5.0) -> None:
@@ -74,8 +74,9 @@ async def test_operator_alerts_on_a_postgresql_store_reach_the_history(
 async def test_the_core_that_takes_over_has_the_mode_and_what_was_pending(
     tmp_path, areas, meron_ids, pg_url
 ) -> None:
-    """Two cores on one PostgreSQL store, each with its own --db (accounts): the mode and a
-    proposal waiting for its second person live in the store, so the new leader has both."""
+    """Two cores on one PostgreSQL store, each with its own --db (accounts): the mode, a
+    proposal waiting for its second person and the failed logins live in the store, so the new
+    leader has all three."""
     cores = []
     for name in ("a", "b"):
         config = ServeConfig(db=tmp_path / f"{name}.db", store_url=pg_url, poll_s=0.005)
@@ -91,10 +92,15 @@ async def test_the_core_that_takes_over_has_the_mode_and_what_was_pending(
             assert r.status_code == 200, r.text
             proposal = (await http.post("/v1/operator/proposals", json=body, headers=olga)).json()
             assert proposal["state"] == "pending" and proposal["draft"]["exercise"]
+            for _ in range(5):  # someone guessing at vera's password on the leader
+                wrong = {"user": "vera", "password": "not her password at all"}
+                assert (await http.post("/v1/auth/login", json=wrong)).status_code == 401
     leader.store.close()  # the leader is gone before anyone approved
     standby.store.take_term("core-b")  # the standby wins the lease
     with LiveServer(standby) as server:
         async with httpx.AsyncClient(base_url=server.http) as http:
+            right = {"user": "vera", "password": PASSWORD}  # the count is the group's
+            assert (await http.post("/v1/auth/login", json=right)).status_code == 429
             sue = bearer((await login(http, "sue"))["token"])
             me = (await http.get("/v1/auth/me", headers=sue)).json()
             assert me["mode"] == "exercise"
@@ -109,6 +115,7 @@ async def test_the_core_that_takes_over_has_the_mode_and_what_was_pending(
         "login",
         "mode",
         "propose",
+        *["login_failed"] * 5,
         "login",
         "approve",
     ]

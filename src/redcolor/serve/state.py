@@ -210,7 +210,7 @@ class ServerState:
     users: UserStore = field(init=False)
     sessions: SessionStore = field(init=False)
     audit: AuditLog = field(init=False)
-    login_limiter: LoginLimiter = field(init=False, default_factory=LoginLimiter)
+    login_limiter: LoginLimiter = field(init=False)
     desk: Desk = field(init=False)
     ha: HaCore | None = field(init=False, default=None)
     """This core's part in an active/standby group (``--ha-lease``), None alone."""
@@ -227,6 +227,7 @@ class ServerState:
             log.warning("%s", self.users.key_problem)
         self.sessions = SessionStore(db)
         self.audit = AuditLog(self.config.store_target)  # beside the events
+        self.login_limiter = LoginLimiter(self.config.store_target)  # the group's count
         self._shelter_s = {a.id: a.shelter_s for a in self.areas.areas}
         self.desk = Desk(
             self.config.store_target,  # beside the events: every core of a group sees it
