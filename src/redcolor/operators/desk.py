@@ -78,7 +78,7 @@ from redcolor.model import (
     Stage,
 )
 from redcolor.operators.audit import AuditLog
-from redcolor.operators.tables import Result, open_statements
+from redcolor.operators.tables import open_statements
 from redcolor.operators.users import role_at_least
 
 Kind = Literal["issue", "update", "end", "cancel"]
@@ -328,15 +328,11 @@ class Desk:
     def close(self) -> None:
         self._db.close()
 
-    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Result:
-        """One statement (each its own transaction), StoreError when it fails."""
-        return self._db.execute(sql, args)
-
     # ---------------------------------------------------------------- reading
 
     def mode(self) -> Mode:
         """``live`` (manual alerts are real unless marked an exercise) or ``exercise``."""
-        row = self._exec("SELECT value FROM desk_settings WHERE name = 'mode'").fetchone()
+        row = self._db.execute("SELECT value FROM desk_settings WHERE name = 'mode'").fetchone()
         return "exercise" if row is not None and row[0] == "exercise" else "live"
 
     def proposals(self, *, states: Iterable[str] | None = None, limit: int = 200) -> list[Proposal]:
@@ -353,14 +349,14 @@ class Desk:
         if wanted is not None:
             where = f"WHERE state IN ({','.join('?' * len(wanted))})"
             args = wanted
-        rows = self._exec(
+        rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM proposals {where} ORDER BY created_unix_s DESC, id LIMIT ?",
             (*args, limit),
         ).fetchall()
         return [_row(r) for r in rows]
 
     def get(self, proposal_id: str) -> Proposal:
-        row = self._exec(
+        row = self._db.execute(
             f"SELECT {_COLUMNS} FROM proposals WHERE id = ?", (proposal_id,)
         ).fetchone()
         if row is None:
@@ -715,7 +711,7 @@ class Desk:
 
     def lapse_due(self, now_unix_s: float) -> list[Proposal]:
         """Every pending proposal past its lapse time becomes ``lapsed`` (audited)."""
-        rows = self._exec(
+        rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM proposals WHERE state = 'pending' AND lapses_unix_s <= ?",
             (now_unix_s,),
         ).fetchall()
@@ -735,7 +731,7 @@ class Desk:
             raise InputError(f"mode must be live or exercise, not {mode[:20]!r}")
         with self._lock:
             before = self.mode()
-            self._exec(
+            self._db.execute(
                 "INSERT INTO desk_settings (name, value) VALUES ('mode', ?)"
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 (mode,),
@@ -793,7 +789,7 @@ class Desk:
                 " EXERCISE mode; propose it again (the proposal stays pending)"
             )
         with self._lock:
-            claimed = self._exec(
+            claimed = self._db.execute(
                 "UPDATE proposals SET state = ?, decided_unix_s = ?"
                 " WHERE id = ? AND state = 'pending'",
                 (_PUBLISHING, time.time(), proposal_id),
@@ -817,7 +813,7 @@ class Desk:
             event_seqs=tuple(e.seq for e in events),
         )
         with self._lock:
-            self._exec(
+            self._db.execute(
                 "UPDATE proposals SET state = ?, decided_by = ?, decided_unix_s = ?,"
                 " event_seqs = ? WHERE id = ? AND state = ?",
                 (
@@ -833,14 +829,14 @@ class Desk:
         return after
 
     def _unclaim(self, proposal_id: str) -> None:
-        self._exec(
+        self._db.execute(
             "UPDATE proposals SET state = 'pending', decided_unix_s = NULL"
             " WHERE id = ? AND state = ?",
             (proposal_id, _PUBLISHING),
         )
 
     def _insert(self, p: Proposal) -> None:
-        self._exec(
+        self._db.execute(
             f"INSERT INTO proposals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 p.id,
@@ -860,7 +856,7 @@ class Desk:
     def _move(self, before: Proposal, after: Proposal) -> bool:
         """Write ``after`` if the row is still in ``before``'s state; whether it was."""
         return (
-            self._exec(
+            self._db.execute(
                 "UPDATE proposals SET state = ?, decided_by = ?, decided_unix_s = ?, reason = ?"
                 " WHERE id = ? AND state = ?",
                 (

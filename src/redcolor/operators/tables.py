@@ -71,16 +71,17 @@ BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 """
 
 
-def connect(path: str | Path, what: str) -> sqlite3.Connection:
-    """A connection to ``path`` in autocommit mode (transactions are explicit), WAL, with every
-    table of this package created. ``what`` names the store in the error message."""
+def connect(path: str | Path, what: str, schema: str = _SCHEMA) -> sqlite3.Connection:
+    """A connection to ``path`` in autocommit mode (transactions are explicit), WAL, with
+    ``schema`` created (by default every table of this package). ``what`` names the store in the
+    error message."""
     name = str(path)
     try:
         db = sqlite3.connect(name, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA busy_timeout=5000")
         if name != ":memory:":
             db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
+        db.executescript(schema)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {what} {name}: {exc}") from exc
     return db
@@ -143,14 +144,7 @@ class SQLiteStatements:
     def __init__(self, path: str, schema: str, what: str) -> None:
         self.path, self.what = path, what
         self._lock = threading.Lock()  # one statement at a time on the shared connection
-        try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            if path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(schema)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the {what} in {path}: {exc}") from exc
+        self._db = connect(path, f"the {what} in", schema)
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Result:
         try:
